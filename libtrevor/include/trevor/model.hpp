@@ -1,0 +1,143 @@
+#pragma once
+// The domain's entities (domain §2) as plain values.
+//
+// Field names follow the table columns. Timestamps are set by the database and
+// are only read here. JSON columns (tags, checker_feedback, findings, audit
+// payload) are carried as JSON text: the library never queries inside them.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "trevor/enums.hpp"
+#include "trevor/time.hpp"
+#include "trevor/uuid.hpp"
+
+namespace trevor {
+
+struct user {
+  uuid id;
+  std::optional<std::string> subject;  // the identity provider's `sub`
+  std::string username;
+  std::string email;
+  std::string given_name;
+  std::string family_name;
+  std::string affiliation;
+  bool active = true;
+  timestamp created_at;
+  timestamp updated_at;
+};
+
+struct project {
+  uuid id;  // the platform's project id
+  std::string name;
+  std::string display_name;
+  project_status status = project_status::active;
+  timestamp created_at;
+  timestamp updated_at;
+};
+
+struct membership {
+  uuid id;
+  uuid user_id;
+  uuid project_id;
+  membership_role role = membership_role::researcher;
+  std::optional<uuid> assigned_by;
+  timestamp created_at;
+  timestamp updated_at;
+};
+
+struct airlock_request {
+  uuid id;
+  uuid project_id;
+  trevor::direction direction = direction::egress;
+  request_status status = request_status::draft;
+  std::string title;
+  std::string description;
+  uuid owner_id;
+  std::int64_t review_round = 1;
+  std::optional<timestamp> submitted_at;
+  std::optional<timestamp> closed_at;
+  timestamp created_at;
+  timestamp updated_at;
+};
+
+struct output_object {
+  uuid id;
+  uuid request_id;
+  uuid logical_object_id;
+  std::int64_t version = 1;
+  std::optional<uuid> replaces_id;
+  std::string filename;
+  trevor::output_type output_type = output_type::other;
+  std::string statbarn;
+  std::string storage_key;
+  std::string checksum_sha256;  // empty for an ingress slot not yet uploaded
+  std::int64_t size_bytes = 0;
+  object_state state = object_state::pending;
+  uuid uploaded_by;
+  timestamp created_at;
+};
+
+struct object_metadata {
+  uuid logical_object_id;
+  uuid request_id;
+  std::string title;
+  std::string description;
+  std::string researcher_justification;
+  std::string suppression_notes;
+  std::string tags_json = "{}";              // JSON object
+  std::string checker_feedback_json = "[]";  // JSON array, append-only
+  std::int64_t lock_version = 1;
+  timestamp created_at;
+  timestamp updated_at;
+};
+
+struct review {
+  uuid id;
+  uuid request_id;
+  std::int64_t round = 1;
+  trevor::reviewer_type reviewer_type = reviewer_type::human;
+  std::optional<uuid> reviewer_id;  // empty for the agent
+  review_decision decision = review_decision::approved;
+  bool accepted_agent_findings = false;
+  std::string summary;
+  std::string findings_json = "[]";
+  timestamp created_at;
+};
+
+struct notification {
+  uuid id;
+  uuid user_id;
+  std::string event_type;
+  std::string title;
+  std::string body;
+  std::optional<uuid> request_id;
+  bool read = false;
+  timestamp created_at;
+  timestamp updated_at;
+};
+
+struct release_record {
+  uuid id;
+  uuid request_id;
+  std::string crate_storage_key;
+  std::string crate_checksum_sha256;
+  std::string download_url;
+  timestamp url_expires_at;
+  std::optional<timestamp> expiry_warned_at;
+  uuid released_by;
+  timestamp created_at;
+  timestamp updated_at;
+};
+
+struct delivery_record {
+  uuid id;
+  uuid request_id;
+  uuid delivered_by;
+  std::int64_t object_count = 0;
+  timestamp url_expires_at;
+  timestamp created_at;
+};
+
+}  // namespace trevor

@@ -1,0 +1,185 @@
+#include "db/connection.hpp"
+
+#include <libpq-fe.h>
+#include <soci/postgresql/soci-postgresql.h>
+#include <soci/sqlite3/soci-sqlite3.h>
+
+
+#include <cctype>
+
+#include <fmt/format.h>
+
+#include "db/errors.hpp"
+#include "trevor/error.hpp"
+
+namespace trevor::detail {
+namespace {
+
+const soci::backend_factory& factory(engine e) {
+  return e == engine::sqlite ? static_cast<const soci::backend_factory&>(*soci::factory_sqlite3())
+                             : static_cast<const soci::backend_factory&>(*soci::factory_postgresql());
+}
+
+std::string first_line(std::string s) {
+  if (auto nl = s.find('\n'); nl != std::string::npos) s.resize(nl);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\r')) s.pop_back();
+  return s;
+}
+
+// A driver's connection failure as one line: SOCI's generic first line is
+// dropped and libpq's lines are trimmed and joined with "; ".
+std::string one_line_reason(std::string_view s) {
+  constexpr std::string_view generic = "Cannot establish connection to the database.";
+  if (s.starts_with(generic)) s.remove_prefix(generic.size());
+  std::string out;
+  while (!s.empty()) {
+    const auto nl = s.find('\n');
+    std::string_view line = s.substr(0, nl);
+    s.remove_prefix(nl == std::string_view::npos ? s.size() : nl + 1);
+    while (!line.empty() && std::isspace(static_cast<unsigned char>(line.front()))) line.remove_prefix(1);
+    while (!line.empty() && std::isspace(static_cast<unsigned char>(line.back()))) line.remove_suffix(1);
+    if (line.empty()) continue;
+    if (!out.empty()) out += "; ";
+    out += line;
+  }
+  return out.empty() ? "no reason given" : out;
+}
+
+}  // namespace
+
+connection::connection(const database_url& url, const database_options& options)
+    : kind_(url.kind), options_(options), file_backed_(!url.in_memory()) {
+  try {
+    sql.open(factory(kind_), url.connect_string);
+  } catch (const std::exception& e) {
+    throw error(errc::unavailable,
+                fmt::format("cannot connect to {}: {}", url.redacted, one_line_reason(e.what())));
+  }
+  configure();
+}
+
+void connection::configure() {
+  try {
+    if (kind_ == engine::sqlite) {
+      sql << fmt::format("PRAGMA busy_timeout = {}", options_.sqlite_busy_timeout.count());
+      sql << "PRAGMA foreign_keys = ON";
+      if (file_backed_) {
+        // journal_mode returns a row; read it so SQLite applies the pragma.
+        std::string mode;
+        sql << "PRAGMA journal_mode = WAL", soci::into(mode);
+      }
+      sql << "PRAGMA synchronous = NORMAL";
+    } else {
+      sql << "SET TIME ZONE 'UTC'";
+    }
+  } catch (...) {
+    rethrow_translated("configuring the connection");
+  }
+}
+
+void connection::reconnect() {
+  cache_.clear();
+  try {
+    sql.reconnect();
+  } catch (const std::exception& e) {
+    throw error(errc::unavailable, fmt::format("cannot reconnect: {}", one_line_reason(e.what())));
+  }
+  configure();
+}
+
+void connection::exec_script(const std::string& script) {
+  if (kind_ == engine::sqlite) {
+    auto* be = static_cast<soci::sqlite3_session_backend*>(sql.get_backend());
+    char* message = nullptr;
+    const int rc = sqlite_api::sqlite3_exec(be->conn_, script.c_str(), nullptr, nullptr, &message);
+    if (rc != SQLITE_OK) {
+      std::string text = message ? message : sqlite_api::sqlite3_errstr(rc);
+      sqlite_api::sqlite3_free(message);
+      throw error(errc::internal, fmt::format("SQLite: {}", text));
+    }
+    return;
+  }
+  auto* be = static_cast<soci::postgresql_session_backend*>(sql.get_backend());
+  PGresult* res = PQexec(be->conn_, script.c_str());
+  const auto status = PQresultStatus(res);
+  if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
+    std::string text = PQresultErrorMessage(res);
+    const char* state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+    std::string code = state ? state : "";
+    PQclear(res);
+    throw error(code.starts_with("08") ? errc::unavailable : errc::internal,
+                fmt::format("PostgreSQL: {}{}", first_line(text),
+                            code.empty() ? "" : " (SQLSTATE " + code + ")"));
+  }
+  PQclear(res);
+}
+
+// ---------------------------------------------------------------- the pool
+
+lease::~lease() {
+  if (c_) owner_->release(c_);
+}
+
+database_impl::database_impl(database_url url, const database_options& options)
+    : url_(std::move(url)), options_(options) {
+  std::size_t n = options.pool_size == 0 ? 1 : options.pool_size;
+  if (url_.in_memory()) n = 1;  // one private database: every user shares it
+  all_.reserve(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    all_.push_back(std::make_unique<connection>(url_, options_));
+    idle_.push_back(all_.back().get());
+  }
+}
+
+lease database_impl::acquire() {
+  std::unique_lock lock(mutex_);
+  if (!available_.wait_for(lock, options_.acquire_timeout, [&] { return !idle_.empty(); }))
+    throw error(errc::unavailable,
+                fmt::format("no database connection free after {} ms (pool of {})",
+                            options_.acquire_timeout.count(), all_.size()));
+  connection* c = idle_.back();
+  idle_.pop_back();
+  lock.unlock();
+  lease l(this, c);
+  if (!c->sql.is_connected()) c->reconnect();  // throws unavailable; the lease returns it
+  return l;
+}
+
+void database_impl::release(connection* c) noexcept {
+  {
+    std::lock_guard lock(mutex_);
+    idle_.push_back(c);
+  }
+  available_.notify_one();
+}
+
+std::size_t database_impl::in_use() const {
+  std::lock_guard lock(mutex_);
+  return all_.size() - idle_.size();
+}
+
+}  // namespace trevor::detail
+
+namespace trevor {
+
+database database::open(std::string_view url, const database_options& options) {
+  return database(std::make_shared<detail::database_impl>(parse_database_url(url), options));
+}
+
+engine database::kind() const noexcept { return impl_->kind(); }
+const database_url& database::url() const noexcept { return impl_->url(); }
+std::size_t database::pool_size() const noexcept { return impl_->size(); }
+std::size_t database::in_use() const noexcept { return impl_->in_use(); }
+
+void database::ping() const {
+  auto l = impl_->acquire();
+  try {
+    int one = 0;
+    l->sql << "SELECT 1", soci::into(one);
+  } catch (...) {
+    auto e = detail::translate_current_exception("ping");
+    throw error(errc::unavailable, e.what());
+  }
+}
+
+}  // namespace trevor

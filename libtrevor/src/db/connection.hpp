@@ -1,0 +1,109 @@
+#pragma once
+// One database connection and the pool that owns them (internal).
+//
+// A `lease` is a connection borrowed from the pool for one unit of work; it
+// goes back when the lease is destroyed. Never take a second lease while
+// holding one: the in-memory SQLite pool has a single connection.
+
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <typeindex>
+#include <unordered_map>
+#include <vector>
+
+#include <soci/soci.h>
+
+#include "trevor/database.hpp"
+#include "trevor/database_url.hpp"
+
+namespace trevor::detail {
+
+/// Base of per-connection cached prepared statements (see connection::cached).
+struct cached_statement {
+  virtual ~cached_statement() = default;
+};
+
+class connection {
+ public:
+  connection(const database_url& url, const database_options& options);
+  connection(const connection&) = delete;
+  connection& operator=(const connection&) = delete;
+
+  soci::session sql;
+  engine kind() const noexcept { return kind_; }
+
+  /// Runs a script of several statements with the driver's native
+  /// multi-statement call (sqlite3_exec / PQexec). Throws like any statement.
+  void exec_script(const std::string& script);
+
+  /// A statement object of type T (constructed once per connection as
+  /// T(connection&)) so hot statements are prepared once and reused.
+  template <class T>
+  T& cached() {
+    auto& slot = cache_[std::type_index(typeid(T))];
+    if (!slot) slot = std::make_unique<T>(*this);
+    return static_cast<T&>(*slot);
+  }
+
+  /// Re-opens the session after a lost connection and re-applies the
+  /// per-connection settings. Drops cached statements.
+  void reconnect();
+
+ private:
+  void configure();
+
+  engine kind_;
+  database_options options_;
+  bool file_backed_;
+  std::unordered_map<std::type_index, std::unique_ptr<cached_statement>> cache_;
+};
+
+class database_impl;
+
+class lease {
+ public:
+  lease(database_impl* owner, connection* c) : owner_(owner), c_(c) {}
+  lease(lease&& o) noexcept : owner_(o.owner_), c_(o.c_) { o.c_ = nullptr; }
+  lease(const lease&) = delete;
+  lease& operator=(const lease&) = delete;
+  lease& operator=(lease&&) = delete;
+  ~lease();
+
+  connection& operator*() const noexcept { return *c_; }
+  connection* operator->() const noexcept { return c_; }
+
+ private:
+  database_impl* owner_;
+  connection* c_;
+};
+
+class database_impl {
+ public:
+  database_impl(database_url url, const database_options& options);
+
+  /// Borrows a connection, waiting at most options.acquire_timeout.
+  /// Throws error(unavailable) on time-out or when a lost connection cannot be
+  /// re-opened.
+  lease acquire();
+
+  const database_url& url() const noexcept { return url_; }
+  engine kind() const noexcept { return url_.kind; }
+  const database_options& options() const noexcept { return options_; }
+  std::size_t size() const noexcept { return all_.size(); }
+  std::size_t in_use() const;
+
+ private:
+  friend class lease;
+  void release(connection* c) noexcept;
+
+  database_url url_;
+  database_options options_;
+  std::vector<std::unique_ptr<connection>> all_;
+  std::vector<connection*> idle_;
+  mutable std::mutex mutex_;
+  std::condition_variable available_;
+};
+
+}  // namespace trevor::detail

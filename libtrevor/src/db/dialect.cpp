@@ -1,0 +1,84 @@
+#include "db/dialect.hpp"
+
+#include <map>
+#include <mutex>
+#include <utility>
+
+#include "trevor/error.hpp"
+
+namespace trevor::detail {
+namespace {
+
+// SQLite keeps timestamps as fixed-width RFC 3339 text so that text order is
+// time order; its clock has millisecond resolution, padded to six digits.
+constexpr std::string_view sqlite_now = "(strftime('%Y-%m-%dT%H:%M:%f', 'now') || '000Z')";
+
+std::string_view replacement(std::string_view name, engine e) {
+  const bool pg = e == engine::postgresql;
+  if (name == "uuid") return pg ? "UUID" : "TEXT";
+  if (name == "ts") return pg ? "TIMESTAMPTZ" : "TEXT";
+  if (name == "json") return pg ? "JSONB" : "TEXT";
+  if (name == "bool") return "BOOLEAN";
+  if (name == "true") return pg ? "TRUE" : "1";
+  if (name == "false") return pg ? "FALSE" : "0";
+  if (name == "now") return pg ? "now()" : sqlite_now;
+  return {};
+}
+
+bool is_name_char(char c) { return (c >= 'a' && c <= 'z') || c == '_'; }
+
+}  // namespace
+
+std::string expand_sql(std::string_view sql, engine e) {
+  std::string out;
+  out.reserve(sql.size() + 64);
+  std::size_t i = 0;
+  while (i < sql.size()) {
+    const char c = sql[i];
+    if (c != '{') {
+      out.push_back(c);
+      ++i;
+      continue;
+    }
+    const auto close = sql.find('}', i);
+    if (close == std::string_view::npos) {
+      out.append(sql.substr(i));
+      break;
+    }
+    const std::string_view inner = sql.substr(i + 1, close - i - 1);
+    if (inner.starts_with("t:")) {
+      const std::string_view expr = inner.substr(2);
+      if (e == engine::postgresql) {
+        out += "to_char((";
+        out += expr;
+        out += ") AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')";
+      } else {
+        out += expr;
+      }
+      i = close + 1;
+      continue;
+    }
+    bool plain = !inner.empty();
+    for (char ch : inner) plain = plain && is_name_char(ch);
+    const std::string_view rep = plain ? replacement(inner, e) : std::string_view{};
+    if (rep.empty()) {
+      out.push_back(c);  // not a placeholder ('{}' in a JSON literal)
+      ++i;
+      continue;
+    }
+    out += rep;
+    i = close + 1;
+  }
+  return out;
+}
+
+const std::string& expanded(const char* sql, engine e) {
+  static std::mutex mutex;
+  static std::map<std::pair<const char*, engine>, std::string> cache;
+  std::lock_guard lock(mutex);
+  auto [it, inserted] = cache.try_emplace({sql, e});
+  if (inserted) it->second = expand_sql(sql, e);
+  return it->second;
+}
+
+}  // namespace trevor::detail

@@ -1,0 +1,28 @@
+#pragma once
+// The one place where SQLite and PostgreSQL SQL differ in spelling.
+//
+// SQL text in the library (migrations and repositories) is written once with
+// placeholders; expand() rewrites them for an engine:
+//
+//   {uuid} {ts} {json} {bool}   column types
+//   {true} {false}              boolean literals
+//   {now}                       the database's current time (UTC, microsecond text on SQLite)
+//   {t:expr}                    read a timestamp expression as RFC 3339 text (…​.ffffffZ)
+//
+// Anything else in braces is left alone, so JSON literals such as '{}' pass
+// through untouched.
+
+#include <string>
+#include <string_view>
+
+#include "trevor/database_url.hpp"
+
+namespace trevor::detail {
+
+std::string expand_sql(std::string_view sql, engine e);
+
+/// Thread-safe cache of expand_sql() for string literals: `sql` must have
+/// static storage duration (it is cached by address).
+const std::string& expanded(const char* sql, engine e);
+
+}  // namespace trevor::detail

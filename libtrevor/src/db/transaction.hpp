@@ -1,0 +1,92 @@
+#pragma once
+// Transactions (internal). One service method = one transaction.
+
+#include <type_traits>
+#include <utility>
+
+#include "db/connection.hpp"
+#include "db/errors.hpp"
+
+namespace trevor::detail {
+
+/// RAII transaction on a leased connection: rolls back unless committed.
+/// Write transactions on SQLite start with BEGIN IMMEDIATE, so the write lock
+/// is taken up front and concurrent writers wait (busy_timeout) instead of
+/// failing on a lock upgrade.
+class transaction {
+ public:
+  enum class mode { read, write };
+  transaction(connection& c, mode m) : c_(c) {
+    c_.sql << (c_.kind() == engine::sqlite && m == mode::write ? "BEGIN IMMEDIATE" : "BEGIN");
+  }
+  transaction(const transaction&) = delete;
+  transaction& operator=(const transaction&) = delete;
+  ~transaction() {
+    if (!done_) {
+      try {
+        c_.sql << "ROLLBACK";
+      } catch (...) {
+        // A rollback on a broken connection has nothing left to undo.
+      }
+    }
+  }
+  void commit() {
+    c_.sql << "COMMIT";
+    done_ = true;
+  }
+
+ private:
+  connection& c_;
+  bool done_ = false;
+};
+
+/// How many times a transaction that failed with a retryable engine error
+/// (serialization failure, deadlock, SQLite busy) is run again in full.
+inline constexpr int max_transaction_attempts = 5;
+
+/// Runs `fn(connection&)` in one transaction on a pooled connection and commits;
+/// rolls back and rethrows as trevor::error on failure, retrying retryable
+/// failures up to max_transaction_attempts times. `context` names the
+/// operation in error messages.
+template <class F>
+auto run_transaction(database_impl& db, transaction::mode m, std::string_view context, F&& fn)
+    -> std::invoke_result_t<F&, connection&> {
+  for (int attempt = 1;; ++attempt) {
+    try {
+      auto l = db.acquire();
+      transaction tx(*l, m);
+      if constexpr (std::is_void_v<std::invoke_result_t<F&, connection&>>) {
+        fn(*l);
+        tx.commit();
+        return;
+      } else {
+        auto result = fn(*l);
+        tx.commit();
+        return result;
+      }
+    } catch (...) {
+      error e = translate_current_exception(context);
+      if (e.retryable() && attempt < max_transaction_attempts) continue;
+      throw e;
+    }
+  }
+}
+
+/// Runs `fn(connection&)` on a pooled connection without an explicit
+/// transaction (one statement, autocommit), translating errors.
+template <class F>
+auto run_statement(database_impl& db, std::string_view context, F&& fn)
+    -> std::invoke_result_t<F&, connection&> {
+  for (int attempt = 1;; ++attempt) {
+    try {
+      auto l = db.acquire();
+      return fn(*l);
+    } catch (...) {
+      error e = translate_current_exception(context);
+      if (e.retryable() && attempt < max_transaction_attempts) continue;
+      throw e;
+    }
+  }
+}
+
+}  // namespace trevor::detail

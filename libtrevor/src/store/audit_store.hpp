@@ -1,0 +1,23 @@
+#pragma once
+// audit_events: the store's append and read primitives (internal).
+//
+// insert_audit_event() runs on the caller's connection, inside the caller's
+// transaction when there is one: that is how a workflow operation writes its
+// events atomically with its change (domain P4).
+
+#include "db/connection.hpp"
+#include "trevor/audit.hpp"
+
+namespace trevor::detail {
+
+/// Throws error(invalid_argument) naming the first bad field: actor empty or
+/// longer than 255 bytes; event type not of the form `word.word[.word]`
+/// (lower-case letters, digits, '_'), or longer than 100; payload not a JSON
+/// object; request/project id nil.
+void validate_audit_event(const audit_event_input& e);
+
+/// Inserts one validated event with the given id and returns it as stored
+/// (seq and occurred_at assigned by the database).
+audit_event insert_audit_event(connection& c, const audit_event_input& e, const uuid& id);
+
+}  // namespace trevor::detail

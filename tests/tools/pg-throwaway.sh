@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# A throwaway PostgreSQL server on loopback, for the test suite and benchmarks.
+#
+#   pg-throwaway.sh start STATE_DIR   start a fresh cluster; writes STATE_DIR/url
+#   pg-throwaway.sh stop STATE_DIR    stop it and delete its data
+#
+# The cluster lives in a new directory under /tmp, listens on 127.0.0.1 only,
+# on the first free port from 55432 up, and requires a password over TCP (the
+# superuser's password contains URL-special characters on purpose, so every run
+# exercises DATABASE_URL percent-decoding). initdb refuses to run as root, so
+# as root the server runs as the `postgres` OS user.
+#
+# Environment: PG_FSYNC=on keeps durability (the benchmarks use it); the
+# default turns fsync off because tests throw the data away.
+set -euo pipefail
+
+cmd=${1:?usage: pg-throwaway.sh start|stop STATE_DIR}
+state=${2:?usage: pg-throwaway.sh start|stop STATE_DIR}
+
+pgbin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
+[ -n "$pgbin" ] || { echo "pg-throwaway: no PostgreSQL server installed (apt-get install postgresql-15)" >&2; exit 1; }
+
+as_pg() {
+  if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+
+stop() {
+  [ -f "$state/datadir" ] || return 0
+  local data
+  data=$(cat "$state/datadir")
+  if [ -d "$data/data" ]; then
+    as_pg "$pgbin/pg_ctl" -D "$data/data" -m immediate -w stop >/dev/null 2>&1 || true
+  fi
+  rm -rf "$data"
+  rm -f "$state/datadir" "$state/url"
+}
+
+case "$cmd" in
+  start)
+    mkdir -p "$state"
+    stop
+    data=$(mktemp -d /tmp/trevor-pg.XXXXXX)
+    echo "$data" > "$state/datadir"
+    [ "$(id -u)" = 0 ] && chown postgres: "$data"
+    password='p@ss:w/rd%!'
+    encoded='p%40ss%3Aw%2Frd%25%21'
+    printf '%s\n' "$password" > "$data/pwfile"
+    [ "$(id -u)" = 0 ] && chown postgres: "$data/pwfile"
+    port=""
+    for p in $(seq 55432 55632); do
+      if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then port=$p; break; fi
+    done
+    [ -n "$port" ] || { echo "pg-throwaway: no free port in 55432-55632" >&2; exit 1; }
+    as_pg "$pgbin/initdb" -D "$data/data" -U postgres --pwfile="$data/pwfile" \
+      --auth-local=trust --auth-host=scram-sha-256 -E UTF8 --locale=C.UTF-8 >"$data/initdb.log" 2>&1 ||
+      { cat "$data/initdb.log" >&2; exit 1; }
+    fsync=${PG_FSYNC:-off}
+    as_pg "$pgbin/pg_ctl" -D "$data/data" -l "$data/server.log" -w -t 60 \
+      -o "-c listen_addresses=127.0.0.1 -p $port -c unix_socket_directories=$data -c fsync=$fsync -c full_page_writes=$fsync -c max_connections=200" \
+      start >/dev/null || { cat "$data/server.log" >&2; exit 1; }
+    url="postgresql://postgres:${encoded}@127.0.0.1:${port}/postgres"
+    echo "$url" > "$state/url"
+    echo "$url"
+    ;;
+  stop)
+    stop
+    ;;
+  *)
+    echo "usage: pg-throwaway.sh start|stop STATE_DIR" >&2
+    exit 2
+    ;;
+esac

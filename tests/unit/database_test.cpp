@@ -1,0 +1,154 @@
+// The connection pool and engine set-up.
+#include <doctest/doctest.h>
+
+#include <filesystem>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "db/transaction.hpp"
+#include "support.hpp"
+#include "trevor/audit.hpp"
+#include "trevor/migrate.hpp"
+
+using namespace trevor;
+using trevor::test::fresh_database;
+using trevor::test::thrown_by;
+
+namespace {
+struct temp_dir {
+  std::filesystem::path path =
+      std::filesystem::temp_directory_path() / ("trevor-test-" + uuid::v7().str());
+  temp_dir() { std::filesystem::create_directories(path); }
+  ~temp_dir() { std::filesystem::remove_all(path); }
+};
+}  // namespace
+
+TEST_CASE("an in-memory SQLite database is one database shared by every user of the handle") {
+  auto db = database::open("sqlite:///:memory:", {.pool_size = 8});
+  CHECK(db.pool_size() == 1);
+  migrator(db).up();
+  audit_log(db).append({.actor = "system", .event_type = "project.synced"});
+  // Another component, another lease: the same data.
+  CHECK(audit_log(db).count() == 1);
+  // A second handle is a different, empty database.
+  auto other = database::open("sqlite:///:memory:");
+  CHECK(migrator(other).status().applied.empty());
+}
+
+TEST_CASE("a SQLite file runs in WAL mode with foreign keys on, and concurrent writers queue") {
+  temp_dir dir;
+  const std::string url = "sqlite:///" + (dir.path / "t.db").string();
+  auto db = database::open(url, {.pool_size = 4});
+  CHECK(db.pool_size() == 4);
+  migrator(db).up();
+  {
+    auto l = db.impl().acquire();
+    std::string mode;
+    int fk = 0;
+    l->sql << "PRAGMA journal_mode", soci::into(mode);
+    l->sql << "PRAGMA foreign_keys", soci::into(fk);
+    CHECK(mode == "wal");
+    CHECK(fk == 1);
+  }
+  // Read-then-write transactions from four threads: with a deferred BEGIN,
+  // two readers upgrading to writers fail with "database is locked";
+  // BEGIN IMMEDIATE makes them wait their turn.
+  std::atomic<int> failures{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t)
+    threads.emplace_back([&] {
+      for (int i = 0; i < 25; ++i) {
+        try {
+          detail::run_transaction(db.impl(), detail::transaction::mode::write, "test",
+                                  [&](detail::connection& c) {
+                                    long long n = 0;
+                                    c.sql << "SELECT count(*) FROM projects", soci::into(n);
+                                    const std::string id = uuid::v7().str();
+                                    const std::string name = fmt::format("p{}", id);
+                                    c.sql << "INSERT INTO projects (id, name) VALUES (:id, :name)",
+                                        soci::use(id), soci::use(name);
+                                  });
+        } catch (const std::exception& e) {
+          ++failures;
+          MESSAGE(std::string(e.what()));
+        }
+      }
+    });
+  for (auto& t : threads) t.join();
+  CHECK(failures == 0);
+  auto l = db.impl().acquire();
+  long long n = 0;
+  l->sql << "SELECT count(*) FROM projects", soci::into(n);
+  CHECK(n == 100);
+}
+
+TEST_CASE("a second process's view: a file database opened twice sees one schema") {
+  temp_dir dir;
+  const std::string url = "sqlite:///" + (dir.path / "shared.db").string();
+  auto a = database::open(url);
+  migrator(a).up();
+  auto b = database::open(url);
+  CHECK(migrator(b).status().current());
+  audit_log(a).append({.actor = "system", .event_type = "project.synced"});
+  CHECK(audit_log(b).count() == 1);
+}
+
+TEST_CASE("a pool with no free connection gives up after the acquire timeout") {
+  fresh_database f(false, 1);
+  auto db = database::open(f.url(), {.pool_size = 1, .acquire_timeout = std::chrono::milliseconds(100)});
+  auto held = db.impl().acquire();
+  CHECK(db.in_use() == 1);
+  const auto started = std::chrono::steady_clock::now();
+  const auto e = thrown_by([&] { db.ping(); });
+  CHECK(e.code() == errc::unavailable);
+  CHECK(std::string(e.what()).find("no database connection free after 100 ms") != std::string::npos);
+  CHECK(std::chrono::steady_clock::now() - started < std::chrono::seconds(5));
+}
+
+TEST_CASE("unreachable servers and unopenable files fail fast with one clear line") {
+  const auto started = std::chrono::steady_clock::now();
+  auto e = thrown_by([] { database::open("postgresql://app:hunter2@127.0.0.1:1/trevor?connect_timeout=2"); });
+  CHECK(e.code() == errc::unavailable);
+  const std::string msg = e.what();
+  CHECK(msg.starts_with("cannot connect to postgresql://app:***@127.0.0.1:1/trevor: "));
+  CHECK(msg.find("hunter2") == std::string::npos);
+  CHECK(msg.find('\n') == std::string::npos);
+  CHECK(std::chrono::steady_clock::now() - started < std::chrono::seconds(10));
+
+  e = thrown_by([] { database::open("sqlite:////nonexistent-dir/trevor/x.db"); });
+  CHECK(e.code() == errc::unavailable);
+  CHECK(std::string(e.what()).starts_with("cannot connect to sqlite:////nonexistent-dir/trevor/x.db"));
+}
+
+TEST_CASE("a wrong password is reported as such, without the password" *
+          doctest::skip(!trevor::test::on_postgres())) {
+  std::string url = trevor::test::postgres_admin_url();
+  const auto scheme_end = url.find("://") + 3;
+  const auto at = url.find('@', scheme_end);
+  url = url.substr(0, scheme_end) + "postgres:not-the-password" + url.substr(at);
+  const auto e = thrown_by([&] { database::open(url); });
+  CHECK(e.code() == errc::unavailable);
+  CHECK(std::string(e.what()).find("password authentication failed") != std::string::npos);
+  CHECK(std::string(e.what()).find("not-the-password") == std::string::npos);
+}
+
+TEST_CASE("ping answers on a live database") {
+  fresh_database f;
+  CHECK_NOTHROW(f.db().ping());
+  CHECK(f.db().in_use() == 0);
+}
+
+TEST_CASE("a failed transaction rolls back everything it wrote") {
+  fresh_database f;
+  const auto e = thrown_by([&] {
+    detail::run_transaction(f.db().impl(), detail::transaction::mode::write, "test", [](detail::connection& c) {
+      c.sql << "INSERT INTO projects (id, name) VALUES ('" + uuid::v7().str() + "', 'first')";
+      c.sql << "INSERT INTO projects (id, name) VALUES ('" + uuid::v7().str() + "', 'first')";  // duplicate
+    });
+  });
+  CHECK(e.code() == errc::conflict);
+  CHECK(std::string(e.what()).starts_with("test: "));
+  CHECK(f.count("SELECT count(*) FROM projects") == 0);
+  CHECK(f.db().in_use() == 0);
+}

@@ -1,0 +1,1 @@
+// Repositories: see below.

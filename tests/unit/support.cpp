@@ -1,0 +1,110 @@
+#include "support.hpp"
+
+#include <cstdlib>
+#include <mutex>
+
+#include <fmt/format.h>
+#include <soci/postgresql/soci-postgresql.h>
+
+#include "db/errors.hpp"
+#include "trevor/migrate.hpp"
+#include "trevor/uuid.hpp"
+
+namespace trevor::test {
+
+namespace {
+std::string env_url() {
+  const char* v = std::getenv("TREVOR_TEST_DATABASE_URL");
+  return v ? v : "";
+}
+
+std::mutex admin_mutex;
+
+void admin_exec(const std::string& sql) {
+  std::lock_guard lock(admin_mutex);
+  static soci::session admin(*soci::factory_postgresql(),
+                             parse_database_url(postgres_admin_url()).connect_string);
+  admin << sql;
+}
+}  // namespace
+
+engine test_engine() {
+  static const engine e = [] {
+    const std::string url = env_url();
+    return url.empty() ? engine::sqlite : parse_database_url(url).kind;
+  }();
+  return e;
+}
+
+std::string postgres_admin_url() { return env_url(); }
+
+fresh_database::fresh_database(bool migrated, std::size_t pool_size) {
+  if (on_postgres()) {
+    schema_ = "t_" + uuid::v7().str().substr(24);
+    admin_exec("CREATE SCHEMA " + schema_);
+    const std::string base = postgres_admin_url();
+    url_ = base + (base.find('?') == std::string::npos ? "?" : "&") +
+           "options=-csearch_path%3D" + schema_ + "&application_name=trevor-tests";
+  } else {
+    url_ = "sqlite:///:memory:";
+  }
+  db_ = std::make_unique<database>(database::open(url_, {.pool_size = pool_size}));
+  if (migrated) migrator(*db_).up();
+}
+
+fresh_database::~fresh_database() {
+  db_.reset();
+  if (!schema_.empty()) {
+    try {
+      admin_exec("DROP SCHEMA " + schema_ + " CASCADE");
+    } catch (const std::exception& e) {
+      MESSAGE("could not drop test schema " << schema_ << ": " << e.what());
+    }
+  }
+}
+
+void fresh_database::exec(const std::string& sql) {
+  auto l = db_->impl().acquire();
+  try {
+    l->sql << sql;
+  } catch (...) {
+    detail::rethrow_translated("test exec");
+  }
+}
+
+error fresh_database::exec_fails(const std::string& sql) {
+  auto l = db_->impl().acquire();
+  try {
+    l->sql << sql;
+  } catch (...) {
+    return detail::translate_current_exception("");
+  }
+  FAIL("statement succeeded but should have been refused: " << sql);
+  return error(errc::internal, "unreachable");
+}
+
+long long fresh_database::count(const std::string& sql) {
+  auto l = db_->impl().acquire();
+  long long n = -1;
+  l->sql << sql, soci::into(n);
+  return n;
+}
+
+std::string fresh_database::text(const std::string& sql) {
+  auto l = db_->impl().acquire();
+  std::string s;
+  l->sql << sql, soci::into(s);
+  return s;
+}
+
+error thrown_by(const std::function<void()>& fn) {
+  try {
+    fn();
+  } catch (const error& e) {
+    return e;
+  }
+  FAIL("expected a trevor::error, but nothing was thrown");
+  return error(errc::internal, "unreachable");
+}
+
+}  // namespace trevor::test

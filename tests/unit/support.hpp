@@ -1,0 +1,58 @@
+#pragma once
+// Test support: one suite, two engines.
+//
+// TREVOR_TEST_DATABASE_URL chooses the engine for the whole run:
+//   unset or sqlite:...  -> every fresh database is a private sqlite:///:memory:
+//   postgresql://...     -> a server the tests may create schemas in; every
+//                           fresh database is a new schema on it, dropped after.
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include <doctest/doctest.h>
+
+#include "db/connection.hpp"
+#include "trevor/database.hpp"
+#include "trevor/error.hpp"
+
+namespace trevor::test {
+
+engine test_engine();
+inline bool on_postgres() { return test_engine() == engine::postgresql; }
+
+/// The server URL from the environment (PostgreSQL runs only).
+std::string postgres_admin_url();
+
+/// A new, empty database on the engine under test, migrated unless told not to.
+class fresh_database {
+ public:
+  explicit fresh_database(bool migrated = true, std::size_t pool_size = 4);
+  ~fresh_database();
+  fresh_database(const fresh_database&) = delete;
+  fresh_database& operator=(const fresh_database&) = delete;
+
+  database& db() { return *db_; }
+  /// A DATABASE_URL that opens this same database (not for :memory:).
+  const std::string& url() const { return url_; }
+  /// PostgreSQL: the schema name.
+  const std::string& schema() const { return schema_; }
+
+  /// Runs one statement on a pooled connection as is, outside any transaction.
+  void exec(const std::string& sql);
+  /// Runs one statement and returns the translated error it raised; fails
+  /// the test if the statement succeeded.
+  error exec_fails(const std::string& sql);
+  long long count(const std::string& sql);
+  std::string text(const std::string& sql);
+
+ private:
+  std::string url_;
+  std::string schema_;
+  std::unique_ptr<database> db_;
+};
+
+/// Runs fn and returns the trevor::error it threw; fails the test if none.
+error thrown_by(const std::function<void()>& fn);
+
+}  // namespace trevor::test

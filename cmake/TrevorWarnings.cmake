@@ -6,7 +6,7 @@ add_library(trevor::warnings ALIAS trevor_warnings)
 target_compile_options(trevor_warnings INTERFACE
   -Wall -Wextra -Wpedantic -Wshadow -Wconversion -Wsign-conversion
   -Wnon-virtual-dtor -Wold-style-cast -Wcast-align -Woverloaded-virtual
-  -Wnull-dereference -Wimplicit-fallthrough
+  -Wimplicit-fallthrough
   # Designated initialisers that rely on member defaults are the point, not a slip.
   -Wno-missing-field-initializers
   $<$<BOOL:${TREVOR_WERROR}>:-Werror>)

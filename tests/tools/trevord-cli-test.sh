@@ -1,0 +1,166 @@
+#!/usr/bin/env bash
+# trevord's command line and start-up, end to end: configuration errors, the
+# migrate commands, refusing unknown schemas, serving, readiness and draining.
+#
+#   trevord-cli-test.sh PATH/TO/trevord
+#
+# Runs on SQLite files, or on PostgreSQL when TREVOR_TEST_DATABASE_URL names a
+# server (each scenario gets a new database there).
+set -uo pipefail
+
+trevord=${1:?usage: trevord-cli-test.sh PATH/TO/trevord}
+admin_url=${TREVOR_TEST_DATABASE_URL:-}
+work=$(mktemp -d /tmp/trevord-cli.XXXXXX)
+passed=0
+failed=0
+created_dbs=()
+
+cleanup() {
+  pkill -f "$work/marker" >/dev/null 2>&1 || true
+  if [[ $admin_url == postgres* ]]; then
+    for db in "${created_dbs[@]}"; do psql -q "$admin_url" -c "DROP DATABASE IF EXISTS $db" >/dev/null 2>&1; done
+  fi
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+ok() { passed=$((passed + 1)); echo "ok   - $1"; }
+not_ok() { failed=$((failed + 1)); echo "FAIL - $1"; [ -n "${2:-}" ] && printf '       %s\n' "$2"; }
+
+# expect NAME EXPECTED_EXIT EXPECTED_TEXT -- COMMAND...  (text: a fixed string in stdout+stderr)
+expect() {
+  local name=$1 want_rc=$2 want_text=$3
+  shift 4
+  local out rc
+  out=$(timeout 30 "$@" 2>&1)
+  rc=$?
+  if [ "$rc" != "$want_rc" ]; then not_ok "$name" "exit $rc, wanted $want_rc: $out"; return; fi
+  if ! grep -qF -- "$want_text" <<<"$out"; then not_ok "$name" "output lacks '$want_text': $out"; return; fi
+  ok "$name"
+}
+
+# A new, empty database URL for the engine under test.
+new_db() {
+  if [[ $admin_url == postgres* ]]; then
+    local name="trevor_cli_$(date +%s%N | tail -c 10)_$RANDOM"
+    psql -q "$admin_url" -c "CREATE DATABASE $name" >/dev/null || exit 1
+    created_dbs+=("$name")
+    echo "${admin_url%/*}/$name"
+  else
+    echo "sqlite:///$work/db-$RANDOM-$RANDOM.db"
+  fi
+}
+
+# Runs SQL against a database URL.
+sql() {
+  local url=$1 statement=$2
+  if [[ $url == postgres* ]]; then
+    psql -q -X -v ON_ERROR_STOP=1 "$url" -c "$statement" >/dev/null
+  else
+    sqlite3 "${url#sqlite:///}" "$statement"
+  fi
+}
+
+free_port() {
+  local p
+  for p in $(seq 18100 18400); do
+    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then echo "$p"; return; fi
+  done
+}
+
+# ---------------------------------------------------------------- bad configuration
+export TREVOR_ENV=test
+expect "malformed DATABASE_URL is one clear line" 1 "trevord: DATABASE_URL: port 'x' is not a number" -- \
+  env DATABASE_URL=postgresql://u@h:x/d "$trevord" migrate status
+expect "unknown scheme" 1 "unknown scheme 'mysql'" -- env DATABASE_URL=mysql://u@h/d "$trevord" migrate status
+expect "unknown TREVOR_ENV" 1 "TREVOR_ENV: unknown environment 'prod'" -- \
+  env TREVOR_ENV=prod DATABASE_URL=sqlite:///x.db "$trevord" migrate status
+expect "SQLite refused in production" 1 "SQLite is for development and test only" -- \
+  env TREVOR_ENV=production DATABASE_URL="sqlite:///$work/p.db" "$trevord"
+expect "DATABASE_URL required in staging" 1 "DATABASE_URL is required when TREVOR_ENV=staging" -- \
+  env -u DATABASE_URL TREVOR_ENV=staging "$trevord"
+expect "dev bypass refused in production" 1 "TREVOR_DEV_AUTH_BYPASS=true is refused when TREVOR_ENV=production" -- \
+  env TREVOR_ENV=production TREVOR_DEV_AUTH_BYPASS=true DATABASE_URL=postgresql://u@h/d "$trevord"
+expect "bad TREVOR_PORT" 1 "TREVOR_PORT: '70000' is not a whole number from 0 to 65535" -- \
+  env DATABASE_URL="sqlite:///$work/p.db" TREVOR_PORT=70000 "$trevord"
+expect "unreachable PostgreSQL fails fast" 1 "cannot connect to postgresql://u:***@127.0.0.1:1/d" -- \
+  env DATABASE_URL="postgresql://u:secret@127.0.0.1:1/d?connect_timeout=3" "$trevord" migrate status
+expect "unknown command" 2 "unknown command 'frobnicate'" -- "$trevord" frobnicate
+expect "unknown migrate command" 2 "unknown migrate command 'sideways'" -- \
+  env DATABASE_URL="sqlite:///$work/p.db" "$trevord" migrate sideways
+if [[ $admin_url == postgres* ]]; then
+  wrong=$(sed -E 's#(://[^:]+:)[^@]+@#\1wrong-password@#' <<<"$admin_url")
+  expect "wrong password is named, not echoed" 1 "password authentication failed" -- \
+    env DATABASE_URL="$wrong" "$trevord" migrate status
+fi
+
+# ---------------------------------------------------------------- migrate commands
+url=$(new_db)
+expect "status on an empty database lists pending and exits 1" 1 "pending  0001_initial" -- \
+  env DATABASE_URL="$url" "$trevord" migrate status
+expect "plan prints the SQL" 0 "CREATE TABLE audit_events" -- env DATABASE_URL="$url" "$trevord" migrate plan
+expect "up applies" 0 "applied 0001_initial" -- env DATABASE_URL="$url" "$trevord" migrate up
+expect "up again is a no-op" 0 "(0 migration(s) applied now)" -- env DATABASE_URL="$url" "$trevord" migrate up
+expect "status is current" 0 "schema is current" -- env DATABASE_URL="$url" "$trevord" migrate status
+expect "verify passes" 0 "verified" -- env DATABASE_URL="$url" "$trevord" migrate verify
+expect "plan is empty when current" 0 "" -- env DATABASE_URL="$url" "$trevord" migrate plan
+
+drifted=$(new_db)
+env DATABASE_URL="$drifted" "$trevord" migrate up >/dev/null
+sql "$drifted" "UPDATE schema_migrations SET checksum = 'deadbeef' WHERE id = 1"
+expect "verify names a drifted migration" 1 "migration 0001_initial differs: checksum deadbeef in the database" -- \
+  env DATABASE_URL="$drifted" "$trevord" migrate verify
+expect "serve refuses a drifted schema" 1 "0001_initial differs" -- \
+  env DATABASE_URL="$drifted" TREVOR_AUTO_MIGRATE=false TREVOR_PORT="$(free_port)" "$trevord"
+expect "auto-migrate refuses a drifted schema too" 1 "0001_initial differs" -- \
+  env DATABASE_URL="$drifted" TREVOR_AUTO_MIGRATE=true TREVOR_PORT="$(free_port)" "$trevord"
+
+newer=$(new_db)
+env DATABASE_URL="$newer" "$trevord" migrate up >/dev/null
+sql "$newer" "INSERT INTO schema_migrations (id, name, checksum, duration_ms) VALUES (42, 'from_the_future', 'x', 0)"
+expect "status names a migration from a newer trevor" 1 "0042_from_the_future that this build does not know" -- \
+  env DATABASE_URL="$newer" "$trevord" migrate status
+expect "serve refuses a newer schema" 1 "0042_from_the_future" -- \
+  env DATABASE_URL="$newer" TREVOR_PORT="$(free_port)" "$trevord"
+
+# ---------------------------------------------------------------- serving
+serve_and_probe() {
+  local name=$1 url=$2 auto=$3 want_ready=$4 want_text=$5
+  local port log pid code body
+  port=$(free_port)
+  log="$work/serve-$port.log"
+  env DATABASE_URL="$url" TREVOR_PORT="$port" TREVOR_AUTO_MIGRATE="$auto" TREVOR_THREADS=2 \
+    bash -c 'exec -a "$0" "$@"' "$work/marker" "$trevord" >"$log" 2>&1 &
+  pid=$!
+  for _ in $(seq 1 100); do
+    curl -fs "http://127.0.0.1:$port/health" >/dev/null 2>&1 && break
+    sleep 0.05
+  done
+  body=$(curl -s "http://127.0.0.1:$port/health")
+  [[ $body == *'"status":"ok"'* ]] && ok "$name: /health answers" || not_ok "$name: /health answers" "$body $(cat "$log")"
+  code=$(curl -s -o "$work/ready" -w '%{http_code}' "http://127.0.0.1:$port/readyz")
+  if [ "$code" = "$want_ready" ] && grep -qF -- "$want_text" "$work/ready"; then
+    ok "$name: /readyz is $want_ready"
+  else
+    not_ok "$name: /readyz is $want_ready" "got $code: $(cat "$work/ready")"
+  fi
+  code=$(curl -s -o "$work/nf" -w '%{http_code}' "http://127.0.0.1:$port/no/such/route")
+  [ "$code" = 404 ] && grep -q '"detail":"no route for GET /no/such/route"' "$work/nf" &&
+    ok "$name: unknown route is a 404 problem" || not_ok "$name: unknown route is a 404 problem" "$code $(cat "$work/nf")"
+  kill -TERM "$pid"
+  local rc=0
+  wait "$pid" || rc=$?
+  if [ "$rc" = 0 ] && grep -q '"msg":"draining","reason":"SIGTERM"' "$log" && grep -q '"msg":"stopped"' "$log"; then
+    ok "$name: SIGTERM drains and exits 0"
+  else
+    not_ok "$name: SIGTERM drains and exits 0" "exit $rc: $(cat "$log")"
+  fi
+  grep -q '"msg":"request","method":"GET","route":"/health","status":200' "$log" &&
+    ok "$name: one JSON log line per request" || not_ok "$name: one JSON log line per request" "$(cat "$log")"
+}
+
+serve_and_probe "auto-migrating daemon" "$(new_db)" true 200 '"status":"ready"'
+serve_and_probe "daemon on an out-of-date schema" "$(new_db)" false 503 "migration(s) pending"
+
+echo "$passed passed, $failed failed"
+[ "$failed" = 0 ]

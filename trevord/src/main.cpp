@@ -1,0 +1,146 @@
+// trevord: the airlock daemon, and the schema commands operators run.
+#include <cstdio>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "config.hpp"
+#include "log.hpp"
+#include "server.hpp"
+#include "trevor/database.hpp"
+#include "trevor/error.hpp"
+#include "trevor/migrate.hpp"
+#include "trevor/version.hpp"
+
+namespace {
+
+constexpr const char* usage = R"(usage: trevord [COMMAND]
+
+Commands:
+  serve                     run the HTTP server (the default)
+  migrate status            list applied and pending migrations; exit 1 if any
+                            is pending or the database disagrees with this build
+  migrate up                apply pending migrations (one transaction each)
+  migrate verify            exit 1 if an applied migration's checksum differs or
+                            the database has migrations this build does not know
+  migrate plan              print the SQL that `migrate up` would run
+  db grant-app-role ROLE    PostgreSQL: grant an existing login role exactly the
+                            privileges the application needs (run as the owner,
+                            after `migrate up`)
+  --help, -h                this text
+  --version                 the version
+
+Configuration comes from the environment (DATABASE_URL, TREVOR_ENV, ...);
+see README.md for the full table.
+)";
+
+int fail(const std::string& message, int code = 1) {
+  std::fprintf(stderr, "trevord: %s\n", message.c_str());
+  return code;
+}
+
+trevor::database open_database(const trevord::config& cfg) {
+  return trevor::database::open(cfg.database_url, {.pool_size = cfg.db_pool_size});
+}
+
+int migrate_command(const trevord::config& cfg, const std::string& sub) {
+  auto db = open_database(cfg);
+  trevor::migrator m(db);
+  if (sub == "up") {
+    const auto applied = m.up();
+    for (const auto& a : applied) std::printf("applied %04d_%s (%lld ms)\n", a.id, a.name.c_str(),
+                                              static_cast<long long>(a.duration_ms));
+    std::printf("schema is current (%zu migration(s) applied now)\n", applied.size());
+    return 0;
+  }
+  if (sub == "verify") {
+    m.verify();
+    std::printf("verified: every applied migration matches this build\n");
+    return 0;
+  }
+  if (sub == "plan") {
+    std::fputs(m.plan().c_str(), stdout);
+    return 0;
+  }
+  if (sub == "status") {
+    const auto report = m.status();
+    for (const auto& a : report.applied)
+      std::printf("applied  %04d_%s  sha256 %s  at %s  (%lld ms)\n", a.id, a.name.c_str(), a.checksum.c_str(),
+                  a.applied_at.str().c_str(), static_cast<long long>(a.duration_ms));
+    for (const auto& p : report.pending)
+      std::printf("pending  %04d_%s  sha256 %s\n", p.id, p.name.c_str(), p.checksum.c_str());
+    for (const auto& p : report.problems) std::printf("problem  %s\n", p.c_str());
+    if (report.current()) {
+      std::printf("schema is current\n");
+      return 0;
+    }
+    return 1;
+  }
+  return fail(fmt::format("unknown migrate command '{}' (expected status, up, verify or plan)", sub), 2);
+}
+
+int serve(const trevord::config& cfg) {
+  trevord::set_log_level(cfg.log_level);
+  auto db = open_database(cfg);
+  trevor::migrator m(db);
+  if (cfg.auto_migrate) {
+    const auto applied = m.up();
+    for (const auto& a : applied)
+      trevord::log(trevord::level::info, "migration applied",
+                   {{"migration", fmt::format("{:04}_{}", a.id, a.name)}, {"duration_ms", a.duration_ms}});
+  } else {
+    // A schema this build does not know (newer or drifted) is never served;
+    // a merely out-of-date one is served with /readyz at 503.
+    m.verify();
+  }
+  trevord::server srv(cfg, db);
+  trevord::log(trevord::level::info, "listening",
+               {{"host", cfg.host},
+                {"port", srv.port()},
+                {"env", std::string(trevor::to_string(cfg.env))},
+                {"engine", std::string(trevor::to_string(db.kind()))},
+                {"database", db.url().redacted},
+                {"version", trevor::version}});
+  srv.run();
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const std::vector<std::string> args(argv + 1, argv + argc);
+  const std::string command = args.empty() ? "serve" : args[0];
+  if (command == "--help" || command == "-h" || command == "help") {
+    std::fputs(usage, stdout);
+    return 0;
+  }
+  if (command == "--version") {
+    std::printf("trevord %s\n", trevor::version);
+    return 0;
+  }
+  try {
+    if (command == "serve") {
+      if (args.size() > 1) return fail("serve takes no arguments", 2);
+      return serve(trevord::load_config(trevord::process_env));
+    }
+    if (command == "migrate") {
+      if (args.size() != 2) return fail("usage: trevord migrate status|up|verify|plan", 2);
+      return migrate_command(trevord::load_config(trevord::process_env), args[1]);
+    }
+    if (command == "db") {
+      if (args.size() != 3 || args[1] != "grant-app-role") return fail("usage: trevord db grant-app-role ROLE", 2);
+      auto cfg = trevord::load_config(trevord::process_env);
+      auto db = open_database(cfg);
+      trevor::grant_application_role(db, args[2]);
+      std::printf("granted the application privileges to %s\n", args[2].c_str());
+      return 0;
+    }
+    return fail(fmt::format("unknown command '{}' (see trevord --help)", command), 2);
+  } catch (const trevor::error& e) {
+    return fail(e.what());
+  } catch (const std::exception& e) {
+    return fail(e.what());
+  }
+}

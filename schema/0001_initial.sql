@@ -19,7 +19,7 @@
 -- @engine: all
 
 CREATE TABLE users (
-  id           {uuid} PRIMARY KEY,
+  id           {uuid} NOT NULL PRIMARY KEY,
   subject      TEXT UNIQUE,
   username     TEXT NOT NULL UNIQUE CHECK (length(username) BETWEEN 1 AND 255),
   email        TEXT NOT NULL DEFAULT '',
@@ -32,7 +32,7 @@ CREATE TABLE users (
 );
 
 CREATE TABLE projects (
-  id            {uuid} PRIMARY KEY,
+  id            {uuid} NOT NULL PRIMARY KEY,
   name          TEXT NOT NULL UNIQUE CHECK (length(name) BETWEEN 1 AND 255),
   display_name  TEXT NOT NULL DEFAULT '',
   status        TEXT NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'archived')),
@@ -41,7 +41,7 @@ CREATE TABLE projects (
 );
 
 CREATE TABLE project_memberships (
-  id           {uuid} PRIMARY KEY,
+  id           {uuid} NOT NULL PRIMARY KEY,
   user_id      {uuid} NOT NULL REFERENCES users (id),
   project_id   {uuid} NOT NULL REFERENCES projects (id),
   role         TEXT NOT NULL CHECK (role IN ('researcher', 'output_checker', 'senior_checker')),
@@ -53,7 +53,7 @@ CREATE TABLE project_memberships (
 CREATE INDEX ix_project_memberships_project ON project_memberships (project_id, role);
 
 CREATE TABLE airlock_requests (
-  id            {uuid} PRIMARY KEY,
+  id            {uuid} NOT NULL PRIMARY KEY,
   project_id    {uuid} NOT NULL REFERENCES projects (id),
   direction     TEXT NOT NULL CHECK (direction IN ('egress', 'ingress')),
   status        TEXT NOT NULL DEFAULT 'DRAFT' CHECK (status IN (
@@ -76,7 +76,7 @@ CREATE INDEX ix_airlock_requests_owner ON airlock_requests (owner_id);
 CREATE INDEX ix_airlock_requests_created ON airlock_requests (created_at);
 
 CREATE TABLE output_objects (
-  id                 {uuid} PRIMARY KEY,
+  id                 {uuid} NOT NULL PRIMARY KEY,
   request_id         {uuid} NOT NULL REFERENCES airlock_requests (id),
   logical_object_id  {uuid} NOT NULL,
   version            BIGINT NOT NULL CHECK (version >= 1),
@@ -101,7 +101,7 @@ CREATE UNIQUE INDEX ux_output_objects_live ON output_objects (logical_object_id)
 CREATE INDEX ix_output_objects_request ON output_objects (request_id, state);
 
 CREATE TABLE output_object_metadata (
-  logical_object_id         {uuid} PRIMARY KEY,
+  logical_object_id         {uuid} NOT NULL PRIMARY KEY,
   request_id                {uuid} NOT NULL REFERENCES airlock_requests (id),
   title                     TEXT NOT NULL DEFAULT '',
   description               TEXT NOT NULL DEFAULT '',
@@ -116,7 +116,7 @@ CREATE TABLE output_object_metadata (
 CREATE INDEX ix_output_object_metadata_request ON output_object_metadata (request_id);
 
 CREATE TABLE reviews (
-  id                       {uuid} PRIMARY KEY,
+  id                       {uuid} NOT NULL PRIMARY KEY,
   request_id               {uuid} NOT NULL REFERENCES airlock_requests (id),
   round                    BIGINT NOT NULL CHECK (round >= 1),
   reviewer_type            TEXT NOT NULL CHECK (reviewer_type IN ('agent', 'human')),
@@ -137,7 +137,7 @@ CREATE UNIQUE INDEX ux_reviews_agent_round ON reviews (request_id, round)
 CREATE INDEX ix_reviews_reviewer ON reviews (reviewer_id, created_at);
 
 CREATE TABLE notifications (
-  id          {uuid} PRIMARY KEY,
+  id          {uuid} NOT NULL PRIMARY KEY,
   user_id     {uuid} NOT NULL REFERENCES users (id),
   event_type  TEXT NOT NULL,
   title       TEXT NOT NULL,
@@ -152,7 +152,7 @@ CREATE INDEX ix_notifications_user_created ON notifications (user_id, created_at
 CREATE INDEX ix_notifications_user_unread ON notifications (user_id) WHERE NOT read;
 
 CREATE TABLE release_records (
-  id                     {uuid} PRIMARY KEY,
+  id                     {uuid} NOT NULL PRIMARY KEY,
   request_id             {uuid} NOT NULL UNIQUE REFERENCES airlock_requests (id),
   crate_storage_key      TEXT NOT NULL,
   crate_checksum_sha256  TEXT NOT NULL CHECK (length(crate_checksum_sha256) = 64),
@@ -167,7 +167,7 @@ CREATE INDEX ix_release_records_expiry ON release_records (url_expires_at)
   WHERE expiry_warned_at IS NULL;
 
 CREATE TABLE delivery_records (
-  id              {uuid} PRIMARY KEY,
+  id              {uuid} NOT NULL PRIMARY KEY,
   request_id      {uuid} NOT NULL UNIQUE REFERENCES airlock_requests (id),
   delivered_by    {uuid} NOT NULL REFERENCES users (id),
   object_count    BIGINT NOT NULL CHECK (object_count >= 0),
@@ -195,7 +195,7 @@ CREATE TABLE audit_events (
 -- that event-type prefix searches are index range scans in any database locale.
 CREATE TABLE audit_events (
   seq          BIGINT GENERATED ALWAYS AS IDENTITY UNIQUE,
-  id           {uuid} PRIMARY KEY,
+  id           {uuid} NOT NULL PRIMARY KEY,
   occurred_at  {ts} NOT NULL DEFAULT {now},
   actor        TEXT COLLATE "C" NOT NULL CHECK (length(actor) BETWEEN 1 AND 255),
   event_type   TEXT COLLATE "C" NOT NULL CHECK (length(event_type) BETWEEN 3 AND 100),

@@ -23,7 +23,8 @@ std::mutex admin_mutex;
 void admin_exec(const std::string& sql) {
   std::lock_guard lock(admin_mutex);
   static soci::session admin(*soci::factory_postgresql(),
-                             parse_database_url(postgres_admin_url()).connect_string);
+                             parse_database_url(postgres_admin_url()).connect_string +
+                                 " options='-c client_min_messages=warning'");
   admin << sql;
 }
 }  // namespace

@@ -71,6 +71,8 @@ void connection::configure() {
       sql << "PRAGMA synchronous = NORMAL";
     } else {
       sql << "SET TIME ZONE 'UTC'";
+      // NOTICEs ("relation already exists, skipping") are not errors; keep stderr clean.
+      sql << "SET client_min_messages = warning";
     }
   } catch (...) {
     rethrow_translated("configuring the connection");

@@ -27,7 +27,7 @@ constexpr long long migration_lock_key = 0x747265766f72LL;
 
 constexpr const char* create_bookkeeping =
     "CREATE TABLE IF NOT EXISTS schema_migrations ("
-    " id BIGINT PRIMARY KEY,"
+    " id BIGINT NOT NULL PRIMARY KEY,"
     " name TEXT NOT NULL,"
     " checksum TEXT NOT NULL,"
     " applied_at {ts} NOT NULL DEFAULT {now},"

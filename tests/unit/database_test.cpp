@@ -152,3 +152,30 @@ TEST_CASE("a failed transaction rolls back everything it wrote") {
   CHECK(f.count("SELECT count(*) FROM projects") == 0);
   CHECK(f.db().in_use() == 0);
 }
+
+TEST_CASE("a connection the server dropped is replaced on next use" *
+          doctest::skip(!trevor::test::on_postgres())) {
+  fresh_database f(false, 1);
+  int pid = 0;
+  {
+    auto l = f.db().impl().acquire();
+    l->sql << "SELECT pg_backend_pid()", soci::into(pid);
+  }
+  f.exec("SELECT 1");  // the pool's only connection is the one with that pid
+  {
+    auto admin = database::open(trevor::test::postgres_admin_url(), {.pool_size = 1});
+    auto l = admin.impl().acquire();
+    int done = 0;
+    l->sql << "SELECT CASE WHEN pg_terminate_backend(:pid) THEN 1 ELSE 0 END", soci::use(pid), soci::into(done);
+    REQUIRE(done == 1);
+  }
+  // The operation that meets the dead connection fails as unavailable...
+  const auto e = thrown_by([&] { f.db().ping(); });
+  CHECK(e.code() == errc::unavailable);
+  // ...and the next one gets a fresh connection.
+  CHECK_NOTHROW(f.db().ping());
+  auto l = f.db().impl().acquire();
+  int new_pid = 0;
+  l->sql << "SELECT pg_backend_pid()", soci::into(new_pid);
+  CHECK(new_pid != pid);
+}

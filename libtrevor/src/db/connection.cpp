@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 
 #include "db/errors.hpp"
+#include "db/transaction.hpp"
 #include "trevor/error.hpp"
 
 namespace trevor::detail {
@@ -89,6 +90,12 @@ void connection::reconnect() {
   configure();
 }
 
+void connection::revive_if_suspect() {
+  if (!suspect_) return;
+  if (!sql.is_connected()) reconnect();  // is_connected() pings the server
+  suspect_ = false;
+}
+
 void connection::exec_script(const std::string& script) {
   if (kind_ == engine::sqlite) {
     auto* be = static_cast<soci::sqlite3_session_backend*>(sql.get_backend());
@@ -143,7 +150,7 @@ lease database_impl::acquire() {
   idle_.pop_back();
   lock.unlock();
   lease l(this, c);
-  if (!c->sql.is_connected()) c->reconnect();  // throws unavailable; the lease returns it
+  c->revive_if_suspect();  // throws unavailable; the lease returns the connection
   return l;
 }
 
@@ -174,12 +181,13 @@ std::size_t database::pool_size() const noexcept { return impl_->size(); }
 std::size_t database::in_use() const noexcept { return impl_->in_use(); }
 
 void database::ping() const {
-  auto l = impl_->acquire();
   try {
-    int one = 0;
-    l->sql << "SELECT 1", soci::into(one);
-  } catch (...) {
-    auto e = detail::translate_current_exception("ping");
+    detail::run_statement(*impl_, "ping", [](detail::connection& c) {
+      int one = 0;
+      c.sql << "SELECT 1", soci::into(one);
+    });
+  } catch (const error& e) {
+    if (e.code() == errc::unavailable) throw;
     throw error(errc::unavailable, e.what());
   }
 }

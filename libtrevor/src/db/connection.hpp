@@ -51,12 +51,20 @@ class connection {
   /// per-connection settings. Drops cached statements.
   void reconnect();
 
+  /// Marks the connection for a health check before its next use (after an
+  /// `unavailable` error). Checking on every lease would cost PostgreSQL a
+  /// round trip per operation.
+  void mark_suspect() noexcept { suspect_ = true; }
+  /// Reconnects a suspect connection that turns out to be lost.
+  void revive_if_suspect();
+
  private:
   void configure();
 
   engine kind_;
   database_options options_;
   bool file_backed_;
+  bool suspect_ = false;
   std::unordered_map<std::type_index, std::unique_ptr<cached_statement>> cache_;
 };
 

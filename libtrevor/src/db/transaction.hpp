@@ -52,8 +52,8 @@ template <class F>
 auto run_transaction(database_impl& db, transaction::mode m, std::string_view context, F&& fn)
     -> std::invoke_result_t<F&, connection&> {
   for (int attempt = 1;; ++attempt) {
+    auto l = db.acquire();
     try {
-      auto l = db.acquire();
       transaction tx(*l, m);
       if constexpr (std::is_void_v<std::invoke_result_t<F&, connection&>>) {
         fn(*l);
@@ -66,6 +66,7 @@ auto run_transaction(database_impl& db, transaction::mode m, std::string_view co
       }
     } catch (...) {
       error e = translate_current_exception(context);
+      if (e.code() == errc::unavailable) l->mark_suspect();
       if (e.retryable() && attempt < max_transaction_attempts) continue;
       throw e;
     }
@@ -78,11 +79,12 @@ template <class F>
 auto run_statement(database_impl& db, std::string_view context, F&& fn)
     -> std::invoke_result_t<F&, connection&> {
   for (int attempt = 1;; ++attempt) {
+    auto l = db.acquire();
     try {
-      auto l = db.acquire();
       return fn(*l);
     } catch (...) {
       error e = translate_current_exception(context);
+      if (e.code() == errc::unavailable) l->mark_suspect();
       if (e.retryable() && attempt < max_transaction_attempts) continue;
       throw e;
     }

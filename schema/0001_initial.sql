@@ -264,21 +264,24 @@ WHEN EXISTS (SELECT 1 FROM project_memberships m
                AND (m.role = 'researcher') <> (NEW.role = 'researcher'))
 BEGIN SELECT RAISE(ABORT, 'trevor: a user cannot be researcher and checker on one project'); END;
 
--- P5: updated_at is the database's. (recursive_triggers stays off, so the
--- inner UPDATE does not fire these triggers again.)
-CREATE TRIGGER users_touch AFTER UPDATE ON users
+-- P5: updated_at is the database's. The library's own UPDATEs set it to
+-- {now} (so that RETURNING reports it); any other value, or none, is replaced
+-- here. 'now' is fixed for the duration of one statement, so the WHEN clause
+-- recognises the statement's own {now}. recursive_triggers stays off: the
+-- inner UPDATE does not fire the trigger again.
+CREATE TRIGGER users_touch AFTER UPDATE ON users WHEN NEW.updated_at IS NOT {now}
 BEGIN UPDATE users SET updated_at = {now} WHERE id = NEW.id; END;
-CREATE TRIGGER projects_touch AFTER UPDATE ON projects
+CREATE TRIGGER projects_touch AFTER UPDATE ON projects WHEN NEW.updated_at IS NOT {now}
 BEGIN UPDATE projects SET updated_at = {now} WHERE id = NEW.id; END;
-CREATE TRIGGER project_memberships_touch AFTER UPDATE ON project_memberships
+CREATE TRIGGER project_memberships_touch AFTER UPDATE ON project_memberships WHEN NEW.updated_at IS NOT {now}
 BEGIN UPDATE project_memberships SET updated_at = {now} WHERE id = NEW.id; END;
-CREATE TRIGGER airlock_requests_touch AFTER UPDATE ON airlock_requests
+CREATE TRIGGER airlock_requests_touch AFTER UPDATE ON airlock_requests WHEN NEW.updated_at IS NOT {now}
 BEGIN UPDATE airlock_requests SET updated_at = {now} WHERE id = NEW.id; END;
-CREATE TRIGGER output_object_metadata_touch AFTER UPDATE ON output_object_metadata
+CREATE TRIGGER output_object_metadata_touch AFTER UPDATE ON output_object_metadata WHEN NEW.updated_at IS NOT {now}
 BEGIN UPDATE output_object_metadata SET updated_at = {now} WHERE logical_object_id = NEW.logical_object_id; END;
-CREATE TRIGGER notifications_touch AFTER UPDATE ON notifications
+CREATE TRIGGER notifications_touch AFTER UPDATE ON notifications WHEN NEW.updated_at IS NOT {now}
 BEGIN UPDATE notifications SET updated_at = {now} WHERE id = NEW.id; END;
-CREATE TRIGGER release_records_touch AFTER UPDATE ON release_records
+CREATE TRIGGER release_records_touch AFTER UPDATE ON release_records WHEN NEW.updated_at IS NOT {now}
 BEGIN UPDATE release_records SET updated_at = {now} WHERE id = NEW.id; END;
 
 -- @engine: postgresql

@@ -33,6 +33,16 @@ TEST_CASE("uuid v7 has version 7, the RFC variant, a time prefix, and is unique"
   CHECK(ms <= before + 60'000);
 }
 
+TEST_CASE("uuid v7 from one process strictly increase, even within a millisecond") {
+  uuid prev = uuid::v7();
+  for (int i = 0; i < 20000; ++i) {
+    const uuid next = uuid::v7();
+    REQUIRE(prev < next);
+    REQUIRE(prev.str() < next.str());  // text order agrees
+    prev = next;
+  }
+}
+
 TEST_CASE("uuid text form round-trips, is lower case, and rejects malformed text") {
   const auto u = uuid::parse("0192F1C4-7A2B-7C3D-8E4F-0123456789AB");
   REQUIRE(u);

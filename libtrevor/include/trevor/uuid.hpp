@@ -1,9 +1,9 @@
 #pragma once
 // UUIDs: the identifiers of every row (domain P6).
 //
-// New identifiers are UUIDv7 (RFC 9562): 48 bits of Unix milliseconds followed
-// by 74 bits from a cryptographic random source, so they sort roughly by
-// creation time and keep B-tree inserts local. The text form is always lower
+// New identifiers are UUIDv7 (RFC 9562): 48 bits of Unix milliseconds, a
+// 12-bit counter and 62 bits from a cryptographic random source, so they sort
+// by creation time and keep B-tree inserts local. The text form is always lower
 // case with hyphens.
 
 #include <array>
@@ -30,6 +30,8 @@ class uuid {
   static uuid parse_or_throw(std::string_view text, std::string_view what);
 
   /// A new UUIDv7 from the current time and OpenSSL's CSPRNG. Thread-safe.
+  /// Ids from one process strictly increase (a counter orders those made in
+  /// the same millisecond); 62 bits stay random.
   static uuid v7();
 
   std::string str() const;

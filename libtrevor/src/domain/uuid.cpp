@@ -3,6 +3,7 @@
 #include <openssl/rand.h>
 
 #include <chrono>
+#include <mutex>
 
 #include <fmt/format.h>
 
@@ -50,15 +51,37 @@ uuid uuid::parse_or_throw(std::string_view text, std::string_view what) {
 }
 
 uuid uuid::v7() {
+  // RFC 9562 method 1: a 12-bit counter in rand_a, seeded randomly each new
+  // millisecond, keeps ids from one process strictly increasing even within
+  // a millisecond (they then break timestamp ties in creation order).
+  // rand_b (62 bits) stays fully random.
+  static std::mutex mutex;
+  static std::uint64_t last_ms = 0;
+  static std::uint16_t counter = 0;
   std::array<std::uint8_t, 16> b{};
-  if (RAND_bytes(b.data() + 6, 10) != 1)
-    throw error(errc::internal, "uuid: the random source failed");
-  const auto ms = static_cast<std::uint64_t>(
-      std::chrono::duration_cast<std::chrono::milliseconds>(
-          std::chrono::system_clock::now().time_since_epoch())
+  if (RAND_bytes(b.data() + 6, 10) != 1) throw error(errc::internal, "uuid: the random source failed");
+  auto ms = static_cast<std::uint64_t>(
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
           .count());
-  for (int i = 0; i < 6; ++i) b[static_cast<std::size_t>(i)] = static_cast<std::uint8_t>(ms >> (40 - 8 * i));
-  b[6] = static_cast<std::uint8_t>(0x70 | (b[6] & 0x0f));  // version 7
+  std::uint16_t seq = 0;
+  {
+    std::lock_guard lock(mutex);
+    if (ms > last_ms) {
+      last_ms = ms;
+      counter = static_cast<std::uint16_t>(((b[6] << 8) | b[7]) & 0x07ff);  // leave room to count up
+    } else {
+      ms = last_ms;  // the clock went back or stood still: keep counting
+      if (++counter > 0x0fff) {
+        ++last_ms;
+        ms = last_ms;
+        counter = 0;
+      }
+    }
+    seq = counter;
+  }
+  for (std::size_t i = 0; i < 6; ++i) b[i] = static_cast<std::uint8_t>(ms >> (40 - 8 * i));
+  b[6] = static_cast<std::uint8_t>(0x70 | (seq >> 8));  // version 7 + counter high bits
+  b[7] = static_cast<std::uint8_t>(seq & 0xff);
   b[8] = static_cast<std::uint8_t>(0x80 | (b[8] & 0x3f));  // RFC 9562 variant
   return uuid(b);
 }

@@ -148,8 +148,8 @@ void exec_pg(const std::string& conninfo, const std::string& sql) {
 }
 
 void report(const char* what, double raw, double lib, double target) {
-  std::printf("%-34s raw %10.0f/s   libtrevor %10.0f/s   ratio %.2f (target >= %.1f)\n", what, raw, lib,
-              lib / raw, target);
+  std::printf("%-34s raw %10.0f/s   libtrevor %10.0f/s   ratio %.2f (target >= %.1f)\n", what, raw,
+              lib, lib / raw, target);
 }
 
 int main(int argc, char** argv) {
@@ -170,9 +170,11 @@ int main(int argc, char** argv) {
       lib_schema = "bench_lib_" + suffix;
       raw_schema = "bench_raw_" + suffix;
       cleanup_conninfo = parsed.connect_string;
-      exec_pg(cleanup_conninfo, fmt::format("CREATE SCHEMA {}; CREATE SCHEMA {}", lib_schema, raw_schema));
+      exec_pg(cleanup_conninfo,
+              fmt::format("CREATE SCHEMA {}; CREATE SCHEMA {}", lib_schema, raw_schema));
       const auto with_schema = [&](const std::string& s) {
-        return url + (url.find('?') == std::string::npos ? "?" : "&") + "options=-csearch_path%3D" + s;
+        return url + (url.find('?') == std::string::npos ? "?" : "&") + "options=-csearch_path%3D" +
+               s;
       };
       lib_url = with_schema(lib_schema);
       raw_target = with_schema(raw_schema);
@@ -189,7 +191,8 @@ int main(int argc, char** argv) {
       trevor::migrator(raw_db).up();
     }
     trevor::audit_log log(lib_db);
-    const trevor::audit_event_input event{.actor = "system", .event_type = "request.submitted", .payload_json = payload};
+    const trevor::audit_event_input event{
+        .actor = "system", .event_type = "request.submitted", .payload_json = payload};
     const std::vector<trevor::audit_event_input> batch(batch_size, event);
 
     side lib{[&] { log.append(event); }, [&] { log.append_many(batch); }};
@@ -219,7 +222,8 @@ int main(int argc, char** argv) {
       lib_batch.push_back(rate(batches * batch_size, time_it(batches, lib.batch)));
     }
     std::printf("audit append on %s (%zu single appends, %zu batches of %zu; median of 3 rounds)\n",
-                pg ? "PostgreSQL" : "SQLite (WAL, synchronous=NORMAL)", singles, batches, batch_size);
+                pg ? "PostgreSQL" : "SQLite (WAL, synchronous=NORMAL)", singles, batches,
+                batch_size);
     report("one event per transaction", median3(raw_single), median3(lib_single), 0.8);
     report("1000 events per transaction", median3(raw_batch), median3(lib_batch), 0.7);
   } catch (const std::exception& e) {
@@ -227,7 +231,10 @@ int main(int argc, char** argv) {
     return 1;
   }
   if (!cleanup_conninfo.empty())
-    exec_pg(cleanup_conninfo, fmt::format("SET client_min_messages = warning; DROP SCHEMA {} CASCADE; DROP SCHEMA {} CASCADE", lib_schema, raw_schema));
+    exec_pg(cleanup_conninfo,
+            fmt::format(
+                "SET client_min_messages = warning; DROP SCHEMA {} CASCADE; DROP SCHEMA {} CASCADE",
+                lib_schema, raw_schema));
   if (!dir.empty()) std::filesystem::remove_all(dir);
   return 0;
 }

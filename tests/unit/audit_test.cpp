@@ -34,9 +34,10 @@ world seed(fresh_database& f) {
   f.exec(fmt::format("INSERT INTO users (id, username) VALUES ('{}', 'owner')", w.owner.str()));
   f.exec(fmt::format("INSERT INTO projects (id, name) VALUES ('{}', 'p')", w.project.str()));
   for (const auto& r : {w.request, w.other_request})
-    f.exec(fmt::format("INSERT INTO airlock_requests (id, project_id, direction, title, owner_id) "
-                       "VALUES ('{}', '{}', 'egress', 't', '{}')",
-                       r.str(), w.project.str(), w.owner.str()));
+    f.exec(
+        fmt::format("INSERT INTO airlock_requests (id, project_id, direction, title, owner_id) "
+                    "VALUES ('{}', '{}', 'egress', 't', '{}')",
+                    r.str(), w.project.str(), w.owner.str()));
   return w;
 }
 
@@ -93,7 +94,8 @@ TEST_CASE("seq strictly increases, and append_many keeps the given order") {
   const auto page = log.query({.order = audit_order::oldest_first, .limit = 100});
   REQUIRE(page.items.size() == 51);
   for (int i = 0; i < 50; ++i)
-    CHECK(page.items[static_cast<std::size_t>(i) + 1].payload_json.find(fmt::format("{}", i)) != std::string::npos);
+    CHECK(page.items[static_cast<std::size_t>(i) + 1].payload_json.find(fmt::format("{}", i)) !=
+          std::string::npos);
   CHECK(log.append_many({}).empty());
 }
 
@@ -123,14 +125,16 @@ TEST_CASE("malformed events are refused before anything is written") {
   broken_payload.payload_json = "{\"a\": ";
   auto nil_request = event("request.created");
   nil_request.request_id = uuid();
-  for (const auto& c : {bad_case{no_actor, "actor"}, bad_case{bad_type, "event type 'Request Created'"},
-                        bad_case{no_namespace, "event type 'created'"}, bad_case{bad_payload, "JSON object"},
-                        bad_case{broken_payload, "JSON object"}, bad_case{nil_request, "nil"}}) {
+  for (const auto& c :
+       {bad_case{no_actor, "actor"}, bad_case{bad_type, "event type 'Request Created'"},
+        bad_case{no_namespace, "event type 'created'"}, bad_case{bad_payload, "JSON object"},
+        bad_case{broken_payload, "JSON object"}, bad_case{nil_request, "nil"}}) {
     const auto e = thrown_by([&] { log.append(c.in); });
     CHECK(e.code() == errc::invalid_argument);
     CHECK_MESSAGE(std::string(e.what()).find(c.says) != std::string::npos, e.what());
-    CHECK(thrown_by([&] { log.append_many(std::vector{event("request.created"), c.in}); }).code() ==
-          errc::invalid_argument);
+    CHECK(thrown_by([&] {
+            log.append_many(std::vector{event("request.created"), c.in});
+          }).code() == errc::invalid_argument);
   }
   CHECK(log.count() == 0);
 }
@@ -139,7 +143,8 @@ TEST_CASE("query filters by request, project, actor, event-type prefix and time"
   fresh_database f;
   const auto w = seed(f);
   audit_log log(f.db());
-  const auto add = [&](std::string type, std::optional<uuid> request, std::string actor = "system") {
+  const auto add = [&](std::string type, std::optional<uuid> request,
+                       std::string actor = "system") {
     auto e = event(std::move(type), std::move(actor));
     e.request_id = request;
     if (request) e.project_id = w.project;
@@ -160,7 +165,8 @@ TEST_CASE("query filters by request, project, actor, event-type prefix and time"
     return out;
   };
   using v = std::vector<std::string>;
-  CHECK(types({.request_id = w.request}) == v{"request.created", "request.submitted", "object.state_changed"});
+  CHECK(types({.request_id = w.request}) ==
+        v{"request.created", "request.submitted", "object.state_changed"});
   CHECK(types({.project_id = w.project}).size() == 5);
   CHECK(types({.actor = w.owner.str()}) == v{"request.created", "request.submitted"});
   CHECK(types({.actor = std::string(agent_actor)}) == v{"review.created"});
@@ -169,15 +175,19 @@ TEST_CASE("query filters by request, project, actor, event-type prefix and time"
   CHECK(types({.event_type_prefix = "request"}).size() == 4);  // includes requests.other
   // '_' and '.' are literal characters, not wildcards.
   CHECK(types({.event_type_prefix = "object.state_"}) == v{"object.state_changed"});
-  CHECK(types({.request_id = w.other_request, .event_type_prefix = "request."}) == v{"request.approved"});
+  CHECK(types({.request_id = w.other_request, .event_type_prefix = "request."}) ==
+        v{"request.approved"});
   CHECK(types({.since = third.occurred_at}).size() >= 5);
   CHECK(types({.until = third.occurred_at}).size() <= 2);
   CHECK(types({.since = timestamp(0), .until = timestamp(1)}).empty());
 
-  CHECK(thrown_by([&] { (void)log.query({.event_type_prefix = "request%"}); }).code() == errc::invalid_argument);
+  CHECK(thrown_by([&] { (void)log.query({.event_type_prefix = "request%"}); }).code() ==
+        errc::invalid_argument);
   CHECK(thrown_by([&] { (void)log.query({.limit = 0}); }).code() == errc::invalid_argument);
-  CHECK(thrown_by([&] { (void)log.query({.limit = max_audit_page + 1}); }).code() == errc::invalid_argument);
-  CHECK(thrown_by([&] { (void)log.query({.cursor = "garbage"}); }).code() == errc::invalid_argument);
+  CHECK(thrown_by([&] { (void)log.query({.limit = max_audit_page + 1}); }).code() ==
+        errc::invalid_argument);
+  CHECK(thrown_by([&] { (void)log.query({.cursor = "garbage"}); }).code() ==
+        errc::invalid_argument);
 }
 
 TEST_CASE("keyset pages cover every event once, newest first, even across equal timestamps") {

@@ -96,19 +96,22 @@ TEST_CASE("a second process's view: a file database opened twice sees one schema
 
 TEST_CASE("a pool with no free connection gives up after the acquire timeout") {
   fresh_database f(false, 1);
-  auto db = database::open(f.url(), {.pool_size = 1, .acquire_timeout = std::chrono::milliseconds(100)});
+  auto db =
+      database::open(f.url(), {.pool_size = 1, .acquire_timeout = std::chrono::milliseconds(100)});
   auto held = db.impl().acquire();
   CHECK(db.in_use() == 1);
   const auto started = std::chrono::steady_clock::now();
   const auto e = thrown_by([&] { db.ping(); });
   CHECK(e.code() == errc::unavailable);
-  CHECK(std::string(e.what()).find("no database connection free after 100 ms") != std::string::npos);
+  CHECK(std::string(e.what()).find("no database connection free after 100 ms") !=
+        std::string::npos);
   CHECK(std::chrono::steady_clock::now() - started < std::chrono::seconds(5));
 }
 
 TEST_CASE("unreachable servers and unopenable files fail fast with one clear line") {
   const auto started = std::chrono::steady_clock::now();
-  auto e = thrown_by([] { database::open("postgresql://app:hunter2@127.0.0.1:1/trevor?connect_timeout=2"); });
+  auto e = thrown_by(
+      [] { database::open("postgresql://app:hunter2@127.0.0.1:1/trevor?connect_timeout=2"); });
   CHECK(e.code() == errc::unavailable);
   const std::string msg = e.what();
   CHECK(msg.starts_with("cannot connect to postgresql://app:***@127.0.0.1:1/trevor: "));
@@ -118,7 +121,8 @@ TEST_CASE("unreachable servers and unopenable files fail fast with one clear lin
 
   e = thrown_by([] { database::open("sqlite:////nonexistent-dir/trevor/x.db"); });
   CHECK(e.code() == errc::unavailable);
-  CHECK(std::string(e.what()).starts_with("cannot connect to sqlite:////nonexistent-dir/trevor/x.db"));
+  CHECK(std::string(e.what()).starts_with(
+      "cannot connect to sqlite:////nonexistent-dir/trevor/x.db"));
 }
 
 TEST_CASE("a wrong password is reported as such, without the password" *
@@ -142,10 +146,12 @@ TEST_CASE("ping answers on a live database") {
 TEST_CASE("a failed transaction rolls back everything it wrote") {
   fresh_database f;
   const auto e = thrown_by([&] {
-    detail::run_transaction(f.db().impl(), detail::transaction::mode::write, "test", [](detail::connection& c) {
-      c.sql << "INSERT INTO projects (id, name) VALUES ('" + uuid::v7().str() + "', 'first')";
-      c.sql << "INSERT INTO projects (id, name) VALUES ('" + uuid::v7().str() + "', 'first')";  // duplicate
-    });
+    detail::run_transaction(
+        f.db().impl(), detail::transaction::mode::write, "test", [](detail::connection& c) {
+          c.sql << "INSERT INTO projects (id, name) VALUES ('" + uuid::v7().str() + "', 'first')";
+          c.sql << "INSERT INTO projects (id, name) VALUES ('" + uuid::v7().str() +
+                       "', 'first')";  // duplicate
+        });
   });
   CHECK(e.code() == errc::conflict);
   CHECK(std::string(e.what()).starts_with("test: "));
@@ -166,7 +172,8 @@ TEST_CASE("a connection the server dropped is replaced on next use" *
     auto admin = database::open(trevor::test::postgres_admin_url(), {.pool_size = 1});
     auto l = admin.impl().acquire();
     int done = 0;
-    l->sql << "SELECT CASE WHEN pg_terminate_backend(:pid) THEN 1 ELSE 0 END", soci::use(pid), soci::into(done);
+    l->sql << "SELECT CASE WHEN pg_terminate_backend(:pid) THEN 1 ELSE 0 END", soci::use(pid),
+        soci::into(done);
     REQUIRE(done == 1);
   }
   // The operation that meets the dead connection fails as unavailable...

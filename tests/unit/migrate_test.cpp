@@ -11,7 +11,9 @@ using trevor::test::fresh_database;
 using trevor::test::thrown_by;
 
 namespace {
-bool contains(const std::string& s, std::string_view part) { return s.find(part) != std::string::npos; }
+bool contains(const std::string& s, std::string_view part) {
+  return s.find(part) != std::string::npos;
+}
 }  // namespace
 
 TEST_CASE("the build knows its migrations in order, each with a SHA-256 checksum") {
@@ -30,7 +32,8 @@ TEST_CASE("engine sections and placeholders are resolved per engine") {
   const std::string sqlite = migrator::sql_for(1, engine::sqlite);
   const std::string pg = migrator::sql_for(1, engine::postgresql);
   for (const auto& sql : {sqlite, pg}) {
-    for (const char* placeholder : {"{uuid}", "{ts}", "{json}", "{bool}", "{now}", "{true}", "{false}"})
+    for (const char* placeholder :
+         {"{uuid}", "{ts}", "{json}", "{bool}", "{now}", "{true}", "{false}"})
       CHECK_MESSAGE(!contains(sql, placeholder), placeholder);
     CHECK(contains(sql, "CREATE TABLE audit_events"));
   }
@@ -74,7 +77,8 @@ TEST_CASE("a drifted checksum is refused, naming the migration") {
   migrator m(f.db());
   const auto report = m.status();
   REQUIRE(report.problems.size() == 1);
-  CHECK(contains(report.problems[0], "migration 0001_initial differs: checksum abc in the database"));
+  CHECK(
+      contains(report.problems[0], "migration 0001_initial differs: checksum abc in the database"));
   const auto e = thrown_by([&] { m.verify(); });
   CHECK(e.code() == errc::conflict);
   CHECK(contains(e.what(), "0001_initial"));
@@ -84,7 +88,9 @@ TEST_CASE("a drifted checksum is refused, naming the migration") {
 
 TEST_CASE("a migration unknown to this build (a newer trevor) is refused, naming it") {
   fresh_database f;
-  f.exec("INSERT INTO schema_migrations (id, name, checksum, duration_ms) VALUES (9999, 'future', 'x', 0)");
+  f.exec(
+      "INSERT INTO schema_migrations (id, name, checksum, duration_ms) VALUES (9999, 'future', "
+      "'x', 0)");
   migrator m(f.db());
   const auto report = m.status();
   REQUIRE(report.problems.size() == 1);

@@ -36,7 +36,8 @@ struct table_desc {
 };
 using schema_desc = std::map<std::string, table_desc>;
 
-std::vector<std::string> rows_of(detail::connection& c, const std::string& sql, std::size_t columns) {
+std::vector<std::string> rows_of(detail::connection& c, const std::string& sql,
+                                 std::size_t columns) {
   std::vector<std::string> out;
   soci::rowset<soci::row> rs = c.sql.prepare << sql;
   for (const auto& r : rs) {
@@ -61,30 +62,36 @@ std::vector<std::string> split(const std::string& s, char sep) {
 
 std::string pg_kind(const std::string& data_type) {
   static const std::map<std::string, std::string> kinds{
-      {"uuid", "uuid"}, {"timestamp with time zone", "timestamp"}, {"jsonb", "json"},
-      {"boolean", "bool"}, {"bigint", "int"}, {"text", "text"}};
+      {"uuid", "uuid"},  {"timestamp with time zone", "timestamp"},
+      {"jsonb", "json"}, {"boolean", "bool"},
+      {"bigint", "int"}, {"text", "text"}};
   auto it = kinds.find(data_type);
   return it == kinds.end() ? "UNEXPECTED(" + data_type + ")" : it->second;
 }
 
 schema_desc describe_postgresql(detail::connection& c) {
   schema_desc d;
-  for (const auto& row : rows_of(c,
-                                 "SELECT table_name, column_name, data_type, is_nullable, "
-                                 "CASE WHEN column_default IS NULL THEN '' ELSE 'default' END "
-                                 "FROM information_schema.columns WHERE table_schema = current_schema()",
-                                 5)) {
+  for (const auto& row :
+       rows_of(c,
+               "SELECT table_name, column_name, data_type, is_nullable, "
+               "CASE WHEN column_default IS NULL THEN '' ELSE 'default' END "
+               "FROM information_schema.columns WHERE table_schema = current_schema()",
+               5)) {
     const auto f = split(row, '\t');
     d[f[0]].lines.push_back(fmt::format("column {} {} {}{}", f[1], pg_kind(f[2]),
-                                        f[3] == "YES" ? "null" : "not null", f[4].empty() ? "" : " default"));
+                                        f[3] == "YES" ? "null" : "not null",
+                                        f[4].empty() ? "" : " default"));
   }
   const std::string index_sql =
       "SELECT t.relname, i.relname, CASE WHEN ix.indisunique THEN 1 ELSE 0 END, "
       "CASE WHEN ix.indpred IS NULL THEN 0 ELSE 1 END, "
-      "CASE WHEN EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.oid) THEN 1 ELSE 0 END, "
-      "array_to_string(ARRAY(SELECT a.attname FROM unnest(ix.indkey) WITH ORDINALITY k(attnum, ord) "
+      "CASE WHEN EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.oid) THEN 1 ELSE 0 "
+      "END, "
+      "array_to_string(ARRAY(SELECT a.attname FROM unnest(ix.indkey) WITH ORDINALITY k(attnum, "
+      "ord) "
       "  JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = k.attnum ORDER BY k.ord), ',') "
-      "FROM pg_index ix JOIN pg_class i ON i.oid = ix.indexrelid JOIN pg_class t ON t.oid = ix.indrelid "
+      "FROM pg_index ix JOIN pg_class i ON i.oid = ix.indexrelid JOIN pg_class t ON t.oid = "
+      "ix.indrelid "
       "JOIN pg_namespace n ON n.oid = t.relnamespace WHERE n.nspname = current_schema()";
   for (const auto& row : rows_of(c, index_sql, 6)) {
     const auto f = split(row, '\t');
@@ -92,8 +99,8 @@ schema_desc describe_postgresql(detail::connection& c) {
     if (f[4] == "1")  // backs a PRIMARY KEY or UNIQUE constraint
       d[f[0]].lines.push_back("unique " + cols);
     else
-      d[f[0]].lines.push_back(fmt::format("{}index {} {}{}", f[2] == "1" ? "unique " : "", f[1], cols,
-                                          f[3] == "1" ? " partial" : ""));
+      d[f[0]].lines.push_back(fmt::format("{}index {} {}{}", f[2] == "1" ? "unique " : "", f[1],
+                                          cols, f[3] == "1" ? " partial" : ""));
   }
   const std::string fk_sql =
       "SELECT t.relname, a.attname, rt.relname, ra.attname FROM pg_constraint k "
@@ -107,7 +114,8 @@ schema_desc describe_postgresql(detail::connection& c) {
     d[f[0]].lines.push_back(fmt::format("foreign key ({}) -> {} ({})", f[1], f[2], f[3]));
   }
   const std::string trigger_sql =
-      "SELECT c.relname, tg.tgname, CASE WHEN (tg.tgtype & 32) <> 0 THEN 1 ELSE 0 END FROM pg_trigger tg "
+      "SELECT c.relname, tg.tgname, CASE WHEN (tg.tgtype & 32) <> 0 THEN 1 ELSE 0 END FROM "
+      "pg_trigger tg "
       "JOIN pg_class c ON c.oid = tg.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace "
       "WHERE NOT tg.tgisinternal AND n.nspname = current_schema()";
   for (const auto& row : rows_of(c, trigger_sql, 3)) {
@@ -134,24 +142,28 @@ schema_desc describe_sqlite(detail::connection& c) {
                               1);
   for (const auto& t : tables) {
     auto& lines = d[t].lines;
-    for (const auto& row : rows_of(c, fmt::format("SELECT name, type, \"notnull\", dflt_value, pk FROM "
-                                                  "pragma_table_info('{}')",
-                                                  t),
-                                   5)) {
+    for (const auto& row :
+         rows_of(c,
+                 fmt::format("SELECT name, type, \"notnull\", dflt_value, pk FROM "
+                             "pragma_table_info('{}')",
+                             t),
+                 5)) {
       const auto f = split(row, '\t');
       const bool rowid_alias = f[4] == "1" && sqlite_kind(f[1]) == "INTEGER" && f[1] == "INTEGER";
       const bool not_null = f[2] == "1" || rowid_alias;
-      lines.push_back(fmt::format("column {} {} {}{}", f[0], sqlite_kind(f[1]), not_null ? "not null" : "null",
-                                  f[3].empty() ? "" : " default"));
+      lines.push_back(fmt::format("column {} {} {}{}", f[0], sqlite_kind(f[1]),
+                                  not_null ? "not null" : "null", f[3].empty() ? "" : " default"));
       if (rowid_alias) lines.push_back(fmt::format("unique ({})", f[0]));
     }
-    for (const auto& row : rows_of(c, fmt::format("SELECT name, \"unique\", origin, partial FROM "
-                                                  "pragma_index_list('{}')",
-                                                  t),
+    for (const auto& row : rows_of(c,
+                                   fmt::format("SELECT name, \"unique\", origin, partial FROM "
+                                               "pragma_index_list('{}')",
+                                               t),
                                    4)) {
       const auto f = split(row, '\t');
       std::vector<std::string> cols;
-      for (const auto& col : rows_of(c, fmt::format("SELECT name FROM pragma_index_info('{}') ORDER BY seqno", f[0]), 1))
+      for (const auto& col : rows_of(
+               c, fmt::format("SELECT name FROM pragma_index_info('{}') ORDER BY seqno", f[0]), 1))
         cols.push_back(col);
       const std::string list = "(" + fmt::format("{}", fmt::join(cols, ", ")) + ")";
       if (f[2] != "c")
@@ -160,12 +172,17 @@ schema_desc describe_sqlite(detail::connection& c) {
         lines.push_back(fmt::format("{}index {} {}{}", f[1] == "1" ? "unique " : "", f[0], list,
                                     f[3] == "1" ? " partial" : ""));
     }
-    for (const auto& row : rows_of(c, fmt::format("SELECT \"from\", \"table\", \"to\" FROM pragma_foreign_key_list('{}')", t), 3)) {
+    for (const auto& row :
+         rows_of(c,
+                 fmt::format(
+                     "SELECT \"from\", \"table\", \"to\" FROM pragma_foreign_key_list('{}')", t),
+                 3)) {
       const auto f = split(row, '\t');
       lines.push_back(fmt::format("foreign key ({}) -> {} ({})", f[0], f[1], f[2]));
     }
   }
-  for (const auto& row : rows_of(c, "SELECT tbl_name, name FROM sqlite_master WHERE type = 'trigger'", 2)) {
+  for (const auto& row :
+       rows_of(c, "SELECT tbl_name, name FROM sqlite_master WHERE type = 'trigger'", 2)) {
     const auto f = split(row, '\t');
     d[f[0]].lines.push_back("trigger " + f[1]);
   }

@@ -40,10 +40,10 @@ graph seed(fresh_database& f) {
   f.exec(fmt::format("INSERT INTO users (id, username) VALUES ('{}', 'rita'), ('{}', 'carl')",
                      g.researcher, g.checker));
   f.exec(fmt::format("INSERT INTO projects (id, name) VALUES ('{}', 'p1')", g.project));
-  f.exec(fmt::format(
-      "INSERT INTO airlock_requests (id, project_id, direction, title, owner_id) "
-      "VALUES ('{}', '{}', 'egress', 'Table 1', '{}')",
-      g.request, g.project, g.researcher));
+  f.exec(
+      fmt::format("INSERT INTO airlock_requests (id, project_id, direction, title, owner_id) "
+                  "VALUES ('{}', '{}', 'egress', 'Table 1', '{}')",
+                  g.request, g.project, g.researcher));
   f.exec(fmt::format(
       "INSERT INTO output_objects (id, request_id, logical_object_id, version, filename, "
       "output_type, storage_key, checksum_sha256, size_bytes, uploaded_by) "
@@ -58,10 +58,10 @@ graph seed(fresh_database& f) {
       "INSERT INTO reviews (id, request_id, round, reviewer_type, reviewer_id, decision) "
       "VALUES ('{}', '{}', 1, 'human', '{}', 'approved')",
       g.review, g.request, g.checker));
-  f.exec(fmt::format(
-      "INSERT INTO audit_events (id, actor, event_type, request_id, payload) "
-      "VALUES ('{}', '{}', 'request.created', '{}', '{{}}')",
-      g.audit, g.researcher, g.request));
+  f.exec(
+      fmt::format("INSERT INTO audit_events (id, actor, event_type, request_id, payload) "
+                  "VALUES ('{}', '{}', 'request.created', '{}', '{{}}')",
+                  g.audit, g.researcher, g.request));
   f.exec(fmt::format(
       "INSERT INTO release_records (id, request_id, crate_storage_key, crate_checksum_sha256, "
       "download_url, url_expires_at, released_by) "
@@ -103,7 +103,8 @@ TEST_CASE("workflow records are never deleted and reviews never change") {
           "airlock_requests rows are never deleted");
   refused(f, fmt::format("DELETE FROM output_objects WHERE id = '{}'", g.object),
           "output_objects rows are never deleted");
-  refused(f, fmt::format("DELETE FROM reviews WHERE id = '{}'", g.review), "reviews rows are never deleted");
+  refused(f, fmt::format("DELETE FROM reviews WHERE id = '{}'", g.review),
+          "reviews rows are never deleted");
   refused(f, "DELETE FROM release_records", "release_records rows are never deleted");
   refused(f, "DELETE FROM delivery_records", "delivery_records rows are never deleted");
   refused(f, fmt::format("UPDATE reviews SET decision = 'rejected' WHERE id = '{}'", g.review),
@@ -120,31 +121,52 @@ TEST_CASE("workflow records are never deleted and reviews never change") {
 TEST_CASE("an object's identity and content are immutable; only its state moves") {
   fresh_database f;
   const auto g = seed(f);
-  refused(f, fmt::format("UPDATE output_objects SET checksum_sha256 = '{}' WHERE id = '{}'", hash_b, g.object),
+  refused(f,
+          fmt::format("UPDATE output_objects SET checksum_sha256 = '{}' WHERE id = '{}'", hash_b,
+                      g.object),
           "output_objects identity and content are immutable");
-  refused(f, fmt::format("UPDATE output_objects SET size_bytes = 11 WHERE id = '{}'", g.object), "immutable");
-  refused(f, fmt::format("UPDATE output_objects SET filename = 'other.csv' WHERE id = '{}'", g.object), "immutable");
-  refused(f, fmt::format("UPDATE output_objects SET storage_key = 'elsewhere' WHERE id = '{}'", g.object), "immutable");
-  refused(f, fmt::format("UPDATE output_objects SET version = 2 WHERE id = '{}'", g.object), "immutable");
-  refused(f, fmt::format("UPDATE output_objects SET uploaded_by = '{}' WHERE id = '{}'", g.checker, g.object),
+  refused(f, fmt::format("UPDATE output_objects SET size_bytes = 11 WHERE id = '{}'", g.object),
+          "immutable");
+  refused(f,
+          fmt::format("UPDATE output_objects SET filename = 'other.csv' WHERE id = '{}'", g.object),
+          "immutable");
+  refused(
+      f,
+      fmt::format("UPDATE output_objects SET storage_key = 'elsewhere' WHERE id = '{}'", g.object),
+      "immutable");
+  refused(f, fmt::format("UPDATE output_objects SET version = 2 WHERE id = '{}'", g.object),
+          "immutable");
+  refused(f,
+          fmt::format("UPDATE output_objects SET uploaded_by = '{}' WHERE id = '{}'", g.checker,
+                      g.object),
           "immutable");
   // Clearing a checksum to re-open the "slot" fill-in is refused too.
-  refused(f, fmt::format("UPDATE output_objects SET checksum_sha256 = '', size_bytes = 0 WHERE id = '{}'", g.object),
-          "immutable");
+  refused(
+      f,
+      fmt::format("UPDATE output_objects SET checksum_sha256 = '', size_bytes = 0 WHERE id = '{}'",
+                  g.object),
+      "immutable");
   f.exec(fmt::format("UPDATE output_objects SET state = 'APPROVED' WHERE id = '{}'", g.object));
-  CHECK(f.text(fmt::format("SELECT checksum_sha256 FROM output_objects WHERE id = '{}'", g.object)) == hash_a);
-  CHECK(f.text(fmt::format("SELECT state FROM output_objects WHERE id = '{}'", g.object)) == "APPROVED");
+  CHECK(f.text(fmt::format("SELECT checksum_sha256 FROM output_objects WHERE id = '{}'",
+                           g.object)) == hash_a);
+  CHECK(f.text(fmt::format("SELECT state FROM output_objects WHERE id = '{}'", g.object)) ==
+        "APPROVED");
 }
 
 TEST_CASE("an ingress slot's checksum and size are filled in exactly once") {
   fresh_database f;
   const auto g = seed(f);
-  f.exec(fmt::format("UPDATE output_objects SET checksum_sha256 = '{}', size_bytes = 42 WHERE id = '{}'", hash_b,
-                     g.slot));
-  CHECK(f.text(fmt::format("SELECT checksum_sha256 FROM output_objects WHERE id = '{}'", g.slot)) == hash_b);
-  refused(f, fmt::format("UPDATE output_objects SET checksum_sha256 = '{}' WHERE id = '{}'", hash_a, g.slot),
+  f.exec(fmt::format(
+      "UPDATE output_objects SET checksum_sha256 = '{}', size_bytes = 42 WHERE id = '{}'", hash_b,
+      g.slot));
+  CHECK(f.text(fmt::format("SELECT checksum_sha256 FROM output_objects WHERE id = '{}'", g.slot)) ==
+        hash_b);
+  refused(f,
+          fmt::format("UPDATE output_objects SET checksum_sha256 = '{}' WHERE id = '{}'", hash_a,
+                      g.slot),
           "immutable");
-  refused(f, fmt::format("UPDATE output_objects SET size_bytes = 43 WHERE id = '{}'", g.slot), "immutable");
+  refused(f, fmt::format("UPDATE output_objects SET size_bytes = 43 WHERE id = '{}'", g.slot),
+          "immutable");
 }
 
 TEST_CASE("a SUPERSEDED object never changes state again") {
@@ -154,7 +176,8 @@ TEST_CASE("a SUPERSEDED object never changes state again") {
   for (const char* to : {"PENDING", "APPROVED", "CHANGES_REQUESTED", "REJECTED"})
     refused(f, fmt::format("UPDATE output_objects SET state = '{}' WHERE id = '{}'", to, g.object),
             "a SUPERSEDED object never changes state");
-  CHECK(f.text(fmt::format("SELECT state FROM output_objects WHERE id = '{}'", g.object)) == "SUPERSEDED");
+  CHECK(f.text(fmt::format("SELECT state FROM output_objects WHERE id = '{}'", g.object)) ==
+        "SUPERSEDED");
 }
 
 TEST_CASE("one live version per logical object; versions are unique") {
@@ -162,7 +185,8 @@ TEST_CASE("one live version per logical object; versions are unique") {
   const auto g = seed(f);
   const std::string v2 = uuid::v7().str();
   const auto insert_v2 = fmt::format(
-      "INSERT INTO output_objects (id, request_id, logical_object_id, version, replaces_id, filename, "
+      "INSERT INTO output_objects (id, request_id, logical_object_id, version, replaces_id, "
+      "filename, "
       "output_type, storage_key, checksum_sha256, size_bytes, uploaded_by) "
       "VALUES ('{}', '{}', '{}', 2, '{}', 't1.csv', 'tabular', 'k3', '{}', 12, '{}')",
       v2, g.request, g.logical, g.object, hash_b, g.researcher);
@@ -173,8 +197,10 @@ TEST_CASE("one live version per logical object; versions are unique") {
   // Same (logical object, version) twice is refused even when superseded.
   f.exec(fmt::format("UPDATE output_objects SET state = 'SUPERSEDED' WHERE id = '{}'", v2));
   const auto dup = fmt::format(
-      "INSERT INTO output_objects (id, request_id, logical_object_id, version, replaces_id, filename, "
-      "output_type, storage_key, uploaded_by) VALUES ('{}', '{}', '{}', 2, '{}', 'x', 'other', 'k4', '{}')",
+      "INSERT INTO output_objects (id, request_id, logical_object_id, version, replaces_id, "
+      "filename, "
+      "output_type, storage_key, uploaded_by) VALUES ('{}', '{}', '{}', 2, '{}', 'x', 'other', "
+      "'k4', '{}')",
       uuid::v7().str(), g.request, g.logical, g.object, g.researcher);
   CHECK(f.exec_fails(dup).code() == errc::conflict);
 }
@@ -184,20 +210,24 @@ TEST_CASE("a user is never researcher and checker on the same project") {
   const auto g = seed(f);
   const auto member = [&](const std::string& user, const std::string& role) {
     return fmt::format(
-        "INSERT INTO project_memberships (id, user_id, project_id, role) VALUES ('{}', '{}', '{}', '{}')",
+        "INSERT INTO project_memberships (id, user_id, project_id, role) VALUES ('{}', '{}', '{}', "
+        "'{}')",
         uuid::v7().str(), user, g.project, role);
   };
   f.exec(member(g.researcher, "researcher"));
-  refused(f, member(g.researcher, "output_checker"), "cannot be researcher and checker on one project");
-  refused(f, member(g.researcher, "senior_checker"), "cannot be researcher and checker on one project");
+  refused(f, member(g.researcher, "output_checker"),
+          "cannot be researcher and checker on one project");
+  refused(f, member(g.researcher, "senior_checker"),
+          "cannot be researcher and checker on one project");
 
   f.exec(member(g.checker, "output_checker"));
   f.exec(member(g.checker, "senior_checker"));  // the two checker roles coexist
   refused(f, member(g.checker, "researcher"), "cannot be researcher and checker on one project");
   // Turning an existing checker row into a researcher row is refused too.
-  refused(f, fmt::format("UPDATE project_memberships SET role = 'researcher' "
-                         "WHERE user_id = '{}' AND role = 'senior_checker'",
-                         g.checker),
+  refused(f,
+          fmt::format("UPDATE project_memberships SET role = 'researcher' "
+                      "WHERE user_id = '{}' AND role = 'senior_checker'",
+                      g.checker),
           "cannot be researcher and checker on one project");
   // Duplicates are refused by the unique key.
   CHECK(f.exec_fails(member(g.checker, "output_checker")).code() == errc::conflict);
@@ -205,27 +235,31 @@ TEST_CASE("a user is never researcher and checker on the same project") {
   // On another project the same person may hold the other role.
   const std::string p2 = uuid::v7().str();
   f.exec(fmt::format("INSERT INTO projects (id, name) VALUES ('{}', 'p2')", p2));
-  f.exec(fmt::format("INSERT INTO project_memberships (id, user_id, project_id, role) "
-                     "VALUES ('{}', '{}', '{}', 'output_checker')",
-                     uuid::v7().str(), g.researcher, p2));
+  f.exec(
+      fmt::format("INSERT INTO project_memberships (id, user_id, project_id, role) "
+                  "VALUES ('{}', '{}', '{}', 'output_checker')",
+                  uuid::v7().str(), g.researcher, p2));
   CHECK(f.count("SELECT count(*) FROM project_memberships") == 4);
 }
 
 TEST_CASE("enumerations and shapes are checked by the database") {
   fresh_database f;
   const auto g = seed(f);
-  CHECK(f.exec_fails(fmt::format("UPDATE airlock_requests SET status = 'LIMBO' WHERE id = '{}'", g.request))
+  CHECK(f.exec_fails(
+             fmt::format("UPDATE airlock_requests SET status = 'LIMBO' WHERE id = '{}'", g.request))
             .code() == errc::invalid_argument);
-  CHECK(f.exec_fails(fmt::format(
-                         "INSERT INTO reviews (id, request_id, round, reviewer_type, reviewer_id, decision) "
-                         "VALUES ('{}', '{}', 1, 'human', '{}', 'escalated')",
-                         uuid::v7().str(), g.request, g.researcher))
+  CHECK(f
+            .exec_fails(fmt::format(
+                "INSERT INTO reviews (id, request_id, round, reviewer_type, reviewer_id, decision) "
+                "VALUES ('{}', '{}', 1, 'human', '{}', 'escalated')",
+                uuid::v7().str(), g.request, g.researcher))
             .code() == errc::invalid_argument);
   // A human reviewer reviews a round once; so does the agent.
-  CHECK(f.exec_fails(fmt::format(
-                         "INSERT INTO reviews (id, request_id, round, reviewer_type, reviewer_id, decision) "
-                         "VALUES ('{}', '{}', 1, 'human', '{}', 'rejected')",
-                         uuid::v7().str(), g.request, g.checker))
+  CHECK(f
+            .exec_fails(fmt::format(
+                "INSERT INTO reviews (id, request_id, round, reviewer_type, reviewer_id, decision) "
+                "VALUES ('{}', '{}', 1, 'human', '{}', 'rejected')",
+                uuid::v7().str(), g.request, g.checker))
             .code() == errc::conflict);
   const auto agent = [&] {
     return fmt::format(
@@ -236,10 +270,12 @@ TEST_CASE("enumerations and shapes are checked by the database") {
   f.exec(agent());
   CHECK(f.exec_fails(agent()).code() == errc::conflict);
   // References must exist.
-  CHECK(f.exec_fails(fmt::format("INSERT INTO airlock_requests (id, project_id, direction, title, owner_id) "
-                                 "VALUES ('{}', '{}', 'egress', 't', '{}')",
-                                 uuid::v7().str(), uuid::v7().str(), g.researcher))
-            .code() == errc::not_found);
+  CHECK(
+      f.exec_fails(
+           fmt::format("INSERT INTO airlock_requests (id, project_id, direction, title, owner_id) "
+                       "VALUES ('{}', '{}', 'egress', 't', '{}')",
+                       uuid::v7().str(), uuid::v7().str(), g.researcher))
+          .code() == errc::not_found);
 }
 
 TEST_CASE("timestamps are set by the database and updated_at moves on every update") {
@@ -247,11 +283,12 @@ TEST_CASE("timestamps are set by the database and updated_at moves on every upda
   const auto g = seed(f);
   const auto ts = [&](const std::string& col) {
     return timestamp::parse_or_throw(
-        f.text(fmt::format("SELECT {} FROM airlock_requests WHERE id = '{}'",
-                           f.db().kind() == engine::postgresql
-                               ? "to_char(" + col + " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
-                               : col,
-                           g.request)),
+        f.text(fmt::format(
+            "SELECT {} FROM airlock_requests WHERE id = '{}'",
+            f.db().kind() == engine::postgresql
+                ? "to_char(" + col + " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
+                : col,
+            g.request)),
         col);
   };
   const auto created = ts("created_at");
@@ -261,9 +298,11 @@ TEST_CASE("timestamps are set by the database and updated_at moves on every upda
   const auto before = ts("updated_at");
   std::this_thread::sleep_for(std::chrono::milliseconds(20));
   // Even an explicit attempt to set updated_at is overridden by the database.
-  f.exec(fmt::format("UPDATE airlock_requests SET title = 'Table 1 (v2)', updated_at = '2000-01-01T00:00:00.000000Z' "
-                     "WHERE id = '{}'",
-                     g.request));
+  f.exec(
+      fmt::format("UPDATE airlock_requests SET title = 'Table 1 (v2)', updated_at = "
+                  "'2000-01-01T00:00:00.000000Z' "
+                  "WHERE id = '{}'",
+                  g.request));
   const auto after = ts("updated_at");
   CHECK(after > before);
   CHECK(ts("created_at") == created);
@@ -312,24 +351,27 @@ TEST_CASE("the application role cannot update, delete or truncate audit rows" *
     FAIL("the application role was allowed: " << sql);
     return error(errc::internal, "");
   };
-  for (const std::string& sql : {std::string("UPDATE audit_events SET actor = 'x'"),
-                                std::string("DELETE FROM audit_events"), std::string("TRUNCATE audit_events"),
-                                std::string("DELETE FROM airlock_requests"), std::string("DELETE FROM reviews"),
-                                std::string("UPDATE reviews SET summary = 'x'"),
-                                std::string("INSERT INTO schema_migrations (id, name, checksum, duration_ms) "
-                                            "VALUES (5000, 'x', 'y', 0)")}) {
+  for (const std::string& sql :
+       {std::string("UPDATE audit_events SET actor = 'x'"), std::string("DELETE FROM audit_events"),
+        std::string("TRUNCATE audit_events"), std::string("DELETE FROM airlock_requests"),
+        std::string("DELETE FROM reviews"), std::string("UPDATE reviews SET summary = 'x'"),
+        std::string("INSERT INTO schema_migrations (id, name, checksum, duration_ms) "
+                    "VALUES (5000, 'x', 'y', 0)")}) {
     const auto e = attempt(sql);
     CHECK_MESSAGE(e.code() == errc::forbidden, sql, " -> ", e.what());
     CHECK_MESSAGE(std::string(e.what()).find("permission denied") != std::string::npos, sql);
   }
   // What the application needs still works.
-  l->sql << fmt::format("INSERT INTO audit_events (id, actor, event_type, payload) "
-                        "VALUES ('{}', 'system', 'project.synced', '{{}}')",
-                        uuid::v7().str());
-  l->sql << fmt::format("UPDATE airlock_requests SET status = 'SUBMITTED' WHERE id = '{}'", g.request);
-  l->sql << fmt::format("INSERT INTO project_memberships (id, user_id, project_id, role) "
-                        "VALUES ('{}', '{}', '{}', 'researcher')",
-                        uuid::v7().str(), g.researcher, g.project);
+  l->sql << fmt::format(
+      "INSERT INTO audit_events (id, actor, event_type, payload) "
+      "VALUES ('{}', 'system', 'project.synced', '{{}}')",
+      uuid::v7().str());
+  l->sql << fmt::format("UPDATE airlock_requests SET status = 'SUBMITTED' WHERE id = '{}'",
+                        g.request);
+  l->sql << fmt::format(
+      "INSERT INTO project_memberships (id, user_id, project_id, role) "
+      "VALUES ('{}', '{}', '{}', 'researcher')",
+      uuid::v7().str(), g.researcher, g.project);
   l->sql << "DELETE FROM project_memberships";
   long long n = 0;
   l->sql << "SELECT count(*) FROM audit_events", soci::into(n);
@@ -342,7 +384,8 @@ TEST_CASE("granting needs PostgreSQL and a plain role name") {
     CHECK(trevor::test::thrown_by([&] { grant_application_role(f.db(), "app"); }).code() ==
           errc::invalid_argument);
   } else {
-    const auto e = trevor::test::thrown_by([&] { grant_application_role(f.db(), "app; DROP TABLE users"); });
+    const auto e =
+        trevor::test::thrown_by([&] { grant_application_role(f.db(), "app; DROP TABLE users"); });
     CHECK(e.code() == errc::invalid_argument);
     CHECK(f.count("SELECT count(*) FROM users") == 0);
   }

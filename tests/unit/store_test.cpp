@@ -51,7 +51,8 @@ base seed(fresh_database& f) {
     b.owner = insert_user(c, make_user("rita"));
     b.checker = insert_user(c, make_user("carl"));
     b.other = insert_user(c, make_user("olga"));
-    b.proj = insert_project(c, project{.id = uuid::v7(), .name = "p1", .display_name = "Project One"});
+    b.proj =
+        insert_project(c, project{.id = uuid::v7(), .name = "p1", .display_name = "Project One"});
     airlock_request r;
     r.id = uuid::v7();
     r.project_id = b.proj.id;
@@ -64,7 +65,8 @@ base seed(fresh_database& f) {
   return b;
 }
 
-output_object make_object(const base& b, std::int64_t version = 1, std::optional<uuid> logical = std::nullopt,
+output_object make_object(const base& b, std::int64_t version = 1,
+                          std::optional<uuid> logical = std::nullopt,
                           std::optional<uuid> replaces = std::nullopt) {
   output_object o;
   o.id = uuid::v7();
@@ -116,7 +118,8 @@ TEST_CASE("users: insert, find by id, username and subject, and write only real 
   changed.subject.reset();
   CHECK(tx(f, [&](connection& c) { return update_user_if_changed(c, changed); }));
 
-  const auto e = thrown_by([&] { tx(f, [&](connection& c) { insert_user(c, make_user("alice")); }); });
+  const auto e =
+      thrown_by([&] { tx(f, [&](connection& c) { insert_user(c, make_user("alice")); }); });
   CHECK(e.code() == errc::conflict);
   tx(f, [&](connection& c) {
     insert_user(c, make_user("bob"));
@@ -129,8 +132,10 @@ TEST_CASE("users: insert, find by id, username and subject, and write only real 
 TEST_CASE("projects: insert, list by name, update only on change") {
   fresh_database f;
   tx(f, [&](connection& c) {
-    const auto b = insert_project(c, project{.id = uuid::v7(), .name = "beta", .display_name = "Beta"});
-    const auto a = insert_project(c, project{.id = uuid::v7(), .name = "alpha", .display_name = "Alpha"});
+    const auto b =
+        insert_project(c, project{.id = uuid::v7(), .name = "beta", .display_name = "Beta"});
+    const auto a =
+        insert_project(c, project{.id = uuid::v7(), .name = "alpha", .display_name = "Alpha"});
     CHECK(a.status == project_status::active);
     const auto all = list_projects(c);
     REQUIRE(all.size() == 2);
@@ -148,11 +153,18 @@ TEST_CASE("memberships: roles, checkers, removal returning the full row") {
   fresh_database f;
   const auto b = seed(f);
   const auto researcher = tx(f, [&](connection& c) {
-    auto m = insert_membership(c, {.id = uuid::v7(), .user_id = b.owner.id, .project_id = b.proj.id,
-                                   .role = membership_role::researcher, .assigned_by = b.other.id});
-    insert_membership(c, {.id = uuid::v7(), .user_id = b.checker.id, .project_id = b.proj.id,
+    auto m = insert_membership(c, {.id = uuid::v7(),
+                                   .user_id = b.owner.id,
+                                   .project_id = b.proj.id,
+                                   .role = membership_role::researcher,
+                                   .assigned_by = b.other.id});
+    insert_membership(c, {.id = uuid::v7(),
+                          .user_id = b.checker.id,
+                          .project_id = b.proj.id,
                           .role = membership_role::output_checker});
-    insert_membership(c, {.id = uuid::v7(), .user_id = b.checker.id, .project_id = b.proj.id,
+    insert_membership(c, {.id = uuid::v7(),
+                          .user_id = b.checker.id,
+                          .project_id = b.proj.id,
                           .role = membership_role::senior_checker});
     return m;
   });
@@ -169,13 +181,17 @@ TEST_CASE("memberships: roles, checkers, removal returning the full row") {
   // The clash rule and uniqueness surface as conflicts; unknown users as not_found.
   CHECK(thrown_by([&] {
           tx(f, [&](connection& c) {
-            insert_membership(c, {.id = uuid::v7(), .user_id = b.owner.id, .project_id = b.proj.id,
+            insert_membership(c, {.id = uuid::v7(),
+                                  .user_id = b.owner.id,
+                                  .project_id = b.proj.id,
                                   .role = membership_role::output_checker});
           });
         }).code() == errc::conflict);
   CHECK(thrown_by([&] {
           tx(f, [&](connection& c) {
-            insert_membership(c, {.id = uuid::v7(), .user_id = uuid::v7(), .project_id = b.proj.id,
+            insert_membership(c, {.id = uuid::v7(),
+                                  .user_id = uuid::v7(),
+                                  .project_id = b.proj.id,
                                   .role = membership_role::output_checker});
           });
         }).code() == errc::not_found);
@@ -194,14 +210,16 @@ TEST_CASE("requests: conditional transitions stamp the row and refuse a stale st
   CHECK(!b.request.submitted_at);
   CHECK(!b.request.closed_at);
   tx(f, [&](connection& c) {
-    const auto submitted = transition_request(c, b.request.id, request_status::draft, request_status::human_review,
-                                              {.stamp_submitted = true});
+    const auto submitted =
+        transition_request(c, b.request.id, request_status::draft, request_status::human_review,
+                           {.stamp_submitted = true});
     REQUIRE(submitted);
     CHECK(submitted->status == request_status::human_review);
     CHECK(submitted->submitted_at);
     CHECK(!submitted->closed_at);
     // From a state it is no longer in: nothing happens.
-    CHECK(!transition_request(c, b.request.id, request_status::draft, request_status::withdrawn, {}));
+    CHECK(
+        !transition_request(c, b.request.id, request_status::draft, request_status::withdrawn, {}));
     CHECK(find_request(c, b.request.id)->status == request_status::human_review);
     const auto changes = transition_request(c, b.request.id, request_status::human_review,
                                             request_status::changes_requested, {});
@@ -230,7 +248,9 @@ TEST_CASE("requests: list filters by project, status and membership") {
     r.title = "Figure 2";
     r.owner_id = b.other.id;
     insert_request(c, r);
-    insert_membership(c, {.id = uuid::v7(), .user_id = b.checker.id, .project_id = b.proj.id,
+    insert_membership(c, {.id = uuid::v7(),
+                          .user_id = b.checker.id,
+                          .project_id = b.proj.id,
                           .role = membership_role::output_checker});
     CHECK(list_requests(c, {}).size() == 2);
     CHECK(list_requests(c, {.project_id = p2.id}).size() == 1);
@@ -240,7 +260,9 @@ TEST_CASE("requests: list filters by project, status and membership") {
     REQUIRE(mine.size() == 1);
     CHECK(mine[0].id == b.request.id);
     CHECK(list_requests(c, {.member_id = b.other.id}).empty());
-    CHECK(list_requests(c, {.project_id = b.proj.id, .status = request_status::draft, .member_id = b.checker.id})
+    CHECK(list_requests(
+              c,
+              {.project_id = b.proj.id, .status = request_status::draft, .member_id = b.checker.id})
               .size() == 1);
   });
 }
@@ -312,16 +334,27 @@ TEST_CASE("reviews: one per reviewer per round, listed per round") {
   fresh_database f;
   const auto b = seed(f);
   tx(f, [&](connection& c) {
-    const auto agent = insert_review(c, {.id = uuid::v7(), .request_id = b.request.id, .round = 1,
-                                         .reviewer_type = reviewer_type::agent, .decision = review_decision::escalated,
-                                         .findings_json = R"([{"rule": "small_counts", "ok": false}])"});
+    const auto agent =
+        insert_review(c, {.id = uuid::v7(),
+                          .request_id = b.request.id,
+                          .round = 1,
+                          .reviewer_type = reviewer_type::agent,
+                          .decision = review_decision::escalated,
+                          .findings_json = R"([{"rule": "small_counts", "ok": false}])"});
     CHECK(!agent.reviewer_id);
-    insert_review(c, {.id = uuid::v7(), .request_id = b.request.id, .round = 1,
-                      .reviewer_type = reviewer_type::human, .reviewer_id = b.checker.id,
-                      .decision = review_decision::changes_requested, .accepted_agent_findings = true,
+    insert_review(c, {.id = uuid::v7(),
+                      .request_id = b.request.id,
+                      .round = 1,
+                      .reviewer_type = reviewer_type::human,
+                      .reviewer_id = b.checker.id,
+                      .decision = review_decision::changes_requested,
+                      .accepted_agent_findings = true,
                       .summary = "suppress row 3"});
-    insert_review(c, {.id = uuid::v7(), .request_id = b.request.id, .round = 2,
-                      .reviewer_type = reviewer_type::human, .reviewer_id = b.checker.id,
+    insert_review(c, {.id = uuid::v7(),
+                      .request_id = b.request.id,
+                      .round = 2,
+                      .reviewer_type = reviewer_type::human,
+                      .reviewer_id = b.checker.id,
                       .decision = review_decision::approved});
     CHECK(list_reviews(c, b.request.id, std::nullopt).size() == 3);
     const auto round1 = list_reviews(c, b.request.id, 1);
@@ -332,24 +365,31 @@ TEST_CASE("reviews: one per reviewer per round, listed per round") {
   });
   CHECK(thrown_by([&] {
           tx(f, [&](connection& c) {
-            insert_review(c, {.id = uuid::v7(), .request_id = b.request.id, .round = 2,
-                              .reviewer_type = reviewer_type::human, .reviewer_id = b.checker.id,
+            insert_review(c, {.id = uuid::v7(),
+                              .request_id = b.request.id,
+                              .round = 2,
+                              .reviewer_type = reviewer_type::human,
+                              .reviewer_id = b.checker.id,
                               .decision = review_decision::rejected});
           });
         }).code() == errc::conflict);
 }
 
-TEST_CASE("notifications: own rows newest first with a keyset cursor, unread counts, marking read") {
+TEST_CASE(
+    "notifications: own rows newest first with a keyset cursor, unread counts, marking read") {
   fresh_database f;
   const auto b = seed(f);
   std::vector<notification> mine;
   tx(f, [&](connection& c) {
     for (int i = 0; i < 5; ++i)
-      mine.push_back(insert_notification(c, {.id = uuid::v7(), .user_id = b.owner.id,
-                                              .event_type = "request.approved",
-                                              .title = "Approved " + std::to_string(i),
-                                              .request_id = b.request.id}));
-    insert_notification(c, {.id = uuid::v7(), .user_id = b.other.id, .event_type = "request.submitted",
+      mine.push_back(insert_notification(c, {.id = uuid::v7(),
+                                             .user_id = b.owner.id,
+                                             .event_type = "request.approved",
+                                             .title = "Approved " + std::to_string(i),
+                                             .request_id = b.request.id}));
+    insert_notification(c, {.id = uuid::v7(),
+                            .user_id = b.other.id,
+                            .event_type = "request.submitted",
                             .title = "someone else's"});
   });
   tx(f, [&](connection& c) {
@@ -358,7 +398,8 @@ TEST_CASE("notifications: own rows newest first with a keyset cursor, unread cou
     std::vector<uuid> seen;
     std::optional<uuid> before;
     for (;;) {
-      const auto page = list_notifications(c, {.user_id = b.owner.id, .limit = 2, .before = before});
+      const auto page =
+          list_notifications(c, {.user_id = b.owner.id, .limit = 2, .before = before});
       for (const auto& n : page) seen.push_back(n.id);
       if (page.size() < 2) break;
       before = page.back().id;
@@ -385,18 +426,22 @@ TEST_CASE("release and delivery records: one per request; expiry warning recorde
   const auto b = seed(f);
   tx(f, [&](connection& c) {
     const auto expires = timestamp::parse_or_throw("2030-01-02T03:04:05.123456Z", "t");
-    const auto rel = insert_release_record(c, {.id = uuid::v7(), .request_id = b.request.id,
+    const auto rel = insert_release_record(c, {.id = uuid::v7(),
+                                               .request_id = b.request.id,
                                                .crate_storage_key = "release/crate.zip",
                                                .crate_checksum_sha256 = std::string(64, 'e'),
-                                               .download_url = "/releases/x", .url_expires_at = expires,
+                                               .download_url = "/releases/x",
+                                               .url_expires_at = expires,
                                                .released_by = b.checker.id});
     CHECK(rel.url_expires_at == expires);
     CHECK(!rel.expiry_warned_at);
     CHECK(find_release_record(c, b.request.id)->id == rel.id);
     CHECK(mark_release_expiry_warned(c, rel.id)->expiry_warned_at);
     CHECK(!mark_release_expiry_warned(c, rel.id));
-    const auto del = insert_delivery_record(c, {.id = uuid::v7(), .request_id = b.request.id,
-                                                .delivered_by = b.checker.id, .object_count = 3,
+    const auto del = insert_delivery_record(c, {.id = uuid::v7(),
+                                                .request_id = b.request.id,
+                                                .delivered_by = b.checker.id,
+                                                .object_count = 3,
                                                 .url_expires_at = expires});
     CHECK(find_delivery_record(c, b.request.id)->object_count == 3);
     CHECK(del.id != rel.id);
@@ -404,7 +449,9 @@ TEST_CASE("release and delivery records: one per request; expiry warning recorde
   });
   CHECK(thrown_by([&] {
           tx(f, [&](connection& c) {
-            insert_delivery_record(c, {.id = uuid::v7(), .request_id = b.request.id, .delivered_by = b.checker.id,
+            insert_delivery_record(c, {.id = uuid::v7(),
+                                       .request_id = b.request.id,
+                                       .delivered_by = b.checker.id,
                                        .url_expires_at = timestamp(0)});
           });
         }).code() == errc::conflict);
@@ -416,7 +463,8 @@ TEST_CASE("two transitions from the same state at once: exactly one wins") {
   std::filesystem::create_directories(dir);
   std::optional<fresh_database> pg;
   if (trevor::test::on_postgres()) pg.emplace(true, 4);
-  database db = pg ? pg->db() : database::open("sqlite:///" + (dir / "race.db").string(), {.pool_size = 4});
+  database db =
+      pg ? pg->db() : database::open("sqlite:///" + (dir / "race.db").string(), {.pool_size = 4});
   if (!pg) migrator(db).up();
   base b;
   run_transaction(db.impl(), transaction::mode::write, "seed", [&](connection& c) {
@@ -430,11 +478,13 @@ TEST_CASE("two transitions from the same state at once: exactly one wins") {
     r.project_id = b.proj.id;
     r.title = "race";
     r.owner_id = b.owner.id;
-    run_transaction(db.impl(), transaction::mode::write, "seed", [&](connection& c) { insert_request(c, r); });
+    run_transaction(db.impl(), transaction::mode::write, "seed",
+                    [&](connection& c) { insert_request(c, r); });
     std::atomic<int> wins{0};
     auto attempt = [&](request_status to) {
       run_transaction(db.impl(), transaction::mode::write, "race", [&](connection& c) {
-        if (find_request(c, r.id)->status != request_status::draft) return;  // what a careless service would do
+        if (find_request(c, r.id)->status != request_status::draft)
+          return;  // what a careless service would do
         if (transition_request(c, r.id, request_status::draft, to, {})) ++wins;
       });
     };

@@ -37,15 +37,17 @@ engine test_engine() {
   return e;
 }
 
-std::string postgres_admin_url() { return env_url(); }
+std::string postgres_admin_url() {
+  return env_url();
+}
 
 fresh_database::fresh_database(bool migrated, std::size_t pool_size) {
   if (on_postgres()) {
     schema_ = "t_" + uuid::v7().str().substr(24);
     admin_exec("CREATE SCHEMA " + schema_);
     const std::string base = postgres_admin_url();
-    url_ = base + (base.find('?') == std::string::npos ? "?" : "&") +
-           "options=-csearch_path%3D" + schema_ + "&application_name=trevor-tests";
+    url_ = base + (base.find('?') == std::string::npos ? "?" : "&") + "options=-csearch_path%3D" +
+           schema_ + "&application_name=trevor-tests";
   } else {
     url_ = "sqlite:///:memory:";
   }

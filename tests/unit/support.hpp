@@ -19,7 +19,9 @@
 namespace trevor::test {
 
 engine test_engine();
-inline bool on_postgres() { return test_engine() == engine::postgresql; }
+inline bool on_postgres() {
+  return test_engine() == engine::postgresql;
+}
 
 /// The server URL from the environment (PostgreSQL runs only).
 std::string postgres_admin_url();

@@ -48,9 +48,10 @@ TEST_CASE("uuid text form round-trips, is lower case, and rejects malformed text
   REQUIRE(u);
   CHECK(u->str() == "0192f1c4-7a2b-7c3d-8e4f-0123456789ab");
   CHECK(uuid::parse(u->str()) == u);
-  for (const char* bad : {"", "0192f1c4-7a2b-7c3d-8e4f-0123456789a", "0192f1c47a2b7c3d8e4f0123456789abcd",
-                          "0192f1c4-7a2b-7c3d-8e4f-0123456789ag", "0192f1c4+7a2b-7c3d-8e4f-0123456789ab",
-                          "0192f1c-47a2b-7c3d-8e4f-0123456789ab"})
+  for (const char* bad :
+       {"", "0192f1c4-7a2b-7c3d-8e4f-0123456789a", "0192f1c47a2b7c3d8e4f0123456789abcd",
+        "0192f1c4-7a2b-7c3d-8e4f-0123456789ag", "0192f1c4+7a2b-7c3d-8e4f-0123456789ab",
+        "0192f1c-47a2b-7c3d-8e4f-0123456789ab"})
     CHECK_MESSAGE(!uuid::parse(bad), bad);
   const auto e = thrown_by([] { uuid::parse_or_throw("nope", "project_id"); });
   CHECK(e.code() == errc::invalid_argument);
@@ -68,9 +69,9 @@ TEST_CASE("timestamps format as RFC 3339 UTC with microseconds and parse every o
   CHECK(timestamp::parse("1969-12-31T23:59:59.999999Z")->micros() == -1);
   CHECK(timestamp(-1).str() == "1969-12-31T23:59:59.999999Z");
   CHECK(timestamp(0).str() == "1970-01-01T00:00:00.000000Z");
-  for (const char* bad : {"2026-11-23T10:15:30", "2026-13-01T00:00:00Z", "2023-02-29T00:00:00Z",
-                          "2026-11-23T24:00:00Z", "2026-11-23T10:15:30.Z", "2026-11-23T10:15:30Zjunk",
-                          "yesterday"})
+  for (const char* bad :
+       {"2026-11-23T10:15:30", "2026-13-01T00:00:00Z", "2023-02-29T00:00:00Z",
+        "2026-11-23T24:00:00Z", "2026-11-23T10:15:30.Z", "2026-11-23T10:15:30Zjunk", "yesterday"})
     CHECK_MESSAGE(!timestamp::parse(bad), bad);
   CHECK(timestamp::parse_or_throw("2026-01-01T00:00:00Z", "since") <
         timestamp::parse_or_throw("2026-01-01T00:00:00.000001Z", "since"));
@@ -89,7 +90,8 @@ TEST_CASE("enum names are the contract's spelling and unknown names are refused 
   const auto e = thrown_by([] { parse_enum_or_throw<output_type>("spreadsheet"); });
   CHECK(e.code() == errc::invalid_argument);
   CHECK(std::string(e.what()) ==
-        "unknown output type 'spreadsheet' (expected one of: tabular, figure, model, code, report, other)");
+        "unknown output type 'spreadsheet' (expected one of: tabular, figure, model, code, report, "
+        "other)");
 }
 
 TEST_CASE("DATABASE_URL: every SQLite form") {
@@ -104,7 +106,8 @@ TEST_CASE("DATABASE_URL: every SQLite form") {
 }
 
 TEST_CASE("DATABASE_URL: PostgreSQL forms become libpq keywords with decoding and quoting") {
-  auto u = parse_database_url("postgresql://app:p%40ss%3Aw%2Frd%25%21@db.example:6543/trevor?sslmode=require");
+  auto u = parse_database_url(
+      "postgresql://app:p%40ss%3Aw%2Frd%25%21@db.example:6543/trevor?sslmode=require");
   CHECK(u.kind == engine::postgresql);
   CHECK(u.connect_string ==
         "user='app' password='p@ss:w/rd%!' host='db.example' port='6543' dbname='trevor' "
@@ -130,20 +133,19 @@ TEST_CASE("DATABASE_URL: malformed values are refused with a message naming the 
     const char* url;
     const char* says;
   };
-  for (const auto& c : {bad_case{"", "empty"},
-                        bad_case{"mysql://u@h/d", "unknown scheme 'mysql'"},
-                        bad_case{"trevor.db", "not a URL"},
-                        bad_case{"sqlite://host/x.db", "no host"},
-                        bad_case{"sqlite:///", "names no file"},
-                        bad_case{"sqlite:///x.db?mode=ro", "no query parameters"},
-                        bad_case{"postgresql://u@h:99999/d", "port '99999'"},
-                        bad_case{"postgresql://u@h:abc/d", "port 'abc'"},
-                        bad_case{"postgresql://u:p%zz@h/d", "invalid percent-escape in the password"},
-                        bad_case{"postgresql://u:p%4@h/d", "invalid percent-escape"},
-                        bad_case{"postgresql://u@h/d?sslmode", "has no value"},
-                        bad_case{"postgresql://u@h/d?SSL-Mode=x", "not a connection parameter"},
-                        bad_case{"postgresql://u@h/d?password=x", "belongs in the URL"},
-                        bad_case{"postgresql://u@[::1/d", "unclosed '['"}}) {
+  for (const auto& c :
+       {bad_case{"", "empty"}, bad_case{"mysql://u@h/d", "unknown scheme 'mysql'"},
+        bad_case{"trevor.db", "not a URL"}, bad_case{"sqlite://host/x.db", "no host"},
+        bad_case{"sqlite:///", "names no file"},
+        bad_case{"sqlite:///x.db?mode=ro", "no query parameters"},
+        bad_case{"postgresql://u@h:99999/d", "port '99999'"},
+        bad_case{"postgresql://u@h:abc/d", "port 'abc'"},
+        bad_case{"postgresql://u:p%zz@h/d", "invalid percent-escape in the password"},
+        bad_case{"postgresql://u:p%4@h/d", "invalid percent-escape"},
+        bad_case{"postgresql://u@h/d?sslmode", "has no value"},
+        bad_case{"postgresql://u@h/d?SSL-Mode=x", "not a connection parameter"},
+        bad_case{"postgresql://u@h/d?password=x", "belongs in the URL"},
+        bad_case{"postgresql://u@[::1/d", "unclosed '['"}}) {
     const auto e = thrown_by([&] { parse_database_url(c.url); });
     CHECK(e.code() == errc::invalid_argument);
     CHECK_MESSAGE(std::string(e.what()).find(c.says) != std::string::npos, c.url, " -> ", e.what());
@@ -159,19 +161,22 @@ TEST_CASE("TREVOR_ENV: parsing and the rules outside development and test") {
   CHECK(parse_environment("") == environment::development);
   CHECK(parse_environment("production") == environment::production);
   auto e = thrown_by([] { parse_environment("prod"); });
-  CHECK(std::string(e.what()) ==
-        "TREVOR_ENV: unknown environment 'prod' (expected development, test, staging or production)");
+  CHECK(
+      std::string(e.what()) ==
+      "TREVOR_ENV: unknown environment 'prod' (expected development, test, staging or production)");
 
   CHECK(check_environment(environment::development, std::nullopt, true) == "sqlite:///./trevor.db");
   CHECK(check_environment(environment::test, "sqlite:///:memory:", true) == "sqlite:///:memory:");
-  CHECK(check_environment(environment::production, "postgresql://u@h/d", false) == "postgresql://u@h/d");
+  CHECK(check_environment(environment::production, "postgresql://u@h/d", false) ==
+        "postgresql://u@h/d");
 
   e = thrown_by([] { check_environment(environment::production, std::nullopt, false); });
   CHECK(std::string(e.what()) == "DATABASE_URL is required when TREVOR_ENV=production");
   e = thrown_by([] { check_environment(environment::staging, "sqlite:///x.db", false); });
   CHECK(std::string(e.what()).find("SQLite is for development and test only") != std::string::npos);
   e = thrown_by([] { check_environment(environment::production, "postgresql://u@h/d", true); });
-  CHECK(std::string(e.what()) == "TREVOR_DEV_AUTH_BYPASS=true is refused when TREVOR_ENV=production");
+  CHECK(std::string(e.what()) ==
+        "TREVOR_DEV_AUTH_BYPASS=true is refused when TREVOR_ENV=production");
   e = thrown_by([] { check_environment(environment::staging, "ftp://x", false); });
   CHECK(std::string(e.what()).find("unknown scheme 'ftp'") != std::string::npos);
 }

@@ -50,8 +50,9 @@ int migrate_command(const trevord::config& cfg, const std::string& sub) {
   trevor::migrator m(db);
   if (sub == "up") {
     const auto applied = m.up();
-    for (const auto& a : applied) std::printf("applied %04d_%s (%lld ms)\n", a.id, a.name.c_str(),
-                                              static_cast<long long>(a.duration_ms));
+    for (const auto& a : applied)
+      std::printf("applied %04d_%s (%lld ms)\n", a.id, a.name.c_str(),
+                  static_cast<long long>(a.duration_ms));
     std::printf("schema is current (%zu migration(s) applied now)\n", applied.size());
     return 0;
   }
@@ -67,8 +68,9 @@ int migrate_command(const trevord::config& cfg, const std::string& sub) {
   if (sub == "status") {
     const auto report = m.status();
     for (const auto& a : report.applied)
-      std::printf("applied  %04d_%s  sha256 %s  at %s  (%lld ms)\n", a.id, a.name.c_str(), a.checksum.c_str(),
-                  a.applied_at.str().c_str(), static_cast<long long>(a.duration_ms));
+      std::printf("applied  %04d_%s  sha256 %s  at %s  (%lld ms)\n", a.id, a.name.c_str(),
+                  a.checksum.c_str(), a.applied_at.str().c_str(),
+                  static_cast<long long>(a.duration_ms));
     for (const auto& p : report.pending)
       std::printf("pending  %04d_%s  sha256 %s\n", p.id, p.name.c_str(), p.checksum.c_str());
     for (const auto& p : report.problems) std::printf("problem  %s\n", p.c_str());
@@ -78,7 +80,8 @@ int migrate_command(const trevord::config& cfg, const std::string& sub) {
     }
     return 1;
   }
-  return fail(fmt::format("unknown migrate command '{}' (expected status, up, verify or plan)", sub), 2);
+  return fail(
+      fmt::format("unknown migrate command '{}' (expected status, up, verify or plan)", sub), 2);
 }
 
 int serve(const trevord::config& cfg) {
@@ -88,8 +91,9 @@ int serve(const trevord::config& cfg) {
   if (cfg.auto_migrate) {
     const auto applied = m.up();
     for (const auto& a : applied)
-      trevord::log(trevord::level::info, "migration applied",
-                   {{"migration", fmt::format("{:04}_{}", a.id, a.name)}, {"duration_ms", a.duration_ms}});
+      trevord::log(
+          trevord::level::info, "migration applied",
+          {{"migration", fmt::format("{:04}_{}", a.id, a.name)}, {"duration_ms", a.duration_ms}});
   } else {
     // A schema this build does not know (newer or drifted) is never served;
     // a merely out-of-date one is served with /readyz at 503.
@@ -130,7 +134,8 @@ int main(int argc, char** argv) {
       return migrate_command(trevord::load_config(trevord::process_env), args[1]);
     }
     if (command == "db") {
-      if (args.size() != 3 || args[1] != "grant-app-role") return fail("usage: trevord db grant-app-role ROLE", 2);
+      if (args.size() != 3 || args[1] != "grant-app-role")
+        return fail("usage: trevord db grant-app-role ROLE", 2);
       auto cfg = trevord::load_config(trevord::process_env);
       auto db = open_database(cfg);
       trevor::grant_application_role(db, args[2]);

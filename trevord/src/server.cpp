@@ -5,6 +5,7 @@
 #include <thread>
 #include <vector>
 
+#include <fmt/format.h>
 #include <boost/asio/bind_executor.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
@@ -15,7 +16,6 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/json/serialize.hpp>
-#include <fmt/format.h>
 
 #include "log.hpp"
 #include "trevor/error.hpp"
@@ -46,7 +46,8 @@ constexpr auto idle_timeout = std::chrono::seconds(60);
 
 using response = http::response<http::string_body>;
 
-response json_response(unsigned version, bool keep_alive, http::status status, const json::value& body,
+response json_response(unsigned version, bool keep_alive, http::status status,
+                       const json::value& body,
                        std::string_view content_type = "application/json") {
   response res{status, version};
   res.set(http::field::server, "trevord");
@@ -105,7 +106,8 @@ struct server::impl {
       const auto report = trevor::migrator(db).status();
       if (!report.problems.empty()) return {false, report.problems.front()};
       if (!report.pending.empty())
-        return {false, fmt::format("{} migration(s) pending; run `trevord migrate up`", report.pending.size())};
+        return {false, fmt::format("{} migration(s) pending; run `trevord migrate up`",
+                                   report.pending.size())};
       return {true, ""};
     } catch (const std::exception& e) {
       return {false, e.what()};
@@ -133,16 +135,19 @@ class session : public std::enable_shared_from_this<session> {
   }
 
   void on_read(beast::error_code ec, std::size_t) {
-    if (ec == http::error::end_of_stream || ec == beast::error::timeout || ec == asio::error::operation_aborted ||
-        ec == asio::error::connection_reset || ec == asio::error::eof)
+    if (ec == http::error::end_of_stream || ec == beast::error::timeout ||
+        ec == asio::error::operation_aborted || ec == asio::error::connection_reset ||
+        ec == asio::error::eof)
       return close();
     if (ec) {
       // Malformed or over-limit requests get an answer, then the connection closes.
-      const auto status = ec == http::error::header_limit || ec == http::error::body_limit
-                              ? (ec == http::error::body_limit ? http::status::payload_too_large
-                                                               : http::status::request_header_fields_too_large)
-                              : http::status::bad_request;
-      return send(problem(11, false, status, fmt::format("the request could not be read: {}", ec.message())),
+      const auto status =
+          ec == http::error::header_limit || ec == http::error::body_limit
+              ? (ec == http::error::body_limit ? http::status::payload_too_large
+                                               : http::status::request_header_fields_too_large)
+              : http::status::bad_request;
+      return send(problem(11, false, status,
+                          fmt::format("the request could not be read: {}", ec.message())),
                   "-", "-");
     }
     started_ = std::chrono::steady_clock::now();
@@ -161,38 +166,48 @@ class session : public std::enable_shared_from_this<session> {
     const bool get = req.method() == http::verb::get || req.method() == http::verb::head;
 
     if (path == "/health" || path == "/livez") {
-      if (!get) return send(problem(version, keep_alive, http::status::method_not_allowed, "use GET"), method, path);
+      if (!get)
+        return send(problem(version, keep_alive, http::status::method_not_allowed, "use GET"),
+                    method, path);
       json::object body{{"status", "ok"}, {"version", trevor::version}};
       return send(json_response(version, keep_alive, http::status::ok, body), method, path);
     }
     if (path == "/readyz") {
-      if (!get) return send(problem(version, keep_alive, http::status::method_not_allowed, "use GET"), method, path);
+      if (!get)
+        return send(problem(version, keep_alive, http::status::method_not_allowed, "use GET"),
+                    method, path);
       // Database work runs on the worker pool, never on an I/O thread.
       asio::post(srv_.workers, [self = shared_from_this(), version, keep_alive, method, path] {
         auto [ready, why] = self->srv_.readiness();
-        response res = ready ? json_response(version, keep_alive, http::status::ok, json::object{{"status", "ready"}})
+        response res = ready ? json_response(version, keep_alive, http::status::ok,
+                                             json::object{{"status", "ready"}})
                              : problem(version, keep_alive, http::status::service_unavailable, why);
-        asio::post(self->stream_.get_executor(), [self, res = std::move(res), method, path]() mutable {
-          self->send(std::move(res), method, path);
-        });
+        asio::post(self->stream_.get_executor(),
+                   [self, res = std::move(res), method, path]() mutable {
+                     self->send(std::move(res), method, path);
+                   });
       });
       return;
     }
-    send(problem(version, keep_alive, http::status::not_found, fmt::format("no route for {} {}", method, path)),
+    send(problem(version, keep_alive, http::status::not_found,
+                 fmt::format("no route for {} {}", method, path)),
          method, path);
   }
 
   void send(response res, const std::string& method, const std::string& route) {
     auto sp = std::make_shared<response>(std::move(res));
-    http::async_write(stream_, *sp,
-                      [self = shared_from_this(), sp, method, route](beast::error_code ec, std::size_t) {
-                        self->on_write(ec, *sp, method, route);
-                      });
+    http::async_write(
+        stream_, *sp,
+        [self = shared_from_this(), sp, method, route](beast::error_code ec, std::size_t) {
+          self->on_write(ec, *sp, method, route);
+        });
   }
 
-  void on_write(beast::error_code ec, const response& res, const std::string& method, const std::string& route) {
-    const auto us =
-        std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started_).count();
+  void on_write(beast::error_code ec, const response& res, const std::string& method,
+                const std::string& route) {
+    const auto us = std::chrono::duration_cast<std::chrono::microseconds>(
+                        std::chrono::steady_clock::now() - started_)
+                        .count();
     log(level::info, "request",
         {{"method", method}, {"route", route}, {"status", res.result_int()}, {"duration_us", us}});
     if (counted_) {
@@ -248,7 +263,8 @@ void server::impl::begin_drain(std::string_view why) {
 
 void server::impl::wait_for_in_flight(std::chrono::steady_clock::time_point deadline) {
   if (in_flight.load() == 0 || std::chrono::steady_clock::now() >= deadline) {
-    if (in_flight.load() != 0) log(level::warning, "drain deadline passed", {{"in_flight", in_flight.load()}});
+    if (in_flight.load() != 0)
+      log(level::warning, "drain deadline passed", {{"in_flight", in_flight.load()}});
     ioc.stop();  // idle keep-alive connections are closed with the loop
     return;
   }
@@ -256,13 +272,16 @@ void server::impl::wait_for_in_flight(std::chrono::steady_clock::time_point dead
   timer->async_wait([this, timer, deadline](beast::error_code) { wait_for_in_flight(deadline); });
 }
 
-server::server(const config& cfg, trevor::database db) : impl_(std::make_unique<impl>(cfg, std::move(db))) {}
+server::server(const config& cfg, trevor::database db)
+    : impl_(std::make_unique<impl>(cfg, std::move(db))) {}
 
 server::~server() {
   impl_->workers.join();
 }
 
-unsigned short server::port() const { return impl_->acceptor.local_endpoint().port(); }
+unsigned short server::port() const {
+  return impl_->acceptor.local_endpoint().port();
+}
 
 void server::run() {
   impl_->signals.async_wait([this](beast::error_code ec, int signo) {
@@ -270,13 +289,16 @@ void server::run() {
   });
   impl_->accept();
   std::vector<std::thread> threads;
-  for (unsigned i = 1; i < impl_->cfg.threads; ++i) threads.emplace_back([this] { impl_->ioc.run(); });
+  for (unsigned i = 1; i < impl_->cfg.threads; ++i)
+    threads.emplace_back([this] { impl_->ioc.run(); });
   impl_->ioc.run();
   for (auto& t : threads) t.join();
   impl_->workers.join();
   log(level::info, "stopped");
 }
 
-void server::stop() { impl_->begin_drain("stop requested"); }
+void server::stop() {
+  impl_->begin_drain("stop requested");
+}
 
 }  // namespace trevord

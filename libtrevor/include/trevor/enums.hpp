@@ -15,8 +15,16 @@
 namespace trevor {
 
 enum class request_status {
-  draft, submitted, agent_review, human_review, changes_requested,
-  approved, releasing, released, rejected, withdrawn,
+  draft,
+  submitted,
+  agent_review,
+  human_review,
+  changes_requested,
+  approved,
+  releasing,
+  released,
+  rejected,
+  withdrawn,
 };
 enum class direction { egress, ingress };
 enum class object_state { pending, approved, changes_requested, rejected, superseded };
@@ -33,8 +41,8 @@ template <>
 struct enum_names<request_status> {
   static constexpr std::string_view what = "request status";
   static constexpr std::array<std::string_view, 10> names{
-      "DRAFT", "SUBMITTED", "AGENT_REVIEW", "HUMAN_REVIEW", "CHANGES_REQUESTED",
-      "APPROVED", "RELEASING", "RELEASED", "REJECTED", "WITHDRAWN"};
+      "DRAFT",    "SUBMITTED", "AGENT_REVIEW", "HUMAN_REVIEW", "CHANGES_REQUESTED",
+      "APPROVED", "RELEASING", "RELEASED",     "REJECTED",     "WITHDRAWN"};
 };
 template <>
 struct enum_names<direction> {
@@ -44,20 +52,20 @@ struct enum_names<direction> {
 template <>
 struct enum_names<object_state> {
   static constexpr std::string_view what = "object state";
-  static constexpr std::array<std::string_view, 5> names{
-      "PENDING", "APPROVED", "CHANGES_REQUESTED", "REJECTED", "SUPERSEDED"};
+  static constexpr std::array<std::string_view, 5> names{"PENDING", "APPROVED", "CHANGES_REQUESTED",
+                                                         "REJECTED", "SUPERSEDED"};
 };
 template <>
 struct enum_names<output_type> {
   static constexpr std::string_view what = "output type";
-  static constexpr std::array<std::string_view, 6> names{
-      "tabular", "figure", "model", "code", "report", "other"};
+  static constexpr std::array<std::string_view, 6> names{"tabular", "figure", "model",
+                                                         "code",    "report", "other"};
 };
 template <>
 struct enum_names<membership_role> {
   static constexpr std::string_view what = "membership role";
-  static constexpr std::array<std::string_view, 3> names{
-      "researcher", "output_checker", "senior_checker"};
+  static constexpr std::array<std::string_view, 3> names{"researcher", "output_checker",
+                                                         "senior_checker"};
 };
 template <>
 struct enum_names<reviewer_type> {
@@ -67,8 +75,8 @@ struct enum_names<reviewer_type> {
 template <>
 struct enum_names<review_decision> {
   static constexpr std::string_view what = "review decision";
-  static constexpr std::array<std::string_view, 4> names{
-      "approved", "changes_requested", "rejected", "escalated"};
+  static constexpr std::array<std::string_view, 4> names{"approved", "changes_requested",
+                                                         "rejected", "escalated"};
 };
 template <>
 struct enum_names<project_status> {

@@ -1,8 +1,8 @@
 #include <charconv>
 
+#include <fmt/format.h>
 #include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
-#include <fmt/format.h>
 
 #include "db/dialect.hpp"
 #include "db/rows.hpp"
@@ -117,8 +117,8 @@ audit_event insert_audit_event(connection& c, const audit_event_input& e, const 
   s.id = id.str();
   s.actor = e.actor;
   s.event_type = e.event_type;
-  s.request_id = nullable_text(e.request_id ? std::optional<uuid>(*e.request_id) : std::nullopt);
-  s.project_id = nullable_text(e.project_id ? std::optional<uuid>(*e.project_id) : std::nullopt);
+  s.request_id = nullable_text(e.request_id);
+  s.project_id = nullable_text(e.project_id);
   s.payload = e.payload_json;
   s.st.execute(true);
   // Step past the single RETURNING row: on SQLite the statement stays active
@@ -156,14 +156,14 @@ std::vector<audit_event> audit_log::append_many(std::span<const audit_event_inpu
   ids.reserve(events.size());
   for (std::size_t i = 0; i < events.size(); ++i) ids.push_back(ids_ ? ids_->next() : uuid::v7());
   if (events.empty()) return {};
-  return detail::run_transaction(db_.impl(), detail::transaction::mode::write, "audit append",
-                                 [&](detail::connection& c) {
-                                   std::vector<audit_event> out;
-                                   out.reserve(events.size());
-                                   for (std::size_t i = 0; i < events.size(); ++i)
-                                     out.push_back(detail::insert_audit_event(c, events[i], ids[i]));
-                                   return out;
-                                 });
+  return detail::run_transaction(
+      db_.impl(), detail::transaction::mode::write, "audit append", [&](detail::connection& c) {
+        std::vector<audit_event> out;
+        out.reserve(events.size());
+        for (std::size_t i = 0; i < events.size(); ++i)
+          out.push_back(detail::insert_audit_event(c, events[i], ids[i]));
+        return out;
+      });
 }
 
 audit_page audit_log::query(const audit_query& q) const {

@@ -4,7 +4,6 @@
 #include <soci/postgresql/soci-postgresql.h>
 #include <soci/sqlite3/soci-sqlite3.h>
 
-
 #include <cctype>
 
 #include <fmt/format.h>
@@ -17,8 +16,9 @@ namespace trevor::detail {
 namespace {
 
 const soci::backend_factory& factory(engine e) {
-  return e == engine::sqlite ? static_cast<const soci::backend_factory&>(*soci::factory_sqlite3())
-                             : static_cast<const soci::backend_factory&>(*soci::factory_postgresql());
+  return e == engine::sqlite
+             ? static_cast<const soci::backend_factory&>(*soci::factory_sqlite3())
+             : static_cast<const soci::backend_factory&>(*soci::factory_postgresql());
 }
 
 std::string first_line(std::string s) {
@@ -37,8 +37,10 @@ std::string one_line_reason(std::string_view s) {
     const auto nl = s.find('\n');
     std::string_view line = s.substr(0, nl);
     s.remove_prefix(nl == std::string_view::npos ? s.size() : nl + 1);
-    while (!line.empty() && std::isspace(static_cast<unsigned char>(line.front()))) line.remove_prefix(1);
-    while (!line.empty() && std::isspace(static_cast<unsigned char>(line.back()))) line.remove_suffix(1);
+    while (!line.empty() && std::isspace(static_cast<unsigned char>(line.front())))
+      line.remove_prefix(1);
+    while (!line.empty() && std::isspace(static_cast<unsigned char>(line.back())))
+      line.remove_suffix(1);
     if (line.empty()) continue;
     if (!out.empty()) out += "; ";
     out += line;
@@ -175,10 +177,18 @@ database database::open(std::string_view url, const database_options& options) {
   return database(std::make_shared<detail::database_impl>(parse_database_url(url), options));
 }
 
-engine database::kind() const noexcept { return impl_->kind(); }
-const database_url& database::url() const noexcept { return impl_->url(); }
-std::size_t database::pool_size() const noexcept { return impl_->size(); }
-std::size_t database::in_use() const noexcept { return impl_->in_use(); }
+engine database::kind() const noexcept {
+  return impl_->kind();
+}
+const database_url& database::url() const noexcept {
+  return impl_->url();
+}
+std::size_t database::pool_size() const noexcept {
+  return impl_->size();
+}
+std::size_t database::in_use() const noexcept {
+  return impl_->in_use();
+}
 
 void database::ping() const {
   try {

@@ -25,7 +25,9 @@ std::string_view replacement(std::string_view name, engine e) {
   return {};
 }
 
-bool is_name_char(char c) { return (c >= 'a' && c <= 'z') || c == '_'; }
+bool is_name_char(char c) {
+  return (c >= 'a' && c <= 'z') || c == '_';
+}
 
 }  // namespace
 

@@ -12,10 +12,10 @@ namespace {
 // The first line of a driver message, without SOCI's and libpq's prefixes.
 std::string clean(std::string_view m) {
   if (auto nl = m.find('\n'); nl != std::string_view::npos) m = m.substr(0, nl);
-  for (std::string_view prefix : {"Cannot execute query. ", "Cannot prepare statement. ",
-                                  "sqlite3_statement_backend::loadOne: ",
-                                  "sqlite3_statement_backend::loadRS: ",
-                                  "sqlite3_statement_backend::bindAndExecute: ", "ERROR:  "}) {
+  for (std::string_view prefix :
+       {"Cannot execute query. ", "Cannot prepare statement. ",
+        "sqlite3_statement_backend::loadOne: ", "sqlite3_statement_backend::loadRS: ",
+        "sqlite3_statement_backend::bindAndExecute: ", "ERROR:  "}) {
     if (auto p = m.find(prefix); p != std::string_view::npos) m = m.substr(p + prefix.size());
   }
   while (!m.empty() && (m.back() == ' ' || m.back() == '\r' || m.back() == '.')) m.remove_suffix(1);
@@ -53,8 +53,7 @@ error from_sqlite(int rc, std::string_view context, const std::string& msg) {
       return make(errc::unavailable, context, msg, true);
     case 20:  // SQLITE_MISMATCH
       return make(errc::invalid_argument, context, msg);
-    default:
-      return make(errc::internal, context, fmt::format("{} (SQLite code {})", msg, rc));
+    default: return make(errc::internal, context, fmt::format("{} (SQLite code {})", msg, rc));
   }
 }
 
@@ -72,7 +71,8 @@ error translate_current_exception(std::string_view context) {
   } catch (const soci::soci_error& e) {
     const std::string msg = clean(e.what());
     // SOCI reports a lost PostgreSQL connection without a SQLSTATE.
-    if (msg.find("connection") != std::string::npos || msg.find("server closed") != std::string::npos)
+    if (msg.find("connection") != std::string::npos ||
+        msg.find("server closed") != std::string::npos)
       return make(errc::unavailable, context, msg);
     return make(errc::internal, context, msg);
   } catch (const std::bad_alloc&) {

@@ -8,13 +8,16 @@
 
 namespace trevor::detail {
 
-bool is_null(const soci::row& r, std::size_t i) { return r.get_indicator(i) == soci::i_null; }
+bool is_null(const soci::row& r, std::size_t i) {
+  return r.get_indicator(i) == soci::i_null;
+}
 
 std::int64_t get_i64(const soci::row& r, std::size_t i) {
   if (is_null(r, i)) return 0;
   switch (r.get_properties(i).get_data_type()) {
     case soci::dt_long_long: return r.get<long long>(i);
-    case soci::dt_unsigned_long_long: return static_cast<std::int64_t>(r.get<unsigned long long>(i));
+    case soci::dt_unsigned_long_long:
+      return static_cast<std::int64_t>(r.get<unsigned long long>(i));
     case soci::dt_integer: return r.get<int>(i);
     case soci::dt_double: return static_cast<std::int64_t>(r.get<double>(i));
     case soci::dt_string: {
@@ -25,8 +28,7 @@ std::int64_t get_i64(const soci::row& r, std::size_t i) {
         throw error(errc::internal, fmt::format("column {}: '{}' is not an integer", i, s));
       return v;
     }
-    default:
-      throw error(errc::internal, fmt::format("column {}: not an integer column", i));
+    default: throw error(errc::internal, fmt::format("column {}: not an integer column", i));
   }
 }
 

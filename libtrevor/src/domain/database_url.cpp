@@ -53,16 +53,16 @@ std::string quote_libpq(std::string_view v) {
 }
 
 bool is_keyword(std::string_view k) {
-  return !k.empty() && std::all_of(k.begin(), k.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || c == '_';
-  });
+  return !k.empty() &&
+         std::all_of(k.begin(), k.end(), [](char c) { return (c >= 'a' && c <= 'z') || c == '_'; });
 }
 
 database_url parse_sqlite(std::string_view rest, std::string_view original) {
   // rest is what follows "scheme://": an empty authority then the path.
   if (rest.empty() || rest.front() != '/')
-    fail("a SQLite URL has no host: use sqlite:///relative/path.db, "
-         "sqlite:////absolute/path.db or sqlite:///:memory:");
+    fail(
+        "a SQLite URL has no host: use sqlite:///relative/path.db, "
+        "sqlite:////absolute/path.db or sqlite:///:memory:");
   rest.remove_prefix(1);
   if (rest.find('?') != std::string_view::npos || rest.find('#') != std::string_view::npos)
     fail("a SQLite URL takes no query parameters");
@@ -147,8 +147,7 @@ database_url parse_postgresql(std::string_view rest, std::string_view scheme) {
     query.remove_prefix(std::min(query.size(), item.size() + 1));
     if (item.empty()) continue;
     auto eq = item.find('=');
-    if (eq == std::string_view::npos)
-      fail(fmt::format("query parameter '{}' has no value", item));
+    if (eq == std::string_view::npos) fail(fmt::format("query parameter '{}' has no value", item));
     std::string key = percent_decode(item.substr(0, eq), "query");
     if (!is_keyword(key)) fail(fmt::format("'{}' is not a connection parameter name", key));
     if (key == "user" || key == "password" || key == "host" || key == "port" || key == "dbname")
@@ -166,9 +165,9 @@ database_url parse_postgresql(std::string_view rest, std::string_view scheme) {
   }
   // The query is left out: it may hold other secrets (sslpassword).
   const auto at = without_query.rfind('@');
-  u.redacted = fmt::format("{}://{}{}", scheme, redacted_userinfo,
-                           at == std::string_view::npos ? without_query
-                                                        : without_query.substr(at + 1));
+  u.redacted =
+      fmt::format("{}://{}{}", scheme, redacted_userinfo,
+                  at == std::string_view::npos ? without_query : without_query.substr(at + 1));
   return u;
 }
 
@@ -180,7 +179,8 @@ std::string_view to_string(engine e) noexcept {
 
 database_url parse_database_url(std::string_view url) {
   while (!url.empty() && std::isspace(static_cast<unsigned char>(url.back()))) url.remove_suffix(1);
-  while (!url.empty() && std::isspace(static_cast<unsigned char>(url.front()))) url.remove_prefix(1);
+  while (!url.empty() && std::isspace(static_cast<unsigned char>(url.front())))
+    url.remove_prefix(1);
   if (url.empty()) fail("empty");
   const auto sep = url.find("://");
   if (sep == std::string_view::npos)
@@ -192,9 +192,10 @@ database_url parse_database_url(std::string_view url) {
   if (scheme == "sqlite" || scheme == "sqlite+aiosqlite") return parse_sqlite(rest, url);
   if (scheme == "postgresql" || scheme == "postgres" || scheme == "postgresql+asyncpg")
     return parse_postgresql(rest, scheme);
-  fail(fmt::format("unknown scheme '{}' (expected sqlite, postgresql, postgres, "
-                   "sqlite+aiosqlite or postgresql+asyncpg)",
-                   scheme));
+  fail(
+      fmt::format("unknown scheme '{}' (expected sqlite, postgresql, postgres, "
+                  "sqlite+aiosqlite or postgresql+asyncpg)",
+                  scheme));
 }
 
 }  // namespace trevor

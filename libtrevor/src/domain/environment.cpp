@@ -19,8 +19,8 @@ std::string_view to_string(environment e) noexcept {
 
 environment parse_environment(std::optional<std::string_view> value) {
   if (!value || value->empty()) return environment::development;
-  for (auto e : {environment::development, environment::test, environment::staging,
-                 environment::production})
+  for (auto e :
+       {environment::development, environment::test, environment::staging, environment::production})
     if (*value == to_string(e)) return e;
   throw error(errc::invalid_argument,
               fmt::format("TREVOR_ENV: unknown environment '{}' (expected development, test, "
@@ -44,9 +44,9 @@ std::string check_environment(environment env, std::optional<std::string_view> d
                             "TREVOR_ENV={} needs PostgreSQL",
                             to_string(env)));
   if (!dev && dev_auth_bypass)
-    throw error(errc::invalid_argument,
-                fmt::format("TREVOR_DEV_AUTH_BYPASS=true is refused when TREVOR_ENV={}",
-                            to_string(env)));
+    throw error(
+        errc::invalid_argument,
+        fmt::format("TREVOR_DEV_AUTH_BYPASS=true is refused when TREVOR_ENV={}", to_string(env)));
   return std::string(*database_url);
 }
 

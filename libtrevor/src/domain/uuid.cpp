@@ -59,16 +59,18 @@ uuid uuid::v7() {
   static std::uint64_t last_ms = 0;
   static std::uint16_t counter = 0;
   std::array<std::uint8_t, 16> b{};
-  if (RAND_bytes(b.data() + 6, 10) != 1) throw error(errc::internal, "uuid: the random source failed");
-  auto ms = static_cast<std::uint64_t>(
-      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-          .count());
+  if (RAND_bytes(b.data() + 6, 10) != 1)
+    throw error(errc::internal, "uuid: the random source failed");
+  auto ms = static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                           std::chrono::system_clock::now().time_since_epoch())
+                                           .count());
   std::uint16_t seq = 0;
   {
     std::lock_guard lock(mutex);
     if (ms > last_ms) {
       last_ms = ms;
-      counter = static_cast<std::uint16_t>(((b[6] << 8) | b[7]) & 0x07ff);  // leave room to count up
+      counter =
+          static_cast<std::uint16_t>(((b[6] << 8) | b[7]) & 0x07ff);  // leave room to count up
     } else {
       ms = last_ms;  // the clock went back or stood still: keep counting
       if (++counter > 0x0fff) {

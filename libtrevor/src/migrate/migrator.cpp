@@ -33,7 +33,9 @@ constexpr const char* create_bookkeeping =
     " applied_at {ts} NOT NULL DEFAULT {now},"
     " duration_ms BIGINT NOT NULL)";
 
-std::string label(int id, std::string_view name) { return fmt::format("{:04}_{}", id, name); }
+std::string label(int id, std::string_view name) {
+  return fmt::format("{:04}_{}", id, name);
+}
 
 /// Line endings unified, trailing white space and trailing blank lines dropped.
 std::string normalise(std::string_view text) {
@@ -50,7 +52,8 @@ std::string normalise(std::string_view text) {
     out.push_back('\n');
     start = end + 1;
   }
-  while (out.size() > 1 && out[out.size() - 1] == '\n' && out[out.size() - 2] == '\n') out.pop_back();
+  while (out.size() > 1 && out[out.size() - 1] == '\n' && out[out.size() - 2] == '\n')
+    out.pop_back();
   return out;
 }
 
@@ -67,7 +70,8 @@ std::string engine_sql(std::string_view text, engine e) {
     if (line.starts_with(marker)) {
       std::string_view which = line.substr(marker.size());
       while (!which.empty() && (which.front() == ' ')) which.remove_prefix(1);
-      while (!which.empty() && (which.back() == ' ' || which.back() == '\r')) which.remove_suffix(1);
+      while (!which.empty() && (which.back() == ' ' || which.back() == '\r'))
+        which.remove_suffix(1);
       if (which != "all" && which != "sqlite" && which != "postgresql")
         throw error(errc::internal, fmt::format("migration: unknown engine section '{}'", which));
       include = which == "all" || which == to_string(e);
@@ -92,10 +96,10 @@ migration_report read_report(connection& c) {
   for (const auto& m : migrator::known()) known.emplace(m.id, &m);
 
   if (detail::table_exists(c, "schema_migrations")) {
-    soci::rowset<soci::row> rows = (c.sql.prepare << detail::expanded(
-                                        "SELECT id, name, checksum, {t:applied_at}, duration_ms "
-                                        "FROM schema_migrations ORDER BY id",
-                                        c.kind()));
+    soci::rowset<soci::row> rows =
+        (c.sql.prepare << detail::expanded("SELECT id, name, checksum, {t:applied_at}, duration_ms "
+                                           "FROM schema_migrations ORDER BY id",
+                                           c.kind()));
     for (const auto& r : rows) {
       applied_migration a;
       a.id = static_cast<int>(detail::get_i64(r, 0));
@@ -119,13 +123,14 @@ migration_report read_report(connection& c) {
     }
     const migration& k = *it->second;
     if (k.name != a.name)
-      report.problems.push_back(fmt::format("migration {:04} is named '{}' in the database but '{}' "
-                                            "in this build",
-                                            a.id, a.name, k.name));
+      report.problems.push_back(
+          fmt::format("migration {:04} is named '{}' in the database but '{}' "
+                      "in this build",
+                      a.id, a.name, k.name));
     if (k.checksum != a.checksum)
-      report.problems.push_back(fmt::format(
-          "migration {} differs: checksum {} in the database, {} in this build",
-          label(k.id, k.name), a.checksum, k.checksum));
+      report.problems.push_back(
+          fmt::format("migration {} differs: checksum {} in the database, {} in this build",
+                      label(k.id, k.name), a.checksum, k.checksum));
   }
   for (const auto& k : migrator::known()) {
     const bool applied = std::any_of(report.applied.begin(), report.applied.end(),
@@ -183,8 +188,8 @@ std::vector<applied_migration> apply_pending(connection& c) {
                "VALUES (:id, :name, :checksum, :duration)",
           soci::use(id), soci::use(name), soci::use(checksum), soci::use(duration);
       tx.commit();
-      done.push_back({m.id, m.name, m.checksum, timestamp::from_sys(std::chrono::system_clock::now()),
-                      ms});
+      done.push_back(
+          {m.id, m.name, m.checksum, timestamp::from_sys(std::chrono::system_clock::now()), ms});
     } catch (...) {
       auto e = detail::translate_current_exception("");
       throw error(e.code() == errc::unavailable ? errc::unavailable : errc::internal,
@@ -250,10 +255,11 @@ const std::vector<migration>& migrator::known() {
   return list;
 }
 
-std::string migrator::sql_for(int id, engine e) { return engine_sql(embedded(id).text, e); }
+std::string migrator::sql_for(int id, engine e) {
+  return engine_sql(embedded(id).text, e);
+}
 
-migrator::migrator(database db, migrator_options options)
-    : db_(std::move(db)), options_(options) {}
+migrator::migrator(database db, migrator_options options) : db_(std::move(db)), options_(options) {}
 
 migration_report migrator::status() const {
   return detail::run_statement(db_.impl(), "migration status",
@@ -301,24 +307,28 @@ void grant_application_role(database& db, std::string_view role) {
                 fmt::format("role name '{}' must be a lower-case SQL identifier", role));
   // Tables whose rows the workflow updates. Every other table is insert-only
   // for the application: audit_events, reviews, delivery_records.
-  static constexpr std::string_view updatable[] = {
-      "users", "projects", "project_memberships", "airlock_requests", "output_objects",
-      "output_object_metadata", "notifications", "release_records"};
-  detail::run_transaction(db.impl(), detail::transaction::mode::write, "grant application role",
-                          [&](connection& c) {
-                            std::string schema;
-                            c.sql << "SELECT current_schema()", soci::into(schema);
-                            const std::string s = "\"" + schema + "\"";
-                            const std::string r(role);
-                            c.sql << fmt::format("GRANT USAGE ON SCHEMA {} TO {}", s, r);
-                            c.sql << fmt::format("REVOKE ALL ON ALL TABLES IN SCHEMA {} FROM {}", s, r);
-                            c.sql << fmt::format("GRANT SELECT, INSERT ON ALL TABLES IN SCHEMA {} TO {}", s, r);
-                            c.sql << fmt::format("REVOKE INSERT ON {}.schema_migrations FROM {}", s, r);
-                            for (auto t : updatable)
-                              c.sql << fmt::format("GRANT UPDATE ON {}.{} TO {}", s, t, r);
-                            c.sql << fmt::format("GRANT DELETE ON {}.project_memberships TO {}", s, r);
-                            c.sql << fmt::format("GRANT USAGE ON ALL SEQUENCES IN SCHEMA {} TO {}", s, r);
-                          });
+  static constexpr std::string_view updatable[] = {"users",
+                                                   "projects",
+                                                   "project_memberships",
+                                                   "airlock_requests",
+                                                   "output_objects",
+                                                   "output_object_metadata",
+                                                   "notifications",
+                                                   "release_records"};
+  detail::run_transaction(
+      db.impl(), detail::transaction::mode::write, "grant application role", [&](connection& c) {
+        std::string schema;
+        c.sql << "SELECT current_schema()", soci::into(schema);
+        const std::string s = "\"" + schema + "\"";
+        const std::string r(role);
+        c.sql << fmt::format("GRANT USAGE ON SCHEMA {} TO {}", s, r);
+        c.sql << fmt::format("REVOKE ALL ON ALL TABLES IN SCHEMA {} FROM {}", s, r);
+        c.sql << fmt::format("GRANT SELECT, INSERT ON ALL TABLES IN SCHEMA {} TO {}", s, r);
+        c.sql << fmt::format("REVOKE INSERT ON {}.schema_migrations FROM {}", s, r);
+        for (auto t : updatable) c.sql << fmt::format("GRANT UPDATE ON {}.{} TO {}", s, t, r);
+        c.sql << fmt::format("GRANT DELETE ON {}.project_memberships TO {}", s, r);
+        c.sql << fmt::format("GRANT USAGE ON ALL SEQUENCES IN SCHEMA {} TO {}", s, r);
+      });
 }
 
 }  // namespace trevor

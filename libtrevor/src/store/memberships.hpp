@@ -20,7 +20,8 @@ std::optional<membership> delete_membership(connection& c, const uuid& id);
 std::vector<membership> list_memberships_of_project(connection& c, const uuid& project_id);
 std::vector<membership> list_memberships_of_user(connection& c, const uuid& user_id);
 /// The roles `user_id` holds on `project_id`.
-std::vector<membership_role> roles_on_project(connection& c, const uuid& user_id, const uuid& project_id);
+std::vector<membership_role> roles_on_project(connection& c, const uuid& user_id,
+                                              const uuid& project_id);
 /// Users holding any of the checker roles on the project, each once.
 std::vector<uuid> checkers_of_project(connection& c, const uuid& project_id);
 

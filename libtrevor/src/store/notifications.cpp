@@ -27,10 +27,11 @@ notification read_notification(const soci::row& r) {
 notification insert_notification(connection& c, const notification& n) {
   const std::string id = n.id.str(), user = n.user_id.str();
   nullable_text request(n.request_id);
-  return *query_one(c, read_notification, "INSERT INTO notifications (id, user_id, event_type, title, body, request_id) "
-                                      "VALUES (:id, :user, :type, :title, :body, :request) "
-                                      "RETURNING " TREVOR_NOTIFICATION_COLUMNS,
-                                      id, user, n.event_type, n.title, n.body, nullable(request));
+  return *query_one(c, read_notification,
+                    "INSERT INTO notifications (id, user_id, event_type, title, body, request_id) "
+                    "VALUES (:id, :user, :type, :title, :body, :request) "
+                    "RETURNING " TREVOR_NOTIFICATION_COLUMNS,
+                    id, user, n.event_type, n.title, n.body, nullable(request));
 }
 
 std::vector<notification> list_notifications(connection& c, const notification_page_query& q) {
@@ -42,7 +43,8 @@ std::vector<notification> list_notifications(connection& c, const notification_p
   // cursor naming someone else's notification pages nothing of theirs.
   return query_all<notification>(
       c,
-      "SELECT " TREVOR_NOTIFICATION_COLUMNS " FROM notifications n WHERE n.user_id = :user "
+      "SELECT " TREVOR_NOTIFICATION_COLUMNS
+      " FROM notifications n WHERE n.user_id = :user "
       "AND (:unread = 0 OR NOT n.read) "
       "AND (CAST(:before AS TEXT) IS NULL OR EXISTS (SELECT 1 FROM notifications b "
       "     WHERE b.id = :before2 AND b.user_id = n.user_id "
@@ -56,21 +58,25 @@ long long count_unread(connection& c, const uuid& user_id) {
   return query_count(c, "SELECT count(*) FROM notifications WHERE user_id = :u AND NOT read", user);
 }
 
-std::optional<notification> mark_notification_read(connection& c, const uuid& id, const uuid& user_id) {
+std::optional<notification> mark_notification_read(connection& c, const uuid& id,
+                                                   const uuid& user_id) {
   const std::string key = id.str(), user = user_id.str();
   // Sets read even when it already was, so the caller can tell "yours" from
   // "not yours" in one statement; the touch trigger moves updated_at.
-  return query_one(c, read_notification, "UPDATE notifications SET updated_at = {now}, read = {true} WHERE id = :id AND user_id = :user "
-                     "RETURNING " TREVOR_NOTIFICATION_COLUMNS,
-                     key, user);
+  return query_one(c, read_notification,
+                   "UPDATE notifications SET updated_at = {now}, read = {true} WHERE id = :id AND "
+                   "user_id = :user "
+                   "RETURNING " TREVOR_NOTIFICATION_COLUMNS,
+                   key, user);
 }
 
 long long mark_all_notifications_read(connection& c, const uuid& user_id) {
   const std::string user = user_id.str();
-  soci::statement st = (c.sql.prepare << expanded("UPDATE notifications SET updated_at = {now}, read = {true} "
-                                                  "WHERE user_id = :u AND NOT read",
-                                                  c.kind()),
-                        soci::use(user));
+  soci::statement st =
+      (c.sql.prepare << expanded("UPDATE notifications SET updated_at = {now}, read = {true} "
+                                 "WHERE user_id = :u AND NOT read",
+                                 c.kind()),
+       soci::use(user));
   st.execute(true);
   return st.get_affected_rows();
 }

@@ -24,7 +24,8 @@ std::vector<notification> list_notifications(connection& c, const notification_p
 long long count_unread(connection& c, const uuid& user_id);
 /// Marks one of the user's own rows read; nullopt when the row does not
 /// exist or belongs to someone else.
-std::optional<notification> mark_notification_read(connection& c, const uuid& id, const uuid& user_id);
+std::optional<notification> mark_notification_read(connection& c, const uuid& id,
+                                                   const uuid& user_id);
 /// Marks all the user's unread rows read; returns how many changed.
 long long mark_all_notifications_read(connection& c, const uuid& user_id);
 

@@ -17,18 +17,22 @@ namespace trevor::detail {
 output_object insert_object(connection& c, const output_object& o);
 std::optional<output_object> find_object(connection& c, const uuid& id);
 /// Objects of a request, oldest first; superseded versions only if asked.
-std::vector<output_object> list_objects(connection& c, const uuid& request_id, bool include_superseded);
+std::vector<output_object> list_objects(connection& c, const uuid& request_id,
+                                        bool include_superseded);
 /// Every version of one logical object, oldest first.
 std::vector<output_object> object_lineage(connection& c, const uuid& logical_object_id);
 /// Conditional state change (WHERE state = from); nullopt when the object
 /// is not (or no longer) in `from`.
-std::optional<output_object> set_object_state(connection& c, const uuid& id, object_state from, object_state to);
+std::optional<output_object> set_object_state(connection& c, const uuid& id, object_state from,
+                                              object_state to);
 /// Fills an ingress slot's checksum and size, once: nullopt when the object
 /// is unknown or already filled.
-std::optional<output_object> confirm_object_upload(connection& c, const uuid& id, const std::string& checksum_sha256,
+std::optional<output_object> confirm_object_upload(connection& c, const uuid& id,
+                                                   const std::string& checksum_sha256,
                                                    std::int64_t size_bytes);
 /// How many live (not SUPERSEDED) objects of the request are in `state`.
-long long count_live_objects(connection& c, const uuid& request_id, std::optional<object_state> state);
+long long count_live_objects(connection& c, const uuid& request_id,
+                             std::optional<object_state> state);
 
 object_metadata insert_metadata(connection& c, const object_metadata& m);
 std::optional<object_metadata> find_metadata(connection& c, const uuid& logical_object_id);

@@ -24,7 +24,9 @@ struct bind_nullable {
   T& value;
   soci::indicator& ind;
 };
-inline bind_nullable<std::string> nullable(nullable_text& n) { return {n.value, n.ind}; }
+inline bind_nullable<std::string> nullable(nullable_text& n) {
+  return {n.value, n.ind};
+}
 
 // soci::use() keeps a reference to its `name` argument, whose default is a
 // temporary: returned from a helper it would dangle. Pass a name that lives

@@ -5,8 +5,8 @@
 namespace trevor::detail {
 namespace {
 
-#define TREVOR_RELEASE_COLUMNS                                                                        \
-  "id, request_id, crate_storage_key, crate_checksum_sha256, download_url, {t:url_expires_at}, "    \
+#define TREVOR_RELEASE_COLUMNS                                                                   \
+  "id, request_id, crate_storage_key, crate_checksum_sha256, download_url, {t:url_expires_at}, " \
   "{t:expiry_warned_at}, released_by, {t:created_at}, {t:updated_at}"
 
 release_record read_release(const soci::row& r) {
@@ -24,7 +24,8 @@ release_record read_release(const soci::row& r) {
   return x;
 }
 
-#define TREVOR_DELIVERY_COLUMNS "id, request_id, delivered_by, object_count, {t:url_expires_at}, {t:created_at}"
+#define TREVOR_DELIVERY_COLUMNS \
+  "id, request_id, delivered_by, object_count, {t:url_expires_at}, {t:created_at}"
 
 delivery_record read_delivery(const soci::row& r) {
   delivery_record d;
@@ -42,39 +43,46 @@ delivery_record read_delivery(const soci::row& r) {
 release_record insert_release_record(connection& c, const release_record& x) {
   const std::string id = x.id.str(), request = x.request_id.str(), by = x.released_by.str();
   const std::string expires = x.url_expires_at.str();
-  return *query_one(c, read_release, "INSERT INTO release_records (id, request_id, crate_storage_key, "
-                                 "crate_checksum_sha256, download_url, url_expires_at, released_by) "
-                                 "VALUES (:id, :request, :key, :checksum, :url, :expires, :by) "
-                                 "RETURNING " TREVOR_RELEASE_COLUMNS,
-                                 id, request, x.crate_storage_key, x.crate_checksum_sha256, x.download_url, expires,
-                                 by);
+  return *query_one(c, read_release,
+                    "INSERT INTO release_records (id, request_id, crate_storage_key, "
+                    "crate_checksum_sha256, download_url, url_expires_at, released_by) "
+                    "VALUES (:id, :request, :key, :checksum, :url, :expires, :by) "
+                    "RETURNING " TREVOR_RELEASE_COLUMNS,
+                    id, request, x.crate_storage_key, x.crate_checksum_sha256, x.download_url,
+                    expires, by);
 }
 
 std::optional<release_record> find_release_record(connection& c, const uuid& request_id) {
   const std::string key = request_id.str();
-  return query_one(c, read_release, "SELECT " TREVOR_RELEASE_COLUMNS " FROM release_records WHERE request_id = :r", key);
+  return query_one(c, read_release,
+                   "SELECT " TREVOR_RELEASE_COLUMNS " FROM release_records WHERE request_id = :r",
+                   key);
 }
 
 std::optional<release_record> mark_release_expiry_warned(connection& c, const uuid& id) {
   const std::string key = id.str();
-  return query_one(c, read_release, "UPDATE release_records SET updated_at = {now}, expiry_warned_at = {now} "
-                     "WHERE id = :id AND expiry_warned_at IS NULL RETURNING " TREVOR_RELEASE_COLUMNS,
-                     key);
+  return query_one(c, read_release,
+                   "UPDATE release_records SET updated_at = {now}, expiry_warned_at = {now} "
+                   "WHERE id = :id AND expiry_warned_at IS NULL RETURNING " TREVOR_RELEASE_COLUMNS,
+                   key);
 }
 
 delivery_record insert_delivery_record(connection& c, const delivery_record& d) {
   const std::string id = d.id.str(), request = d.request_id.str(), by = d.delivered_by.str();
   const std::string expires = d.url_expires_at.str();
   long long count = d.object_count;
-  return *query_one(c, read_delivery, "INSERT INTO delivery_records (id, request_id, delivered_by, object_count, "
-                                  "url_expires_at) VALUES (:id, :request, :by, :count, :expires) "
-                                  "RETURNING " TREVOR_DELIVERY_COLUMNS,
-                                  id, request, by, count, expires);
+  return *query_one(c, read_delivery,
+                    "INSERT INTO delivery_records (id, request_id, delivered_by, object_count, "
+                    "url_expires_at) VALUES (:id, :request, :by, :count, :expires) "
+                    "RETURNING " TREVOR_DELIVERY_COLUMNS,
+                    id, request, by, count, expires);
 }
 
 std::optional<delivery_record> find_delivery_record(connection& c, const uuid& request_id) {
   const std::string key = request_id.str();
-  return query_one(c, read_delivery, "SELECT " TREVOR_DELIVERY_COLUMNS " FROM delivery_records WHERE request_id = :r", key);
+  return query_one(c, read_delivery,
+                   "SELECT " TREVOR_DELIVERY_COLUMNS " FROM delivery_records WHERE request_id = :r",
+                   key);
 }
 
 }  // namespace trevor::detail

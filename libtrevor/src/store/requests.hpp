@@ -34,7 +34,8 @@ struct transition_effects {
 /// Returns the updated row, or nullopt when the request is not (or no
 /// longer) in `from` — so of two concurrent transitions from the same state
 /// exactly one succeeds. One statement, one round trip.
-std::optional<airlock_request> transition_request(connection& c, const uuid& id, request_status from,
-                                                  request_status to, const transition_effects& effects);
+std::optional<airlock_request> transition_request(connection& c, const uuid& id,
+                                                  request_status from, request_status to,
+                                                  const transition_effects& effects);
 
 }  // namespace trevor::detail

@@ -13,6 +13,7 @@ namespace trevor::detail {
 review insert_review(connection& c, const review& r);
 std::optional<review> find_review(connection& c, const uuid& id);
 /// Reviews of a request, oldest first; of one round only when given.
-std::vector<review> list_reviews(connection& c, const uuid& request_id, std::optional<std::int64_t> round);
+std::vector<review> list_reviews(connection& c, const uuid& request_id,
+                                 std::optional<std::int64_t> round);
 
 }  // namespace trevor::detail

@@ -38,9 +38,11 @@ std::optional<T> read_opt(std::optional<soci::row> r, Read read) {
 }
 
 // Statement texts are assembled once (they must have static storage).
-#define TREVOR_USER_SELECT "SELECT id, subject, username, email, given_name, family_name, affiliation, " \
+#define TREVOR_USER_SELECT                                                      \
+  "SELECT id, subject, username, email, given_name, family_name, affiliation, " \
   "active, {t:created_at}, {t:updated_at} FROM users "
-#define TREVOR_PROJECT_SELECT "SELECT id, name, display_name, status, {t:created_at}, {t:updated_at} FROM projects "
+#define TREVOR_PROJECT_SELECT \
+  "SELECT id, name, display_name, status, {t:created_at}, {t:updated_at} FROM projects "
 
 }  // namespace
 
@@ -48,12 +50,14 @@ user insert_user(connection& c, const user& u) {
   const std::string id = u.id.str();
   nullable_text subject(u.subject);
   int active = u.active ? 1 : 0;
-  return *query_one(c, read_user, "INSERT INTO users (id, subject, username, email, given_name, family_name, affiliation, "
-                     "active) VALUES (:id, :subject, :username, :email, :given, :family, :affiliation, :active) "
-                     "RETURNING id, subject, username, email, given_name, family_name, affiliation, active, "
-                     "{t:created_at}, {t:updated_at}",
-                     id, nullable(subject), u.username, u.email, u.given_name, u.family_name, u.affiliation,
-                     active);
+  return *query_one(
+      c, read_user,
+      "INSERT INTO users (id, subject, username, email, given_name, family_name, affiliation, "
+      "active) VALUES (:id, :subject, :username, :email, :given, :family, :affiliation, :active) "
+      "RETURNING id, subject, username, email, given_name, family_name, affiliation, active, "
+      "{t:created_at}, {t:updated_at}",
+      id, nullable(subject), u.username, u.email, u.given_name, u.family_name, u.affiliation,
+      active);
 }
 
 std::optional<user> find_user(connection& c, const uuid& id) {
@@ -71,7 +75,8 @@ std::optional<user> find_user_by_subject(connection& c, const std::string& subje
 
 std::vector<user> list_users(connection& c, const std::optional<std::string>& username) {
   if (username)
-    return query_all<user>(c, TREVOR_USER_SELECT "WHERE username = :u ORDER BY username", read_user, *username);
+    return query_all<user>(c, TREVOR_USER_SELECT "WHERE username = :u ORDER BY username", read_user,
+                           *username);
   return query_all<user>(c, TREVOR_USER_SELECT "ORDER BY username", read_user);
 }
 
@@ -80,23 +85,29 @@ std::optional<user> update_user_if_changed(connection& c, const user& u) {
   nullable_text subject(u.subject);
   int active = u.active ? 1 : 0;
   // IS DISTINCT FROM compares NULLs as values on both engines (SQLite >= 3.39).
-  return query_one(c, read_user, "UPDATE users SET updated_at = {now}, subject = :subject, username = :username, email = :email, "
-                "given_name = :given, family_name = :family, affiliation = :affiliation, active = :active "
-                "WHERE id = :id AND (subject IS DISTINCT FROM :subject2 OR username <> :username2 "
-                "OR email <> :email2 OR given_name <> :given2 OR family_name <> :family2 "
-                "OR affiliation <> :affiliation2 OR active <> :active2) "
-                "RETURNING id, subject, username, email, given_name, family_name, affiliation, active, "
-                "{t:created_at}, {t:updated_at}",
-                nullable(subject), u.username, u.email, u.given_name, u.family_name, u.affiliation, active, id,
-                nullable(subject), u.username, u.email, u.given_name, u.family_name, u.affiliation, active);
+  return query_one(
+      c, read_user,
+      "UPDATE users SET updated_at = {now}, subject = :subject, username = :username, email = "
+      ":email, "
+      "given_name = :given, family_name = :family, affiliation = :affiliation, active = :active "
+      "WHERE id = :id AND (subject IS DISTINCT FROM :subject2 OR username <> :username2 "
+      "OR email <> :email2 OR given_name <> :given2 OR family_name <> :family2 "
+      "OR affiliation <> :affiliation2 OR active <> :active2) "
+      "RETURNING id, subject, username, email, given_name, family_name, affiliation, active, "
+      "{t:created_at}, {t:updated_at}",
+      nullable(subject), u.username, u.email, u.given_name, u.family_name, u.affiliation, active,
+      id, nullable(subject), u.username, u.email, u.given_name, u.family_name, u.affiliation,
+      active);
 }
 
 project insert_project(connection& c, const project& p) {
   const std::string id = p.id.str();
   const std::string status(to_string(p.status));
-  return *query_one(c, read_project, "INSERT INTO projects (id, name, display_name, status) VALUES (:id, :name, :display, :status) "
-                     "RETURNING id, name, display_name, status, {t:created_at}, {t:updated_at}",
-                     id, p.name, p.display_name, status);
+  return *query_one(c, read_project,
+                    "INSERT INTO projects (id, name, display_name, status) VALUES (:id, :name, "
+                    ":display, :status) "
+                    "RETURNING id, name, display_name, status, {t:created_at}, {t:updated_at}",
+                    id, p.name, p.display_name, status);
 }
 
 std::optional<project> find_project(connection& c, const uuid& id) {
@@ -111,10 +122,13 @@ std::vector<project> list_projects(connection& c) {
 std::optional<project> update_project_if_changed(connection& c, const project& p) {
   const std::string id = p.id.str();
   const std::string status(to_string(p.status));
-  return query_one(c, read_project, "UPDATE projects SET updated_at = {now}, name = :name, display_name = :display, status = :status "
-                "WHERE id = :id AND (name <> :name2 OR display_name <> :display2 OR status <> :status2) "
-                "RETURNING id, name, display_name, status, {t:created_at}, {t:updated_at}",
-                p.name, p.display_name, status, id, p.name, p.display_name, status);
+  return query_one(
+      c, read_project,
+      "UPDATE projects SET updated_at = {now}, name = :name, display_name = :display, status = "
+      ":status "
+      "WHERE id = :id AND (name <> :name2 OR display_name <> :display2 OR status <> :status2) "
+      "RETURNING id, name, display_name, status, {t:created_at}, {t:updated_at}",
+      p.name, p.display_name, status, id, p.name, p.display_name, status);
 }
 
 }  // namespace trevor::detail

@@ -95,7 +95,7 @@ schema_desc describe_postgresql(detail::connection& c) {
       "JOIN pg_namespace n ON n.oid = t.relnamespace WHERE n.nspname = current_schema()";
   for (const auto& row : rows_of(c, index_sql, 6)) {
     const auto f = split(row, '\t');
-    const std::string cols = "(" + fmt::format("{}", fmt::join(split(f[5], ','), ", ")) + ")";
+    const std::string cols = fmt::format("({})", fmt::join(split(f[5], ','), ", "));
     if (f[4] == "1")  // backs a PRIMARY KEY or UNIQUE constraint
       d[f[0]].lines.push_back("unique " + cols);
     else
@@ -165,7 +165,7 @@ schema_desc describe_sqlite(detail::connection& c) {
       for (const auto& col : rows_of(
                c, fmt::format("SELECT name FROM pragma_index_info('{}') ORDER BY seqno", f[0]), 1))
         cols.push_back(col);
-      const std::string list = "(" + fmt::format("{}", fmt::join(cols, ", ")) + ")";
+      const std::string list = fmt::format("({})", fmt::join(cols, ", "));
       if (f[2] != "c")
         lines.push_back("unique " + list);
       else

@@ -3,6 +3,10 @@
 //
 //   audit_append_bench DATABASE_URL [SINGLE_COUNT] [BATCHES]
 //
+// DATABASE_URL picks the engine. PostgreSQL: the server and database to use
+// (two scratch schemas are created there and dropped after). SQLite: only the
+// engine is taken; the two database files live in a new temporary directory.
+//
 // Both sides insert into an identically migrated audit_events table (its own
 // schema or file each), with the same statement (INSERT ... RETURNING seq,
 // occurred_at), fresh UUIDv7 ids and the same payload. "single" is one event

@@ -4,6 +4,7 @@
 #include <set>
 #include <thread>
 
+#include "db/dialect.hpp"
 #include "support.hpp"
 #include "trevor/database_url.hpp"
 #include "trevor/enums.hpp"
@@ -179,4 +180,23 @@ TEST_CASE("TREVOR_ENV: parsing and the rules outside development and test") {
         "TREVOR_DEV_AUTH_BYPASS=true is refused when TREVOR_ENV=production");
   e = thrown_by([] { check_environment(environment::staging, "ftp://x", false); });
   CHECK(std::string(e.what()).find("unknown scheme 'ftp'") != std::string::npos);
+}
+
+TEST_CASE("the dialect spells placeholders per engine and leaves other braces alone") {
+  using trevor::detail::expand_sql;
+  CHECK(
+      expand_sql("id {uuid}, at {ts} DEFAULT {now}, j {json} DEFAULT '{}', b {bool} DEFAULT {true}",
+                 engine::postgresql) ==
+      "id UUID, at TIMESTAMPTZ DEFAULT now(), j JSONB DEFAULT '{}', b BOOLEAN DEFAULT TRUE");
+  CHECK(expand_sql("id {uuid}, j {json} DEFAULT '{}', b {bool} DEFAULT {false}", engine::sqlite) ==
+        "id TEXT, j TEXT DEFAULT '{}', b BOOLEAN DEFAULT 0");
+  CHECK(expand_sql("DEFAULT {now}", engine::sqlite) ==
+        "DEFAULT (strftime('%Y-%m-%dT%H:%M:%f', 'now') || '000Z')");
+  CHECK(expand_sql("SELECT {t:created_at} FROM x", engine::sqlite) == "SELECT created_at FROM x");
+  CHECK(expand_sql("SELECT {t:created_at} FROM x", engine::postgresql) ==
+        "SELECT to_char((created_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') FROM "
+        "x");
+  // Not placeholders: JSON text, unknown names, an unclosed brace.
+  CHECK(expand_sql("'{\"a\": {\"b\": 1}}' {unknown} {", engine::postgresql) ==
+        "'{\"a\": {\"b\": 1}}' {unknown} {");
 }

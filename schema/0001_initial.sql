@@ -12,7 +12,7 @@
 --   P2 output objects are immutable but for `state` (never out of SUPERSEDED)
 --      and the one fill-in of an ingress slot's checksum and size.
 --   P3 no DELETE of requests, objects, reviews, release or delivery records;
---      reviews are never updated.
+--      reviews are never updated; checker feedback is append-only.
 --   P5 created_at / updated_at / occurred_at come from the database clock.
 --   A user is never researcher and checker on the same project.
 
@@ -252,6 +252,14 @@ CREATE TRIGGER output_objects_superseded_final BEFORE UPDATE OF state ON output_
 WHEN OLD.state = 'SUPERSEDED' AND NEW.state <> 'SUPERSEDED'
 BEGIN SELECT RAISE(ABORT, 'trevor: a SUPERSEDED object never changes state'); END;
 
+-- checker_feedback is append-only: every earlier entry stays, unchanged, in place.
+CREATE TRIGGER output_object_metadata_feedback_append_only BEFORE UPDATE OF checker_feedback
+ON output_object_metadata
+WHEN json_array_length(NEW.checker_feedback) < json_array_length(OLD.checker_feedback)
+  OR EXISTS (SELECT 1 FROM json_each(OLD.checker_feedback) o
+             WHERE json_extract(NEW.checker_feedback, '$[' || o.key || ']') IS NOT o.value)
+BEGIN SELECT RAISE(ABORT, 'trevor: checker_feedback is append-only'); END;
+
 -- A researcher on a project is never also a checker on it, and vice versa.
 CREATE TRIGGER project_memberships_role_conflict BEFORE INSERT ON project_memberships
 WHEN EXISTS (SELECT 1 FROM project_memberships m
@@ -314,6 +322,16 @@ BEGIN
   RETURN NEW;
 END $$;
 
+CREATE FUNCTION trevor_feedback_guard() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF jsonb_array_length(NEW.checker_feedback) < jsonb_array_length(OLD.checker_feedback)
+     OR EXISTS (SELECT 1 FROM jsonb_array_elements(OLD.checker_feedback) WITH ORDINALITY o(entry, n)
+                WHERE NEW.checker_feedback -> (o.n::int - 1) IS DISTINCT FROM o.entry) THEN
+    RAISE EXCEPTION 'trevor: checker_feedback is append-only';
+  END IF;
+  RETURN NEW;
+END $$;
+
 CREATE FUNCTION trevor_membership_guard() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
   -- Serialise membership changes per user so two concurrent inserts cannot
@@ -359,6 +377,9 @@ CREATE TRIGGER output_objects_immutable BEFORE UPDATE ON output_objects
 CREATE TRIGGER output_objects_superseded_final BEFORE UPDATE OF state ON output_objects
   FOR EACH ROW WHEN (OLD.state = 'SUPERSEDED' AND NEW.state <> 'SUPERSEDED')
   EXECUTE FUNCTION trevor_refuse('a SUPERSEDED object never changes state');
+
+CREATE TRIGGER output_object_metadata_feedback_append_only BEFORE UPDATE OF checker_feedback
+  ON output_object_metadata FOR EACH ROW EXECUTE FUNCTION trevor_feedback_guard();
 
 CREATE TRIGGER project_memberships_role_conflict BEFORE INSERT ON project_memberships
   FOR EACH ROW EXECUTE FUNCTION trevor_membership_guard();

@@ -242,6 +242,42 @@ TEST_CASE("a user is never researcher and checker on the same project") {
   CHECK(f.count("SELECT count(*) FROM project_memberships") == 4);
 }
 
+TEST_CASE("checker feedback is append-only") {
+  fresh_database f;
+  const auto g = seed(f);
+  f.exec(fmt::format(
+      "INSERT INTO output_object_metadata (logical_object_id, request_id, checker_feedback) "
+      "VALUES ('{}', '{}', '[{{\"reviewer_id\": \"{}\", \"version\": 1, \"feedback\": \"round row "
+      "3\"}}]')",
+      g.logical, g.request, g.checker));
+  const auto set = [&](const std::string& json) {
+    return fmt::format(
+        "UPDATE output_object_metadata SET checker_feedback = '{}' WHERE logical_object_id = '{}'",
+        json, g.logical);
+  };
+  const std::string first =
+      fmt::format(R"({{"reviewer_id": "{}", "version": 1, "feedback": "round row 3"}})", g.checker);
+  const std::string second =
+      fmt::format(R"({{"reviewer_id": "{}", "version": 2, "feedback": "fine now"}})", g.checker);
+  // Appending keeps every earlier entry: allowed.
+  f.exec(set("[" + first + ", " + second + "]"));
+  // Dropping, rewriting or reordering an entry is refused.
+  refused(f, set("[" + second + "]"), "checker_feedback is append-only");
+  refused(f, set("[]"), "checker_feedback is append-only");
+  refused(f, set("[" + second + ", " + first + "]"), "checker_feedback is append-only");
+  refused(f,
+          set(fmt::format(R"([{{"reviewer_id": "{}", "version": 1, "feedback": "edited"}}, {}])",
+                          g.checker, second)),
+          "checker_feedback is append-only");
+  // Other metadata stays editable.
+  f.exec(fmt::format(
+      "UPDATE output_object_metadata SET title = 'Counts' WHERE logical_object_id = '{}'",
+      g.logical));
+  CHECK(
+      f.text(fmt::format("SELECT title FROM output_object_metadata WHERE logical_object_id = '{}'",
+                         g.logical)) == "Counts");
+}
+
 TEST_CASE("enumerations and shapes are checked by the database") {
   fresh_database f;
   const auto g = seed(f);

@@ -6,7 +6,6 @@
 #include <vector>
 
 #include <fmt/format.h>
-#include <boost/asio/bind_executor.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
@@ -20,7 +19,6 @@
 #include "log.hpp"
 #include "trevor/error.hpp"
 #include "trevor/migrate.hpp"
-#include "trevor/uuid.hpp"
 #include "trevor/version.hpp"
 
 namespace trevord {

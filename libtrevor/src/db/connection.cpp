@@ -106,7 +106,7 @@ void connection::exec_script(const std::string& script) {
     if (rc != SQLITE_OK) {
       std::string text = message ? message : sqlite_api::sqlite3_errstr(rc);
       sqlite_api::sqlite3_free(message);
-      throw error(errc::internal, fmt::format("SQLite: {}", text));
+      throw from_sqlite(sqlite_api::sqlite3_extended_errcode(be->conn_), "", text);
     }
     return;
   }
@@ -114,13 +114,13 @@ void connection::exec_script(const std::string& script) {
   PGresult* res = PQexec(be->conn_, script.c_str());
   const auto status = PQresultStatus(res);
   if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
-    std::string text = PQresultErrorMessage(res);
-    const char* state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
-    std::string code = state ? state : "";
+    const std::string text =
+        first_line(res ? PQresultErrorMessage(res) : PQerrorMessage(be->conn_));
+    const char* state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : nullptr;
+    // No SQLSTATE means libpq lost the connection.
+    const std::string code = state ? state : "08006";
     PQclear(res);
-    throw error(code.starts_with("08") ? errc::unavailable : errc::internal,
-                fmt::format("PostgreSQL: {}{}", first_line(text),
-                            code.empty() ? "" : " (SQLSTATE " + code + ")"));
+    throw from_sqlstate(code, "", text.starts_with("ERROR:  ") ? text.substr(8) : text);
   }
   PQclear(res);
 }

@@ -34,8 +34,10 @@ class connection {
   soci::session sql;
   engine kind() const noexcept { return kind_; }
 
-  /// Runs a script of several statements with the driver's native
-  /// multi-statement call (sqlite3_exec / PQexec). Throws like any statement.
+  /// Runs a script of one or more statements without parameters through the
+  /// driver's native call (sqlite3_exec / PQexec): one round trip, where
+  /// SOCI's parameterless one-time statements take two on PostgreSQL.
+  /// Throws trevor::error, translated like any statement's error.
   void exec_script(const std::string& script);
 
   /// A statement object of type T (constructed once per connection as

@@ -28,6 +28,8 @@ error make(errc code, std::string_view context, const std::string& message, bool
   return e;
 }
 
+}  // namespace
+
 error from_sqlstate(const std::string& state, std::string_view context, const std::string& msg) {
   if (state == "40001" || state == "40P01") return make(errc::conflict, context, msg, true);
   if (state == "23505" || state == "P0001") return make(errc::conflict, context, msg);
@@ -56,8 +58,6 @@ error from_sqlite(int rc, std::string_view context, const std::string& msg) {
     default: return make(errc::internal, context, fmt::format("{} (SQLite code {})", msg, rc));
   }
 }
-
-}  // namespace
 
 error translate_current_exception(std::string_view context) {
   try {

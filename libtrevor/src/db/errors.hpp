@@ -2,6 +2,7 @@
 // Translation of engine errors into trevor::error — the only place that
 // knows SQLSTATEs and SQLite result codes.
 
+#include <string>
 #include <string_view>
 
 #include "trevor/database_url.hpp"
@@ -13,6 +14,11 @@ namespace trevor::detail {
 /// trevor::error (unchanged if it already is one). `context` prefixes the
 /// message of translated engine errors ("audit append").
 error translate_current_exception(std::string_view context);
+
+/// The translation of one PostgreSQL SQLSTATE / SQLite result code.
+error from_sqlstate(const std::string& sqlstate, std::string_view context,
+                    const std::string& message);
+error from_sqlite(int result_code, std::string_view context, const std::string& message);
 
 /// Rethrows the current exception translated.
 [[noreturn]] inline void rethrow_translated(std::string_view context) {

@@ -17,21 +17,21 @@ class transaction {
  public:
   enum class mode { read, write };
   transaction(connection& c, mode m) : c_(c) {
-    c_.sql << (c_.kind() == engine::sqlite && m == mode::write ? "BEGIN IMMEDIATE" : "BEGIN");
+    c_.exec_script(c_.kind() == engine::sqlite && m == mode::write ? "BEGIN IMMEDIATE" : "BEGIN");
   }
   transaction(const transaction&) = delete;
   transaction& operator=(const transaction&) = delete;
   ~transaction() {
     if (!done_) {
       try {
-        c_.sql << "ROLLBACK";
+        c_.exec_script("ROLLBACK");
       } catch (...) {
         // A rollback on a broken connection has nothing left to undo.
       }
     }
   }
   void commit() {
-    c_.sql << "COMMIT";
+    c_.exec_script("COMMIT");
     done_ = true;
   }
 

@@ -1,10 +1,6 @@
 #include "db/dialect.hpp"
 
-#include <map>
-#include <mutex>
-#include <utility>
-
-#include "trevor/error.hpp"
+#include <unordered_map>
 
 namespace trevor::detail {
 namespace {
@@ -75,11 +71,13 @@ std::string expand_sql(std::string_view sql, engine e) {
 }
 
 const std::string& expanded(const char* sql, engine e) {
-  static std::mutex mutex;
-  static std::map<std::pair<const char*, engine>, std::string> cache;
-  std::lock_guard lock(mutex);
-  auto [it, inserted] = cache.try_emplace({sql, e});
-  if (inserted) it->second = expand_sql(sql, e);
+  // Per thread, so the hot path takes no lock; each thread expands a
+  // statement once. Entries live as long as the thread (the set of
+  // statement literals is fixed and small).
+  thread_local std::unordered_map<const char*, std::string> cache[2];
+  auto& slot = cache[e == engine::sqlite ? 0 : 1];
+  auto it = slot.find(sql);
+  if (it == slot.end()) it = slot.emplace(sql, expand_sql(sql, e)).first;
   return it->second;
 }
 

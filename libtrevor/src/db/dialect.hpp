@@ -21,8 +21,9 @@ namespace trevor::detail {
 
 std::string expand_sql(std::string_view sql, engine e);
 
-/// Thread-safe cache of expand_sql() for string literals: `sql` must have
-/// static storage duration (it is cached by address).
+/// expand_sql() of a string literal, cached per thread by address: `sql`
+/// must have static storage duration. The reference stays valid for the
+/// calling thread's lifetime.
 const std::string& expanded(const char* sql, engine e);
 
 }  // namespace trevor::detail

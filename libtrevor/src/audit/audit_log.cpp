@@ -8,6 +8,7 @@
 #include "db/rows.hpp"
 #include "db/transaction.hpp"
 #include "store/audit_store.hpp"
+#include "store/multi_insert.hpp"
 #include "trevor/audit.hpp"
 #include "trevor/error.hpp"
 
@@ -135,6 +136,35 @@ audit_event insert_audit_event(connection& c, const audit_event_input& e, const 
   out.project_id = e.project_id;
   out.payload_json = e.payload_json;
   return out;
+}
+
+void insert_audit_events(connection& c, std::span<const audit_event_input> events,
+                         std::span<const uuid> ids) {
+  if (events.empty()) return;
+  if (events.size() == 1) {
+    insert_audit_event(c, events[0], ids[0]);  // the prepared single-row statement
+    return;
+  }
+  // Bound values must stay put until the statement ran: size the vectors first.
+  std::vector<std::string> text;
+  std::vector<nullable_text> refs;
+  text.reserve(events.size() * 4);
+  refs.reserve(events.size() * 2);
+  const std::string sql = multi_row_insert(
+      "INSERT INTO audit_events (id, actor, event_type, request_id, project_id, payload)",
+      "(CAST($ AS {uuid}), $, $, CAST($ AS {uuid}), CAST($ AS {uuid}), CAST($ AS {json}))",
+      events.size(), c.kind());
+  {
+    bound_statement st(c, sql);
+    for (std::size_t i = 0; i < events.size(); ++i) {
+      st.bind(text.emplace_back(ids[i].str()));
+      st.bind(text.emplace_back(events[i].actor));
+      st.bind(text.emplace_back(events[i].event_type));
+      st.bind(refs.emplace_back(events[i].request_id));
+      st.bind(refs.emplace_back(events[i].project_id));
+      st.bind(text.emplace_back(events[i].payload_json));
+    }
+  }  // executes here
 }
 
 }  // namespace detail

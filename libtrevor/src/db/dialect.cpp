@@ -44,6 +44,42 @@ std::string expand_sql(std::string_view sql, engine e) {
       break;
     }
     const std::string_view inner = sql.substr(i + 1, close - i - 1);
+    if (inner.starts_with("list:")) {
+      const std::string_view expr = inner.substr(5);
+      if (e == engine::postgresql) {
+        out += "string_agg(CAST(";
+        out += expr;
+        out += " AS TEXT), ',')";
+      } else {
+        out += "group_concat(";
+        out += expr;
+        out += ")";
+      }
+      i = close + 1;
+      continue;
+    }
+    if (inner.starts_with("lock:")) {
+      if (e == engine::postgresql) {
+        out += "FOR UPDATE OF ";
+        out += inner.substr(5);
+      }
+      i = close + 1;
+      continue;
+    }
+    if (inner.starts_with("hours_ago:")) {
+      const std::string_view param = inner.substr(10);
+      if (e == engine::postgresql) {
+        out += "(now() - make_interval(hours => CAST(";
+        out += param;
+        out += " AS INTEGER)))";
+      } else {
+        out += "(strftime('%Y-%m-%dT%H:%M:%f', 'now', '-' || ";
+        out += param;
+        out += " || ' hours') || '000Z')";
+      }
+      i = close + 1;
+      continue;
+    }
     if (inner.starts_with("t:")) {
       const std::string_view expr = inner.substr(2);
       if (e == engine::postgresql) {

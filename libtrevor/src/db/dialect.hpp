@@ -8,6 +8,10 @@
 //   {true} {false}              boolean literals
 //   {now}                       the database's current time (UTC, microsecond text on SQLite)
 //   {t:expr}                    read a timestamp expression as RFC 3339 text (…​.ffffffZ)
+//   {list:expr}                 aggregate: the values of expr joined with ',' (NULL if none)
+//   {lock:table}                row lock of a SELECT (FOR UPDATE OF table); nothing on
+//                               SQLite, whose write transactions hold the database lock
+//   {hours_ago::param}          the database's current time minus :param hours
 //
 // Anything else in braces is left alone, so JSON literals such as '{}' pass
 // through untouched.

@@ -5,6 +5,8 @@
 // transaction when there is one: that is how a workflow operation writes its
 // events atomically with its change (domain P4).
 
+#include <span>
+
 #include "db/connection.hpp"
 #include "trevor/audit.hpp"
 
@@ -19,5 +21,10 @@ void validate_audit_event(const audit_event_input& e);
 /// Inserts one validated event with the given id and returns it as stored
 /// (seq and occurred_at assigned by the database).
 audit_event insert_audit_event(connection& c, const audit_event_input& e, const uuid& id);
+
+/// Inserts validated events with the given ids (same length) in order with
+/// one multi-row statement; their seq increases in that order.
+void insert_audit_events(connection& c, std::span<const audit_event_input> events,
+                         std::span<const uuid> ids);
 
 }  // namespace trevor::detail

@@ -1,5 +1,6 @@
 #include "store/notifications.hpp"
 
+#include "store/multi_insert.hpp"
 #include "store/query.hpp"
 
 namespace trevor::detail {
@@ -32,6 +33,29 @@ notification insert_notification(connection& c, const notification& n) {
                     "VALUES (:id, :user, :type, :title, :body, :request) "
                     "RETURNING " TREVOR_NOTIFICATION_COLUMNS,
                     id, user, n.event_type, n.title, n.body, nullable(request));
+}
+
+void insert_notifications(connection& c, std::span<const notification> rows) {
+  if (rows.empty()) return;
+  std::vector<std::string> text;
+  std::vector<nullable_text> refs;
+  text.reserve(rows.size() * 5);
+  refs.reserve(rows.size());
+  const std::string sql = multi_row_insert(
+      "INSERT INTO notifications (id, user_id, event_type, title, body, request_id)",
+      "(CAST($ AS {uuid}), CAST($ AS {uuid}), $, $, $, CAST($ AS {uuid}))", rows.size(),
+      c.kind());
+  {
+    bound_statement st(c, sql);
+    for (const auto& n : rows) {
+      st.bind(text.emplace_back(n.id.str()));
+      st.bind(text.emplace_back(n.user_id.str()));
+      st.bind(text.emplace_back(n.event_type));
+      st.bind(text.emplace_back(n.title));
+      st.bind(text.emplace_back(n.body));
+      st.bind(refs.emplace_back(n.request_id));
+    }
+  }  // executes here
 }
 
 std::vector<notification> list_notifications(connection& c, const notification_page_query& q) {

@@ -3,6 +3,7 @@
 // messages. Runs in the caller's transaction.
 
 #include <optional>
+#include <span>
 #include <vector>
 
 #include "db/connection.hpp"
@@ -11,6 +12,9 @@
 namespace trevor::detail {
 
 notification insert_notification(connection& c, const notification& n);
+/// Inserts rows (id, user_id, event_type, title, body, request_id of each)
+/// with one multi-row statement.
+void insert_notifications(connection& c, std::span<const notification> rows);
 
 struct notification_page_query {
   uuid user_id;

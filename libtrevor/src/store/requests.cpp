@@ -1,5 +1,7 @@
 #include "store/requests.hpp"
 
+#include <algorithm>
+
 #include "store/query.hpp"
 
 namespace trevor::detail {
@@ -24,6 +26,58 @@ airlock_request read_request(const soci::row& r) {
   q.created_at = get_ts(r, 10);
   q.updated_at = get_ts(r, 11);
   return q;
+}
+
+// Facts about the request (airlock_requests, unaliased so the same list works
+// in a SELECT and in an UPDATE's RETURNING) and about the actor (:actor).
+#define TREVOR_REQUEST_FACTS                                                                   \
+  ", (SELECT p.status FROM projects p WHERE p.id = airlock_requests.project_id)"               \
+  ", (SELECT CASE WHEN u.active THEN 1 ELSE 0 END FROM users u WHERE u.id = :actor)"           \
+  ", (SELECT COALESCE(SUM(CASE m.role WHEN 'researcher' THEN 1 WHEN 'output_checker' THEN 2 "  \
+  "ELSE 4 END), 0) FROM project_memberships m WHERE m.user_id = :actor2 "                      \
+  "AND m.project_id = airlock_requests.project_id)"                                            \
+  ", (SELECT count(*) FROM output_objects o WHERE o.request_id = airlock_requests.id "         \
+  "AND o.state <> 'SUPERSEDED')"                                                               \
+  ", (SELECT count(*) FROM output_objects o WHERE o.request_id = airlock_requests.id "         \
+  "AND o.state = 'PENDING')"                                                                   \
+  ", (SELECT count(*) FROM output_objects o WHERE o.request_id = airlock_requests.id "         \
+  "AND o.state = 'CHANGES_REQUESTED')"                                                         \
+  ", (SELECT count(*) FROM output_objects o WHERE o.request_id = airlock_requests.id "         \
+  "AND o.state <> 'SUPERSEDED' AND o.checksum_sha256 = '')"                                    \
+  ", (SELECT {list:c.user_id} FROM (SELECT DISTINCT m.user_id FROM project_memberships m "     \
+  "WHERE m.project_id = airlock_requests.project_id AND m.role <> 'researcher') c)"
+
+role_set roles_from_mask(std::int64_t mask) {
+  return {(mask & 1) != 0, (mask & 2) != 0, (mask & 4) != 0};
+}
+
+std::vector<uuid> uuid_list(const std::string& joined) {
+  std::vector<uuid> out;
+  std::size_t start = 0;
+  while (start < joined.size()) {
+    auto comma = joined.find(',', start);
+    if (comma == std::string::npos) comma = joined.size();
+    out.push_back(uuid::parse_or_throw(std::string_view(joined).substr(start, comma - start),
+                                       "checker id"));
+    start = comma + 1;
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+request_facts read_facts(const soci::row& r) {
+  constexpr std::size_t base = 12;  // the request's own columns come first
+  request_facts f;
+  f.request = read_request(r);
+  f.project = parse_enum_or_throw<project_status>(get_str(r, base));
+  if (!is_null(r, base + 1)) f.actor_active = get_i64(r, base + 1) != 0;
+  f.roles = roles_from_mask(get_i64(r, base + 2));
+  f.live_objects = get_i64(r, base + 3);
+  f.pending_objects = get_i64(r, base + 4);
+  f.changes_requested_objects = get_i64(r, base + 5);
+  f.unconfirmed_slots = get_i64(r, base + 6);
+  f.checkers = uuid_list(get_str(r, base + 7));
+  return f;
 }
 
 }  // namespace
@@ -65,6 +119,13 @@ std::vector<airlock_request> list_requests(connection& c, const request_filter& 
       nullable(member), nullable(member));
 }
 
+#define TREVOR_TRANSITION_UPDATE                                                     \
+  "UPDATE airlock_requests SET updated_at = {now}, status = :to, "                   \
+  "review_round = review_round + :bump, "                                            \
+  "submitted_at = CASE WHEN :submitted = 1 THEN {now} ELSE submitted_at END, "       \
+  "closed_at = CASE WHEN :closed = 1 THEN {now} ELSE closed_at END "                 \
+  "WHERE id = :id AND status = :from RETURNING " TREVOR_REQUEST_COLUMNS
+
 std::optional<airlock_request> transition_request(connection& c, const uuid& id,
                                                   request_status from, request_status to,
                                                   const transition_effects& effects) {
@@ -73,13 +134,77 @@ std::optional<airlock_request> transition_request(connection& c, const uuid& id,
   int bump = effects.start_new_round ? 1 : 0;
   int submitted = effects.stamp_submitted ? 1 : 0;
   int closed = effects.stamp_closed ? 1 : 0;
-  return query_one(c, read_request,
-                   "UPDATE airlock_requests SET updated_at = {now}, status = :to, "
-                   "review_round = review_round + :bump, "
-                   "submitted_at = CASE WHEN :submitted = 1 THEN {now} ELSE submitted_at END, "
-                   "closed_at = CASE WHEN :closed = 1 THEN {now} ELSE closed_at END "
-                   "WHERE id = :id AND status = :from RETURNING " TREVOR_REQUEST_COLUMNS,
-                   to_s, bump, submitted, closed, key, from_s);
+  return query_one(c, read_request, TREVOR_TRANSITION_UPDATE, to_s, bump, submitted, closed, key,
+                   from_s);
+}
+
+std::optional<request_facts> transition_request_facts(connection& c, const uuid& id,
+                                                      request_status from, request_status to,
+                                                      const transition_effects& effects,
+                                                      const uuid& actor_id) {
+  const std::string key = id.str(), actor = actor_id.str();
+  const std::string from_s(to_string(from)), to_s(to_string(to));
+  int bump = effects.start_new_round ? 1 : 0;
+  int submitted = effects.stamp_submitted ? 1 : 0;
+  int closed = effects.stamp_closed ? 1 : 0;
+  return query_one(c, read_facts, TREVOR_TRANSITION_UPDATE TREVOR_REQUEST_FACTS, to_s, bump,
+                   submitted, closed, key, from_s, actor, actor);
+}
+
+std::optional<request_facts> load_request_facts(connection& c, const uuid& id,
+                                                const uuid& actor_id, bool lock) {
+  const std::string key = id.str(), actor = actor_id.str();
+  if (lock)
+    return query_one(c, read_facts,
+                     "SELECT " TREVOR_REQUEST_COLUMNS TREVOR_REQUEST_FACTS
+                     " FROM airlock_requests WHERE id = :id {lock:airlock_requests}",
+                     actor, actor, key);
+  return query_one(c, read_facts,
+                   "SELECT " TREVOR_REQUEST_COLUMNS TREVOR_REQUEST_FACTS
+                   " FROM airlock_requests WHERE id = :id",
+                   actor, actor, key);
+}
+
+std::optional<project_facts> load_project_facts(connection& c, const uuid& project_id,
+                                                const uuid& actor_id) {
+  const std::string key = project_id.str(), actor = actor_id.str();
+  return query_one(
+      c,
+      [](const soci::row& r) {
+        project_facts f;
+        f.status = parse_enum_or_throw<project_status>(get_str(r, 0));
+        if (!is_null(r, 1)) f.actor_active = get_i64(r, 1) != 0;
+        f.roles = roles_from_mask(get_i64(r, 2));
+        return f;
+      },
+      "SELECT p.status, (SELECT CASE WHEN u.active THEN 1 ELSE 0 END FROM users u "
+      "WHERE u.id = :actor), (SELECT COALESCE(SUM(CASE m.role WHEN 'researcher' THEN 1 "
+      "WHEN 'output_checker' THEN 2 ELSE 4 END), 0) FROM project_memberships m "
+      "WHERE m.user_id = :actor2 AND m.project_id = p.id) FROM projects p WHERE p.id = :p",
+      actor, actor, key);
+}
+
+std::vector<request_facts> stuck_requests(connection& c, long long hours, bool lock) {
+  const std::string nobody = uuid().str();
+  if (lock)
+    return query_all<request_facts>(
+        c,
+        "SELECT " TREVOR_REQUEST_COLUMNS TREVOR_REQUEST_FACTS
+        " FROM airlock_requests WHERE status IN ('SUBMITTED', 'AGENT_REVIEW', 'HUMAN_REVIEW') "
+        "AND updated_at <= {hours_ago::hours} AND NOT EXISTS (SELECT 1 FROM audit_events a "
+        "WHERE a.request_id = airlock_requests.id AND a.event_type = 'request.stuck' "
+        "AND a.occurred_at >= airlock_requests.updated_at) "
+        "ORDER BY updated_at, id {lock:airlock_requests}",
+        read_facts, nobody, nobody, hours);
+  return query_all<request_facts>(
+      c,
+      "SELECT " TREVOR_REQUEST_COLUMNS TREVOR_REQUEST_FACTS
+      " FROM airlock_requests WHERE status IN ('SUBMITTED', 'AGENT_REVIEW', 'HUMAN_REVIEW') "
+      "AND updated_at <= {hours_ago::hours} AND NOT EXISTS (SELECT 1 FROM audit_events a "
+      "WHERE a.request_id = airlock_requests.id AND a.event_type = 'request.stuck' "
+      "AND a.occurred_at >= airlock_requests.updated_at) "
+      "ORDER BY updated_at, id",
+      read_facts, nobody, nobody, hours);
 }
 
 }  // namespace trevor::detail

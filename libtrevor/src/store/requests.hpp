@@ -6,6 +6,7 @@
 
 #include "db/connection.hpp"
 #include "trevor/model.hpp"
+#include "trevor/policy.hpp"
 
 namespace trevor::detail {
 
@@ -37,5 +38,48 @@ struct transition_effects {
 std::optional<airlock_request> transition_request(connection& c, const uuid& id,
                                                   request_status from, request_status to,
                                                   const transition_effects& effects);
+
+/// A request together with what the workflow's rules need to know about it
+/// and about one actor, read in one statement (one round trip).
+struct request_facts {
+  airlock_request request;
+  project_status project = project_status::active;
+  std::optional<bool> actor_active;  // nullopt: no user with the actor's id
+  role_set roles;                    // the actor's roles on the request's project
+  long long live_objects = 0;
+  long long pending_objects = 0;
+  long long changes_requested_objects = 0;
+  long long unconfirmed_slots = 0;  // live objects still without bytes
+  std::vector<uuid> checkers;       // users with a checker role on the project
+};
+
+/// The facts of request `id` for `actor_id` (nil for the agent or the
+/// system). With `lock`, also takes the request's row lock until the end of
+/// the transaction (PostgreSQL; SQLite's write transaction already excludes
+/// other writers). Facts read in the locking statement may predate a
+/// concurrent transaction the lock waited for: read anything that must
+/// include it in a later statement.
+std::optional<request_facts> load_request_facts(connection& c, const uuid& id,
+                                                const uuid& actor_id, bool lock);
+
+/// transition_request() returning the request's facts as of the update.
+std::optional<request_facts> transition_request_facts(connection& c, const uuid& id,
+                                                      request_status from, request_status to,
+                                                      const transition_effects& effects,
+                                                      const uuid& actor_id);
+
+struct project_facts {
+  project_status status = project_status::active;
+  std::optional<bool> actor_active;
+  role_set roles;
+};
+std::optional<project_facts> load_project_facts(connection& c, const uuid& project_id,
+                                                const uuid& actor_id);
+
+/// Requests in SUBMITTED, AGENT_REVIEW or HUMAN_REVIEW whose last status
+/// change is at least `hours` old (database time) and which have no
+/// request.stuck audit event since then; oldest first. With `lock`, their
+/// rows are locked (PostgreSQL) — see load_request_facts().
+std::vector<request_facts> stuck_requests(connection& c, long long hours, bool lock);
 
 }  // namespace trevor::detail

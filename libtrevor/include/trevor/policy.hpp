@@ -1,0 +1,240 @@
+#pragma once
+// The workflow's rules as plain data and pure functions (domain §3, §4).
+//
+// Nothing here touches a database, a clock or a file: the workflow service
+// loads the facts, asks these functions, and writes what they decide. The
+// request lifecycle is the table `transitions` below, in one place; the
+// state diagram in the README is generated from it (state_diagram_mermaid).
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "trevor/enums.hpp"
+#include "trevor/model.hpp"
+#include "trevor/uuid.hpp"
+
+namespace trevor {
+
+/// What someone asks the workflow to do to a request.
+enum class operation {
+  create,
+  add_object,
+  add_slot,        // ingress: an object whose bytes arrive later
+  confirm_upload,  // ingress: the slot's bytes arrived
+  replace_object,
+  edit_metadata,
+  submit,
+  start_agent_review,
+  record_agent_review,
+  close_round,  // the round's last required review arrived (domain §4)
+  resubmit,
+  withdraw,
+  start_release,
+  finish_release,
+  fail_release,
+  deliver,
+};
+
+template <>
+struct enum_names<operation> {
+  static constexpr std::string_view what = "operation";
+  static constexpr std::array<std::string_view, 16> names{
+      "create",         "add_object",     "add_slot",           "confirm_upload",
+      "replace_object", "edit_metadata",  "submit",             "start_agent_review",
+      "record_agent_review", "close_round", "resubmit",         "withdraw",
+      "start_release",  "finish_release", "fail_release",       "deliver"};
+};
+
+/// Who may perform a transition (the "Who" column of domain §3).
+enum class party {
+  contributor,     // egress: a researcher on the project; ingress: tre_admin or a senior checker on it
+  owner_or_admin,  // the request's owner, or tre_admin
+  agent,           // the automated reviewer's identity
+  system,          // the library itself, as a consequence of another operation
+  admin,           // tre_admin
+};
+
+template <>
+struct enum_names<party> {
+  static constexpr std::string_view what = "party";
+  static constexpr std::array<std::string_view, 5> names{"contributor", "owner_or_admin", "agent",
+                                                         "system", "admin"};
+};
+
+/// Which requests a transition applies to.
+enum class direction_scope { both, egress_only, ingress_only };
+
+struct transition_rule {
+  std::optional<request_status> from;  // nullopt: the request is being created
+  request_status to;
+  operation op;
+  party who;
+  direction_scope scope = direction_scope::both;
+  std::string_view when;           // which of several targets of one (from, op) applies
+  std::string_view preconditions;  // checked by the workflow service; for the docs
+};
+
+// clang-format off
+/// The request lifecycle (domain §3). Anything not listed is an invalid
+/// transition and changes nothing.
+inline constexpr std::array<transition_rule, 24> transitions{{
+  {std::nullopt, request_status::draft, operation::create, party::contributor, direction_scope::both, "", "project active"},
+  {request_status::draft, request_status::draft, operation::add_object, party::contributor, direction_scope::both, "", ""},
+  {request_status::draft, request_status::draft, operation::add_slot, party::contributor, direction_scope::ingress_only, "", ""},
+  {request_status::draft, request_status::draft, operation::confirm_upload, party::contributor, direction_scope::ingress_only, "", "slot not yet filled"},
+  {request_status::draft, request_status::draft, operation::replace_object, party::contributor, direction_scope::both, "", "object live"},
+  {request_status::draft, request_status::draft, operation::edit_metadata, party::contributor, direction_scope::both, "", "lock_version current"},
+  {request_status::draft, request_status::submitted, operation::submit, party::owner_or_admin, direction_scope::both, "agent on", ">= 1 live object; every ingress slot confirmed"},
+  {request_status::draft, request_status::human_review, operation::submit, party::owner_or_admin, direction_scope::both, "agent off", ">= 1 live object; every ingress slot confirmed"},
+  {request_status::submitted, request_status::agent_review, operation::start_agent_review, party::agent, direction_scope::both, "", ""},
+  {request_status::submitted, request_status::agent_review, operation::record_agent_review, party::agent, direction_scope::both, "first step: review starts", ""},
+  {request_status::agent_review, request_status::human_review, operation::record_agent_review, party::agent, direction_scope::both, "", "no agent review in the round yet"},
+  {request_status::human_review, request_status::approved, operation::close_round, party::system, direction_scope::both, "outcome approved", "required reviews in the round"},
+  {request_status::human_review, request_status::changes_requested, operation::close_round, party::system, direction_scope::both, "outcome changes requested", "required reviews in the round"},
+  {request_status::human_review, request_status::rejected, operation::close_round, party::system, direction_scope::both, "outcome rejected", "required reviews in the round"},
+  {request_status::changes_requested, request_status::changes_requested, operation::replace_object, party::contributor, direction_scope::both, "", "object CHANGES_REQUESTED or REJECTED"},
+  {request_status::changes_requested, request_status::changes_requested, operation::edit_metadata, party::contributor, direction_scope::both, "", "lock_version current"},
+  {request_status::changes_requested, request_status::submitted, operation::resubmit, party::owner_or_admin, direction_scope::both, "agent on", "no live object CHANGES_REQUESTED; >= 1 PENDING object"},
+  {request_status::changes_requested, request_status::human_review, operation::resubmit, party::owner_or_admin, direction_scope::both, "agent off", "no live object CHANGES_REQUESTED; >= 1 PENDING object"},
+  {request_status::draft, request_status::withdrawn, operation::withdraw, party::owner_or_admin, direction_scope::both, "", ""},
+  {request_status::changes_requested, request_status::withdrawn, operation::withdraw, party::owner_or_admin, direction_scope::both, "", ""},
+  {request_status::approved, request_status::releasing, operation::start_release, party::admin, direction_scope::egress_only, "", ">= 1 APPROVED object; checksums verified"},
+  {request_status::releasing, request_status::released, operation::finish_release, party::system, direction_scope::egress_only, "", ""},
+  {request_status::releasing, request_status::approved, operation::fail_release, party::system, direction_scope::egress_only, "", "failure recorded as request.release_failed"},
+  {request_status::approved, request_status::released, operation::deliver, party::admin, direction_scope::ingress_only, "", ">= 1 APPROVED object"},
+}};
+// clang-format on
+
+/// The rule for (from, op, d) that leads to `to`; nullptr when none does.
+const transition_rule* find_transition(std::optional<request_status> from, operation op,
+                                       direction d, request_status to) noexcept;
+
+/// Every target reachable from `from` by `op` for a request of direction `d`.
+std::vector<request_status> targets(std::optional<request_status> from, operation op,
+                                    direction d);
+
+/// find_transition(), or error(invalid_transition) naming the current status,
+/// the operation and the statuses it would need.
+const transition_rule& require_transition(request_status from, operation op, direction d,
+                                          request_status to);
+
+/// Terminal request states (domain §3).
+constexpr bool is_terminal(request_status s) noexcept {
+  return s == request_status::released || s == request_status::rejected ||
+         s == request_status::withdrawn;
+}
+
+/// Whether entering `s` sets closed_at (APPROVED, REJECTED, WITHDRAWN; kept
+/// through RELEASING and RELEASED).
+constexpr bool stamps_closed_at(request_status s) noexcept {
+  return s == request_status::approved || s == request_status::rejected ||
+         s == request_status::withdrawn;
+}
+
+/// Allowed object state changes: review outcomes move PENDING, APPROVED,
+/// CHANGES_REQUESTED and REJECTED among themselves; replacing moves any of
+/// them to SUPERSEDED, which is final.
+constexpr bool object_transition_allowed(object_state from, object_state to) noexcept {
+  return from != object_state::superseded && from != to &&
+         (to != object_state::pending || from == object_state::pending);
+}
+
+/// The audit event type of a request status change caused by `op`
+/// ("request.submitted", "request.approved", ...).
+std::string_view status_event_type(operation op, request_status to) noexcept;
+
+/// The state diagram of `transitions` in Mermaid syntax (stateDiagram-v2).
+std::string state_diagram_mermaid();
+
+// ---------------------------------------------------------------- actors
+
+/// Project roles as a set.
+struct role_set {
+  bool researcher = false;
+  bool output_checker = false;
+  bool senior_checker = false;
+  bool any_checker() const noexcept { return output_checker || senior_checker; }
+  bool any() const noexcept { return researcher || any_checker(); }
+};
+
+/// What the policy needs to know about whoever asks.
+struct actor_facts {
+  bool is_agent = false;  // the automated reviewer
+  bool tre_admin = false;
+  bool is_owner = false;  // of the request in question
+  role_set roles;         // on the request's project
+};
+
+/// Whether `a` counts as `who` for a request of direction `d`.
+bool acts_as(party who, const actor_facts& a, direction d) noexcept;
+
+/// Whether `a` may see the request (and so learn that it exists): members of
+/// its project, tre_admin and the agent.
+constexpr bool may_see(const actor_facts& a) noexcept {
+  return a.is_agent || a.tre_admin || a.roles.any();
+}
+
+// ---------------------------------------------------------------- reviews
+
+/// Defaults for the two-person rule.
+inline constexpr int default_required_reviews = 2;
+
+struct object_decision {
+  uuid object_id;
+  review_decision decision = review_decision::approved;
+  std::string feedback;
+};
+
+/// A human reviewer's review as submitted.
+struct human_review_input {
+  review_decision decision = review_decision::approved;
+  std::string summary;
+  bool accepted_agent_findings = false;
+  std::vector<object_decision> object_decisions;
+};
+
+/// The facts of the round under review.
+struct round_facts {
+  const airlock_request* request = nullptr;
+  std::span<const review> reviews;             // this round's reviews so far
+  std::span<const output_object> objects;      // every object of the request, all versions
+  int required_reviews = default_required_reviews;
+};
+
+/// Limits on review text (bytes): long enough for any real explanation,
+/// short enough that a review row stays small.
+inline constexpr std::size_t max_review_summary = 20'000;
+inline constexpr std::size_t max_object_feedback = 20'000;
+
+/// Rules 3, 4, 5 and 7 (domain §4) for a human review of the current round:
+/// forbidden for an ineligible reviewer (no checker role, the owner, a
+/// non-senior after an escalation, tre_admin without a checker role), conflict
+/// for a second review of the round by the same person, invalid_argument for
+/// a malformed review (naming the field). The request must be in HUMAN_REVIEW
+/// (else invalid_transition).
+void check_human_review(const round_facts& round, const uuid& reviewer, const actor_facts& who,
+                        const human_review_input& input);
+
+/// What closing a round does.
+struct round_outcome {
+  request_status to = request_status::approved;
+  /// Live objects whose state changes, with their new state.
+  std::vector<std::pair<uuid, object_state>> object_changes;
+};
+
+/// Rules 2, 6 and 7: nullopt while the round is still open; otherwise the
+/// outcome decided by the human reviews (the agent never vetoes) and each
+/// live object's new state (the strictest human decision on it).
+std::optional<round_outcome> close_round(const round_facts& round);
+
+/// Parses the per-object decisions of a human review's findings JSON (as the
+/// workflow stores them): [{"object_id", "decision", "feedback"}].
+std::vector<object_decision> parse_object_decisions(std::string_view findings_json);
+
+}  // namespace trevor

@@ -1,0 +1,221 @@
+#pragma once
+// trevor::workflow — the airlock's operations on requests, objects, metadata
+// and reviews (domain §3–§5).
+//
+// Every mutating member function is one database transaction that checks the
+// policy (trevor/policy.hpp), writes the change, its audit event(s) and its
+// notification rows, and commits — or throws trevor::error and changes
+// nothing. Object bytes go to the blob store before that transaction; when the
+// transaction fails they are discarded again, so a rejected upload leaves no
+// file behind.
+//
+// Errors: not_found for an unknown id or one the actor may not see (members
+// of the request's project, tre_admin and the agent see a request);
+// forbidden for a visible thing the actor may not change (and for a
+// deactivated user); invalid_transition when the request's status does not
+// allow the operation; conflict for a concurrent change (metadata
+// lock_version) or a duplicate; invalid_argument for malformed input, with
+// the field named.
+//
+// Thread-safety: all member functions may be called concurrently; concurrent
+// operations on one request are serialised by the database (conditional
+// updates and row locks) so that of two transitions from the same state
+// exactly one succeeds.
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "trevor/blob_store.hpp"
+#include "trevor/database.hpp"
+#include "trevor/model.hpp"
+#include "trevor/policy.hpp"
+
+namespace trevor {
+
+/// Who asks. Built by the caller from a verified identity: the user's row id
+/// and whether the identity provider grants the realm role tre_admin.
+struct actor {
+  uuid user_id;
+  bool tre_admin = false;
+};
+
+struct workflow_options {
+  /// Distinct reviewers that close a round, the agent counting as one
+  /// (TREVOR_REQUIRED_REVIEWS). At least 2: the two-person rule.
+  int required_reviews = default_required_reviews;
+  /// TREVOR_AGENT_REVIEW=external: submissions wait for the agent's review.
+  bool agent_review = false;
+  /// TREVOR_MAX_UPLOAD_MB.
+  std::int64_t max_upload_bytes = std::int64_t{500} * 1024 * 1024;
+  /// TREVOR_STUCK_HOURS: how long a request may wait in SUBMITTED,
+  /// AGENT_REVIEW or HUMAN_REVIEW before the sweep reports it.
+  std::chrono::hours stuck_after{72};
+};
+
+/// Limits on request and object text (bytes), checked before any write.
+inline constexpr std::size_t max_title_length = 300;
+inline constexpr std::size_t max_description_length = 20'000;
+inline constexpr std::size_t max_filename_length = 255;
+inline constexpr std::size_t max_statbarn_length = 64;
+inline constexpr std::size_t max_metadata_text = 20'000;
+inline constexpr std::size_t max_tags_json = 20'000;
+
+struct new_request {
+  uuid project_id;
+  trevor::direction direction = direction::egress;
+  std::string title;  // 1..max_title_length bytes, not only blanks
+  std::string description;
+};
+
+/// A partial metadata update: only the fields that are set change.
+struct metadata_patch {
+  std::optional<std::string> title;
+  std::optional<std::string> description;
+  std::optional<std::string> researcher_justification;
+  std::optional<std::string> suppression_notes;
+  std::optional<std::string> tags_json;  // a JSON object
+  bool empty() const noexcept {
+    return !title && !description && !researcher_justification && !suppression_notes &&
+           !tags_json;
+  }
+};
+
+struct new_object {
+  std::string filename;  // a plain file name: no '/', '\\', control characters, "." or ".."
+  trevor::output_type output_type = output_type::other;
+  std::string statbarn;
+  metadata_patch metadata;  // initial metadata of a new logical object
+};
+
+struct agent_review_input {
+  review_decision decision = review_decision::approved;  // or escalated
+  std::string summary;
+  std::string findings_json = "[]";  // the rule engine's results, stored as given (JSON)
+};
+
+struct request_list_filter {
+  std::optional<uuid> project_id;
+  std::optional<request_status> status;
+};
+
+class workflow {
+ public:
+  /// `blobs` must outlive the workflow. `ids` (optional) replaces UUIDv7
+  /// generation, for deterministic tests.
+  workflow(database db, blob_store& blobs, workflow_options options = {},
+           id_source* ids = nullptr);
+
+  const workflow_options& options() const noexcept { return options_; }
+
+  // ------------------------------------------------------------ requests
+
+  /// — → DRAFT. Egress: a researcher on the project; ingress: tre_admin or a
+  /// senior checker on it. The project must be active. Audits request.created.
+  airlock_request create_request(const actor& who, const new_request& input);
+
+  /// DRAFT → SUBMITTED (agent on) or HUMAN_REVIEW (agent off), by the owner or
+  /// tre_admin; needs a live object and every ingress slot confirmed. Audits
+  /// request.submitted and notifies every checker of the project.
+  airlock_request submit(const actor& who, const uuid& request_id);
+
+  /// CHANGES_REQUESTED → SUBMITTED or HUMAN_REVIEW, starting round n + 1; needs
+  /// no live object still CHANGES_REQUESTED and at least one PENDING object.
+  airlock_request resubmit(const actor& who, const uuid& request_id);
+
+  /// DRAFT or CHANGES_REQUESTED → WITHDRAWN, by the owner or tre_admin.
+  airlock_request withdraw(const actor& who, const uuid& request_id);
+
+  airlock_request get_request(const actor& who, const uuid& request_id) const;
+  /// tre_admin sees every request; anyone else those of their projects.
+  /// Newest first.
+  std::vector<airlock_request> list_requests(const actor& who,
+                                             const request_list_filter& filter = {}) const;
+
+  // ------------------------------------------------------------- objects
+
+  /// Streams the bytes to the blob store (SHA-256 on the way, at most
+  /// options().max_upload_bytes), then records version 1 of a new logical
+  /// object with its metadata, in DRAFT. Audits object.uploaded.
+  output_object add_object(const actor& who, const uuid& request_id, const new_object& input,
+                           const byte_reader& bytes);
+
+  /// Ingress: records an object whose bytes arrive later (empty checksum,
+  /// size 0). Audits object.slot_created.
+  output_object add_slot(const actor& who, const uuid& request_id, const new_object& input);
+
+  /// Ingress: streams the slot's bytes and fills in its checksum and size —
+  /// the only content change an object ever gets. Audits object.upload_confirmed.
+  output_object confirm_upload(const actor& who, const uuid& request_id, const uuid& object_id,
+                               const byte_reader& bytes);
+
+  /// Records version n + 1 (PENDING) of the object's logical object and moves
+  /// version n to SUPERSEDED, in one transaction. In DRAFT any live object;
+  /// in CHANGES_REQUESTED an object in CHANGES_REQUESTED or REJECTED. Audits
+  /// object.replaced and object.state_changed.
+  output_object replace_object(const actor& who, const uuid& request_id, const uuid& object_id,
+                               const new_object& input, const byte_reader& bytes);
+
+  /// Partial update of the logical object's metadata if it is still at
+  /// `expected_lock_version` (else conflict). DRAFT or CHANGES_REQUESTED
+  /// only. Audits object.metadata_updated with the fields' before/after values.
+  object_metadata edit_metadata(const actor& who, const uuid& request_id, const uuid& object_id,
+                                const metadata_patch& patch, std::int64_t expected_lock_version);
+
+  std::vector<output_object> list_objects(const actor& who, const uuid& request_id,
+                                          bool include_superseded = false) const;
+  output_object get_object(const actor& who, const uuid& request_id, const uuid& object_id) const;
+  /// Every version of the object's logical object, oldest first.
+  std::vector<output_object> object_versions(const actor& who, const uuid& request_id,
+                                             const uuid& object_id) const;
+  object_metadata get_metadata(const actor& who, const uuid& request_id,
+                               const uuid& object_id) const;
+
+  /// Streams an object's bytes to a checker of the project or tre_admin (not
+  /// the owner) and audits object.downloaded. The audit event is committed
+  /// before the first byte is written.
+  void download_object(const actor& who, const uuid& request_id, const uuid& object_id,
+                       const byte_writer& sink);
+
+  // ------------------------------------------------------------- reviews
+
+  /// A human review of the current round (domain §4). Appends per-object
+  /// feedback to the objects' checker_feedback; when the review completes the
+  /// round, closes it in the same transaction (status, object states, events
+  /// and notifications). Audits review.created.
+  review record_review(const actor& who, const uuid& request_id, const human_review_input& input);
+
+  /// SUBMITTED → AGENT_REVIEW. Audits request.agent_review_started.
+  airlock_request start_agent_review(const uuid& request_id);
+
+  /// Records the agent's review of the current round and moves the request to
+  /// HUMAN_REVIEW (from SUBMITTED through AGENT_REVIEW in one call). A second
+  /// agent review in a round is a conflict. Notifies the project's checkers
+  /// (agent_review.ready).
+  review record_agent_review(const uuid& request_id, const agent_review_input& input);
+
+  std::vector<review> list_reviews(const actor& who, const uuid& request_id) const;
+  review get_review(const actor& who, const uuid& request_id, const uuid& review_id) const;
+
+  // --------------------------------------------------------------- sweeps
+
+  /// Notifies every checker of each request waiting in SUBMITTED,
+  /// AGENT_REVIEW or HUMAN_REVIEW for longer than options().stuck_after since
+  /// its last status change (request.stuck, audited), at most once per request
+  /// per stuck period, even with several daemons sweeping at once. Returns the
+  /// requests reported by this call.
+  std::vector<airlock_request> sweep_stuck_requests();
+
+ private:
+  airlock_request move_request(const actor& who, const uuid& request_id, operation op);
+  uuid next_id() { return ids_ ? ids_->next() : uuid::v7(); }
+
+  database db_;
+  blob_store& blobs_;
+  workflow_options options_;
+  id_source* ids_;
+};
+
+}  // namespace trevor

@@ -1,0 +1,133 @@
+#include "service/common.hpp"
+
+#include <algorithm>
+
+#include <fmt/format.h>
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+
+#include "store/audit_store.hpp"
+#include "store/notifications.hpp"
+#include "store/objects.hpp"
+#include "trevor/error.hpp"
+
+namespace trevor::detail {
+
+void require_active(const std::optional<bool>& active) {
+  if (!active) throw error(errc::forbidden, "actor: not a known user");
+  if (!*active) throw error(errc::forbidden, "actor: the user is deactivated");
+}
+
+actor_facts facts_of(const actor& who, const request_facts& f) {
+  actor_facts a;
+  a.tre_admin = who.tre_admin;
+  a.is_owner = f.request.owner_id == who.user_id;
+  a.roles = f.roles;
+  return a;
+}
+
+void require_visible(const actor_facts& a, const uuid& request_id) {
+  if (!may_see(a))
+    throw error(errc::not_found, fmt::format("request {} not found", request_id.str()));
+}
+
+void require_party(const transition_rule& rule, const actor_facts& a, direction d) {
+  if (acts_as(rule.who, a, d)) return;
+  std::string_view who;
+  switch (rule.who) {
+    case party::contributor:
+      who = d == direction::egress ? "a researcher on the project"
+                                   : "tre_admin or a senior checker on the project";
+      break;
+    case party::owner_or_admin: who = "the request's owner or tre_admin"; break;
+    case party::admin: who = "tre_admin"; break;
+    case party::agent: who = "the agent"; break;
+    case party::system: who = "trevor itself"; break;
+  }
+  throw error(errc::forbidden, fmt::format("{}: only {} may do this", to_string(rule.op), who));
+}
+
+request_facts visible_request(connection& c, const uuid& request_id, const actor& who,
+                              bool lock) {
+  auto f = load_request_facts(c, request_id, who.user_id, lock);
+  if (!f) throw error(errc::not_found, fmt::format("request {} not found", request_id.str()));
+  require_active(f->actor_active);
+  require_visible(facts_of(who, *f), request_id);
+  return std::move(*f);
+}
+
+output_object object_in_request(connection& c, const uuid& request_id, const uuid& object_id) {
+  auto o = find_object(c, object_id);
+  if (!o || o->request_id != request_id)
+    throw error(errc::not_found, fmt::format("object {} not found in request {}", object_id.str(),
+                                             request_id.str()));
+  return std::move(*o);
+}
+
+void event_batch::event(std::string actor, std::string_view type, std::optional<uuid> request_id,
+                        std::optional<uuid> project_id, const boost::json::object& payload) {
+  audit_event_input e;
+  e.actor = std::move(actor);
+  e.event_type = std::string(type);
+  e.request_id = request_id;
+  e.project_id = project_id;
+  e.payload_json = boost::json::serialize(payload);
+  events_.push_back(std::move(e));
+  event_ids_.push_back(next());
+}
+
+void event_batch::notify(const std::vector<uuid>& recipients, std::string_view type,
+                         std::string title, std::string body,
+                         const std::optional<uuid>& request_id) {
+  std::vector<uuid> once = recipients;
+  std::sort(once.begin(), once.end());
+  once.erase(std::unique(once.begin(), once.end()), once.end());
+  for (const auto& user : once) {
+    notification n;
+    n.id = next();
+    n.user_id = user;
+    n.event_type = std::string(type);
+    n.title = title;
+    n.body = body;
+    n.request_id = request_id;
+    notes_.push_back(std::move(n));
+  }
+}
+
+void event_batch::write(connection& c) {
+  insert_audit_events(c, events_, event_ids_);
+  insert_notifications(c, notes_);
+}
+
+boost::json::value json_of(const std::optional<uuid>& id) {
+  if (!id) return nullptr;
+  return boost::json::string(id->str());
+}
+
+boost::json::object status_change(request_status from, request_status to, std::int64_t round) {
+  return {{"from", to_string(from)}, {"to", to_string(to)}, {"round", round}};
+}
+
+void require_json_object(std::string_view text, std::string_view what) {
+  boost::system::error_code ec;
+  const auto v = boost::json::parse(text, ec);
+  if (ec || !v.is_object())
+    throw error(errc::invalid_argument, fmt::format("{}: must be a JSON object", what));
+}
+
+void require_json(std::string_view text, std::string_view what) {
+  boost::system::error_code ec;
+  boost::json::parse(text, ec);
+  if (ec) throw error(errc::invalid_argument, fmt::format("{}: is not valid JSON", what));
+}
+
+void check_text(std::string_view text, std::string_view what, std::size_t max, bool required) {
+  if (text.size() > max)
+    throw error(errc::invalid_argument, fmt::format("{}: longer than {} bytes", what, max));
+  if (text.find('\0') != std::string_view::npos)
+    throw error(errc::invalid_argument, fmt::format("{}: contains a NUL byte", what));
+  if (required && text.find_first_not_of(" \t\r\n") == std::string_view::npos)
+    throw error(errc::invalid_argument, fmt::format("{}: must not be empty", what));
+}
+
+}  // namespace trevor::detail

@@ -1,0 +1,86 @@
+#pragma once
+// What the services share (internal): actor checks, the per-transaction
+// collection of audit events and notifications, JSON payloads.
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <boost/json/object.hpp>
+
+#include "db/connection.hpp"
+#include "store/requests.hpp"
+#include "trevor/audit.hpp"
+#include "trevor/model.hpp"
+#include "trevor/policy.hpp"
+#include "trevor/workflow.hpp"
+
+namespace trevor::detail {
+
+/// Throws forbidden unless `active` says the actor is a known, active user.
+void require_active(const std::optional<bool>& active);
+
+/// The policy's view of `who` on a request.
+actor_facts facts_of(const actor& who, const request_facts& f);
+
+/// Throws not_found (naming the request) unless the actor may see it.
+void require_visible(const actor_facts& a, const uuid& request_id);
+
+/// Throws forbidden unless `a` acts as the rule's party.
+void require_party(const transition_rule& rule, const actor_facts& a, direction d);
+
+/// The request's facts for a reader: not_found unless it exists and `who`
+/// may see it; forbidden for a deactivated actor.
+request_facts visible_request(connection& c, const uuid& request_id, const actor& who,
+                              bool lock = false);
+
+/// The object `object_id` of request `request_id` (any version); not_found
+/// when it does not exist or belongs to another request.
+output_object object_in_request(connection& c, const uuid& request_id, const uuid& object_id);
+
+/// The audit events and notification rows of one transaction, written with
+/// one multi-row INSERT each when flushed (after the change itself, in the
+/// same transaction).
+class event_batch {
+ public:
+  explicit event_batch(id_source* ids) : ids_(ids) {}
+
+  void event(std::string actor, std::string_view type, std::optional<uuid> request_id,
+             std::optional<uuid> project_id, const boost::json::object& payload);
+  /// One row per recipient (duplicates dropped).
+  void notify(const std::vector<uuid>& recipients, std::string_view type, std::string title,
+              std::string body, const std::optional<uuid>& request_id);
+
+  void write(connection& c);
+
+  const std::vector<audit_event_input>& events() const noexcept { return events_; }
+
+ private:
+  uuid next() { return ids_ ? ids_->next() : uuid::v7(); }
+  id_source* ids_;
+  std::vector<audit_event_input> events_;
+  std::vector<uuid> event_ids_;
+  std::vector<notification> notes_;
+};
+
+/// The actor column of an audit event for a user.
+inline std::string actor_name(const actor& who) {
+  return who.user_id.str();
+}
+
+/// JSON helpers for payloads.
+boost::json::value json_of(const std::optional<uuid>& id);
+boost::json::object status_change(request_status from, request_status to, std::int64_t round);
+
+/// Throws invalid_argument unless `text` parses as a JSON object (`what`
+/// names the field).
+void require_json_object(std::string_view text, std::string_view what);
+/// Throws invalid_argument unless `text` parses as JSON (any value).
+void require_json(std::string_view text, std::string_view what);
+
+/// Throws invalid_argument naming `what` when `text` is longer than `max`
+/// bytes, or (if `required`) empty or only blanks.
+void check_text(std::string_view text, std::string_view what, std::size_t max, bool required);
+
+}  // namespace trevor::detail

@@ -1,0 +1,411 @@
+// workflow: objects — uploads, ingress slots, replacement, metadata, downloads.
+#include <fmt/format.h>
+
+#include "db/transaction.hpp"
+#include "service/common.hpp"
+#include "store/objects.hpp"
+#include "store/requests.hpp"
+#include "trevor/error.hpp"
+#include "trevor/workflow.hpp"
+
+namespace trevor {
+
+using detail::connection;
+using detail::event_batch;
+using mode = detail::transaction::mode;
+
+namespace {
+
+/// A blob written for a transaction that has not committed yet: discarded
+/// unless kept, so a failed operation leaves no file behind.
+class pending_blob {
+ public:
+  pending_blob(blob_store& store, std::string key) : store_(store), key_(std::move(key)) {}
+  pending_blob(const pending_blob&) = delete;
+  pending_blob& operator=(const pending_blob&) = delete;
+  ~pending_blob() {
+    if (!kept_) store_.discard(key_);
+  }
+  void keep() noexcept { kept_ = true; }
+
+ private:
+  blob_store& store_;
+  std::string key_;
+  bool kept_ = false;
+};
+
+void check_filename(std::string_view name) {
+  detail::check_text(name, "filename", max_filename_length, true);
+  bool ok = name != "." && name != "..";
+  for (char c : name)
+    ok = ok && c != '/' && c != '\\' && static_cast<unsigned char>(c) >= 0x20 && c != 0x7f;
+  if (!ok)
+    throw error(errc::invalid_argument,
+                "filename: must be a plain file name (no '/', '\\', control characters, "
+                "'.' or '..')");
+}
+
+void check_patch(const metadata_patch& p) {
+  if (p.title) detail::check_text(*p.title, "title", max_metadata_text, false);
+  if (p.description) detail::check_text(*p.description, "description", max_metadata_text, false);
+  if (p.researcher_justification)
+    detail::check_text(*p.researcher_justification, "researcher_justification",
+                       max_metadata_text, false);
+  if (p.suppression_notes)
+    detail::check_text(*p.suppression_notes, "suppression_notes", max_metadata_text, false);
+  if (p.tags_json) {
+    detail::check_text(*p.tags_json, "tags", max_tags_json, false);
+    detail::require_json_object(*p.tags_json, "tags");
+  }
+}
+
+void check_new_object(const new_object& in) {
+  check_filename(in.filename);
+  detail::check_text(in.statbarn, "statbarn", max_statbarn_length, false);
+  check_patch(in.metadata);
+}
+
+/// The rule for a content operation on the request as it is now: forbidden
+/// for the wrong party, invalid_transition in the wrong status.
+void check_content_op(const detail::request_facts& f, const actor& who, operation op) {
+  const auto d = f.request.direction;
+  const auto a = detail::facts_of(who, f);
+  for (const auto& t : transitions)
+    if (t.op == op && (t.scope == direction_scope::both ||
+                       (t.scope == direction_scope::egress_only) == (d == direction::egress))) {
+      detail::require_party(t, a, d);  // every row of a content operation names one party
+      break;
+    }
+  require_transition(f.request.status, op, d, f.request.status);
+}
+
+/// In CHANGES_REQUESTED only objects the reviewers sent back may be replaced.
+void check_replaceable(const airlock_request& r, const output_object& o) {
+  if (o.state == object_state::superseded)
+    throw error(errc::invalid_transition,
+                fmt::format("object {} is SUPERSEDED (version {}); replace the live version",
+                            o.id.str(), o.version));
+  if (r.status == request_status::changes_requested && o.state != object_state::changes_requested &&
+      o.state != object_state::rejected)
+    throw error(errc::invalid_transition,
+                fmt::format("object {} is {}; while changes are requested only objects in "
+                            "CHANGES_REQUESTED or REJECTED may be replaced",
+                            o.id.str(), to_string(o.state)));
+}
+
+boost::json::object object_payload(const output_object& o) {
+  return {{"object_id", o.id.str()},
+          {"logical_object_id", o.logical_object_id.str()},
+          {"version", o.version},
+          {"replaces_id", detail::json_of(o.replaces_id)},
+          {"filename", o.filename},
+          {"output_type", to_string(o.output_type)},
+          {"statbarn", o.statbarn},
+          {"checksum_sha256", o.checksum_sha256},
+          {"size_bytes", o.size_bytes},
+          {"state", to_string(o.state)}};
+}
+
+/// Applies `p` to `m`; returns {field: {from, to}} for the fields that changed.
+boost::json::object apply_patch(object_metadata& m, const metadata_patch& p) {
+  boost::json::object changes;
+  auto set = [&](std::string_view name, std::string& field, const std::optional<std::string>& v) {
+    if (!v || *v == field) return;
+    changes[name] = {{"from", field}, {"to", *v}};
+    field = *v;
+  };
+  set("title", m.title, p.title);
+  set("description", m.description, p.description);
+  set("researcher_justification", m.researcher_justification, p.researcher_justification);
+  set("suppression_notes", m.suppression_notes, p.suppression_notes);
+  set("tags", m.tags_json, p.tags_json);
+  return changes;
+}
+
+object_metadata new_metadata(const uuid& logical_id, const uuid& request_id,
+                             const metadata_patch& p) {
+  object_metadata m;
+  m.logical_object_id = logical_id;
+  m.request_id = request_id;
+  apply_patch(m, p);
+  return m;
+}
+
+/// Writes a metadata change (optimistic on m.lock_version) and its event.
+object_metadata write_metadata(connection& c, const object_metadata& m,
+                               boost::json::object changes, const output_object& o,
+                               const actor& who, event_batch& batch, const airlock_request& r) {
+  auto updated = detail::update_metadata(c, m);
+  if (!updated)
+    throw error(errc::conflict, "lock_version: the metadata changed concurrently; reload it");
+  batch.event(detail::actor_name(who), "object.metadata_updated", r.id, r.project_id,
+              {{"object_id", o.id.str()},
+               {"logical_object_id", o.logical_object_id.str()},
+               {"lock_version", updated->lock_version},
+               {"changes", std::move(changes)}});
+  return *updated;
+}
+
+}  // namespace
+
+output_object workflow::add_object(const actor& who, const uuid& request_id,
+                                   const new_object& input, const byte_reader& bytes) {
+  check_new_object(input);
+  const uuid object_id = next_id(), logical_id = next_id();
+  // Refuse before streaming: a doomed upload is not worth its bytes.
+  const auto project_id =
+      detail::run_transaction(db_.impl(), mode::read, "add object", [&](connection& c) {
+        const auto f = detail::visible_request(c, request_id, who);
+        check_content_op(f, who, operation::add_object);
+        return f.request.project_id;
+      });
+  const auto key =
+      object_storage_key(project_id, request_id, logical_id, 1, object_id, input.filename);
+  const auto blob = blobs_.put(key, bytes, options_.max_upload_bytes);
+  pending_blob guard(blobs_, key);
+  auto stored = detail::run_transaction(db_.impl(), mode::write, "add object", [&](connection& c) {
+    const auto f = detail::visible_request(c, request_id, who, /*lock=*/true);
+    check_content_op(f, who, operation::add_object);
+    output_object o;
+    o.id = object_id;
+    o.request_id = request_id;
+    o.logical_object_id = logical_id;
+    o.filename = input.filename;
+    o.output_type = input.output_type;
+    o.statbarn = input.statbarn;
+    o.storage_key = key;
+    o.checksum_sha256 = blob.sha256;
+    o.size_bytes = blob.size;
+    o.uploaded_by = who.user_id;
+    auto obj = detail::insert_object(c, o);
+    detail::insert_metadata(c, new_metadata(logical_id, request_id, input.metadata));
+    event_batch batch(ids_);
+    batch.event(detail::actor_name(who), "object.uploaded", request_id, f.request.project_id,
+                object_payload(obj));
+    batch.write(c);
+    return obj;
+  });
+  guard.keep();
+  return stored;
+}
+
+output_object workflow::add_slot(const actor& who, const uuid& request_id,
+                                 const new_object& input) {
+  check_new_object(input);
+  const uuid object_id = next_id(), logical_id = next_id();
+  return detail::run_transaction(db_.impl(), mode::write, "add slot", [&](connection& c) {
+    const auto f = detail::visible_request(c, request_id, who, /*lock=*/true);
+    check_content_op(f, who, operation::add_slot);
+    output_object o;
+    o.id = object_id;
+    o.request_id = request_id;
+    o.logical_object_id = logical_id;
+    o.filename = input.filename;
+    o.output_type = input.output_type;
+    o.statbarn = input.statbarn;
+    o.storage_key = object_storage_key(f.request.project_id, request_id, logical_id, 1, object_id,
+                                       input.filename);
+    o.uploaded_by = who.user_id;
+    auto obj = detail::insert_object(c, o);
+    detail::insert_metadata(c, new_metadata(logical_id, request_id, input.metadata));
+    event_batch batch(ids_);
+    batch.event(detail::actor_name(who), "object.slot_created", request_id, f.request.project_id,
+                object_payload(obj));
+    batch.write(c);
+    return obj;
+  });
+}
+
+output_object workflow::confirm_upload(const actor& who, const uuid& request_id,
+                                       const uuid& object_id, const byte_reader& bytes) {
+  const auto slot =
+      detail::run_transaction(db_.impl(), mode::read, "confirm upload", [&](connection& c) {
+        const auto f = detail::visible_request(c, request_id, who);
+        check_content_op(f, who, operation::confirm_upload);
+        auto o = detail::object_in_request(c, request_id, object_id);
+        if (!o.checksum_sha256.empty())
+          throw error(errc::conflict,
+                      fmt::format("object {}: its upload is already confirmed", object_id.str()));
+        return o;
+      });
+  // put() refuses an existing key: of two concurrent uploads to one slot,
+  // one gets a conflict here.
+  const auto blob = blobs_.put(slot.storage_key, bytes, options_.max_upload_bytes);
+  pending_blob guard(blobs_, slot.storage_key);
+  auto stored =
+      detail::run_transaction(db_.impl(), mode::write, "confirm upload", [&](connection& c) {
+        const auto f = detail::visible_request(c, request_id, who, /*lock=*/true);
+        check_content_op(f, who, operation::confirm_upload);
+        auto o = detail::confirm_object_upload(c, object_id, blob.sha256, blob.size);
+        if (!o || o->request_id != request_id)
+          throw error(errc::conflict,
+                      fmt::format("object {}: its upload is already confirmed", object_id.str()));
+        event_batch batch(ids_);
+        batch.event(detail::actor_name(who), "object.upload_confirmed", request_id,
+                    f.request.project_id,
+                    {{"object_id", o->id.str()},
+                     {"checksum_sha256", o->checksum_sha256},
+                     {"size_bytes", o->size_bytes}});
+        batch.write(c);
+        return *o;
+      });
+  guard.keep();
+  return stored;
+}
+
+output_object workflow::replace_object(const actor& who, const uuid& request_id,
+                                       const uuid& object_id, const new_object& input,
+                                       const byte_reader& bytes) {
+  check_new_object(input);
+  const uuid new_id = next_id();
+  struct target {
+    uuid project_id;
+    output_object old;
+  };
+  const auto t =
+      detail::run_transaction(db_.impl(), mode::read, "replace object", [&](connection& c) {
+        const auto f = detail::visible_request(c, request_id, who);
+        check_content_op(f, who, operation::replace_object);
+        auto old = detail::object_in_request(c, request_id, object_id);
+        check_replaceable(f.request, old);
+        return target{f.request.project_id, std::move(old)};
+      });
+  const auto version = t.old.version + 1;
+  const auto key = object_storage_key(t.project_id, request_id, t.old.logical_object_id, version,
+                                      new_id, input.filename);
+  const auto blob = blobs_.put(key, bytes, options_.max_upload_bytes);
+  pending_blob guard(blobs_, key);
+  auto stored =
+      detail::run_transaction(db_.impl(), mode::write, "replace object", [&](connection& c) {
+        const auto f = detail::visible_request(c, request_id, who, /*lock=*/true);
+        check_content_op(f, who, operation::replace_object);
+        const auto old = detail::object_in_request(c, request_id, object_id);
+        check_replaceable(f.request, old);
+        if (!detail::set_object_state(c, old.id, old.state, object_state::superseded))
+          throw error(errc::conflict, "object changed concurrently; retry");
+        output_object o;
+        o.id = new_id;
+        o.request_id = request_id;
+        o.logical_object_id = old.logical_object_id;
+        o.version = old.version + 1;
+        o.replaces_id = old.id;
+        o.filename = input.filename;
+        o.output_type = input.output_type;
+        o.statbarn = input.statbarn;
+        o.storage_key = key;
+        o.checksum_sha256 = blob.sha256;
+        o.size_bytes = blob.size;
+        o.uploaded_by = who.user_id;
+        auto obj = detail::insert_object(c, o);
+        event_batch batch(ids_);
+        batch.event(detail::actor_name(who), "object.replaced", request_id, f.request.project_id,
+                    object_payload(obj));
+        batch.event(detail::actor_name(who), "object.state_changed", request_id,
+                    f.request.project_id,
+                    {{"object_id", old.id.str()},
+                     {"logical_object_id", old.logical_object_id.str()},
+                     {"version", old.version},
+                     {"from", to_string(old.state)},
+                     {"to", to_string(object_state::superseded)}});
+        if (!input.metadata.empty()) {
+          auto m = detail::find_metadata(c, old.logical_object_id);
+          if (!m) throw error(errc::internal, "object metadata missing");
+          auto changes = apply_patch(*m, input.metadata);
+          if (!changes.empty())
+            write_metadata(c, *m, std::move(changes), obj, who, batch, f.request);
+        }
+        batch.write(c);
+        return obj;
+      });
+  guard.keep();
+  return stored;
+}
+
+object_metadata workflow::edit_metadata(const actor& who, const uuid& request_id,
+                                        const uuid& object_id, const metadata_patch& patch,
+                                        std::int64_t expected_lock_version) {
+  if (patch.empty()) throw error(errc::invalid_argument, "metadata: no field to change");
+  check_patch(patch);
+  return detail::run_transaction(db_.impl(), mode::write, "edit metadata", [&](connection& c) {
+    const auto f = detail::visible_request(c, request_id, who, /*lock=*/true);
+    check_content_op(f, who, operation::edit_metadata);
+    const auto o = detail::object_in_request(c, request_id, object_id);
+    auto m = detail::find_metadata(c, o.logical_object_id);
+    if (!m) throw error(errc::internal, "object metadata missing");
+    if (m->lock_version != expected_lock_version)
+      throw error(errc::conflict,
+                  fmt::format("lock_version: the metadata is at version {}, not {}; reload it",
+                              m->lock_version, expected_lock_version));
+    auto changes = apply_patch(*m, patch);
+    if (changes.empty()) return *m;  // nothing changed: nothing written
+    event_batch batch(ids_);
+    auto updated = write_metadata(c, *m, std::move(changes), o, who, batch, f.request);
+    batch.write(c);
+    return updated;
+  });
+}
+
+std::vector<output_object> workflow::list_objects(const actor& who, const uuid& request_id,
+                                                  bool include_superseded) const {
+  return detail::run_transaction(db_.impl(), mode::read, "list objects", [&](connection& c) {
+    detail::visible_request(c, request_id, who);
+    return detail::list_objects(c, request_id, include_superseded);
+  });
+}
+
+output_object workflow::get_object(const actor& who, const uuid& request_id,
+                                   const uuid& object_id) const {
+  return detail::run_transaction(db_.impl(), mode::read, "get object", [&](connection& c) {
+    detail::visible_request(c, request_id, who);
+    return detail::object_in_request(c, request_id, object_id);
+  });
+}
+
+std::vector<output_object> workflow::object_versions(const actor& who, const uuid& request_id,
+                                                     const uuid& object_id) const {
+  return detail::run_transaction(db_.impl(), mode::read, "object versions", [&](connection& c) {
+    detail::visible_request(c, request_id, who);
+    const auto o = detail::object_in_request(c, request_id, object_id);
+    return detail::object_lineage(c, o.logical_object_id);
+  });
+}
+
+object_metadata workflow::get_metadata(const actor& who, const uuid& request_id,
+                                       const uuid& object_id) const {
+  return detail::run_transaction(db_.impl(), mode::read, "get metadata", [&](connection& c) {
+    detail::visible_request(c, request_id, who);
+    const auto o = detail::object_in_request(c, request_id, object_id);
+    auto m = detail::find_metadata(c, o.logical_object_id);
+    if (!m) throw error(errc::internal, "object metadata missing");
+    return *m;
+  });
+}
+
+void workflow::download_object(const actor& who, const uuid& request_id, const uuid& object_id,
+                               const byte_writer& sink) {
+  const auto key = detail::run_transaction(db_.impl(), mode::write, "download object",
+                                           [&](connection& c) {
+    const auto f = detail::visible_request(c, request_id, who);
+    const auto a = detail::facts_of(who, f);
+    if (a.is_owner)
+      throw error(errc::forbidden, "download: the request's owner may not download its objects");
+    if (!a.tre_admin && !a.roles.any_checker())
+      throw error(errc::forbidden,
+                  "download: only the project's checkers and tre_admin may download objects");
+    const auto o = detail::object_in_request(c, request_id, object_id);
+    if (o.checksum_sha256.empty())
+      throw error(errc::not_found, fmt::format("object {}: no bytes uploaded yet", object_id.str()));
+    event_batch batch(ids_);
+    batch.event(detail::actor_name(who), "object.downloaded", request_id, f.request.project_id,
+                {{"object_id", o.id.str()},
+                 {"filename", o.filename},
+                 {"version", o.version},
+                 {"checksum_sha256", o.checksum_sha256},
+                 {"size_bytes", o.size_bytes}});
+    batch.write(c);
+    return o.storage_key;
+  });
+  blobs_.get(key, sink);
+}
+
+}  // namespace trevor

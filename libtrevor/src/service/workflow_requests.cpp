@@ -1,0 +1,206 @@
+// workflow: requests — creation, submission, withdrawal, reads, the stuck sweep.
+#include <fmt/format.h>
+
+#include "db/transaction.hpp"
+#include "service/common.hpp"
+#include "store/requests.hpp"
+#include "store/users.hpp"
+#include "trevor/error.hpp"
+#include "trevor/workflow.hpp"
+
+namespace trevor {
+
+using detail::connection;
+using detail::event_batch;
+using mode = detail::transaction::mode;
+
+workflow::workflow(database db, blob_store& blobs, workflow_options options, id_source* ids)
+    : db_(std::move(db)), blobs_(blobs), options_(options), ids_(ids) {
+  if (options_.required_reviews < 2)
+    throw error(errc::invalid_argument,
+                "TREVOR_REQUIRED_REVIEWS: must be at least 2 (the two-person rule)");
+  if (options_.max_upload_bytes < 1)
+    throw error(errc::invalid_argument, "TREVOR_MAX_UPLOAD_MB: must be positive");
+  if (options_.stuck_after.count() < 0)
+    throw error(errc::invalid_argument, "TREVOR_STUCK_HOURS: must not be negative");
+}
+
+airlock_request workflow::create_request(const actor& who, const new_request& input) {
+  detail::check_text(input.title, "title", max_title_length, true);
+  detail::check_text(input.description, "description", max_description_length, false);
+  if (input.project_id.is_nil()) throw error(errc::invalid_argument, "project_id: required");
+  const uuid id = next_id();
+  return detail::run_transaction(db_.impl(), mode::write, "create request", [&](connection& c) {
+    const auto p = detail::load_project_facts(c, input.project_id, who.user_id);
+    if (!p)
+      throw error(errc::not_found,
+                  fmt::format("project_id: project {} not found", input.project_id.str()));
+    detail::require_active(p->actor_active);
+    actor_facts a;
+    a.tre_admin = who.tre_admin;
+    a.roles = p->roles;
+    const auto* rule =
+        find_transition(std::nullopt, operation::create, input.direction, request_status::draft);
+    detail::require_party(*rule, a, input.direction);
+    if (p->status == project_status::archived)
+      throw error(errc::conflict, fmt::format("project_id: project {} is archived and accepts "
+                                              "no new requests",
+                                              input.project_id.str()));
+    airlock_request r;
+    r.id = id;
+    r.project_id = input.project_id;
+    r.direction = input.direction;
+    r.title = input.title;
+    r.description = input.description;
+    r.owner_id = who.user_id;
+    auto stored = detail::insert_request(c, r);
+    event_batch batch(ids_);
+    batch.event(detail::actor_name(who), status_event_type(operation::create, stored.status), id,
+                stored.project_id,
+                {{"from", nullptr},
+                 {"to", to_string(stored.status)},
+                 {"direction", to_string(stored.direction)},
+                 {"title", stored.title}});
+    batch.write(c);
+    return stored;
+  });
+}
+
+airlock_request workflow::submit(const actor& who, const uuid& request_id) {
+  return move_request(who, request_id, operation::submit);
+}
+
+airlock_request workflow::resubmit(const actor& who, const uuid& request_id) {
+  return move_request(who, request_id, operation::resubmit);
+}
+
+// Submission and resubmission take the optimistic path: the conditional
+// UPDATE ... RETURNING is the first statement and returns every fact the
+// rules need; when a rule then refuses, throwing rolls the update back. On
+// PostgreSQL that is three statements per submission: the update, the audit
+// event and the notifications.
+airlock_request workflow::move_request(const actor& who, const uuid& request_id, operation op) {
+  const bool again = op == operation::resubmit;
+  const request_status from = again ? request_status::changes_requested : request_status::draft;
+  const request_status to =
+      options_.agent_review ? request_status::submitted : request_status::human_review;
+  detail::transition_effects effects;
+  effects.start_new_round = again;
+  effects.stamp_submitted = true;
+  return detail::run_transaction(
+      db_.impl(), mode::write, to_string(op), [&](connection& c) -> airlock_request {
+        auto f = detail::transition_request_facts(c, request_id, from, to, effects, who.user_id);
+        if (!f) {
+          // Nothing was written; say why.
+          const auto now = detail::visible_request(c, request_id, who);
+          const auto d = now.request.direction;
+          detail::require_party(*find_transition(from, op, d, to), detail::facts_of(who, now), d);
+          require_transition(now.request.status, op, d, to);
+          throw error(errc::conflict, "request changed concurrently; retry");
+        }
+        detail::require_active(f->actor_active);
+        const auto a = detail::facts_of(who, *f);
+        detail::require_visible(a, request_id);
+        const auto& req = f->request;
+        detail::require_party(require_transition(from, op, req.direction, to), a, req.direction);
+        if (op == operation::submit) {
+          if (f->live_objects == 0)
+            throw error(errc::invalid_transition, "submit: the request has no objects");
+          if (f->unconfirmed_slots > 0)
+            throw error(errc::invalid_transition,
+                        fmt::format("submit: {} ingress slot(s) still wait for their upload",
+                                    f->unconfirmed_slots));
+        } else {
+          if (f->changes_requested_objects > 0)
+            throw error(errc::invalid_transition,
+                        fmt::format("resubmit: {} object(s) are still CHANGES_REQUESTED; replace "
+                                    "them first",
+                                    f->changes_requested_objects));
+          if (f->pending_objects == 0)
+            throw error(errc::invalid_transition,
+                        "resubmit: no object is PENDING; replace an object first");
+        }
+        event_batch batch(ids_);
+        batch.event(detail::actor_name(who), status_event_type(op, to), request_id,
+                    req.project_id, detail::status_change(from, to, req.review_round));
+        batch.notify(f->checkers, "request.submitted",
+                     again ? fmt::format("Request resubmitted for review: {}", req.title)
+                           : fmt::format("New request to review: {}", req.title),
+                     fmt::format("The {} request \"{}\" is waiting for review (round {}).",
+                                 to_string(req.direction), req.title, req.review_round),
+                     request_id);
+        batch.write(c);
+        return req;
+      });
+}
+
+airlock_request workflow::withdraw(const actor& who, const uuid& request_id) {
+  return detail::run_transaction(db_.impl(), mode::write, "withdraw", [&](connection& c) {
+    const auto f = detail::visible_request(c, request_id, who, /*lock=*/true);
+    const auto from = f.request.status;
+    const auto d = f.request.direction;
+    detail::require_party(*find_transition(request_status::draft, operation::withdraw, d,
+                                           request_status::withdrawn),
+                          detail::facts_of(who, f), d);
+    require_transition(from, operation::withdraw, d, request_status::withdrawn);
+    detail::transition_effects effects;
+    effects.stamp_closed = stamps_closed_at(request_status::withdrawn);
+    auto moved =
+        detail::transition_request(c, request_id, from, request_status::withdrawn, effects);
+    if (!moved) throw error(errc::conflict, "request changed concurrently; retry");
+    event_batch batch(ids_);
+    batch.event(detail::actor_name(who), status_event_type(operation::withdraw, moved->status),
+                request_id, moved->project_id,
+                detail::status_change(from, moved->status, moved->review_round));
+    batch.write(c);
+    return *moved;
+  });
+}
+
+airlock_request workflow::get_request(const actor& who, const uuid& request_id) const {
+  return detail::run_transaction(db_.impl(), mode::read, "get request", [&](connection& c) {
+    return detail::visible_request(c, request_id, who).request;
+  });
+}
+
+std::vector<airlock_request> workflow::list_requests(const actor& who,
+                                                     const request_list_filter& filter) const {
+  return detail::run_transaction(db_.impl(), mode::read, "list requests", [&](connection& c) {
+    const auto u = detail::find_user(c, who.user_id);
+    detail::require_active(u ? std::optional<bool>(u->active) : std::nullopt);
+    detail::request_filter f;
+    f.project_id = filter.project_id;
+    f.status = filter.status;
+    if (!who.tre_admin) f.member_id = who.user_id;
+    return detail::list_requests(c, f);
+  });
+}
+
+std::vector<airlock_request> workflow::sweep_stuck_requests() {
+  const long long hours = options_.stuck_after.count();
+  return detail::run_transaction(db_.impl(), mode::write, "stuck sweep", [&](connection& c) {
+    // Lock the candidates first (PostgreSQL), then read them again: the
+    // second statement sees the request.stuck events of a sweep that held
+    // the locks before us, so no request is reported twice for one period.
+    detail::stuck_requests(c, hours, /*lock=*/true);
+    const auto stuck = detail::stuck_requests(c, hours, /*lock=*/false);
+    event_batch batch(ids_);
+    std::vector<airlock_request> out;
+    for (const auto& f : stuck) {
+      const auto& r = f.request;
+      batch.event(std::string(system_actor), "request.stuck", r.id, r.project_id,
+                  {{"status", to_string(r.status)},
+                   {"since", r.updated_at.str()},
+                   {"threshold_hours", hours}});
+      batch.notify(f.checkers, "request.stuck", fmt::format("Request waiting: {}", r.title),
+                   fmt::format("The request \"{}\" has been in {} since {}.", r.title,
+                               to_string(r.status), r.updated_at.str()),
+                   r.id);
+      out.push_back(r);
+    }
+    batch.write(c);
+    return out;
+  });
+}
+
+}  // namespace trevor

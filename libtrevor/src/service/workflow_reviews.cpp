@@ -1,0 +1,242 @@
+// workflow: reviews — human reviews and the round they close, the agent's review.
+#include <fmt/format.h>
+#include <boost/json/array.hpp>
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+
+#include "db/transaction.hpp"
+#include "service/common.hpp"
+#include "store/objects.hpp"
+#include "store/requests.hpp"
+#include "store/reviews.hpp"
+#include "trevor/error.hpp"
+#include "trevor/workflow.hpp"
+
+namespace trevor {
+
+using detail::connection;
+using detail::event_batch;
+using mode = detail::transaction::mode;
+
+namespace {
+
+std::string findings_of(const std::vector<object_decision>& decisions) {
+  boost::json::array a;
+  for (const auto& d : decisions)
+    a.push_back({{"object_id", d.object_id.str()},
+                 {"decision", to_string(d.decision)},
+                 {"feedback", d.feedback}});
+  return boost::json::serialize(a);
+}
+
+const output_object& find_in(const std::vector<output_object>& objects, const uuid& id) {
+  for (const auto& o : objects)
+    if (o.id == id) return o;
+  throw error(errc::internal, fmt::format("object {} vanished during the review", id.str()));
+}
+
+/// Rule 8: each per-object feedback text is appended to the logical object's
+/// checker_feedback, stamped with the review's (database) time.
+void append_feedback(connection& c, const review& r, const std::vector<output_object>& objects,
+                     const std::vector<object_decision>& decisions) {
+  for (const auto& d : decisions) {
+    if (d.feedback.empty()) continue;
+    const auto& o = find_in(objects, d.object_id);
+    auto m = detail::find_metadata(c, o.logical_object_id);
+    if (!m) throw error(errc::internal, "object metadata missing");
+    auto feedback = boost::json::parse(m->checker_feedback_json);
+    feedback.as_array().push_back({{"reviewer_id", r.reviewer_id ? r.reviewer_id->str() : ""},
+                                   {"version", o.version},
+                                   {"feedback", d.feedback},
+                                   {"created_at", r.created_at.str()}});
+    m->checker_feedback_json = boost::json::serialize(feedback);
+    if (!detail::update_metadata(c, *m))
+      throw error(errc::conflict, "metadata changed concurrently; retry");
+  }
+}
+
+std::string_view outcome_word(request_status s) {
+  return s == request_status::approved   ? "approved"
+         : s == request_status::rejected ? "rejected"
+                                         : "returned for changes";
+}
+
+}  // namespace
+
+review workflow::record_review(const actor& who, const uuid& request_id,
+                               const human_review_input& input) {
+  const uuid review_id = next_id();
+  return detail::run_transaction(db_.impl(), mode::write, "record review", [&](connection& c) {
+    auto f = detail::visible_request(c, request_id, who, /*lock=*/true);
+    const auto& req = f.request;
+    // Read after taking the lock: these include every review committed
+    // before it (rule 9: the second of two simultaneous reviewers sees the first).
+    auto reviews = detail::list_reviews(c, request_id, req.review_round);
+    const auto objects = detail::list_objects(c, request_id, /*include_superseded=*/true);
+    round_facts round{&req, reviews, objects, options_.required_reviews};
+    check_human_review(round, who.user_id, detail::facts_of(who, f), input);
+
+    review r;
+    r.id = review_id;
+    r.request_id = request_id;
+    r.round = req.review_round;
+    r.reviewer_type = reviewer_type::human;
+    r.reviewer_id = who.user_id;
+    r.decision = input.decision;
+    r.accepted_agent_findings = input.accepted_agent_findings;
+    r.summary = input.summary;
+    r.findings_json = findings_of(input.object_decisions);
+    const auto stored = detail::insert_review(c, r);
+    append_feedback(c, stored, objects, input.object_decisions);
+
+    event_batch batch(ids_);
+    batch.event(detail::actor_name(who), "review.created", request_id, req.project_id,
+                {{"review_id", stored.id.str()},
+                 {"round", stored.round},
+                 {"reviewer_type", to_string(stored.reviewer_type)},
+                 {"decision", to_string(stored.decision)},
+                 {"accepted_agent_findings", stored.accepted_agent_findings},
+                 {"object_decisions", boost::json::parse(stored.findings_json)}});
+
+    reviews.push_back(stored);
+    round.reviews = reviews;
+    if (const auto outcome = close_round(round)) {
+      require_transition(req.status, operation::close_round, req.direction, outcome->to);
+      detail::transition_effects effects;
+      effects.stamp_closed = stamps_closed_at(outcome->to);
+      const auto moved =
+          detail::transition_request(c, request_id, req.status, outcome->to, effects);
+      if (!moved) throw error(errc::conflict, "request changed concurrently; retry");
+      auto change = detail::status_change(req.status, outcome->to, req.review_round);
+      boost::json::array reviewers;
+      for (const auto& v : reviews) reviewers.push_back(boost::json::string(v.id.str()));
+      change["reviews"] = std::move(reviewers);
+      batch.event(std::string(system_actor), status_event_type(operation::close_round, outcome->to),
+                  request_id, req.project_id, change);
+      for (const auto& [object_id, state] : outcome->object_changes) {
+        const auto& o = find_in(objects, object_id);
+        if (!detail::set_object_state(c, object_id, o.state, state))
+          throw error(errc::conflict, "object changed concurrently; retry");
+        batch.event(std::string(system_actor), "object.state_changed", request_id,
+                    req.project_id,
+                    {{"object_id", o.id.str()},
+                     {"logical_object_id", o.logical_object_id.str()},
+                     {"version", o.version},
+                     {"from", to_string(o.state)},
+                     {"to", to_string(state)}});
+      }
+      batch.notify({req.owner_id}, status_event_type(operation::close_round, outcome->to),
+                   fmt::format("Request {}: {}", outcome_word(outcome->to), req.title),
+                   fmt::format("Round {} of the request \"{}\" closed: {}.", req.review_round,
+                               req.title, to_string(outcome->to)),
+                   request_id);
+    }
+    batch.write(c);
+    return stored;
+  });
+}
+
+airlock_request workflow::start_agent_review(const uuid& request_id) {
+  const uuid nobody;
+  return detail::run_transaction(
+      db_.impl(), mode::write, "start agent review", [&](connection& c) -> airlock_request {
+        auto f = detail::transition_request_facts(c, request_id, request_status::submitted,
+                                                  request_status::agent_review, {}, nobody);
+        if (!f) {
+          const auto now = detail::load_request_facts(c, request_id, nobody, false);
+          if (!now)
+            throw error(errc::not_found, fmt::format("request {} not found", request_id.str()));
+          require_transition(now->request.status, operation::start_agent_review,
+                             now->request.direction, request_status::agent_review);
+          throw error(errc::conflict, "request changed concurrently; retry");
+        }
+        const auto& req = f->request;
+        event_batch batch(ids_);
+        batch.event(std::string(agent_actor),
+                    status_event_type(operation::start_agent_review, req.status), request_id,
+                    req.project_id,
+                    detail::status_change(request_status::submitted, req.status,
+                                          req.review_round));
+        batch.write(c);
+        return req;
+      });
+}
+
+review workflow::record_agent_review(const uuid& request_id, const agent_review_input& input) {
+  if (input.summary.size() > max_review_summary)
+    throw error(errc::invalid_argument,
+                fmt::format("summary: longer than {} bytes", max_review_summary));
+  detail::require_json(input.findings_json, "findings");
+  const uuid review_id = next_id();
+  const uuid nobody;
+  return detail::run_transaction(db_.impl(), mode::write, "record agent review", [&](connection& c) {
+    auto f = detail::load_request_facts(c, request_id, nobody, /*lock=*/true);
+    if (!f) throw error(errc::not_found, fmt::format("request {} not found", request_id.str()));
+    const auto& req = f->request;
+    event_batch batch(ids_);
+    request_status at = req.status;
+    if (at == request_status::submitted) {
+      // Started and recorded in one call: both steps are in the table.
+      require_transition(at, operation::record_agent_review, req.direction,
+                         request_status::agent_review);
+      if (!detail::transition_request(c, request_id, at, request_status::agent_review, {}))
+        throw error(errc::conflict, "request changed concurrently; retry");
+      batch.event(std::string(agent_actor),
+                  status_event_type(operation::record_agent_review, request_status::agent_review),
+                  request_id, req.project_id,
+                  detail::status_change(at, request_status::agent_review, req.review_round));
+      at = request_status::agent_review;
+    }
+    require_transition(at, operation::record_agent_review, req.direction,
+                       request_status::human_review);
+    review r;
+    r.id = review_id;
+    r.request_id = request_id;
+    r.round = req.review_round;
+    r.reviewer_type = reviewer_type::agent;
+    r.decision = input.decision;
+    r.summary = input.summary;
+    r.findings_json = input.findings_json;
+    const auto stored = detail::insert_review(c, r);
+    if (!detail::transition_request(c, request_id, at, request_status::human_review, {}))
+      throw error(errc::conflict, "request changed concurrently; retry");
+    batch.event(std::string(agent_actor), "review.created", request_id, req.project_id,
+                {{"review_id", stored.id.str()},
+                 {"round", stored.round},
+                 {"reviewer_type", to_string(stored.reviewer_type)},
+                 {"decision", to_string(stored.decision)}});
+    batch.event(std::string(agent_actor),
+                status_event_type(operation::record_agent_review, request_status::human_review),
+                request_id, req.project_id,
+                detail::status_change(at, request_status::human_review, req.review_round));
+    batch.notify(f->checkers, "agent_review.ready",
+                 fmt::format("Agent review ready: {}", req.title),
+                 fmt::format("The automated review of \"{}\" recommends: {}. It now waits for "
+                             "human review.",
+                             req.title, to_string(stored.decision)),
+                 request_id);
+    batch.write(c);
+    return stored;
+  });
+}
+
+std::vector<review> workflow::list_reviews(const actor& who, const uuid& request_id) const {
+  return detail::run_transaction(db_.impl(), mode::read, "list reviews", [&](connection& c) {
+    detail::visible_request(c, request_id, who);
+    return detail::list_reviews(c, request_id, std::nullopt);
+  });
+}
+
+review workflow::get_review(const actor& who, const uuid& request_id,
+                            const uuid& review_id) const {
+  return detail::run_transaction(db_.impl(), mode::read, "get review", [&](connection& c) {
+    detail::visible_request(c, request_id, who);
+    auto r = detail::find_review(c, review_id);
+    if (!r || r->request_id != request_id)
+      throw error(errc::not_found, fmt::format("review {} not found in request {}",
+                                               review_id.str(), request_id.str()));
+    return *r;
+  });
+}
+
+}  // namespace trevor

@@ -1,6 +1,9 @@
 #include "support.hpp"
 
+#include <stdlib.h>
+
 #include <cstdlib>
+#include <filesystem>
 #include <mutex>
 
 #include <fmt/format.h>
@@ -41,13 +44,30 @@ std::string postgres_admin_url() {
   return env_url();
 }
 
-fresh_database::fresh_database(bool migrated, std::size_t pool_size) {
+temp_dir::temp_dir() {
+  std::string pattern = (std::filesystem::temp_directory_path() / "trevor-test.XXXXXX").string();
+  if (!::mkdtemp(pattern.data())) throw std::runtime_error("mkdtemp failed");
+  path_ = pattern;
+}
+
+temp_dir::~temp_dir() {
+  std::error_code ec;
+  std::filesystem::remove_all(path_, ec);
+}
+
+fresh_database::fresh_database(bool migrated, std::size_t pool_size, bool sqlite_file) {
   if (on_postgres()) {
     schema_ = "t_" + uuid::v7().str().substr(24);
     admin_exec("CREATE SCHEMA " + schema_);
     const std::string base = postgres_admin_url();
     url_ = base + (base.find('?') == std::string::npos ? "?" : "&") + "options=-csearch_path%3D" +
            schema_ + "&application_name=trevor-tests";
+  } else if (sqlite_file) {
+    std::string pattern =
+        (std::filesystem::temp_directory_path() / "trevor-test-db.XXXXXX").string();
+    if (!::mkdtemp(pattern.data())) throw std::runtime_error("mkdtemp failed");
+    dir_ = pattern;
+    url_ = "sqlite:///" + dir_ + "/test.db";
   } else {
     url_ = "sqlite:///:memory:";
   }
@@ -57,6 +77,10 @@ fresh_database::fresh_database(bool migrated, std::size_t pool_size) {
 
 fresh_database::~fresh_database() {
   db_.reset();
+  if (!dir_.empty()) {
+    std::error_code ec;
+    std::filesystem::remove_all(dir_, ec);
+  }
   if (!schema_.empty()) {
     try {
       admin_exec("DROP SCHEMA " + schema_ + " CASCADE");

@@ -29,7 +29,11 @@ std::string postgres_admin_url();
 /// A new, empty database on the engine under test, migrated unless told not to.
 class fresh_database {
  public:
-  explicit fresh_database(bool migrated = true, std::size_t pool_size = 4);
+  /// `sqlite_file`: on SQLite, a database file in a new temporary directory
+  /// (so that `pool_size` connections really work concurrently) instead of
+  /// the single-connection :memory: database.
+  explicit fresh_database(bool migrated = true, std::size_t pool_size = 4,
+                          bool sqlite_file = false);
   ~fresh_database();
   fresh_database(const fresh_database&) = delete;
   fresh_database& operator=(const fresh_database&) = delete;
@@ -51,7 +55,22 @@ class fresh_database {
  private:
   std::string url_;
   std::string schema_;
+  std::string dir_;
   std::unique_ptr<database> db_;
+};
+
+/// A new empty directory under the system's temporary directory, removed
+/// with everything in it when the object goes.
+class temp_dir {
+ public:
+  temp_dir();
+  ~temp_dir();
+  temp_dir(const temp_dir&) = delete;
+  temp_dir& operator=(const temp_dir&) = delete;
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
 };
 
 /// Runs fn and returns the trevor::error it threw; fails the test if none.

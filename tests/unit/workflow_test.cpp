@@ -1,0 +1,742 @@
+// The workflow service on the engine under test: lifecycle, reviews,
+// objects, metadata, ingress slots, bad input and nothing half-written.
+#include <chrono>
+#include <map>
+#include <thread>
+
+#include <doctest/doctest.h>
+
+#include "world.hpp"
+
+namespace trevor {
+namespace {
+
+using test::decide;
+using test::thrown_by;
+using test::world;
+
+/// Row counts of every table the workflow writes, and the blob files.
+struct snapshot {
+  std::map<std::string, long long> rows;
+  std::size_t files = 0;
+  explicit snapshot(world& w) {
+    for (const char* t :
+         {"airlock_requests", "output_objects", "output_object_metadata", "reviews",
+          "notifications", "audit_events", "project_memberships", "users", "projects"})
+      rows[t] = w.rows(t);
+    files = w.blob_files();
+  }
+  bool operator==(const snapshot&) const = default;
+};
+
+std::vector<std::string> types_of(const std::vector<audit_event>& events) {
+  std::vector<std::string> out;
+  for (const auto& e : events) out.push_back(e.event_type);
+  return out;
+}
+
+// ------------------------------------------------------------------ create
+
+TEST_CASE("create: a researcher creates an egress DRAFT, audited") {
+  world w;
+  const auto r = w.flow.create_request(w.r1, {w.proj.id, direction::egress, "Tables", "desc"});
+  CHECK(r.status == request_status::draft);
+  CHECK(r.owner_id == w.r1.user_id);
+  CHECK(r.review_round == 1);
+  CHECK_FALSE(r.submitted_at);
+  const auto trail = w.trail(r.id);
+  REQUIRE(trail.size() == 1);
+  CHECK(trail[0].event_type == "request.created");
+  CHECK(trail[0].actor == w.r1.user_id.str());
+  CHECK(trail[0].project_id == w.proj.id);
+  CHECK(test::payload_of(trail[0]).at("to") == "DRAFT");
+  CHECK(test::payload_of(trail[0]).at("from").is_null());
+}
+
+TEST_CASE("create: who may create depends on the direction") {
+  world w;
+  const new_request egress{w.proj.id, direction::egress, "Out", ""};
+  const new_request ingress{w.proj.id, direction::ingress, "In", ""};
+  CHECK(thrown_by([&] { w.flow.create_request(w.c1, egress); }).code() == errc::forbidden);
+  CHECK(thrown_by([&] { w.flow.create_request(w.admin, egress); }).code() == errc::forbidden);
+  CHECK(thrown_by([&] { w.flow.create_request(w.outsider, egress); }).code() == errc::forbidden);
+  CHECK(thrown_by([&] { w.flow.create_request(w.r1, ingress); }).code() == errc::forbidden);
+  CHECK(thrown_by([&] { w.flow.create_request(w.c1, ingress); }).code() == errc::forbidden);
+  CHECK(w.flow.create_request(w.s1, ingress).direction == direction::ingress);
+  CHECK(w.flow.create_request(w.admin, ingress).owner_id == w.admin.user_id);
+}
+
+TEST_CASE("create: bad input is refused with the field named and nothing written") {
+  world w;
+  const snapshot before(w);
+  auto check = [&](new_request in, errc code, std::string_view field) {
+    const auto e = thrown_by([&] { w.flow.create_request(w.r1, in); });
+    CHECK(e.code() == code);
+    CHECK(std::string(e.what()).find(field) != std::string::npos);
+  };
+  check({w.proj.id, direction::egress, "", ""}, errc::invalid_argument, "title");
+  check({w.proj.id, direction::egress, "   ", ""}, errc::invalid_argument, "title");
+  check({w.proj.id, direction::egress, std::string(301, 't'), ""}, errc::invalid_argument, "title");
+  check({w.proj.id, direction::egress, "ok", std::string(20'001, 'd')}, errc::invalid_argument,
+        "description");
+  check({uuid::v7(), direction::egress, "ok", ""}, errc::not_found, "project_id");
+  check({uuid(), direction::egress, "ok", ""}, errc::invalid_argument, "project_id");
+  CHECK(snapshot(w) == before);
+}
+
+TEST_CASE("create: an archived project refuses new requests and keeps its history") {
+  world w;
+  const auto old = w.draft();
+  const project_spec other{uuid::v7(), "proj-beta", "Beta"};
+  const auto result = w.dir.reconcile_projects(w.admin, std::span(&other, 1));
+  CHECK(result.created == 1);
+  CHECK(result.archived == 1);
+  CHECK(w.dir.get_project(w.proj.id).status == project_status::archived);
+  const auto e = thrown_by([&] {
+    w.flow.create_request(w.r1, {w.proj.id, direction::egress, "More", ""});
+  });
+  CHECK(e.code() == errc::conflict);
+  CHECK(std::string(e.what()).find("archived") != std::string::npos);
+  CHECK(w.flow.get_request(w.r1, old.id).id == old.id);
+}
+
+// ------------------------------------------------------------------ submit
+
+TEST_CASE("submit: DRAFT to HUMAN_REVIEW with the agent off; checkers notified once each") {
+  world w;
+  const auto d = w.draft(2);
+  const auto r = w.flow.submit(w.r1, d.id);
+  CHECK(r.status == request_status::human_review);
+  CHECK(r.submitted_at.has_value());
+  CHECK(r.review_round == 1);
+  const auto trail = w.trail(d.id);
+  CHECK(trail.back().event_type == "request.submitted");
+  CHECK(test::payload_of(trail.back()) ==
+        boost::json::object{{"from", "DRAFT"}, {"to", "HUMAN_REVIEW"}, {"round", 1}});
+  CHECK(w.box.unread_count(w.c1) == 1);
+  CHECK(w.box.unread_count(w.c2) == 1);
+  CHECK(w.box.unread_count(w.s1) == 1);
+  CHECK(w.box.unread_count(w.r1) == 0);
+  const auto page = w.box.list(w.c1);
+  REQUIRE(page.items.size() == 1);
+  CHECK(page.items[0].event_type == "request.submitted");
+  CHECK(page.items[0].request_id == d.id);
+  CHECK(page.items[0].title.find("Regression tables") != std::string::npos);
+}
+
+TEST_CASE("submit: refusals change nothing") {
+  world w;
+  const auto empty = w.flow.create_request(w.r1, {w.proj.id, direction::egress, "Empty", ""});
+  const auto full = w.draft();
+  const snapshot before(w);
+  CHECK(thrown_by([&] { w.flow.submit(w.r1, empty.id); }).code() == errc::invalid_transition);
+  CHECK(thrown_by([&] { w.flow.submit(w.r2, full.id); }).code() == errc::forbidden);
+  CHECK(thrown_by([&] { w.flow.submit(w.c1, full.id); }).code() == errc::forbidden);
+  CHECK(thrown_by([&] { w.flow.submit(w.outsider, full.id); }).code() == errc::not_found);
+  CHECK(thrown_by([&] { w.flow.submit(w.r1, uuid::v7()); }).code() == errc::not_found);
+  CHECK(thrown_by([&] { w.flow.resubmit(w.r1, full.id); }).code() == errc::invalid_transition);
+  CHECK(snapshot(w) == before);
+  CHECK(w.flow.get_request(w.r1, full.id).status == request_status::draft);
+  // tre_admin may submit on the owner's behalf; a second submit is refused.
+  CHECK(w.flow.submit(w.admin, full.id).status == request_status::human_review);
+  const auto e = thrown_by([&] { w.flow.submit(w.r1, full.id); });
+  CHECK(e.code() == errc::invalid_transition);
+  CHECK(std::string(e.what()) == "request is HUMAN_REVIEW; submit is allowed only in DRAFT");
+}
+
+TEST_CASE("withdraw: owner or admin, from DRAFT or CHANGES_REQUESTED only") {
+  world w;
+  const auto a = w.draft();
+  CHECK(thrown_by([&] { w.flow.withdraw(w.r2, a.id); }).code() == errc::forbidden);
+  const auto out = w.flow.withdraw(w.r1, a.id);
+  CHECK(out.status == request_status::withdrawn);
+  CHECK(out.closed_at.has_value());
+  CHECK(test::payload_of(w.trail(a.id).back()) ==
+        boost::json::object{{"from", "DRAFT"}, {"to", "WITHDRAWN"}, {"round", 1}});
+  CHECK(thrown_by([&] { w.flow.withdraw(w.r1, a.id); }).code() == errc::invalid_transition);
+  const auto b = w.submitted();
+  CHECK(thrown_by([&] { w.flow.withdraw(w.admin, b.id); }).code() == errc::invalid_transition);
+}
+
+// ------------------------------------------------------------------ reviews
+
+TEST_CASE("reviews: two approvals close the round APPROVED; the owner is notified") {
+  world w;
+  const auto r = w.submitted(2);
+  const auto first = w.flow.record_review(w.c1, r.id, decide(review_decision::approved));
+  CHECK(first.round == 1);
+  CHECK(w.flow.get_request(w.r1, r.id).status == request_status::human_review);
+  w.flow.record_review(w.c2, r.id, decide(review_decision::approved));
+  const auto after = w.flow.get_request(w.r1, r.id);
+  CHECK(after.status == request_status::approved);
+  CHECK(after.closed_at.has_value());
+  for (const auto& o : w.flow.list_objects(w.r1, r.id)) CHECK(o.state == object_state::approved);
+  const auto page = w.box.list(w.r1);
+  REQUIRE(page.items.size() == 1);
+  CHECK(page.items[0].event_type == "request.approved");
+  CHECK(w.flow.list_reviews(w.c1, r.id).size() == 2);
+  CHECK(w.flow.get_review(w.r1, r.id, first.id).reviewer_id == w.c1.user_id);
+}
+
+TEST_CASE("reviews: a revision cycle ends APPROVED (round 2 counts only its own reviews)") {
+  world w;
+  const auto r = w.submitted(2);
+  const auto objects = w.flow.list_objects(w.r1, r.id);
+  auto ask = decide(review_decision::changes_requested);
+  ask.object_decisions = {{objects[0].id, review_decision::changes_requested, "round to 10"}};
+  w.flow.record_review(w.c1, r.id, ask);
+  w.flow.record_review(w.c2, r.id, decide(review_decision::approved));
+  CHECK(w.flow.get_request(w.r1, r.id).status == request_status::changes_requested);
+  CHECK(w.flow.get_object(w.r1, r.id, objects[0].id).state == object_state::changes_requested);
+  // Undecided, and the outcome is not APPROVED: it stays PENDING (rule 7).
+  CHECK(w.flow.get_object(w.r1, r.id, objects[1].id).state == object_state::pending);
+  CHECK(thrown_by([&] { w.flow.resubmit(w.r1, r.id); }).code() == errc::invalid_transition);
+
+  new_object v2;
+  v2.filename = "table1-rounded.csv";
+  v2.output_type = output_type::tabular;
+  const auto replacement =
+      w.flow.replace_object(w.r1, r.id, objects[0].id, v2, test::bytes_of("n,mean\n10"));
+  CHECK(replacement.version == 2);
+  CHECK(replacement.replaces_id == objects[0].id);
+  const auto again = w.flow.resubmit(w.r1, r.id);
+  CHECK(again.review_round == 2);
+  CHECK(again.status == request_status::human_review);
+  w.flow.record_review(w.c1, r.id, decide(review_decision::approved));
+  CHECK(w.flow.get_request(w.r1, r.id).status == request_status::human_review);
+  w.flow.record_review(w.c2, r.id, decide(review_decision::approved));
+  CHECK(w.flow.get_request(w.r1, r.id).status == request_status::approved);
+  CHECK(w.flow.get_object(w.r1, r.id, replacement.id).state == object_state::approved);
+  CHECK(w.flow.get_object(w.r1, r.id, objects[0].id).state == object_state::superseded);
+}
+
+TEST_CASE("reviews: eligibility is checked against the database's memberships") {
+  world w;
+  const auto r = w.submitted();
+  const snapshot before(w);
+  CHECK(thrown_by([&] {
+          w.flow.record_review(w.admin, r.id, decide(review_decision::approved));
+        }).code() == errc::forbidden);
+  CHECK(thrown_by([&] {
+          w.flow.record_review(w.r2, r.id, decide(review_decision::approved));
+        }).code() == errc::forbidden);
+  CHECK(thrown_by([&] {
+          w.flow.record_review(w.outsider, r.id, decide(review_decision::approved));
+        }).code() == errc::not_found);
+  CHECK(snapshot(w) == before);
+  w.flow.record_review(w.c1, r.id, decide(review_decision::approved));
+  CHECK(thrown_by([&] {
+          w.flow.record_review(w.c1, r.id, decide(review_decision::approved));
+        }).code() == errc::conflict);
+}
+
+TEST_CASE("reviews: a senior checker who owns an ingress request may not review it") {
+  world w;
+  auto r = w.flow.create_request(w.s1, {w.proj.id, direction::ingress, "Reference data", ""});
+  w.upload(w.s1, r.id, "codes.csv");
+  w.flow.submit(w.s1, r.id);
+  CHECK(thrown_by([&] {
+          w.flow.record_review(w.s1, r.id, decide(review_decision::approved));
+        }).code() == errc::forbidden);
+}
+
+TEST_CASE("reviews: decisions on superseded or foreign objects are rejected") {
+  world w;
+  const auto r = w.submitted();
+  const auto other = w.draft();
+  const auto foreign = w.flow.list_objects(w.r1, other.id)[0];
+  auto in = decide(review_decision::changes_requested);
+  in.object_decisions = {{foreign.id, review_decision::approved, ""}};
+  const auto e = thrown_by([&] { w.flow.record_review(w.c1, r.id, in); });
+  CHECK(e.code() == errc::invalid_argument);
+  CHECK(std::string(e.what()).find("object_decisions[0].object_id") != std::string::npos);
+}
+
+TEST_CASE("reviews: feedback is appended to the object's checker_feedback") {
+  world w;
+  const auto r = w.submitted();
+  const auto o = w.flow.list_objects(w.r1, r.id)[0];
+  auto in = decide(review_decision::changes_requested);
+  in.object_decisions = {{o.id, review_decision::changes_requested, "suppress cells < 10"}};
+  const auto review = w.flow.record_review(w.c1, r.id, in);
+  const auto m = w.flow.get_metadata(w.r1, r.id, o.id);
+  CHECK(m.checker_feedback_json.find("suppress cells < 10") != std::string::npos);
+  CHECK(m.checker_feedback_json.find(w.c1.user_id.str()) != std::string::npos);
+  CHECK(m.checker_feedback_json.find(review.created_at.str()) != std::string::npos);
+  CHECK(review.findings_json.find(o.id.str()) != std::string::npos);
+}
+
+TEST_CASE("reviews: an approved review may reject some objects; they end REJECTED") {
+  world w;
+  const auto r = w.submitted(2);
+  const auto objects = w.flow.list_objects(w.r1, r.id);
+  auto in = decide(review_decision::approved);
+  in.object_decisions = {{objects[1].id, review_decision::rejected, "identifiable"}};
+  w.flow.record_review(w.c1, r.id, in);
+  w.flow.record_review(w.c2, r.id, decide(review_decision::approved));
+  CHECK(w.flow.get_request(w.r1, r.id).status == request_status::approved);
+  CHECK(w.flow.get_object(w.r1, r.id, objects[0].id).state == object_state::approved);
+  CHECK(w.flow.get_object(w.r1, r.id, objects[1].id).state == object_state::rejected);
+}
+
+// ------------------------------------------------------------------ the agent
+
+TEST_CASE("agent: SUBMITTED, then the agent's review moves the request to HUMAN_REVIEW") {
+  world w({.agent_review = true});
+  const auto r = w.submitted();
+  CHECK(r.status == request_status::submitted);
+  CHECK(thrown_by([&] {
+          w.flow.record_review(w.c1, r.id, decide(review_decision::approved));
+        }).code() == errc::invalid_transition);
+  CHECK(w.flow.start_agent_review(r.id).status == request_status::agent_review);
+  CHECK(thrown_by([&] { w.flow.start_agent_review(r.id); }).code() == errc::invalid_transition);
+  const auto review = w.flow.record_agent_review(r.id, {review_decision::approved, "clean", "[]"});
+  CHECK(review.reviewer_type == reviewer_type::agent);
+  CHECK_FALSE(review.reviewer_id);
+  CHECK(w.flow.get_request(w.r1, r.id).status == request_status::human_review);
+  CHECK(thrown_by([&] {
+          w.flow.record_agent_review(r.id, {review_decision::approved, "", "[]"});
+        }).code() == errc::invalid_transition);
+  // The agent counts as one reviewer: one human approval closes the round.
+  auto accept = decide(review_decision::approved);
+  accept.accepted_agent_findings = true;
+  const auto human = w.flow.record_review(w.c1, r.id, accept);
+  CHECK(human.accepted_agent_findings);
+  CHECK(w.flow.get_request(w.r1, r.id).status == request_status::approved);
+  const auto types = types_of(w.trail(r.id));
+  const std::vector<std::string> tail(types.end() - 7, types.end());
+  CHECK(tail == std::vector<std::string>{"request.submitted", "request.agent_review_started",
+                                         "review.created", "request.human_review_started",
+                                         "review.created", "request.approved",
+                                         "object.state_changed"});
+}
+
+TEST_CASE("agent: a review from SUBMITTED passes through AGENT_REVIEW; checkers notified") {
+  world w({.agent_review = true});
+  const auto r = w.submitted();
+  w.box.mark_all_read(w.c1);
+  w.flow.record_agent_review(r.id, {review_decision::escalated, "small cells", R"({"rules":[]})"});
+  const auto types = types_of(w.trail(r.id));
+  const std::vector<std::string> tail(types.end() - 3, types.end());
+  CHECK(tail == std::vector<std::string>{"request.agent_review_started", "review.created",
+                                         "request.human_review_started"});
+  const auto page = w.box.list(w.c1, 20, std::nullopt, /*unread_only=*/true);
+  REQUIRE(page.items.size() == 1);
+  CHECK(page.items[0].event_type == "agent_review.ready");
+  // Escalated: only the senior checker may review, and its human decision wins.
+  CHECK(thrown_by([&] {
+          w.flow.record_review(w.c1, r.id, decide(review_decision::approved));
+        }).code() == errc::forbidden);
+  w.flow.record_review(w.s1, r.id, decide(review_decision::approved));
+  CHECK(w.flow.get_request(w.r1, r.id).status == request_status::approved);
+}
+
+TEST_CASE("agent: bad findings are refused before anything is written") {
+  world w({.agent_review = true});
+  const auto r = w.submitted();
+  const snapshot before(w);
+  CHECK(thrown_by([&] {
+          w.flow.record_agent_review(r.id, {review_decision::approved, "", "{oops"});
+        }).code() == errc::invalid_argument);
+  CHECK(thrown_by([&] { w.flow.record_agent_review(uuid::v7(), {}); }).code() == errc::not_found);
+  CHECK(snapshot(w) == before);
+}
+
+// ------------------------------------------------------------------ objects
+
+TEST_CASE("objects: uploads are streamed, hashed, stored under their key and audited") {
+  world w;
+  const auto r = w.flow.create_request(w.r1, {w.proj.id, direction::egress, "T", ""});
+  new_object in;
+  in.filename = "summary stats.csv";
+  in.output_type = output_type::tabular;
+  in.statbarn = "descriptive";
+  in.metadata.title = "Summary";
+  in.metadata.tags_json = R"({"cohort":"A"})";
+  const auto o = w.flow.add_object(w.r1, r.id, in, test::bytes_of("x,y\n1,2\n", 3));
+  CHECK(o.version == 1);
+  CHECK(o.state == object_state::pending);
+  CHECK(o.size_bytes == 8);
+  CHECK(o.checksum_sha256.size() == 64);
+  CHECK(o.storage_key.ends_with(o.id.str() + "-summary_stats.csv"));
+  CHECK(w.blobs.verify(o.storage_key, o.checksum_sha256));
+  const auto m = w.flow.get_metadata(w.r1, r.id, o.id);
+  CHECK(m.title == "Summary");
+  CHECK(m.tags_json.find("cohort") != std::string::npos);
+  CHECK(w.trail(r.id).back().event_type == "object.uploaded");
+}
+
+TEST_CASE("objects: bad uploads leave the database and the blob store as they were") {
+  world w({.max_upload_bytes = 1000});
+  const auto r = w.draft();
+  const auto other_project = [&] {
+    const project_spec specs[] = {{w.proj.id, w.proj.name, w.proj.display_name},
+                                  {uuid::v7(), "proj-gamma", "Gamma"}};
+    w.dir.reconcile_projects(w.admin, specs);
+    const auto r2 = w.actor_for("rosa");
+    w.dir.add_membership(w.admin, r2.user_id, specs[1].id, membership_role::researcher);
+    const auto theirs = w.flow.create_request(r2, {specs[1].id, direction::egress, "Theirs", ""});
+    return std::make_pair(r2, theirs);
+  }();
+  const snapshot before(w);
+  auto upload = [&](const actor& who, const uuid& request, std::string name, std::string body) {
+    new_object in;
+    in.filename = std::move(name);
+    return thrown_by([&] { w.flow.add_object(who, request, in, test::bytes_of(body, 100)); });
+  };
+  auto e = upload(w.r1, r.id, "../../etc/passwd", "x");
+  CHECK(e.code() == errc::invalid_argument);
+  CHECK(std::string(e.what()).starts_with("filename"));
+  CHECK(upload(w.r1, r.id, "a\nb.csv", "x").code() == errc::invalid_argument);
+  CHECK(upload(w.r1, r.id, "..", "x").code() == errc::invalid_argument);
+  CHECK(upload(w.r1, r.id, "", "x").code() == errc::invalid_argument);
+  e = upload(w.r1, r.id, "big.bin", std::string(1001, 'b'));
+  CHECK(e.code() == errc::invalid_argument);
+  CHECK(std::string(e.what()).find("upload limit") != std::string::npos);
+  CHECK(upload(w.r1, other_project.second.id, "t.csv", "x").code() == errc::not_found);
+  CHECK(upload(other_project.first, r.id, "t.csv", "x").code() == errc::not_found);
+  CHECK(upload(w.c1, r.id, "t.csv", "x").code() == errc::forbidden);
+  new_object bad_tags;
+  bad_tags.filename = "t.csv";
+  bad_tags.metadata.tags_json = "[1,2]";
+  CHECK(thrown_by([&] { w.flow.add_object(w.r1, r.id, bad_tags, test::bytes_of("x")); }).code() ==
+        errc::invalid_argument);
+  CHECK(snapshot(w) == before);
+}
+
+TEST_CASE("objects: a failing transaction discards the bytes it had stored") {
+  world w;
+  const auto r = w.draft();
+  // Break the metadata insert with a trigger, so the upload's transaction fails after
+  // the bytes were written.
+  if (test::on_postgres()) {
+    w.fdb.exec(
+        "CREATE FUNCTION t_fail() RETURNS trigger LANGUAGE plpgsql AS "
+        "$$ BEGIN RAISE EXCEPTION 'boom'; END $$");
+    w.fdb.exec(
+        "CREATE TRIGGER t_fail BEFORE INSERT ON output_object_metadata "
+        "FOR EACH ROW EXECUTE FUNCTION t_fail()");
+  } else {
+    w.fdb.exec(
+        "CREATE TRIGGER t_fail BEFORE INSERT ON output_object_metadata "
+        "BEGIN SELECT RAISE(ABORT, 'boom'); END");
+  }
+  const snapshot before(w);
+  CHECK_THROWS_AS(w.upload(w.r1, r.id, "late.csv"), error);
+  CHECK(snapshot(w) == before);
+}
+
+TEST_CASE("objects: replacing supersedes version n and records n + 1, in DRAFT") {
+  world w;
+  const auto r = w.draft();
+  const auto v1 = w.flow.list_objects(w.r1, r.id)[0];
+  new_object in;
+  in.filename = "table1-v2.csv";
+  in.metadata.description = "fixed";
+  const auto v2 = w.flow.replace_object(w.r1, r.id, v1.id, in, test::bytes_of("new"));
+  CHECK(v2.logical_object_id == v1.logical_object_id);
+  CHECK(v2.state == object_state::pending);
+  CHECK(w.flow.get_object(w.r1, r.id, v1.id).state == object_state::superseded);
+  CHECK(w.flow.object_versions(w.r1, r.id, v2.id).size() == 2);
+  CHECK(w.flow.list_objects(w.r1, r.id).size() == 1);
+  CHECK(w.flow.list_objects(w.r1, r.id, true).size() == 2);
+  CHECK(w.flow.get_metadata(w.r1, r.id, v2.id).description == "fixed");
+  const snapshot before(w);
+  CHECK(thrown_by([&] {
+          w.flow.replace_object(w.r1, r.id, v1.id, in, test::bytes_of("again"));
+        }).code() == errc::invalid_transition);
+  CHECK(snapshot(w) == before);
+}
+
+TEST_CASE("objects: while changes are requested only objects sent back may be replaced") {
+  world w;
+  const auto r = w.submitted(2);
+  const auto objects = w.flow.list_objects(w.r1, r.id);
+  auto ask = decide(review_decision::changes_requested);
+  ask.object_decisions = {{objects[0].id, review_decision::changes_requested, ""},
+                          {objects[1].id, review_decision::approved, ""}};
+  w.flow.record_review(w.c1, r.id, ask);
+  w.flow.record_review(w.c2, r.id, decide(review_decision::approved));
+  new_object in;
+  in.filename = "v2.csv";
+  CHECK(thrown_by([&] {
+          w.flow.replace_object(w.r1, r.id, objects[1].id, in, test::bytes_of("x"));
+        }).code() == errc::invalid_transition);
+  CHECK(thrown_by([&] { w.upload(w.r1, r.id, "new.csv"); }).code() == errc::invalid_transition);
+  CHECK_NOTHROW(w.flow.replace_object(w.r1, r.id, objects[0].id, in, test::bytes_of("x")));
+}
+
+TEST_CASE("metadata: partial update with lock_version; stale versions conflict") {
+  world w;
+  const auto r = w.draft();
+  const auto o = w.flow.list_objects(w.r1, r.id)[0];
+  const auto m1 = w.flow.get_metadata(w.r1, r.id, o.id);
+  metadata_patch p;
+  p.title = "Table 1";
+  p.suppression_notes = "cells < 10 suppressed";
+  const auto m2 = w.flow.edit_metadata(w.r1, r.id, o.id, p, m1.lock_version);
+  CHECK(m2.lock_version == m1.lock_version + 1);
+  CHECK(m2.title == "Table 1");
+  CHECK(m2.description == m1.description);  // untouched field kept
+  const auto ev = w.trail(r.id).back();
+  CHECK(ev.event_type == "object.metadata_updated");
+  CHECK(test::payload_of(ev).at("changes").at("title") ==
+        boost::json::object{{"from", ""}, {"to", "Table 1"}});
+  const snapshot before(w);
+  const auto e = thrown_by([&] { w.flow.edit_metadata(w.r1, r.id, o.id, p, m1.lock_version); });
+  CHECK(e.code() == errc::conflict);
+  CHECK(std::string(e.what()).starts_with("lock_version"));
+  CHECK(thrown_by([&] { w.flow.edit_metadata(w.r1, r.id, o.id, {}, m2.lock_version); }).code() ==
+        errc::invalid_argument);
+  metadata_patch bad;
+  bad.tags_json = "not json";
+  CHECK(thrown_by([&] { w.flow.edit_metadata(w.r1, r.id, o.id, bad, m2.lock_version); }).code() ==
+        errc::invalid_argument);
+  CHECK(thrown_by([&] { w.flow.edit_metadata(w.c1, r.id, o.id, p, m2.lock_version); }).code() ==
+        errc::forbidden);
+  CHECK(snapshot(w) == before);
+}
+
+TEST_CASE("metadata: frozen once the request is in review or approved") {
+  world w;
+  const auto r = w.submitted();
+  const auto o = w.flow.list_objects(w.r1, r.id)[0];
+  metadata_patch p;
+  p.title = "late";
+  CHECK(thrown_by([&] { w.flow.edit_metadata(w.r1, r.id, o.id, p, 1); }).code() ==
+        errc::invalid_transition);
+  w.flow.record_review(w.c1, r.id, decide(review_decision::approved));
+  w.flow.record_review(w.c2, r.id, decide(review_decision::approved));
+  CHECK(thrown_by([&] { w.flow.edit_metadata(w.r1, r.id, o.id, p, 1); }).code() ==
+        errc::invalid_transition);
+}
+
+TEST_CASE("download: checkers and tre_admin only, never the owner; audited") {
+  world w;
+  const auto r = w.submitted();
+  const auto o = w.flow.list_objects(w.r1, r.id)[0];
+  std::string got;
+  w.flow.download_object(w.c1, r.id, o.id, [&](std::string_view s) { got.append(s); });
+  CHECK(got == "n,mean\n0");
+  const auto ev = w.trail(r.id).back();
+  CHECK(ev.event_type == "object.downloaded");
+  CHECK(ev.actor == w.c1.user_id.str());
+  auto sink = [](std::string_view) {};
+  CHECK(thrown_by([&] { w.flow.download_object(w.r1, r.id, o.id, sink); }).code() ==
+        errc::forbidden);
+  CHECK(thrown_by([&] { w.flow.download_object(w.r2, r.id, o.id, sink); }).code() ==
+        errc::forbidden);
+  CHECK(thrown_by([&] { w.flow.download_object(w.outsider, r.id, o.id, sink); }).code() ==
+        errc::not_found);
+  CHECK_NOTHROW(w.flow.download_object(w.admin, r.id, o.id, sink));
+}
+
+// ------------------------------------------------------------------ ingress
+
+TEST_CASE("ingress: slots are confirmed once with their bytes before submission") {
+  world w;
+  const auto r = w.flow.create_request(w.s1, {w.proj.id, direction::ingress, "Code", ""});
+  new_object in;
+  in.filename = "analysis.R";
+  in.output_type = output_type::code;
+  const auto slot = w.flow.add_slot(w.s1, r.id, in);
+  CHECK(slot.checksum_sha256.empty());
+  CHECK(slot.size_bytes == 0);
+  CHECK(thrown_by([&] { w.flow.submit(w.s1, r.id); }).code() == errc::invalid_transition);
+  const auto filled = w.flow.confirm_upload(w.s1, r.id, slot.id, test::bytes_of("print(1)\n"));
+  CHECK(filled.size_bytes == 9);
+  CHECK(w.blobs.verify(filled.storage_key, filled.checksum_sha256));
+  const snapshot before(w);
+  CHECK(thrown_by([&] {
+          w.flow.confirm_upload(w.s1, r.id, slot.id, test::bytes_of("again"));
+        }).code() == errc::conflict);
+  CHECK(snapshot(w) == before);
+  CHECK(w.flow.submit(w.s1, r.id).status == request_status::human_review);
+  const auto types = types_of(w.trail(r.id));
+  CHECK(types == std::vector<std::string>{"request.created", "object.slot_created",
+                                          "object.upload_confirmed", "request.submitted"});
+}
+
+TEST_CASE("ingress: slots do not exist for egress requests") {
+  world w;
+  const auto r = w.draft();
+  new_object in;
+  in.filename = "x.csv";
+  const auto e = thrown_by([&] { w.flow.add_slot(w.r1, r.id, in); });
+  CHECK(e.code() == errc::invalid_transition);
+  CHECK(std::string(e.what()) == "add_slot does not apply to egress requests");
+}
+
+// ------------------------------------------------------------------ users
+
+TEST_CASE("users: written only when a claim changed; deactivated users are refused everywhere") {
+  world w;
+  const auto before = w.dir.find_user(w.r1.user_id);
+  const auto audit_before = w.rows("audit_events");
+  const auto same =
+      w.dir.upsert_user({"sub-rita", "rita", "rita@example.org", "rita", "Tester", "Test Lab"});
+  CHECK(same.updated_at == before->updated_at);
+  CHECK(w.rows("audit_events") == audit_before);
+  const auto moved =
+      w.dir.upsert_user({"sub-rita", "rita", "rita@uni.example", "rita", "Tester", "Test Lab"});
+  CHECK(moved.email == "rita@uni.example");
+  CHECK(w.rows("audit_events") == audit_before + 1);
+
+  const auto r = w.draft();
+  w.dir.set_user_active(w.admin, w.r1.user_id, false);
+  const snapshot frozen(w);
+  CHECK(thrown_by([&] { w.flow.submit(w.r1, r.id); }).code() == errc::forbidden);
+  CHECK(thrown_by([&] { w.flow.get_request(w.r1, r.id); }).code() == errc::forbidden);
+  CHECK(thrown_by([&] { w.flow.list_requests(w.r1); }).code() == errc::forbidden);
+  CHECK(thrown_by([&] { w.upload(w.r1, r.id, "x.csv"); }).code() == errc::forbidden);
+  CHECK(thrown_by([&] {
+          w.flow.create_request(w.r1, {w.proj.id, direction::egress, "x", ""});
+        }).code() == errc::forbidden);
+  CHECK(thrown_by([&] { w.box.unread_count(w.r1); }).code() == errc::forbidden);
+  CHECK(snapshot(w) == frozen);
+  CHECK(thrown_by([&] { w.dir.set_user_active(w.c1, w.r1.user_id, true); }).code() ==
+        errc::forbidden);
+  w.dir.set_user_active(w.admin, w.r1.user_id, true);
+  CHECK(w.flow.submit(w.r1, r.id).status == request_status::human_review);
+}
+
+TEST_CASE("users: a username held by another identity is a conflict") {
+  world w;
+  CHECK(thrown_by([&] {
+          w.dir.upsert_user({"sub-other", "rita", "", "", "", ""});
+        }).code() == errc::conflict);
+}
+
+// ------------------------------------------------------------------ memberships
+
+TEST_CASE("memberships: the researcher/checker rule in the service; removals audited in full") {
+  world w;
+  const auto e = thrown_by([&] {
+    w.dir.add_membership(w.admin, w.r1.user_id, w.proj.id, membership_role::output_checker);
+  });
+  CHECK(e.code() == errc::conflict);
+  CHECK(std::string(e.what()).find("researcher") != std::string::npos);
+  CHECK(thrown_by([&] {
+          w.dir.add_membership(w.admin, w.c1.user_id, w.proj.id, membership_role::researcher);
+        }).code() == errc::conflict);
+  CHECK(thrown_by([&] {
+          w.dir.add_membership(w.admin, w.c1.user_id, w.proj.id, membership_role::output_checker);
+        }).code() == errc::conflict);
+  CHECK(thrown_by([&] {
+          w.dir.add_membership(w.c1, w.c1.user_id, w.proj.id, membership_role::senior_checker);
+        }).code() == errc::forbidden);
+  const auto senior =
+      w.dir.add_membership(w.admin, w.c1.user_id, w.proj.id, membership_role::senior_checker);
+  CHECK(senior.assigned_by == w.admin.user_id);
+  const auto removed = w.dir.remove_membership(w.admin, senior.id);
+  CHECK(removed.id == senior.id);
+  CHECK(thrown_by([&] { w.dir.remove_membership(w.admin, senior.id); }).code() == errc::not_found);
+  audit_log log(w.fdb.db());
+  audit_query q;
+  q.event_type_prefix = "membership.deleted";
+  const auto page = log.query(q);
+  REQUIRE(page.items.size() == 1);
+  const auto& p = page.items[0].payload_json;
+  for (const auto& part : {senior.id.str(), w.c1.user_id.str(), w.proj.id.str(),
+                           std::string("senior_checker"), w.admin.user_id.str()})
+    CHECK(p.find(part) != std::string::npos);
+}
+
+// ------------------------------------------------------------------ projects
+
+TEST_CASE("projects: reconcile creates, renames, archives and re-activates, audited") {
+  world w;
+  const project_spec beta{uuid::v7(), "proj-beta", "Beta"};
+  project_spec list[] = {{w.proj.id, w.proj.name, "Alpha (renamed)"}, beta};
+  auto r = w.dir.reconcile_projects(w.admin, list);
+  CHECK(r.created == 1);
+  CHECK(r.updated == 1);
+  CHECK(r.archived == 0);
+  r = w.dir.reconcile_projects(w.admin, std::span(&beta, 1));
+  CHECK(r.archived == 1);
+  r = w.dir.reconcile_projects(w.admin, list);
+  CHECK(r.updated == 1);  // re-activated
+  CHECK(w.dir.get_project(w.proj.id).status == project_status::active);
+  r = w.dir.reconcile_projects(w.admin, list);
+  CHECK(r.created + r.updated + r.archived == 0);  // nothing changed, nothing written
+  CHECK(thrown_by([&] { w.dir.reconcile_projects(w.r1, list); }).code() == errc::forbidden);
+  project_spec dup[] = {beta, beta};
+  CHECK(thrown_by([&] { w.dir.reconcile_projects(w.admin, dup); }).code() ==
+        errc::invalid_argument);
+}
+
+// ------------------------------------------------------------------ notifications
+
+TEST_CASE("notifications: newest first with a keyset cursor; own rows only") {
+  world w;
+  for (int i = 0; i < 5; ++i) w.submitted();
+  const auto first = w.box.list(w.c1, 2);
+  REQUIRE(first.items.size() == 2);
+  REQUIRE(first.next_before);
+  const auto second = w.box.list(w.c1, 2, first.next_before);
+  const auto third = w.box.list(w.c1, 2, second.next_before);
+  CHECK(second.items.size() == 2);
+  CHECK(third.items.size() == 1);
+  CHECK_FALSE(third.next_before);
+  CHECK(first.items[0].created_at >= first.items[1].created_at);
+  CHECK(first.items[1].created_at >= second.items[0].created_at);
+  CHECK(w.box.unread_count(w.c1) == 5);
+  CHECK(thrown_by([&] { w.box.mark_read(w.c2, first.items[0].id); }).code() == errc::not_found);
+  CHECK(w.box.mark_read(w.c1, first.items[0].id).read);
+  CHECK(w.box.unread_count(w.c1) == 4);
+  CHECK(w.box.unread_count(w.c2) == 5);
+  CHECK(w.box.mark_all_read(w.c1) == 4);
+  CHECK(w.box.unread_count(w.c1) == 0);
+  CHECK(thrown_by([&] { w.box.list(w.c1, 0); }).code() == errc::invalid_argument);
+  CHECK(thrown_by([&] { w.box.list(w.c1, 101); }).code() == errc::invalid_argument);
+}
+
+// ------------------------------------------------------------------ stuck requests
+
+TEST_CASE("stuck sweep: checkers notified once per request per stuck period") {
+  world w({.stuck_after = std::chrono::hours(0)});
+  const auto r = w.submitted();
+  const auto draft = w.draft();  // DRAFT is never stuck
+  w.box.mark_all_read(w.c1);
+  const auto found = w.flow.sweep_stuck_requests();
+  REQUIRE(found.size() == 1);
+  CHECK(found[0].id == r.id);
+  CHECK(w.box.unread_count(w.c1) == 1);
+  CHECK(w.box.list(w.c1).items[0].event_type == "request.stuck");
+  CHECK(w.flow.sweep_stuck_requests().empty());  // same period: once
+  // CHANGES_REQUESTED waits on the researcher, not on the checkers.
+  const auto o = w.flow.list_objects(w.r1, r.id)[0];
+  auto ask = decide(review_decision::changes_requested);
+  ask.object_decisions = {{o.id, review_decision::changes_requested, ""}};
+  w.flow.record_review(w.c1, r.id, ask);
+  w.flow.record_review(w.c2, r.id, decide(review_decision::approved));
+  CHECK(w.flow.sweep_stuck_requests().empty());
+  // Back in review: a new stuck period, reported again. (SQLite's clock has
+  // millisecond resolution; let it move past the previous report.)
+  std::this_thread::sleep_for(std::chrono::milliseconds(3));
+  new_object in;
+  in.filename = "v2.csv";
+  w.flow.replace_object(w.r1, r.id, o.id, in, test::bytes_of("fixed"));
+  w.flow.resubmit(w.r1, r.id);
+  const auto again = w.flow.sweep_stuck_requests();
+  REQUIRE(again.size() == 1);
+  CHECK(again[0].review_round == 2);
+  CHECK(w.flow.get_request(w.r1, draft.id).status == request_status::draft);
+}
+
+TEST_CASE("stuck sweep: requests younger than the threshold are left alone") {
+  world w({.stuck_after = std::chrono::hours(72)});
+  w.submitted();
+  CHECK(w.flow.sweep_stuck_requests().empty());
+}
+
+TEST_CASE("options: the two-person rule cannot be configured away") {
+  test::fresh_database f;
+  test::temp_dir d;
+  filesystem_blob_store blobs(d.path());
+  CHECK(thrown_by([&] { workflow(f.db(), blobs, {.required_reviews = 1}); }).code() ==
+        errc::invalid_argument);
+}
+
+}  // namespace
+}  // namespace trevor

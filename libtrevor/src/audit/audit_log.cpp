@@ -145,26 +145,23 @@ void insert_audit_events(connection& c, std::span<const audit_event_input> event
     insert_audit_event(c, events[0], ids[0]);  // the prepared single-row statement
     return;
   }
-  // Bound values must stay put until the statement ran: size the vectors first.
-  std::vector<std::string> text;
-  std::vector<nullable_text> refs;
-  text.reserve(events.size() * 4);
-  refs.reserve(events.size() * 2);
-  const std::string sql = multi_row_insert(
-      "INSERT INTO audit_events (id, actor, event_type, request_id, project_id, payload)",
+  std::vector<nullable_text> values;
+  values.reserve(events.size() * 6);
+  const auto text = [](std::string v) {
+    return nullable_text(std::optional<std::string>(std::move(v)));
+  };
+  for (std::size_t i = 0; i < events.size(); ++i) {
+    values.push_back(text(ids[i].str()));
+    values.push_back(text(events[i].actor));
+    values.push_back(text(events[i].event_type));
+    values.emplace_back(events[i].request_id);
+    values.emplace_back(events[i].project_id);
+    values.push_back(text(events[i].payload_json));
+  }
+  execute_multi_insert(
+      c, "INSERT INTO audit_events (id, actor, event_type, request_id, project_id, payload)",
       "(CAST($ AS {uuid}), $, $, CAST($ AS {uuid}), CAST($ AS {uuid}), CAST($ AS {json}))",
-      events.size(), c.kind());
-  {
-    bound_statement st(c, sql);
-    for (std::size_t i = 0; i < events.size(); ++i) {
-      st.bind(text.emplace_back(ids[i].str()));
-      st.bind(text.emplace_back(events[i].actor));
-      st.bind(text.emplace_back(events[i].event_type));
-      st.bind(refs.emplace_back(events[i].request_id));
-      st.bind(refs.emplace_back(events[i].project_id));
-      st.bind(text.emplace_back(events[i].payload_json));
-    }
-  }  // executes here
+      events.size(), values);
 }
 
 }  // namespace detail

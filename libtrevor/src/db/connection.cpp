@@ -84,6 +84,7 @@ void connection::configure() {
 
 void connection::reconnect() {
   cache_.clear();
+  by_key_.clear();
   try {
     sql.reconnect();
   } catch (const std::exception& e) {

@@ -6,9 +6,11 @@
 // holding one: the in-memory SQLite pool has a single connection.
 
 #include <condition_variable>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <tuple>
 #include <typeindex>
 #include <unordered_map>
 #include <vector>
@@ -49,6 +51,18 @@ class connection {
     return static_cast<T&>(*slot);
   }
 
+  /// A statement object of type T for one SQL text (by address), created
+  /// once per connection with make(): statements prepared once and reused.
+  /// `variant` tells apart statements made from one text (multi-row
+  /// inserts by row count).
+  template <class T, class Make>
+  T& cached_for(const void* key, Make&& make, std::size_t variant = 0) {
+    // Keyed by type too: equal literals may share an address.
+    auto& slot = by_key_[{key, variant, std::type_index(typeid(T))}];
+    if (!slot) slot = make();
+    return static_cast<T&>(*slot);
+  }
+
   /// Re-opens the session after a lost connection and re-applies the
   /// per-connection settings. Drops cached statements.
   void reconnect();
@@ -68,6 +82,8 @@ class connection {
   bool file_backed_;
   bool suspect_ = false;
   std::unordered_map<std::type_index, std::unique_ptr<cached_statement>> cache_;
+  std::map<std::tuple<const void*, std::size_t, std::type_index>, std::unique_ptr<cached_statement>>
+      by_key_;
 };
 
 class database_impl;

@@ -21,4 +21,43 @@ std::string multi_row_insert(std::string_view head, std::string_view row, std::s
   return expand_sql(sql, e);
 }
 
+namespace {
+
+struct prepared_insert final : cached_statement {
+  std::vector<nullable_text> params;
+  soci::statement st;
+  prepared_insert(connection& c, const std::string& sql, std::size_t count)
+      : params(count), st(c.sql) {
+    static const std::string positional;
+    st.alloc();
+    for (auto& p : params) st.exchange(soci::use(p.value, p.ind, positional));
+    st.prepare(sql);
+    st.define_and_bind();
+  }
+};
+
+}  // namespace
+
+void execute_multi_insert(connection& c, const char* head, const char* row, std::size_t rows,
+                          std::vector<nullable_text>& values) {
+  if (rows == 0) return;
+  if (rows > max_prepared_insert_rows) {
+    bound_statement st(c, multi_row_insert(head, row, rows, c.kind()));
+    for (auto& v : values) st.bind(v);
+    return;  // executes as st goes
+  }
+  auto& p = c.cached_for<prepared_insert>(
+      head,
+      [&] {
+        return std::make_unique<prepared_insert>(c, multi_row_insert(head, row, rows, c.kind()),
+                                                 values.size());
+      },
+      rows);
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    p.params[i].value.swap(values[i].value);
+    p.params[i].ind = values[i].ind;
+  }
+  p.st.execute(true);
+}
+
 }  // namespace trevor::detail

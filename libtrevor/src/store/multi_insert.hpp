@@ -36,4 +36,14 @@ class bound_statement {
   soci::details::once_temp_type once_;
 };
 
+/// Up to this many rows, a multi-row INSERT is prepared once per connection
+/// and row count; larger ones are one-time statements.
+inline constexpr std::size_t max_prepared_insert_rows = 16;
+
+/// Runs `head` VALUES `row` x rows (see multi_row_insert) with `values`
+/// (rows x parameters per row, in placeholder order; NULL where the
+/// indicator says so). `head` and `row` must be string literals.
+void execute_multi_insert(connection& c, const char* head, const char* row, std::size_t rows,
+                          std::vector<nullable_text>& values);
+
 }  // namespace trevor::detail

@@ -37,25 +37,22 @@ notification insert_notification(connection& c, const notification& n) {
 
 void insert_notifications(connection& c, std::span<const notification> rows) {
   if (rows.empty()) return;
-  std::vector<std::string> text;
-  std::vector<nullable_text> refs;
-  text.reserve(rows.size() * 5);
-  refs.reserve(rows.size());
-  const std::string sql = multi_row_insert(
-      "INSERT INTO notifications (id, user_id, event_type, title, body, request_id)",
-      "(CAST($ AS {uuid}), CAST($ AS {uuid}), $, $, $, CAST($ AS {uuid}))", rows.size(),
-      c.kind());
-  {
-    bound_statement st(c, sql);
-    for (const auto& n : rows) {
-      st.bind(text.emplace_back(n.id.str()));
-      st.bind(text.emplace_back(n.user_id.str()));
-      st.bind(text.emplace_back(n.event_type));
-      st.bind(text.emplace_back(n.title));
-      st.bind(text.emplace_back(n.body));
-      st.bind(refs.emplace_back(n.request_id));
-    }
-  }  // executes here
+  std::vector<nullable_text> values;
+  values.reserve(rows.size() * 6);
+  const auto text = [](std::string v) {
+    return nullable_text(std::optional<std::string>(std::move(v)));
+  };
+  for (const auto& n : rows) {
+    values.push_back(text(n.id.str()));
+    values.push_back(text(n.user_id.str()));
+    values.push_back(text(n.event_type));
+    values.push_back(text(n.title));
+    values.push_back(text(n.body));
+    values.emplace_back(n.request_id);
+  }
+  execute_multi_insert(
+      c, "INSERT INTO notifications (id, user_id, event_type, title, body, request_id)",
+      "(CAST($ AS {uuid}), CAST($ AS {uuid}), $, $, $, CAST($ AS {uuid}))", rows.size(), values);
 }
 
 std::vector<notification> list_notifications(connection& c, const notification_page_query& q) {

@@ -58,51 +58,54 @@ output_object insert_object(connection& c, const output_object& o) {
   nullable_text replaces(o.replaces_id);
   long long version = o.version, size = o.size_bytes;
   const std::string type(to_string(o.output_type));
-  return *query_one(c, read_object,
-                    "INSERT INTO output_objects (id, request_id, logical_object_id, version, "
-                    "replaces_id, filename, "
-                    "output_type, statbarn, storage_key, checksum_sha256, size_bytes, uploaded_by) "
-                    "VALUES (:id, :request, :logical, :version, :replaces, :filename, :type, "
-                    ":statbarn, :key, :checksum, "
-                    ":size, :by) RETURNING " TREVOR_OBJECT_COLUMNS,
-                    id, request, logical, version, nullable(replaces), o.filename, type, o.statbarn,
-                    o.storage_key, o.checksum_sha256, size, by);
+  return *query_one_prepared(
+      c, read_object,
+      "INSERT INTO output_objects (id, request_id, logical_object_id, version, "
+      "replaces_id, filename, "
+      "output_type, statbarn, storage_key, checksum_sha256, size_bytes, uploaded_by) "
+      "VALUES (:id, :request, :logical, :version, :replaces, :filename, :type, "
+      ":statbarn, :key, :checksum, "
+      ":size, :by) RETURNING " TREVOR_OBJECT_COLUMNS,
+      id, request, logical, version, nullable(replaces), o.filename, type, o.statbarn,
+      o.storage_key, o.checksum_sha256, size, by);
 }
 
 std::optional<output_object> find_object(connection& c, const uuid& id) {
   const std::string key = id.str();
-  return query_one(c, read_object,
-                   "SELECT " TREVOR_OBJECT_COLUMNS " FROM output_objects WHERE id = :id", key);
+  return query_one_prepared(
+      c, read_object, "SELECT " TREVOR_OBJECT_COLUMNS " FROM output_objects WHERE id = :id", key);
 }
 
 std::vector<output_object> list_objects(connection& c, const uuid& request_id,
                                         bool include_superseded) {
   const std::string key = request_id.str();
   int all = include_superseded ? 1 : 0;
-  return query_all<output_object>(c,
-                                  "SELECT " TREVOR_OBJECT_COLUMNS
-                                  " FROM output_objects "
-                                  "WHERE request_id = :r AND (:all = 1 OR state <> 'SUPERSEDED') "
-                                  "ORDER BY created_at, logical_object_id, version",
-                                  read_object, key, all);
+  return query_all_prepared<output_object>(
+      c,
+      "SELECT " TREVOR_OBJECT_COLUMNS
+      " FROM output_objects "
+      "WHERE request_id = :r AND (:all = 1 OR state <> 'SUPERSEDED') "
+      "ORDER BY created_at, logical_object_id, version",
+      read_object, key, all);
 }
 
 std::vector<output_object> object_lineage(connection& c, const uuid& logical_object_id) {
   const std::string key = logical_object_id.str();
-  return query_all<output_object>(c,
-                                  "SELECT " TREVOR_OBJECT_COLUMNS
-                                  " FROM output_objects "
-                                  "WHERE logical_object_id = :l ORDER BY version",
-                                  read_object, key);
+  return query_all_prepared<output_object>(c,
+                                           "SELECT " TREVOR_OBJECT_COLUMNS
+                                           " FROM output_objects "
+                                           "WHERE logical_object_id = :l ORDER BY version",
+                                           read_object, key);
 }
 
 std::optional<output_object> set_object_state(connection& c, const uuid& id, object_state from,
                                               object_state to) {
   const std::string key = id.str(), from_s(to_string(from)), to_s(to_string(to));
-  return query_one(c, read_object,
-                   "UPDATE output_objects SET state = :to WHERE id = :id AND state = :from "
-                   "RETURNING " TREVOR_OBJECT_COLUMNS,
-                   to_s, key, from_s);
+  return query_one_prepared(
+      c, read_object,
+      "UPDATE output_objects SET state = :to WHERE id = :id AND state = :from "
+      "RETURNING " TREVOR_OBJECT_COLUMNS,
+      to_s, key, from_s);
 }
 
 std::optional<output_object> confirm_object_upload(connection& c, const uuid& id,
@@ -110,11 +113,12 @@ std::optional<output_object> confirm_object_upload(connection& c, const uuid& id
                                                    std::int64_t size_bytes) {
   const std::string key = id.str();
   long long size = size_bytes;
-  return query_one(c, read_object,
-                   "UPDATE output_objects SET checksum_sha256 = :checksum, size_bytes = :size "
-                   "WHERE id = :id AND checksum_sha256 = '' AND size_bytes = 0 "
-                   "RETURNING " TREVOR_OBJECT_COLUMNS,
-                   checksum_sha256, size, key);
+  return query_one_prepared(
+      c, read_object,
+      "UPDATE output_objects SET checksum_sha256 = :checksum, size_bytes = :size "
+      "WHERE id = :id AND checksum_sha256 = '' AND size_bytes = 0 "
+      "RETURNING " TREVOR_OBJECT_COLUMNS,
+      checksum_sha256, size, key);
 }
 
 long long count_live_objects(connection& c, const uuid& request_id,
@@ -131,7 +135,7 @@ long long count_live_objects(connection& c, const uuid& request_id,
 
 object_metadata insert_metadata(connection& c, const object_metadata& m) {
   const std::string logical = m.logical_object_id.str(), request = m.request_id.str();
-  return *query_one(
+  return *query_one_prepared(
       c, read_metadata,
       "INSERT INTO output_object_metadata (logical_object_id, request_id, title, description, "
       "researcher_justification, suppression_notes, tags, checker_feedback) "
@@ -143,16 +147,16 @@ object_metadata insert_metadata(connection& c, const object_metadata& m) {
 
 std::optional<object_metadata> find_metadata(connection& c, const uuid& logical_object_id) {
   const std::string key = logical_object_id.str();
-  return query_one(c, read_metadata,
-                   "SELECT " TREVOR_METADATA_COLUMNS
-                   " FROM output_object_metadata WHERE logical_object_id = :l",
-                   key);
+  return query_one_prepared(c, read_metadata,
+                            "SELECT " TREVOR_METADATA_COLUMNS
+                            " FROM output_object_metadata WHERE logical_object_id = :l",
+                            key);
 }
 
 std::optional<object_metadata> update_metadata(connection& c, const object_metadata& m) {
   const std::string key = m.logical_object_id.str();
   long long expected = m.lock_version;
-  return query_one(
+  return query_one_prepared(
       c, read_metadata,
       "UPDATE output_object_metadata SET updated_at = {now}, title = :title, description = "
       ":description, "

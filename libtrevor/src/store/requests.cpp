@@ -30,21 +30,21 @@ airlock_request read_request(const soci::row& r) {
 
 // Facts about the request (airlock_requests, unaliased so the same list works
 // in a SELECT and in an UPDATE's RETURNING) and about the actor (:actor).
-#define TREVOR_REQUEST_FACTS                                                                   \
-  ", (SELECT p.status FROM projects p WHERE p.id = airlock_requests.project_id)"               \
-  ", (SELECT CASE WHEN u.active THEN 1 ELSE 0 END FROM users u WHERE u.id = :actor)"           \
-  ", (SELECT COALESCE(SUM(CASE m.role WHEN 'researcher' THEN 1 WHEN 'output_checker' THEN 2 "  \
-  "ELSE 4 END), 0) FROM project_memberships m WHERE m.user_id = :actor2 "                      \
-  "AND m.project_id = airlock_requests.project_id)"                                            \
-  ", (SELECT count(*) FROM output_objects o WHERE o.request_id = airlock_requests.id "         \
-  "AND o.state <> 'SUPERSEDED')"                                                               \
-  ", (SELECT count(*) FROM output_objects o WHERE o.request_id = airlock_requests.id "         \
-  "AND o.state = 'PENDING')"                                                                   \
-  ", (SELECT count(*) FROM output_objects o WHERE o.request_id = airlock_requests.id "         \
-  "AND o.state = 'CHANGES_REQUESTED')"                                                         \
-  ", (SELECT count(*) FROM output_objects o WHERE o.request_id = airlock_requests.id "         \
-  "AND o.state <> 'SUPERSEDED' AND o.checksum_sha256 = '')"                                    \
-  ", (SELECT {list:c.user_id} FROM (SELECT DISTINCT m.user_id FROM project_memberships m "     \
+#define TREVOR_REQUEST_FACTS                                                                  \
+  ", (SELECT p.status FROM projects p WHERE p.id = airlock_requests.project_id)"              \
+  ", (SELECT CASE WHEN u.active THEN 1 ELSE 0 END FROM users u WHERE u.id = :actor)"          \
+  ", (SELECT COALESCE(SUM(CASE m.role WHEN 'researcher' THEN 1 WHEN 'output_checker' THEN 2 " \
+  "ELSE 4 END), 0) FROM project_memberships m WHERE m.user_id = :actor2 "                     \
+  "AND m.project_id = airlock_requests.project_id)"                                           \
+  ", (SELECT count(*) FROM output_objects o WHERE o.request_id = airlock_requests.id "        \
+  "AND o.state <> 'SUPERSEDED')"                                                              \
+  ", (SELECT count(*) FROM output_objects o WHERE o.request_id = airlock_requests.id "        \
+  "AND o.state = 'PENDING')"                                                                  \
+  ", (SELECT count(*) FROM output_objects o WHERE o.request_id = airlock_requests.id "        \
+  "AND o.state = 'CHANGES_REQUESTED')"                                                        \
+  ", (SELECT count(*) FROM output_objects o WHERE o.request_id = airlock_requests.id "        \
+  "AND o.state <> 'SUPERSEDED' AND o.checksum_sha256 = '')"                                   \
+  ", (SELECT {list:c.user_id} FROM (SELECT DISTINCT m.user_id FROM project_memberships m "    \
   "WHERE m.project_id = airlock_requests.project_id AND m.role <> 'researcher') c)"
 
 role_set roles_from_mask(std::int64_t mask) {
@@ -57,8 +57,8 @@ std::vector<uuid> uuid_list(const std::string& joined) {
   while (start < joined.size()) {
     auto comma = joined.find(',', start);
     if (comma == std::string::npos) comma = joined.size();
-    out.push_back(uuid::parse_or_throw(std::string_view(joined).substr(start, comma - start),
-                                       "checker id"));
+    out.push_back(
+        uuid::parse_or_throw(std::string_view(joined).substr(start, comma - start), "checker id"));
     start = comma + 1;
   }
   std::sort(out.begin(), out.end());
@@ -85,7 +85,7 @@ request_facts read_facts(const soci::row& r) {
 airlock_request insert_request(connection& c, const airlock_request& q) {
   const std::string id = q.id.str(), project = q.project_id.str(), owner = q.owner_id.str();
   const std::string dir(to_string(q.direction));
-  return *query_one(
+  return *query_one_prepared(
       c, read_request,
       "INSERT INTO airlock_requests (id, project_id, direction, title, description, owner_id) "
       "VALUES (:id, :project, :direction, :title, :description, :owner) "
@@ -95,8 +95,9 @@ airlock_request insert_request(connection& c, const airlock_request& q) {
 
 std::optional<airlock_request> find_request(connection& c, const uuid& id) {
   const std::string key = id.str();
-  return query_one(c, read_request,
-                   "SELECT " TREVOR_REQUEST_COLUMNS " FROM airlock_requests WHERE id = :id", key);
+  return query_one_prepared(
+      c, read_request, "SELECT " TREVOR_REQUEST_COLUMNS " FROM airlock_requests WHERE id = :id",
+      key);
 }
 
 std::vector<airlock_request> list_requests(connection& c, const request_filter& f) {
@@ -119,11 +120,11 @@ std::vector<airlock_request> list_requests(connection& c, const request_filter& 
       nullable(member), nullable(member));
 }
 
-#define TREVOR_TRANSITION_UPDATE                                                     \
-  "UPDATE airlock_requests SET updated_at = {now}, status = :to, "                   \
-  "review_round = review_round + :bump, "                                            \
-  "submitted_at = CASE WHEN :submitted = 1 THEN {now} ELSE submitted_at END, "       \
-  "closed_at = CASE WHEN :closed = 1 THEN {now} ELSE closed_at END "                 \
+#define TREVOR_TRANSITION_UPDATE                                               \
+  "UPDATE airlock_requests SET updated_at = {now}, status = :to, "             \
+  "review_round = review_round + :bump, "                                      \
+  "submitted_at = CASE WHEN :submitted = 1 THEN {now} ELSE submitted_at END, " \
+  "closed_at = CASE WHEN :closed = 1 THEN {now} ELSE closed_at END "           \
   "WHERE id = :id AND status = :from RETURNING " TREVOR_REQUEST_COLUMNS
 
 std::optional<airlock_request> transition_request(connection& c, const uuid& id,
@@ -134,8 +135,8 @@ std::optional<airlock_request> transition_request(connection& c, const uuid& id,
   int bump = effects.start_new_round ? 1 : 0;
   int submitted = effects.stamp_submitted ? 1 : 0;
   int closed = effects.stamp_closed ? 1 : 0;
-  return query_one(c, read_request, TREVOR_TRANSITION_UPDATE, to_s, bump, submitted, closed, key,
-                   from_s);
+  return query_one_prepared(c, read_request, TREVOR_TRANSITION_UPDATE, to_s, bump, submitted,
+                            closed, key, from_s);
 }
 
 std::optional<request_facts> transition_request_facts(connection& c, const uuid& id,
@@ -147,22 +148,22 @@ std::optional<request_facts> transition_request_facts(connection& c, const uuid&
   int bump = effects.start_new_round ? 1 : 0;
   int submitted = effects.stamp_submitted ? 1 : 0;
   int closed = effects.stamp_closed ? 1 : 0;
-  return query_one(c, read_facts, TREVOR_TRANSITION_UPDATE TREVOR_REQUEST_FACTS, to_s, bump,
-                   submitted, closed, key, from_s, actor, actor);
+  return query_one_prepared(c, read_facts, TREVOR_TRANSITION_UPDATE TREVOR_REQUEST_FACTS, to_s,
+                            bump, submitted, closed, key, from_s, actor, actor);
 }
 
-std::optional<request_facts> load_request_facts(connection& c, const uuid& id,
-                                                const uuid& actor_id, bool lock) {
+std::optional<request_facts> load_request_facts(connection& c, const uuid& id, const uuid& actor_id,
+                                                bool lock) {
   const std::string key = id.str(), actor = actor_id.str();
   if (lock)
-    return query_one(c, read_facts,
-                     "SELECT " TREVOR_REQUEST_COLUMNS TREVOR_REQUEST_FACTS
-                     " FROM airlock_requests WHERE id = :id {lock:airlock_requests}",
-                     actor, actor, key);
-  return query_one(c, read_facts,
-                   "SELECT " TREVOR_REQUEST_COLUMNS TREVOR_REQUEST_FACTS
-                   " FROM airlock_requests WHERE id = :id",
-                   actor, actor, key);
+    return query_one_prepared(c, read_facts,
+                              "SELECT " TREVOR_REQUEST_COLUMNS TREVOR_REQUEST_FACTS
+                              " FROM airlock_requests WHERE id = :id {lock:airlock_requests}",
+                              actor, actor, key);
+  return query_one_prepared(c, read_facts,
+                            "SELECT " TREVOR_REQUEST_COLUMNS TREVOR_REQUEST_FACTS
+                            " FROM airlock_requests WHERE id = :id",
+                            actor, actor, key);
 }
 
 std::optional<project_facts> load_project_facts(connection& c, const uuid& project_id,

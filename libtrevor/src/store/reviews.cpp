@@ -33,7 +33,7 @@ review insert_review(connection& c, const review& v) {
   const std::string type(to_string(v.reviewer_type)), decision(to_string(v.decision));
   nullable_text reviewer(v.reviewer_id);
   int accepted = v.accepted_agent_findings ? 1 : 0;
-  return *query_one(
+  return *query_one_prepared(
       c, read_review,
       "INSERT INTO reviews (id, request_id, round, reviewer_type, reviewer_id, decision, "
       "accepted_agent_findings, summary, findings) VALUES (:id, :request, :round, :type, "
@@ -44,19 +44,19 @@ review insert_review(connection& c, const review& v) {
 
 std::optional<review> find_review(connection& c, const uuid& id) {
   const std::string key = id.str();
-  return query_one(c, read_review, "SELECT " TREVOR_REVIEW_COLUMNS " FROM reviews WHERE id = :id",
-                   key);
+  return query_one_prepared(c, read_review,
+                            "SELECT " TREVOR_REVIEW_COLUMNS " FROM reviews WHERE id = :id", key);
 }
 
 std::vector<review> list_reviews(connection& c, const uuid& request_id,
                                  std::optional<std::int64_t> round) {
   const std::string key = request_id.str();
   long long wanted = round.value_or(0);
-  return query_all<review>(c,
-                           "SELECT " TREVOR_REVIEW_COLUMNS
-                           " FROM reviews WHERE request_id = :r "
-                           "AND (:round = 0 OR round = :round2) ORDER BY created_at, id",
-                           read_review, key, wanted, wanted);
+  return query_all_prepared<review>(c,
+                                    "SELECT " TREVOR_REVIEW_COLUMNS
+                                    " FROM reviews WHERE request_id = :r "
+                                    "AND (:round = 0 OR round = :round2) ORDER BY created_at, id",
+                                    read_review, key, wanted, wanted);
 }
 
 }  // namespace trevor::detail

@@ -50,7 +50,7 @@ user insert_user(connection& c, const user& u) {
   const std::string id = u.id.str();
   nullable_text subject(u.subject);
   int active = u.active ? 1 : 0;
-  return *query_one(
+  return *query_one_prepared(
       c, read_user,
       "INSERT INTO users (id, subject, username, email, given_name, family_name, affiliation, "
       "active) VALUES (:id, :subject, :username, :email, :given, :family, :affiliation, :active) "
@@ -62,15 +62,15 @@ user insert_user(connection& c, const user& u) {
 
 std::optional<user> find_user(connection& c, const uuid& id) {
   const std::string key = id.str();
-  return query_one(c, read_user, TREVOR_USER_SELECT "WHERE id = :id", key);
+  return query_one_prepared(c, read_user, TREVOR_USER_SELECT "WHERE id = :id", key);
 }
 
 std::optional<user> find_user_by_username(connection& c, const std::string& username) {
-  return query_one(c, read_user, TREVOR_USER_SELECT "WHERE username = :u", username);
+  return query_one_prepared(c, read_user, TREVOR_USER_SELECT "WHERE username = :u", username);
 }
 
 std::optional<user> find_user_by_subject(connection& c, const std::string& subject) {
-  return query_one(c, read_user, TREVOR_USER_SELECT "WHERE subject = :s", subject);
+  return query_one_prepared(c, read_user, TREVOR_USER_SELECT "WHERE subject = :s", subject);
 }
 
 std::vector<user> list_users(connection& c, const std::optional<std::string>& username) {
@@ -103,16 +103,17 @@ std::optional<user> update_user_if_changed(connection& c, const user& u) {
 project insert_project(connection& c, const project& p) {
   const std::string id = p.id.str();
   const std::string status(to_string(p.status));
-  return *query_one(c, read_project,
-                    "INSERT INTO projects (id, name, display_name, status) VALUES (:id, :name, "
-                    ":display, :status) "
-                    "RETURNING id, name, display_name, status, {t:created_at}, {t:updated_at}",
-                    id, p.name, p.display_name, status);
+  return *query_one_prepared(
+      c, read_project,
+      "INSERT INTO projects (id, name, display_name, status) VALUES (:id, :name, "
+      ":display, :status) "
+      "RETURNING id, name, display_name, status, {t:created_at}, {t:updated_at}",
+      id, p.name, p.display_name, status);
 }
 
 std::optional<project> find_project(connection& c, const uuid& id) {
   const std::string key = id.str();
-  return query_one(c, read_project, TREVOR_PROJECT_SELECT "WHERE id = :id", key);
+  return query_one_prepared(c, read_project, TREVOR_PROJECT_SELECT "WHERE id = :id", key);
 }
 
 std::vector<project> list_projects(connection& c) {

@@ -11,3 +11,4 @@ cmake -S "$examples" -B "$scratch/build" -DCMAKE_PREFIX_PATH="$scratch/prefix" \
   -DCMAKE_EXE_LINKER_FLAGS="$flags" -DCMAKE_CXX_FLAGS="$flags" >/dev/null
 cmake --build "$scratch/build" >/dev/null
 "$scratch/build/embedded_sqlite" | tail -1
+"$scratch/build/airlock_workflow" | sed -n 1p

@@ -1,0 +1,81 @@
+// Embedding the airlock: one egress request from creation to approval on an
+// in-memory SQLite database, with its audit trail printed at the end.
+//
+//   airlock_workflow [DATABASE_URL]     (default sqlite:///:memory:)
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+
+#include <trevor/trevor.hpp>
+
+namespace {
+
+/// A byte_reader over a string (a real caller streams a socket or a file).
+trevor::byte_reader bytes(const std::string& s) {
+  return [s, at = std::size_t{0}](char* buf, std::size_t cap) mutable {
+    const std::size_t n = std::min(cap, s.size() - at);
+    std::memcpy(buf, s.data() + at, n);
+    at += n;
+    return n;
+  };
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const char* url = argc > 1 ? argv[1] : "sqlite:///:memory:";
+  const auto storage =
+      std::filesystem::temp_directory_path() / ("airlock-example-" + trevor::uuid::v7().str());
+  int rc = 1;
+  try {
+    auto db = trevor::database::open(url);
+    trevor::migrator(db).up();
+    trevor::filesystem_blob_store blobs(storage);
+    trevor::directory people(db);
+    trevor::workflow airlock(db, blobs);  // two reviewers per round, agent off
+
+    // Identities arrive from the identity provider's claims.
+    auto person = [&](const char* name, bool admin = false) {
+      const auto u = people.upsert_user({std::string("sub-") + name, name, "", name, "", ""});
+      return trevor::actor{u.id, admin};
+    };
+    const auto admin = person("admin", true);
+    const auto rita = person("rita"), chen = person("chen"), carla = person("carla");
+    const trevor::project_spec project{trevor::uuid::v7(), "cohort-study", "Cohort study"};
+    people.reconcile_projects(admin, std::span(&project, 1));
+    people.add_membership(admin, rita.user_id, project.id, trevor::membership_role::researcher);
+    people.add_membership(admin, chen.user_id, project.id, trevor::membership_role::output_checker);
+    people.add_membership(admin, carla.user_id, project.id,
+                          trevor::membership_role::output_checker);
+
+    // The researcher asks to take a table out; two checkers approve it.
+    const auto req = airlock.create_request(
+        rita, {project.id, trevor::direction::egress, "Table 2 for the paper", ""});
+    trevor::new_object table;
+    table.filename = "table2.csv";
+    table.output_type = trevor::output_type::tabular;
+    airlock.add_object(rita, req.id, table, bytes("age_band,n\n40-49,112\n50-59,97\n"));
+    airlock.submit(rita, req.id);
+    trevor::human_review_input ok;
+    ok.decision = trevor::review_decision::approved;
+    ok.summary = "no cell below 10";
+    airlock.record_review(chen, req.id, ok);
+    airlock.record_review(carla, req.id, ok);
+
+    const auto done = airlock.get_request(rita, req.id);
+    std::printf("request \"%s\" is %s\n", done.title.c_str(),
+                std::string(trevor::to_string(done.status)).c_str());
+    trevor::audit_query q;
+    q.request_id = req.id;
+    q.order = trevor::audit_order::oldest_first;
+    const auto trail = trevor::audit_log(db).query(q).items;
+    for (const auto& e : trail) std::printf("  %s\n", e.event_type.c_str());
+    std::printf("%zu audit events\n", trail.size());
+    rc = done.status == trevor::request_status::approved ? 0 : 1;
+  } catch (const trevor::error& e) {
+    std::fprintf(stderr, "airlock_workflow: %s (%s)\n", e.what(),
+                 std::string(trevor::to_string(e.code())).c_str());
+  }
+  std::filesystem::remove_all(storage);
+  return rc;
+}

@@ -93,6 +93,22 @@ void check_replaceable(const airlock_request& r, const output_object& o) {
                             o.id.str(), to_string(o.state)));
 }
 
+/// A new object version's row from the caller's input (state PENDING; no
+/// bytes yet: the caller fills in key, checksum and size).
+output_object object_row(const uuid& id, const uuid& request_id, const uuid& logical_id,
+                         std::int64_t version, const new_object& in, const actor& who) {
+  output_object o;
+  o.id = id;
+  o.request_id = request_id;
+  o.logical_object_id = logical_id;
+  o.version = version;
+  o.filename = in.filename;
+  o.output_type = in.output_type;
+  o.statbarn = in.statbarn;
+  o.uploaded_by = who.user_id;
+  return o;
+}
+
 boost::json::object object_payload(const output_object& o) {
   return {{"object_id", o.id.str()},
           {"logical_object_id", o.logical_object_id.str()},
@@ -166,17 +182,10 @@ output_object workflow::add_object(const actor& who, const uuid& request_id,
   auto stored = detail::run_transaction(db_.impl(), mode::write, "add object", [&](connection& c) {
     const auto f = detail::visible_request(c, request_id, who, /*lock=*/true);
     check_content_op(f, who, operation::add_object);
-    output_object o;
-    o.id = object_id;
-    o.request_id = request_id;
-    o.logical_object_id = logical_id;
-    o.filename = input.filename;
-    o.output_type = input.output_type;
-    o.statbarn = input.statbarn;
+    auto o = object_row(object_id, request_id, logical_id, 1, input, who);
     o.storage_key = key;
     o.checksum_sha256 = blob.sha256;
     o.size_bytes = blob.size;
-    o.uploaded_by = who.user_id;
     auto obj = detail::insert_object(c, o);
     detail::insert_metadata(c, new_metadata(logical_id, request_id, input.metadata));
     event_batch batch(ids_);
@@ -196,16 +205,9 @@ output_object workflow::add_slot(const actor& who, const uuid& request_id,
   return detail::run_transaction(db_.impl(), mode::write, "add slot", [&](connection& c) {
     const auto f = detail::visible_request(c, request_id, who, /*lock=*/true);
     check_content_op(f, who, operation::add_slot);
-    output_object o;
-    o.id = object_id;
-    o.request_id = request_id;
-    o.logical_object_id = logical_id;
-    o.filename = input.filename;
-    o.output_type = input.output_type;
-    o.statbarn = input.statbarn;
+    auto o = object_row(object_id, request_id, logical_id, 1, input, who);
     o.storage_key = object_storage_key(f.request.project_id, request_id, logical_id, 1, object_id,
                                        input.filename);
-    o.uploaded_by = who.user_id;
     auto obj = detail::insert_object(c, o);
     detail::insert_metadata(c, new_metadata(logical_id, request_id, input.metadata));
     event_batch batch(ids_);
@@ -283,19 +285,11 @@ output_object workflow::replace_object(const actor& who, const uuid& request_id,
         check_replaceable(f.request, old);
         if (!detail::set_object_state(c, old.id, old.state, object_state::superseded))
           throw error(errc::conflict, "object changed concurrently; retry");
-        output_object o;
-        o.id = new_id;
-        o.request_id = request_id;
-        o.logical_object_id = old.logical_object_id;
-        o.version = old.version + 1;
+        auto o = object_row(new_id, request_id, old.logical_object_id, version, input, who);
         o.replaces_id = old.id;
-        o.filename = input.filename;
-        o.output_type = input.output_type;
-        o.statbarn = input.statbarn;
         o.storage_key = key;
         o.checksum_sha256 = blob.sha256;
         o.size_bytes = blob.size;
-        o.uploaded_by = who.user_id;
         auto obj = detail::insert_object(c, o);
         event_batch batch(ids_);
         batch.event(detail::actor_name(who), "object.replaced", request_id, f.request.project_id,

@@ -19,9 +19,6 @@ struct step {
   bool operator==(const step&) const = default;
 };
 
-std::ostream& operator<<(std::ostream& os, const step& s) {
-  return os << s.type << " by " << s.actor << " " << s.from << "->" << s.to;
-}
 
 std::vector<step> steps_of(const std::vector<audit_event>& trail,
                            const std::map<std::string, std::string>& names) {

@@ -121,10 +121,15 @@ audit_event insert_audit_event(connection& c, const audit_event_input& e, const 
   s.request_id = nullable_text(e.request_id);
   s.project_id = nullable_text(e.project_id);
   s.payload = e.payload_json;
-  s.st.execute(true);
-  // Step past the single RETURNING row: on SQLite the statement stays active
-  // (holding its transaction open) until it has reported that it is done.
-  while (s.st.fetch()) {
+  try {
+    s.st.execute(true);
+    // Step past the single RETURNING row: on SQLite the statement stays active
+    // (holding its transaction open) until it has reported that it is done.
+    while (s.st.fetch()) {
+    }
+  } catch (...) {
+    c.forget<audit_insert>();
+    throw;
   }
   audit_event out;
   out.id = id;

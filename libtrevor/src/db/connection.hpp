@@ -63,6 +63,20 @@ class connection {
     return static_cast<T&>(*slot);
   }
 
+  /// Drops the statement cached() made (see forget_cached()).
+  template <class T>
+  void forget() noexcept {
+    cache_.erase(std::type_index(typeid(T)));
+  }
+
+  /// Drops the statement cached_for() made (after it failed: SOCI 4.0's
+  /// PostgreSQL backend leaks a failed execution's parameter buffers unless
+  /// the statement is destroyed, and a fresh one is the safe state anyway).
+  template <class T>
+  void forget_cached(const void* key, std::size_t variant = 0) noexcept {
+    by_key_.erase({key, variant, std::type_index(typeid(T))});
+  }
+
   /// Re-opens the session after a lost connection and re-applies the
   /// per-connection settings. Drops cached statements.
   void reconnect();

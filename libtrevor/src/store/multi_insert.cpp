@@ -57,7 +57,12 @@ void execute_multi_insert(connection& c, const char* head, const char* row, std:
     p.params[i].value.swap(values[i].value);
     p.params[i].ind = values[i].ind;
   }
-  p.st.execute(true);
+  try {
+    p.st.execute(true);
+  } catch (...) {
+    c.forget_cached<prepared_insert>(head, rows);
+    throw;
+  }
 }
 
 }  // namespace trevor::detail

@@ -58,7 +58,7 @@ output_object insert_object(connection& c, const output_object& o) {
   nullable_text replaces(o.replaces_id);
   long long version = o.version, size = o.size_bytes;
   const std::string type(to_string(o.output_type));
-  return *query_one_prepared(
+  return *query_one(
       c, read_object,
       "INSERT INTO output_objects (id, request_id, logical_object_id, version, "
       "replaces_id, filename, "
@@ -135,7 +135,7 @@ long long count_live_objects(connection& c, const uuid& request_id,
 
 object_metadata insert_metadata(connection& c, const object_metadata& m) {
   const std::string logical = m.logical_object_id.str(), request = m.request_id.str();
-  return *query_one_prepared(
+  return *query_one(
       c, read_metadata,
       "INSERT INTO output_object_metadata (logical_object_id, request_id, title, description, "
       "researcher_justification, suppression_notes, tags, checker_feedback) "

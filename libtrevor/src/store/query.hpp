@@ -74,6 +74,12 @@ std::vector<T> query_all(connection& c, const char* sql, Fn&& read, Args&&... ar
 // re-executed: PostgreSQL then skips parsing and planning (about half a
 // millisecond for a statement with several subqueries), SQLite skips
 // sqlite3_prepare. Parameters are copied into storage the statement owns.
+//
+// Only for statements that do not fail in normal operation (reads and
+// conditional updates): SOCI 4.0's PostgreSQL backend leaks the parameter
+// buffers of a prepared statement's failed execution, even when the
+// statement is then destroyed. INSERTs that may hit a unique or foreign key
+// stay one-time statements.
 
 template <class T>
 struct param_storage {

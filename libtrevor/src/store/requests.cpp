@@ -85,7 +85,7 @@ request_facts read_facts(const soci::row& r) {
 airlock_request insert_request(connection& c, const airlock_request& q) {
   const std::string id = q.id.str(), project = q.project_id.str(), owner = q.owner_id.str();
   const std::string dir(to_string(q.direction));
-  return *query_one_prepared(
+  return *query_one(
       c, read_request,
       "INSERT INTO airlock_requests (id, project_id, direction, title, description, owner_id) "
       "VALUES (:id, :project, :direction, :title, :description, :owner) "

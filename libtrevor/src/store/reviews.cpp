@@ -33,7 +33,7 @@ review insert_review(connection& c, const review& v) {
   const std::string type(to_string(v.reviewer_type)), decision(to_string(v.decision));
   nullable_text reviewer(v.reviewer_id);
   int accepted = v.accepted_agent_findings ? 1 : 0;
-  return *query_one_prepared(
+  return *query_one(
       c, read_review,
       "INSERT INTO reviews (id, request_id, round, reviewer_type, reviewer_id, decision, "
       "accepted_agent_findings, summary, findings) VALUES (:id, :request, :round, :type, "

@@ -50,7 +50,7 @@ user insert_user(connection& c, const user& u) {
   const std::string id = u.id.str();
   nullable_text subject(u.subject);
   int active = u.active ? 1 : 0;
-  return *query_one_prepared(
+  return *query_one(
       c, read_user,
       "INSERT INTO users (id, subject, username, email, given_name, family_name, affiliation, "
       "active) VALUES (:id, :subject, :username, :email, :given, :family, :affiliation, :active) "
@@ -103,7 +103,7 @@ std::optional<user> update_user_if_changed(connection& c, const user& u) {
 project insert_project(connection& c, const project& p) {
   const std::string id = p.id.str();
   const std::string status(to_string(p.status));
-  return *query_one_prepared(
+  return *query_one(
       c, read_project,
       "INSERT INTO projects (id, name, display_name, status) VALUES (:id, :name, "
       ":display, :status) "

@@ -19,7 +19,6 @@ struct step {
   bool operator==(const step&) const = default;
 };
 
-
 std::vector<step> steps_of(const std::vector<audit_event>& trail,
                            const std::map<std::string, std::string>& names) {
   std::vector<step> out;

@@ -70,8 +70,7 @@ class filesystem_blob_store final : public blob_store {
   /// Creates `root` if needed. Throws error(unavailable) when it cannot.
   explicit filesystem_blob_store(std::filesystem::path root);
 
-  blob_info put(const std::string& key, const byte_reader& source,
-                std::int64_t max_bytes) override;
+  blob_info put(const std::string& key, const byte_reader& source, std::int64_t max_bytes) override;
   void get(const std::string& key, const byte_writer& sink) const override;
   std::int64_t size(const std::string& key) const override;
   bool exists(const std::string& key) const override;

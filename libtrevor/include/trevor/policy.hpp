@@ -45,15 +45,15 @@ template <>
 struct enum_names<operation> {
   static constexpr std::string_view what = "operation";
   static constexpr std::array<std::string_view, 16> names{
-      "create",         "add_object",     "add_slot",           "confirm_upload",
-      "replace_object", "edit_metadata",  "submit",             "start_agent_review",
-      "record_agent_review", "close_round", "resubmit",         "withdraw",
-      "start_release",  "finish_release", "fail_release",       "deliver"};
+      "create",        "add_object", "add_slot",           "confirm_upload",      "replace_object",
+      "edit_metadata", "submit",     "start_agent_review", "record_agent_review", "close_round",
+      "resubmit",      "withdraw",   "start_release",      "finish_release",      "fail_release",
+      "deliver"};
 };
 
 /// Who may perform a transition (the "Who" column of domain §3).
 enum class party {
-  contributor,     // egress: a researcher on the project; ingress: tre_admin or a senior checker on it
+  contributor,  // egress: a researcher on the project; ingress: tre_admin or a senior checker on it
   owner_or_admin,  // the request's owner, or tre_admin
   agent,           // the automated reviewer's identity
   system,          // the library itself, as a consequence of another operation
@@ -116,8 +116,7 @@ const transition_rule* find_transition(std::optional<request_status> from, opera
                                        direction d, request_status to) noexcept;
 
 /// Every target reachable from `from` by `op` for a request of direction `d`.
-std::vector<request_status> targets(std::optional<request_status> from, operation op,
-                                    direction d);
+std::vector<request_status> targets(std::optional<request_status> from, operation op, direction d);
 
 /// find_transition(), or error(invalid_transition) naming the current status,
 /// the operation and the statuses it would need.
@@ -202,8 +201,8 @@ struct human_review_input {
 /// The facts of the round under review.
 struct round_facts {
   const airlock_request* request = nullptr;
-  std::span<const review> reviews;             // this round's reviews so far
-  std::span<const output_object> objects;      // every object of the request, all versions
+  std::span<const review> reviews;         // this round's reviews so far
+  std::span<const output_object> objects;  // every object of the request, all versions
   int required_reviews = default_required_reviews;
 };
 

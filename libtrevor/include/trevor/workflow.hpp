@@ -78,8 +78,7 @@ struct metadata_patch {
   std::optional<std::string> suppression_notes;
   std::optional<std::string> tags_json;  // a JSON object
   bool empty() const noexcept {
-    return !title && !description && !researcher_justification && !suppression_notes &&
-           !tags_json;
+    return !title && !description && !researcher_justification && !suppression_notes && !tags_json;
   }
 };
 
@@ -105,8 +104,7 @@ class workflow {
  public:
   /// `blobs` must outlive the workflow. `ids` (optional) replaces UUIDv7
   /// generation, for deterministic tests.
-  workflow(database db, blob_store& blobs, workflow_options options = {},
-           id_source* ids = nullptr);
+  workflow(database db, blob_store& blobs, workflow_options options = {}, id_source* ids = nullptr);
 
   const workflow_options& options() const noexcept { return options_; }
 

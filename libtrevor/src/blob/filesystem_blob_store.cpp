@@ -99,7 +99,8 @@ std::filesystem::path filesystem_blob_store::path_of(const std::string& key) con
     if (slash == std::string::npos) break;
     start = slash + 1;
   }
-  if (!ok) throw error(errc::invalid_argument, fmt::format("blob key: '{}' is not a valid key", key));
+  if (!ok)
+    throw error(errc::invalid_argument, fmt::format("blob key: '{}' is not a valid key", key));
   return root_ / key;
 }
 
@@ -109,7 +110,9 @@ blob_info filesystem_blob_store::put(const std::string& key, const byte_reader& 
   const auto dir = final_path.parent_path();
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
-  if (ec) throw error(errc::unavailable, fmt::format("blob store: cannot create {}: {}", dir.string(), ec.message()));
+  if (ec)
+    throw error(errc::unavailable,
+                fmt::format("blob store: cannot create {}: {}", dir.string(), ec.message()));
   if (std::filesystem::exists(final_path))
     throw error(errc::conflict, fmt::format("blob store: key '{}' already exists", key));
 
@@ -205,7 +208,8 @@ std::string object_storage_key(const uuid& project_id, const uuid& request_id,
                                const uuid& logical_object_id, std::int64_t version,
                                const uuid& object_id, std::string_view filename) {
   return fmt::format("{}/{}/{}/{}/{}-{}", project_id.str(), request_id.str(),
-                     logical_object_id.str(), version, object_id.str(), sanitize_filename(filename));
+                     logical_object_id.str(), version, object_id.str(),
+                     sanitize_filename(filename));
 }
 
 }  // namespace trevor

@@ -14,7 +14,8 @@ namespace trevor {
 namespace {
 
 bool in_scope(direction_scope s, direction d) noexcept {
-  return s == direction_scope::both || (s == direction_scope::egress_only) == (d == direction::egress);
+  return s == direction_scope::both ||
+         (s == direction_scope::egress_only) == (d == direction::egress);
 }
 
 std::string status_list(const std::vector<request_status>& v) {
@@ -59,8 +60,7 @@ const transition_rule* find_transition(std::optional<request_status> from, opera
   return nullptr;
 }
 
-std::vector<request_status> targets(std::optional<request_status> from, operation op,
-                                    direction d) {
+std::vector<request_status> targets(std::optional<request_status> from, operation op, direction d) {
   std::vector<request_status> out;
   for (const auto& t : transitions)
     if (t.from == from && t.op == op && in_scope(t.scope, d)) out.push_back(t.to);
@@ -79,8 +79,8 @@ const transition_rule& require_transition(request_status from, operation op, dir
     throw error(errc::invalid_transition,
                 fmt::format("{} does not apply to {} requests", to_string(op), to_string(d)));
   throw error(errc::invalid_transition,
-              fmt::format("request is {}; {} is allowed only in {}", to_string(from),
-                          to_string(op), status_list(starts)));
+              fmt::format("request is {}; {} is allowed only in {}", to_string(from), to_string(op),
+                          status_list(starts)));
 }
 
 std::string_view status_event_type(operation op, request_status to) noexcept {
@@ -136,8 +136,7 @@ std::string state_diagram_mermaid() {
 bool acts_as(party who, const actor_facts& a, direction d) noexcept {
   switch (who) {
     case party::contributor:
-      return d == direction::egress ? a.roles.researcher
-                                    : (a.tre_admin || a.roles.senior_checker);
+      return d == direction::egress ? a.roles.researcher : (a.tre_admin || a.roles.senior_checker);
     case party::owner_or_admin: return a.is_owner || a.tre_admin;
     case party::agent: return a.is_agent;
     case party::admin: return a.tre_admin;
@@ -160,8 +159,7 @@ void check_human_review(const round_facts& round, const uuid& reviewer, const ac
                                 "output_checker or senior_checker role on the project is needed"
                               : "reviewer: needs the output_checker or senior_checker role on "
                                 "the request's project");
-  if (who.is_owner)
-    throw error(errc::forbidden, "reviewer: the request's owner may not review it");
+  if (who.is_owner) throw error(errc::forbidden, "reviewer: the request's owner may not review it");
   // Rule 4: after an escalation only senior checkers review.
   const review* agent = agent_review_of(round.reviews);
   if (agent && agent->decision == review_decision::escalated && !who.roles.senior_checker)
@@ -169,8 +167,8 @@ void check_human_review(const round_facts& round, const uuid& reviewer, const ac
                 "reviewer: the agent escalated this round; only a senior_checker may review it");
   for (const auto& r : round.reviews)
     if (r.reviewer_id == reviewer)
-      throw error(errc::conflict,
-                  fmt::format("reviewer: already reviewed round {} of this request", req.review_round));
+      throw error(errc::conflict, fmt::format("reviewer: already reviewed round {} of this request",
+                                              req.review_round));
   // The decision itself.
   if (input.decision == review_decision::escalated)
     throw error(errc::invalid_argument,
@@ -180,8 +178,7 @@ void check_human_review(const round_facts& round, const uuid& reviewer, const ac
     throw error(errc::invalid_argument,
                 fmt::format("summary: longer than {} bytes", max_review_summary));
   // Rule 5: accepting the agent's findings needs an agent approval.
-  if (input.accepted_agent_findings &&
-      !(agent && agent->decision == review_decision::approved))
+  if (input.accepted_agent_findings && !(agent && agent->decision == review_decision::approved))
     throw error(errc::invalid_argument,
                 "accepted_agent_findings: allowed only when the agent approved this round");
   // Rule 7: per-object decisions name live objects of this request, once each.
@@ -203,9 +200,9 @@ void check_human_review(const round_facts& round, const uuid& reviewer, const ac
                               "decide on the live version",
                               i, d.object_id.str(), it->version));
     if (!seen.insert(d.object_id).second)
-      throw error(errc::invalid_argument,
-                  fmt::format("object_decisions[{}].object_id: {} is decided twice", i,
-                              d.object_id.str()));
+      throw error(
+          errc::invalid_argument,
+          fmt::format("object_decisions[{}].object_id: {} is decided twice", i, d.object_id.str()));
     if (d.decision == review_decision::escalated)
       throw error(errc::invalid_argument,
                   fmt::format("object_decisions[{}].decision: must be approved, "

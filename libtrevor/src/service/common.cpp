@@ -47,8 +47,7 @@ void require_party(const transition_rule& rule, const actor_facts& a, direction 
   throw error(errc::forbidden, fmt::format("{}: only {} may do this", to_string(rule.op), who));
 }
 
-request_facts visible_request(connection& c, const uuid& request_id, const actor& who,
-                              bool lock) {
+request_facts visible_request(connection& c, const uuid& request_id, const actor& who, bool lock) {
   auto f = load_request_facts(c, request_id, who.user_id, lock);
   if (!f) throw error(errc::not_found, fmt::format("request {} not found", request_id.str()));
   require_active(f->actor_active);

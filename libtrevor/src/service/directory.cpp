@@ -133,8 +133,9 @@ user directory::set_user_active(const actor& who, const uuid& user_id, bool acti
     auto updated = detail::update_user_if_changed(c, next);
     if (!updated) return *u;
     event_batch batch(ids_);
-    batch.event(detail::actor_name(who), "user.updated", std::nullopt, std::nullopt,
-                {{"user_id", u->id.str()}, {"changes", diff(user_claims(*u), user_claims(*updated))}});
+    batch.event(
+        detail::actor_name(who), "user.updated", std::nullopt, std::nullopt,
+        {{"user_id", u->id.str()}, {"changes", diff(user_claims(*u), user_claims(*updated))}});
     batch.write(c);
     return *updated;
   });
@@ -162,14 +163,17 @@ reconcile_result directory::reconcile_projects(const actor& who,
   std::unordered_set<std::string> names;
   for (std::size_t i = 0; i < projects.size(); ++i) {
     const auto& p = projects[i];
-    if (p.id.is_nil()) throw error(errc::invalid_argument, fmt::format("projects[{}].id: required", i));
+    if (p.id.is_nil())
+      throw error(errc::invalid_argument, fmt::format("projects[{}].id: required", i));
     detail::check_text(p.name, fmt::format("projects[{}].name", i), max_name_length, true);
     detail::check_text(p.display_name, fmt::format("projects[{}].display_name", i), max_name_length,
                        false);
     if (!ids.insert(p.id).second)
-      throw error(errc::invalid_argument, fmt::format("projects[{}].id: {} appears twice", i, p.id.str()));
+      throw error(errc::invalid_argument,
+                  fmt::format("projects[{}].id: {} appears twice", i, p.id.str()));
     if (!names.insert(p.name).second)
-      throw error(errc::invalid_argument, fmt::format("projects[{}].name: '{}' appears twice", i, p.name));
+      throw error(errc::invalid_argument,
+                  fmt::format("projects[{}].name: '{}' appears twice", i, p.name));
   }
   return detail::run_transaction(db_.impl(), mode::write, "reconcile projects", [&](connection& c) {
     require_user(c, who, /*admin=*/true);
@@ -205,8 +209,9 @@ reconcile_result directory::reconcile_projects(const actor& who,
         boost::json::object a{{"name", updated->name},
                               {"display_name", updated->display_name},
                               {"status", to_string(updated->status)}};
-        batch.event(actor_id, "project.synced", std::nullopt, updated->id,
-                    {{"project_id", updated->id.str()}, {"created", false}, {"changes", diff(b, a)}});
+        batch.event(
+            actor_id, "project.synced", std::nullopt, updated->id,
+            {{"project_id", updated->id.str()}, {"created", false}, {"changes", diff(b, a)}});
       }
     }
     for (const auto& [id, p] : current) {
@@ -215,8 +220,9 @@ reconcile_result directory::reconcile_projects(const actor& who,
       next.status = project_status::archived;
       if (detail::update_project_if_changed(c, next)) {
         ++result.archived;
-        batch.event(actor_id, "project.archived", std::nullopt, id,
-                    {{"project_id", id.str()}, {"name", p.name}, {"from", "active"}, {"to", "archived"}});
+        batch.event(
+            actor_id, "project.archived", std::nullopt, id,
+            {{"project_id", id.str()}, {"name", p.name}, {"from", "active"}, {"to", "archived"}});
       }
     }
     batch.write(c);
@@ -244,11 +250,12 @@ membership directory::add_membership(const actor& who, const uuid& user_id, cons
     if (!detail::find_user(c, user_id))
       throw error(errc::not_found, fmt::format("user_id: user {} not found", user_id.str()));
     if (!detail::find_project(c, project_id))
-      throw error(errc::not_found, fmt::format("project_id: project {} not found", project_id.str()));
+      throw error(errc::not_found,
+                  fmt::format("project_id: project {} not found", project_id.str()));
     for (const auto held : detail::roles_on_project(c, user_id, project_id)) {
       if (held == role)
-        throw error(errc::conflict, fmt::format("role: the user already is {} on this project",
-                                                to_string(role)));
+        throw error(errc::conflict,
+                    fmt::format("role: the user already is {} on this project", to_string(role)));
       if ((held == membership_role::researcher) != (role == membership_role::researcher))
         throw error(errc::conflict,
                     fmt::format("role: the user is {} on this project and cannot also be {} "

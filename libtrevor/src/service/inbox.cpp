@@ -57,8 +57,7 @@ notification inbox::mark_read(const actor& who, const uuid& notification_id) {
     require_user(c, who);
     auto n = detail::mark_notification_read(c, notification_id, who.user_id);
     if (!n)
-      throw error(errc::not_found,
-                  fmt::format("notification {} not found", notification_id.str()));
+      throw error(errc::not_found, fmt::format("notification {} not found", notification_id.str()));
     return *n;
   });
 }

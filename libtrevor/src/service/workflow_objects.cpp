@@ -49,8 +49,8 @@ void check_patch(const metadata_patch& p) {
   if (p.title) detail::check_text(*p.title, "title", max_metadata_text, false);
   if (p.description) detail::check_text(*p.description, "description", max_metadata_text, false);
   if (p.researcher_justification)
-    detail::check_text(*p.researcher_justification, "researcher_justification",
-                       max_metadata_text, false);
+    detail::check_text(*p.researcher_justification, "researcher_justification", max_metadata_text,
+                       false);
   if (p.suppression_notes)
     detail::check_text(*p.suppression_notes, "suppression_notes", max_metadata_text, false);
   if (p.tags_json) {
@@ -110,16 +110,11 @@ output_object object_row(const uuid& id, const uuid& request_id, const uuid& log
 }
 
 boost::json::object object_payload(const output_object& o) {
-  return {{"object_id", o.id.str()},
-          {"logical_object_id", o.logical_object_id.str()},
-          {"version", o.version},
-          {"replaces_id", detail::json_of(o.replaces_id)},
-          {"filename", o.filename},
-          {"output_type", to_string(o.output_type)},
-          {"statbarn", o.statbarn},
-          {"checksum_sha256", o.checksum_sha256},
-          {"size_bytes", o.size_bytes},
-          {"state", to_string(o.state)}};
+  return {{"object_id", o.id.str()},    {"logical_object_id", o.logical_object_id.str()},
+          {"version", o.version},       {"replaces_id", detail::json_of(o.replaces_id)},
+          {"filename", o.filename},     {"output_type", to_string(o.output_type)},
+          {"statbarn", o.statbarn},     {"checksum_sha256", o.checksum_sha256},
+          {"size_bytes", o.size_bytes}, {"state", to_string(o.state)}};
 }
 
 /// Applies `p` to `m`; returns {field: {from, to}} for the fields that changed.
@@ -148,9 +143,9 @@ object_metadata new_metadata(const uuid& logical_id, const uuid& request_id,
 }
 
 /// Writes a metadata change (optimistic on m.lock_version) and its event.
-object_metadata write_metadata(connection& c, const object_metadata& m,
-                               boost::json::object changes, const output_object& o,
-                               const actor& who, event_batch& batch, const airlock_request& r) {
+object_metadata write_metadata(connection& c, const object_metadata& m, boost::json::object changes,
+                               const output_object& o, const actor& who, event_batch& batch,
+                               const airlock_request& r) {
   auto updated = detail::update_metadata(c, m);
   if (!updated)
     throw error(errc::conflict, "lock_version: the metadata changed concurrently; reload it");
@@ -377,28 +372,30 @@ object_metadata workflow::get_metadata(const actor& who, const uuid& request_id,
 
 void workflow::download_object(const actor& who, const uuid& request_id, const uuid& object_id,
                                const byte_writer& sink) {
-  const auto key = detail::run_transaction(db_.impl(), mode::write, "download object",
-                                           [&](connection& c) {
-    const auto f = detail::visible_request(c, request_id, who);
-    const auto a = detail::facts_of(who, f);
-    if (a.is_owner)
-      throw error(errc::forbidden, "download: the request's owner may not download its objects");
-    if (!a.tre_admin && !a.roles.any_checker())
-      throw error(errc::forbidden,
-                  "download: only the project's checkers and tre_admin may download objects");
-    const auto o = detail::object_in_request(c, request_id, object_id);
-    if (o.checksum_sha256.empty())
-      throw error(errc::not_found, fmt::format("object {}: no bytes uploaded yet", object_id.str()));
-    event_batch batch(ids_);
-    batch.event(detail::actor_name(who), "object.downloaded", request_id, f.request.project_id,
-                {{"object_id", o.id.str()},
-                 {"filename", o.filename},
-                 {"version", o.version},
-                 {"checksum_sha256", o.checksum_sha256},
-                 {"size_bytes", o.size_bytes}});
-    batch.write(c);
-    return o.storage_key;
-  });
+  const auto key =
+      detail::run_transaction(db_.impl(), mode::write, "download object", [&](connection& c) {
+        const auto f = detail::visible_request(c, request_id, who);
+        const auto a = detail::facts_of(who, f);
+        if (a.is_owner)
+          throw error(errc::forbidden,
+                      "download: the request's owner may not download its objects");
+        if (!a.tre_admin && !a.roles.any_checker())
+          throw error(errc::forbidden,
+                      "download: only the project's checkers and tre_admin may download objects");
+        const auto o = detail::object_in_request(c, request_id, object_id);
+        if (o.checksum_sha256.empty())
+          throw error(errc::not_found,
+                      fmt::format("object {}: no bytes uploaded yet", object_id.str()));
+        event_batch batch(ids_);
+        batch.event(detail::actor_name(who), "object.downloaded", request_id, f.request.project_id,
+                    {{"object_id", o.id.str()},
+                     {"filename", o.filename},
+                     {"version", o.version},
+                     {"checksum_sha256", o.checksum_sha256},
+                     {"size_bytes", o.size_bytes}});
+        batch.write(c);
+        return o.storage_key;
+      });
   blobs_.get(key, sink);
 }
 

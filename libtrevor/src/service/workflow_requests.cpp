@@ -121,8 +121,8 @@ airlock_request workflow::move_request(const actor& who, const uuid& request_id,
                         "resubmit: no object is PENDING; replace an object first");
         }
         event_batch batch(ids_);
-        batch.event(detail::actor_name(who), status_event_type(op, to), request_id,
-                    req.project_id, detail::status_change(from, to, req.review_round));
+        batch.event(detail::actor_name(who), status_event_type(op, to), request_id, req.project_id,
+                    detail::status_change(from, to, req.review_round));
         batch.notify(f->checkers, "request.submitted",
                      again ? fmt::format("Request resubmitted for review: {}", req.title)
                            : fmt::format("New request to review: {}", req.title),
@@ -139,9 +139,9 @@ airlock_request workflow::withdraw(const actor& who, const uuid& request_id) {
     const auto f = detail::visible_request(c, request_id, who, /*lock=*/true);
     const auto from = f.request.status;
     const auto d = f.request.direction;
-    detail::require_party(*find_transition(request_status::draft, operation::withdraw, d,
-                                           request_status::withdrawn),
-                          detail::facts_of(who, f), d);
+    detail::require_party(
+        *find_transition(request_status::draft, operation::withdraw, d, request_status::withdrawn),
+        detail::facts_of(who, f), d);
     require_transition(from, operation::withdraw, d, request_status::withdrawn);
     detail::transition_effects effects;
     effects.stamp_closed = stamps_closed_at(request_status::withdrawn);

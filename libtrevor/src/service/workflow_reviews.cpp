@@ -117,8 +117,7 @@ review workflow::record_review(const actor& who, const uuid& request_id,
         const auto& o = find_in(objects, object_id);
         if (!detail::set_object_state(c, object_id, o.state, state))
           throw error(errc::conflict, "object changed concurrently; retry");
-        batch.event(std::string(system_actor), "object.state_changed", request_id,
-                    req.project_id,
+        batch.event(std::string(system_actor), "object.state_changed", request_id, req.project_id,
                     {{"object_id", o.id.str()},
                      {"logical_object_id", o.logical_object_id.str()},
                      {"version", o.version},
@@ -155,8 +154,7 @@ airlock_request workflow::start_agent_review(const uuid& request_id) {
         batch.event(std::string(agent_actor),
                     status_event_type(operation::start_agent_review, req.status), request_id,
                     req.project_id,
-                    detail::status_change(request_status::submitted, req.status,
-                                          req.review_round));
+                    detail::status_change(request_status::submitted, req.status, req.review_round));
         batch.write(c);
         return req;
       });
@@ -169,55 +167,57 @@ review workflow::record_agent_review(const uuid& request_id, const agent_review_
   detail::require_json(input.findings_json, "findings");
   const uuid review_id = next_id();
   const uuid nobody;
-  return detail::run_transaction(db_.impl(), mode::write, "record agent review", [&](connection& c) {
-    auto f = detail::load_request_facts(c, request_id, nobody, /*lock=*/true);
-    if (!f) throw error(errc::not_found, fmt::format("request {} not found", request_id.str()));
-    const auto& req = f->request;
-    event_batch batch(ids_);
-    request_status at = req.status;
-    if (at == request_status::submitted) {
-      // Started and recorded in one call: both steps are in the table.
-      require_transition(at, operation::record_agent_review, req.direction,
-                         request_status::agent_review);
-      if (!detail::transition_request(c, request_id, at, request_status::agent_review, {}))
-        throw error(errc::conflict, "request changed concurrently; retry");
-      batch.event(std::string(agent_actor),
-                  status_event_type(operation::record_agent_review, request_status::agent_review),
-                  request_id, req.project_id,
-                  detail::status_change(at, request_status::agent_review, req.review_round));
-      at = request_status::agent_review;
-    }
-    require_transition(at, operation::record_agent_review, req.direction,
-                       request_status::human_review);
-    review r;
-    r.id = review_id;
-    r.request_id = request_id;
-    r.round = req.review_round;
-    r.reviewer_type = reviewer_type::agent;
-    r.decision = input.decision;
-    r.summary = input.summary;
-    r.findings_json = input.findings_json;
-    const auto stored = detail::insert_review(c, r);
-    if (!detail::transition_request(c, request_id, at, request_status::human_review, {}))
-      throw error(errc::conflict, "request changed concurrently; retry");
-    batch.event(std::string(agent_actor), "review.created", request_id, req.project_id,
-                {{"review_id", stored.id.str()},
-                 {"round", stored.round},
-                 {"reviewer_type", to_string(stored.reviewer_type)},
-                 {"decision", to_string(stored.decision)}});
-    batch.event(std::string(agent_actor),
-                status_event_type(operation::record_agent_review, request_status::human_review),
-                request_id, req.project_id,
-                detail::status_change(at, request_status::human_review, req.review_round));
-    batch.notify(f->checkers, "agent_review.ready",
-                 fmt::format("Agent review ready: {}", req.title),
-                 fmt::format("The automated review of \"{}\" recommends: {}. It now waits for "
-                             "human review.",
-                             req.title, to_string(stored.decision)),
-                 request_id);
-    batch.write(c);
-    return stored;
-  });
+  return detail::run_transaction(
+      db_.impl(), mode::write, "record agent review", [&](connection& c) {
+        auto f = detail::load_request_facts(c, request_id, nobody, /*lock=*/true);
+        if (!f) throw error(errc::not_found, fmt::format("request {} not found", request_id.str()));
+        const auto& req = f->request;
+        event_batch batch(ids_);
+        request_status at = req.status;
+        if (at == request_status::submitted) {
+          // Started and recorded in one call: both steps are in the table.
+          require_transition(at, operation::record_agent_review, req.direction,
+                             request_status::agent_review);
+          if (!detail::transition_request(c, request_id, at, request_status::agent_review, {}))
+            throw error(errc::conflict, "request changed concurrently; retry");
+          batch.event(
+              std::string(agent_actor),
+              status_event_type(operation::record_agent_review, request_status::agent_review),
+              request_id, req.project_id,
+              detail::status_change(at, request_status::agent_review, req.review_round));
+          at = request_status::agent_review;
+        }
+        require_transition(at, operation::record_agent_review, req.direction,
+                           request_status::human_review);
+        review r;
+        r.id = review_id;
+        r.request_id = request_id;
+        r.round = req.review_round;
+        r.reviewer_type = reviewer_type::agent;
+        r.decision = input.decision;
+        r.summary = input.summary;
+        r.findings_json = input.findings_json;
+        const auto stored = detail::insert_review(c, r);
+        if (!detail::transition_request(c, request_id, at, request_status::human_review, {}))
+          throw error(errc::conflict, "request changed concurrently; retry");
+        batch.event(std::string(agent_actor), "review.created", request_id, req.project_id,
+                    {{"review_id", stored.id.str()},
+                     {"round", stored.round},
+                     {"reviewer_type", to_string(stored.reviewer_type)},
+                     {"decision", to_string(stored.decision)}});
+        batch.event(std::string(agent_actor),
+                    status_event_type(operation::record_agent_review, request_status::human_review),
+                    request_id, req.project_id,
+                    detail::status_change(at, request_status::human_review, req.review_round));
+        batch.notify(f->checkers, "agent_review.ready",
+                     fmt::format("Agent review ready: {}", req.title),
+                     fmt::format("The automated review of \"{}\" recommends: {}. It now waits for "
+                                 "human review.",
+                                 req.title, to_string(stored.decision)),
+                     request_id);
+        batch.write(c);
+        return stored;
+      });
 }
 
 std::vector<review> workflow::list_reviews(const actor& who, const uuid& request_id) const {
@@ -227,14 +227,13 @@ std::vector<review> workflow::list_reviews(const actor& who, const uuid& request
   });
 }
 
-review workflow::get_review(const actor& who, const uuid& request_id,
-                            const uuid& review_id) const {
+review workflow::get_review(const actor& who, const uuid& request_id, const uuid& review_id) const {
   return detail::run_transaction(db_.impl(), mode::read, "get review", [&](connection& c) {
     detail::visible_request(c, request_id, who);
     auto r = detail::find_review(c, review_id);
     if (!r || r->request_id != request_id)
-      throw error(errc::not_found, fmt::format("review {} not found in request {}",
-                                               review_id.str(), request_id.str()));
+      throw error(errc::not_found, fmt::format("review {} not found in request {}", review_id.str(),
+                                               request_id.str()));
     return *r;
   });
 }

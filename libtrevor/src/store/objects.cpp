@@ -58,16 +58,15 @@ output_object insert_object(connection& c, const output_object& o) {
   nullable_text replaces(o.replaces_id);
   long long version = o.version, size = o.size_bytes;
   const std::string type(to_string(o.output_type));
-  return *query_one(
-      c, read_object,
-      "INSERT INTO output_objects (id, request_id, logical_object_id, version, "
-      "replaces_id, filename, "
-      "output_type, statbarn, storage_key, checksum_sha256, size_bytes, uploaded_by) "
-      "VALUES (:id, :request, :logical, :version, :replaces, :filename, :type, "
-      ":statbarn, :key, :checksum, "
-      ":size, :by) RETURNING " TREVOR_OBJECT_COLUMNS,
-      id, request, logical, version, nullable(replaces), o.filename, type, o.statbarn,
-      o.storage_key, o.checksum_sha256, size, by);
+  return *query_one(c, read_object,
+                    "INSERT INTO output_objects (id, request_id, logical_object_id, version, "
+                    "replaces_id, filename, "
+                    "output_type, statbarn, storage_key, checksum_sha256, size_bytes, uploaded_by) "
+                    "VALUES (:id, :request, :logical, :version, :replaces, :filename, :type, "
+                    ":statbarn, :key, :checksum, "
+                    ":size, :by) RETURNING " TREVOR_OBJECT_COLUMNS,
+                    id, request, logical, version, nullable(replaces), o.filename, type, o.statbarn,
+                    o.storage_key, o.checksum_sha256, size, by);
 }
 
 std::optional<output_object> find_object(connection& c, const uuid& id) {

@@ -185,11 +185,11 @@ std::optional<project_facts> load_project_facts(connection& c, const uuid& proje
       actor, actor, key);
 }
 
-#define TREVOR_STUCK_SELECT                                                                \
-  "SELECT " TREVOR_REQUEST_COLUMNS TREVOR_REQUEST_FACTS                                    \
-  " FROM airlock_requests WHERE status IN ('SUBMITTED', 'AGENT_REVIEW', 'HUMAN_REVIEW') "  \
-  "AND updated_at <= {hours_ago::hours} AND NOT EXISTS (SELECT 1 FROM audit_events a "     \
-  "WHERE a.request_id = airlock_requests.id AND a.event_type = 'request.stuck' "           \
+#define TREVOR_STUCK_SELECT                                                               \
+  "SELECT " TREVOR_REQUEST_COLUMNS TREVOR_REQUEST_FACTS                                   \
+  " FROM airlock_requests WHERE status IN ('SUBMITTED', 'AGENT_REVIEW', 'HUMAN_REVIEW') " \
+  "AND updated_at <= {hours_ago::hours} AND NOT EXISTS (SELECT 1 FROM audit_events a "    \
+  "WHERE a.request_id = airlock_requests.id AND a.event_type = 'request.stuck' "          \
   "AND a.occurred_at >= airlock_requests.updated_at) ORDER BY updated_at, id"
 
 std::vector<request_facts> stuck_requests(connection& c, long long hours, bool lock) {

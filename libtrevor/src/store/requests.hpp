@@ -59,8 +59,8 @@ struct request_facts {
 /// other writers). Facts read in the locking statement may predate a
 /// concurrent transaction the lock waited for: read anything that must
 /// include it in a later statement.
-std::optional<request_facts> load_request_facts(connection& c, const uuid& id,
-                                                const uuid& actor_id, bool lock);
+std::optional<request_facts> load_request_facts(connection& c, const uuid& id, const uuid& actor_id,
+                                                bool lock);
 
 /// transition_request() returning the request's facts as of the update.
 std::optional<request_facts> transition_request_facts(connection& c, const uuid& id,

@@ -103,12 +103,11 @@ std::optional<user> update_user_if_changed(connection& c, const user& u) {
 project insert_project(connection& c, const project& p) {
   const std::string id = p.id.str();
   const std::string status(to_string(p.status));
-  return *query_one(
-      c, read_project,
-      "INSERT INTO projects (id, name, display_name, status) VALUES (:id, :name, "
-      ":display, :status) "
-      "RETURNING id, name, display_name, status, {t:created_at}, {t:updated_at}",
-      id, p.name, p.display_name, status);
+  return *query_one(c, read_project,
+                    "INSERT INTO projects (id, name, display_name, status) VALUES (:id, :name, "
+                    ":display, :status) "
+                    "RETURNING id, name, display_name, status, {t:created_at}, {t:updated_at}",
+                    id, p.name, p.display_name, status);
 }
 
 std::optional<project> find_project(connection& c, const uuid& id) {

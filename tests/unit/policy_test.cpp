@@ -171,6 +171,20 @@ TEST_CASE("table: refusals name the current status and where the operation is al
   CHECK(std::string(e.what()) == "add_slot does not apply to egress requests");
 }
 
+TEST_CASE("table: every operation names one party per direction") {
+  for (std::size_t o = 0; o < enum_names<op>::names.size(); ++o)
+    for (auto d : both_directions) {
+      const auto* first = first_rule(static_cast<op>(o), d);
+      for (const auto& t : transitions)
+        if (t.op == static_cast<op>(o) && in_scope(t.scope, d)) {
+          REQUIRE(first != nullptr);
+          CHECK(t.who == first->who);
+        }
+    }
+  CHECK(first_rule(op::add_slot, direction::egress) == nullptr);
+  CHECK(first_rule(op::deliver, direction::ingress)->who == party::admin);
+}
+
 TEST_CASE("table: terminal states have no way out") {
   for (const auto& t : transitions)
     if (t.from) CHECK_FALSE(is_terminal(*t.from));

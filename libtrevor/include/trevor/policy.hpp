@@ -111,6 +111,17 @@ inline constexpr std::array<transition_rule, 24> transitions{{
 }};
 // clang-format on
 
+/// Whether a rule of scope `s` applies to requests of direction `d`.
+constexpr bool in_scope(direction_scope s, direction d) noexcept {
+  return s == direction_scope::both ||
+         (s == direction_scope::egress_only) == (d == direction::egress);
+}
+
+/// The first rule of `op` for requests of direction `d` — every row of one
+/// operation names the same party, so this says who may perform it —;
+/// nullptr when `op` does not apply to them.
+const transition_rule* first_rule(operation op, direction d) noexcept;
+
 /// The rule for (from, op, d) that leads to `to`; nullptr when none does.
 const transition_rule* find_transition(std::optional<request_status> from, operation op,
                                        direction d, request_status to) noexcept;

@@ -13,11 +13,6 @@
 namespace trevor {
 namespace {
 
-bool in_scope(direction_scope s, direction d) noexcept {
-  return s == direction_scope::both ||
-         (s == direction_scope::egress_only) == (d == direction::egress);
-}
-
 std::string status_list(const std::vector<request_status>& v) {
   std::string out;
   for (std::size_t i = 0; i < v.size(); ++i) {
@@ -52,6 +47,12 @@ const review* agent_review_of(std::span<const review> reviews) noexcept {
 }
 
 }  // namespace
+
+const transition_rule* first_rule(operation op, direction d) noexcept {
+  for (const auto& t : transitions)
+    if (t.op == op && in_scope(t.scope, d)) return &t;
+  return nullptr;
+}
 
 const transition_rule* find_transition(std::optional<request_status> from, operation op,
                                        direction d, request_status to) noexcept {

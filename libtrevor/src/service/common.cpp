@@ -9,6 +9,7 @@
 #include "store/audit_store.hpp"
 #include "store/notifications.hpp"
 #include "store/objects.hpp"
+#include "store/users.hpp"
 #include "trevor/error.hpp"
 
 namespace trevor::detail {
@@ -16,6 +17,12 @@ namespace trevor::detail {
 void require_active(const std::optional<bool>& active) {
   if (!active) throw error(errc::forbidden, "actor: not a known user");
   if (!*active) throw error(errc::forbidden, "actor: the user is deactivated");
+}
+
+user require_active_user(connection& c, const actor& who) {
+  auto u = find_user(c, who.user_id);
+  require_active(u ? std::optional<bool>(u->active) : std::nullopt);
+  return std::move(*u);
 }
 
 actor_facts facts_of(const actor& who, const request_facts& f) {

@@ -21,6 +21,9 @@ namespace trevor::detail {
 /// Throws forbidden unless `active` says the actor is a known, active user.
 void require_active(const std::optional<bool>& active);
 
+/// The actor's user row; forbidden unless it exists and is active.
+user require_active_user(connection& c, const actor& who);
+
 /// The policy's view of `who` on a request.
 actor_facts facts_of(const actor& who, const request_facts& f);
 

@@ -22,13 +22,10 @@ namespace {
 
 constexpr std::size_t max_name_length = 255;
 
-/// The actor's user row: forbidden unless it exists, is active and — when
-/// `admin` — the actor holds tre_admin.
-user require_user(connection& c, const actor& who, bool admin) {
-  const auto u = detail::find_user(c, who.user_id);
-  detail::require_active(u ? std::optional<bool>(u->active) : std::nullopt);
-  if (admin && !who.tre_admin) throw error(errc::forbidden, "only tre_admin may do this");
-  return *u;
+/// Forbidden unless the actor is an active user holding tre_admin.
+void require_admin(connection& c, const actor& who) {
+  detail::require_active_user(c, who);
+  if (!who.tre_admin) throw error(errc::forbidden, "only tre_admin may do this");
 }
 
 boost::json::object user_claims(const user& u) {
@@ -125,7 +122,7 @@ user directory::upsert_user(const identity_claims& claims) {
 
 user directory::set_user_active(const actor& who, const uuid& user_id, bool active) {
   return detail::run_transaction(db_.impl(), mode::write, "set user active", [&](connection& c) {
-    require_user(c, who, /*admin=*/true);
+    require_admin(c, who);
     auto u = detail::find_user(c, user_id);
     if (!u) throw error(errc::not_found, fmt::format("user {} not found", user_id.str()));
     user next = *u;
@@ -149,7 +146,7 @@ std::optional<user> directory::find_user(const uuid& id) const {
 std::vector<user> directory::list_users(const actor& who,
                                         const std::optional<std::string>& username) const {
   return detail::run_transaction(db_.impl(), mode::read, "list users", [&](connection& c) {
-    require_user(c, who, /*admin=*/true);
+    require_admin(c, who);
     return detail::list_users(c, username);
   });
 }
@@ -176,7 +173,7 @@ reconcile_result directory::reconcile_projects(const actor& who,
                   fmt::format("projects[{}].name: '{}' appears twice", i, p.name));
   }
   return detail::run_transaction(db_.impl(), mode::write, "reconcile projects", [&](connection& c) {
-    require_user(c, who, /*admin=*/true);
+    require_admin(c, who);
     std::unordered_map<uuid, project> current;
     for (auto& p : detail::list_projects(c)) current.emplace(p.id, std::move(p));
     reconcile_result result;
@@ -246,7 +243,7 @@ membership directory::add_membership(const actor& who, const uuid& user_id, cons
                                      membership_role role) {
   const uuid id = next_id();
   return detail::run_transaction(db_.impl(), mode::write, "add membership", [&](connection& c) {
-    require_user(c, who, /*admin=*/true);
+    require_admin(c, who);
     if (!detail::find_user(c, user_id))
       throw error(errc::not_found, fmt::format("user_id: user {} not found", user_id.str()));
     if (!detail::find_project(c, project_id))
@@ -279,7 +276,7 @@ membership directory::add_membership(const actor& who, const uuid& user_id, cons
 
 membership directory::remove_membership(const actor& who, const uuid& membership_id) {
   return detail::run_transaction(db_.impl(), mode::write, "remove membership", [&](connection& c) {
-    require_user(c, who, /*admin=*/true);
+    require_admin(c, who);
     const auto removed = detail::delete_membership(c, membership_id);
     if (!removed)
       throw error(errc::not_found, fmt::format("membership {} not found", membership_id.str()));

@@ -6,20 +6,12 @@
 #include "db/transaction.hpp"
 #include "service/common.hpp"
 #include "store/notifications.hpp"
-#include "store/users.hpp"
 #include "trevor/error.hpp"
 
 namespace trevor {
 
 using detail::connection;
 using mode = detail::transaction::mode;
-
-namespace {
-void require_user(connection& c, const actor& who) {
-  const auto u = detail::find_user(c, who.user_id);
-  detail::require_active(u ? std::optional<bool>(u->active) : std::nullopt);
-}
-}  // namespace
 
 inbox::inbox(database db) : db_(std::move(db)) {}
 
@@ -29,7 +21,7 @@ notification_page inbox::list(const actor& who, std::size_t limit,
     throw error(errc::invalid_argument,
                 fmt::format("limit: must be between 1 and {}", max_notification_page));
   return detail::run_transaction(db_.impl(), mode::read, "list notifications", [&](connection& c) {
-    require_user(c, who);
+    detail::require_active_user(c, who);
     detail::notification_page_query q;
     q.user_id = who.user_id;
     q.limit = limit + 1;  // one more tells whether there is a next page
@@ -47,14 +39,14 @@ notification_page inbox::list(const actor& who, std::size_t limit,
 
 long long inbox::unread_count(const actor& who) const {
   return detail::run_transaction(db_.impl(), mode::read, "unread count", [&](connection& c) {
-    require_user(c, who);
+    detail::require_active_user(c, who);
     return detail::count_unread(c, who.user_id);
   });
 }
 
 notification inbox::mark_read(const actor& who, const uuid& notification_id) {
   return detail::run_transaction(db_.impl(), mode::write, "mark read", [&](connection& c) {
-    require_user(c, who);
+    detail::require_active_user(c, who);
     auto n = detail::mark_notification_read(c, notification_id, who.user_id);
     if (!n)
       throw error(errc::not_found, fmt::format("notification {} not found", notification_id.str()));
@@ -64,7 +56,7 @@ notification inbox::mark_read(const actor& who, const uuid& notification_id) {
 
 long long inbox::mark_all_read(const actor& who) {
   return detail::run_transaction(db_.impl(), mode::write, "mark all read", [&](connection& c) {
-    require_user(c, who);
+    detail::require_active_user(c, who);
     return detail::mark_all_notifications_read(c, who.user_id);
   });
 }

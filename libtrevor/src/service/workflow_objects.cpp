@@ -70,12 +70,7 @@ void check_new_object(const new_object& in) {
 void check_content_op(const detail::request_facts& f, const actor& who, operation op) {
   const auto d = f.request.direction;
   const auto a = detail::facts_of(who, f);
-  for (const auto& t : transitions)
-    if (t.op == op && (t.scope == direction_scope::both ||
-                       (t.scope == direction_scope::egress_only) == (d == direction::egress))) {
-      detail::require_party(t, a, d);  // every row of a content operation names one party
-      break;
-    }
+  if (const auto* rule = first_rule(op, d)) detail::require_party(*rule, a, d);
   require_transition(f.request.status, op, d, f.request.status);
 }
 

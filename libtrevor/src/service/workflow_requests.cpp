@@ -4,7 +4,6 @@
 #include "db/transaction.hpp"
 #include "service/common.hpp"
 #include "store/requests.hpp"
-#include "store/users.hpp"
 #include "trevor/error.hpp"
 #include "trevor/workflow.hpp"
 
@@ -39,9 +38,7 @@ airlock_request workflow::create_request(const actor& who, const new_request& in
     actor_facts a;
     a.tre_admin = who.tre_admin;
     a.roles = p->roles;
-    const auto* rule =
-        find_transition(std::nullopt, operation::create, input.direction, request_status::draft);
-    detail::require_party(*rule, a, input.direction);
+    detail::require_party(*first_rule(operation::create, input.direction), a, input.direction);
     if (p->status == project_status::archived)
       throw error(errc::conflict, fmt::format("project_id: project {} is archived and accepts "
                                               "no new requests",
@@ -94,7 +91,7 @@ airlock_request workflow::move_request(const actor& who, const uuid& request_id,
           // Nothing was written; say why.
           const auto now = detail::visible_request(c, request_id, who);
           const auto d = now.request.direction;
-          detail::require_party(*find_transition(from, op, d, to), detail::facts_of(who, now), d);
+          detail::require_party(*first_rule(op, d), detail::facts_of(who, now), d);
           require_transition(now.request.status, op, d, to);
           throw error(errc::conflict, "request changed concurrently; retry");
         }
@@ -139,9 +136,7 @@ airlock_request workflow::withdraw(const actor& who, const uuid& request_id) {
     const auto f = detail::visible_request(c, request_id, who, /*lock=*/true);
     const auto from = f.request.status;
     const auto d = f.request.direction;
-    detail::require_party(
-        *find_transition(request_status::draft, operation::withdraw, d, request_status::withdrawn),
-        detail::facts_of(who, f), d);
+    detail::require_party(*first_rule(operation::withdraw, d), detail::facts_of(who, f), d);
     require_transition(from, operation::withdraw, d, request_status::withdrawn);
     detail::transition_effects effects;
     effects.stamp_closed = stamps_closed_at(request_status::withdrawn);
@@ -166,8 +161,7 @@ airlock_request workflow::get_request(const actor& who, const uuid& request_id) 
 std::vector<airlock_request> workflow::list_requests(const actor& who,
                                                      const request_list_filter& filter) const {
   return detail::run_transaction(db_.impl(), mode::read, "list requests", [&](connection& c) {
-    const auto u = detail::find_user(c, who.user_id);
-    detail::require_active(u ? std::optional<bool>(u->active) : std::nullopt);
+    detail::require_active_user(c, who);
     detail::request_filter f;
     f.project_id = filter.project_id;
     f.status = filter.status;

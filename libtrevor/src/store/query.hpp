@@ -86,10 +86,6 @@ struct param_storage {
   using type = std::decay_t<T>;
 };
 template <>
-struct param_storage<const std::string&> {
-  using type = std::string;
-};
-template <>
 struct param_storage<bind_nullable<std::string>> {
   using type = nullable_text;
 };

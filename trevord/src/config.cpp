@@ -69,6 +69,62 @@ config load_config(const std::function<std::optional<std::string>(const char*)>&
   }
   if (auto v = getenv("TREVOR_DRAIN_SECONDS"))
     c.drain_timeout = std::chrono::seconds(parse_number("TREVOR_DRAIN_SECONDS", *v, 0, 3600));
+
+  if (auto v = getenv("TREVOR_OIDC_ISSUER")) c.oidc_issuer = *v;
+  if (auto v = getenv("TREVOR_OIDC_AUDIENCE")) c.oidc_audience = *v;
+  if (auto v = getenv("TREVOR_JWKS_FILE")) c.jwks_file = *v;
+  if (auto v = getenv("TREVOR_JWKS_URL")) c.jwks_url = *v;
+  if (!c.jwks_file.empty() && !c.jwks_url.empty())
+    bad("TREVOR_JWKS_URL", c.jwks_url, "usable together with TREVOR_JWKS_FILE (set one)");
+  if (!c.jwks_url.empty() && c.jwks_url.rfind("http://", 0) != 0 &&
+      c.jwks_url.rfind("https://", 0) != 0)
+    bad("TREVOR_JWKS_URL", c.jwks_url, "an http:// or https:// URL");
+  if (c.jwt_configured()) {
+    if (c.oidc_issuer.empty())
+      bad("TREVOR_OIDC_ISSUER", "", "set (it is required with a JWKS: tokens' iss is checked)");
+    if (c.oidc_audience.empty())
+      bad("TREVOR_OIDC_AUDIENCE", "", "set (it is required with a JWKS: tokens' aud is checked)");
+  } else if (!c.dev_auth_bypass && !trevor::is_dev_like(c.env)) {
+    bad("TREVOR_JWKS_FILE", "", "set (or TREVOR_JWKS_URL): without keys nobody can sign in");
+  }
+
+  if (auto v = getenv("TREVOR_REQUIRED_REVIEWS"))
+    c.required_reviews = static_cast<int>(parse_number("TREVOR_REQUIRED_REVIEWS", *v, 2, 20));
+  if (auto v = getenv("TREVOR_AGENT_REVIEW")) {
+    if (*v == "off")
+      c.agent_review = false;
+    else if (*v == "external")
+      c.agent_review = true;
+    else
+      bad("TREVOR_AGENT_REVIEW", *v, "off or external");
+  }
+  if (auto v = getenv("TREVOR_STUCK_HOURS"))
+    c.stuck_hours = static_cast<long>(parse_number("TREVOR_STUCK_HOURS", *v, 0, 100000));
+  if (auto v = getenv("TREVOR_MAX_UPLOAD_MB"))
+    c.max_upload_bytes =
+        static_cast<std::int64_t>(parse_number("TREVOR_MAX_UPLOAD_MB", *v, 1, 1024 * 1024)) *
+        1024 * 1024;
+  if (auto v = getenv("TREVOR_STORAGE_DIR")) {
+    if (v->empty()) bad("TREVOR_STORAGE_DIR", *v, "a directory");
+    c.storage_dir = *v;
+  }
+  if (auto v = getenv("TREVOR_LOG_FORMAT"); v && *v != "json")
+    bad("TREVOR_LOG_FORMAT", *v, "json (the only format)");
+
+  if (auto v = getenv("TREVOR_MAX_HEADER_KB"))
+    c.max_header_bytes =
+        static_cast<std::uint32_t>(parse_number("TREVOR_MAX_HEADER_KB", *v, 1, 1024) * 1024);
+  if (auto v = getenv("TREVOR_MAX_JSON_KB"))
+    c.max_json_body_bytes = parse_number("TREVOR_MAX_JSON_KB", *v, 1, 64 * 1024) * 1024;
+  if (auto v = getenv("TREVOR_READ_TIMEOUT_SECONDS"))
+    c.read_timeout = std::chrono::seconds(parse_number("TREVOR_READ_TIMEOUT_SECONDS", *v, 1, 3600));
+  if (auto v = getenv("TREVOR_WRITE_TIMEOUT_SECONDS"))
+    c.write_timeout =
+        std::chrono::seconds(parse_number("TREVOR_WRITE_TIMEOUT_SECONDS", *v, 1, 3600));
+  if (auto v = getenv("TREVOR_IDLE_TIMEOUT_SECONDS"))
+    c.idle_timeout = std::chrono::seconds(parse_number("TREVOR_IDLE_TIMEOUT_SECONDS", *v, 1, 3600));
+  if (auto v = getenv("TREVOR_MAX_IN_FLIGHT"))
+    c.max_in_flight = parse_number("TREVOR_MAX_IN_FLIGHT", *v, 1, 1000000);
   return c;
 }
 

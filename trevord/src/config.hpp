@@ -24,6 +24,29 @@ struct config {
   std::string log_level = "info";
   /// How long a drain (SIGTERM) waits for requests in flight.
   std::chrono::seconds drain_timeout{20};
+
+  // Authentication (README "Authentication").
+  std::string oidc_issuer;
+  std::string oidc_audience;
+  std::string jwks_file;
+  std::string jwks_url;
+
+  // The workflow's options.
+  int required_reviews = 2;
+  bool agent_review = false;  // TREVOR_AGENT_REVIEW=external
+  long stuck_hours = 72;
+  std::int64_t max_upload_bytes = std::int64_t{500} * 1024 * 1024;
+  std::string storage_dir = "./trevor-data";
+
+  // HTTP limits, each a named default with its reason in config.cpp.
+  std::uint32_t max_header_bytes = 16 * 1024;
+  std::uint64_t max_json_body_bytes = 1024 * 1024;
+  std::chrono::seconds read_timeout{30};
+  std::chrono::seconds write_timeout{30};
+  std::chrono::seconds idle_timeout{60};
+  std::size_t max_in_flight = 1024;
+
+  bool jwt_configured() const { return !jwks_file.empty() || !jwks_url.empty(); }
 };
 
 /// Reads the configuration through `getenv` (injectable for tests).

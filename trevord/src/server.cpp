@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <future>
 #include <thread>
 #include <vector>
 
@@ -15,81 +16,104 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/json/serialize.hpp>
+#include <boost/url/parse.hpp>
 
+#include "api.hpp"
 #include "log.hpp"
+#include "multipart.hpp"
 #include "trevor/error.hpp"
 #include "trevor/migrate.hpp"
-#include "trevor/version.hpp"
 
 namespace trevord {
 
 namespace asio = boost::asio;
 namespace beast = boost::beast;
-namespace http = beast::http;
 namespace json = boost::json;
 using tcp = asio::ip::tcp;
 
 namespace {
 
-// Limits, each with its reason.
-// Request headers: a bearer JWT with many roles is a few KiB; 16 KiB leaves room.
-constexpr std::uint32_t max_header_bytes = 16 * 1024;
-// JSON bodies: the largest legitimate one (a review with per-object feedback)
-// is far below 1 MiB.
-constexpr std::uint64_t max_json_body_bytes = 1024 * 1024;
-// A client has this long to send a complete request, and to read the answer.
-constexpr auto io_timeout = std::chrono::seconds(30);
-// An idle keep-alive connection is closed after this long.
-constexpr auto idle_timeout = std::chrono::seconds(60);
+// Streamed uploads and downloads run on their own threads, so that slow
+// clients moving large files never hold the threads that do database work.
+// They take a pooled connection only for their short transactions.
+constexpr std::size_t min_transfer_threads = 4;
+// Multipart framing and form fields around the file: the body limit of an
+// upload is the file limit plus this much.
+constexpr std::uint64_t upload_overhead_bytes = 1024 * 1024;
+// How often a worker waiting for the socket checks that the server still runs.
+constexpr auto stop_poll = std::chrono::milliseconds(100);
 
 using response = http::response<http::string_body>;
 
-response json_response(unsigned version, bool keep_alive, http::status status,
-                       const json::value& body,
-                       std::string_view content_type = "application/json") {
+response make_response(unsigned version, bool keep_alive, http::status status,
+                       std::string body, std::string_view content_type,
+                       const std::string& request_id) {
   response res{status, version};
   res.set(http::field::server, "trevord");
-  res.set(http::field::content_type, content_type);
+  res.set("X-Request-Id", request_id);
+  if (!body.empty() || status != http::status::no_content)
+    res.set(http::field::content_type, content_type);
   res.keep_alive(keep_alive);
-  res.body() = json::serialize(body);
+  res.body() = std::move(body);
   res.prepare_payload();
   return res;
 }
 
-response problem(unsigned version, bool keep_alive, http::status status, std::string_view detail) {
+response problem(unsigned version, bool keep_alive, http::status status, std::string_view detail,
+                 const std::string& request_id) {
   json::object body;
   body["type"] = "about:blank";
   body["title"] = std::string(http::obsolete_reason(status));
   body["status"] = static_cast<int>(status);
   body["detail"] = detail;
-  return json_response(version, keep_alive, status, body, "application/problem+json");
+  return make_response(version, keep_alive, status, json::serialize(body),
+                       "application/problem+json", request_id);
+}
+
+bool media_type_is(std::string_view content_type, std::string_view want) {
+  const auto end = content_type.find(';');
+  auto type = content_type.substr(0, end);
+  while (!type.empty() && type.back() == ' ') type.remove_suffix(1);
+  if (type.size() != want.size()) return false;
+  for (std::size_t i = 0; i < type.size(); ++i)
+    if (std::tolower(static_cast<unsigned char>(type[i])) != want[i]) return false;
+  return true;
 }
 
 }  // namespace
 
 struct server::impl {
   config cfg;
-  trevor::database db;
   asio::io_context ioc;
   asio::thread_pool workers;
+  asio::thread_pool transfers;
   tcp::acceptor acceptor;
   asio::signal_set signals;
   std::atomic<bool> draining{false};
   std::atomic<int> in_flight{0};
+  trevord::api api;
 
   impl(const config& c, trevor::database d)
       : cfg(c),
-        db(std::move(d)),
         ioc(static_cast<int>(c.threads)),
         workers(c.db_pool_size),
+        transfers(std::max(min_transfer_threads, c.db_pool_size)),
         acceptor(ioc),
-        signals(ioc, SIGINT, SIGTERM) {
+        signals(ioc, SIGINT, SIGTERM),
+        api(cfg, std::move(d)) {
     const auto address = asio::ip::make_address(cfg.host);
     tcp::endpoint ep{address, cfg.port};
     acceptor.open(ep.protocol());
     acceptor.set_option(asio::socket_base::reuse_address(true));
     acceptor.bind(ep);
     acceptor.listen(asio::socket_base::max_listen_connections);
+    api.readiness = [this] { return readiness(); };
+    api.server_gauges = [this] {
+      metrics::gauges g;
+      g.in_flight = in_flight.load();
+      g.draining = draining.load();
+      return g;
+    };
   }
 
   void accept();
@@ -100,8 +124,8 @@ struct server::impl {
   std::pair<bool, std::string> readiness() {
     if (draining) return {false, "draining"};
     try {
-      db.ping();
-      const auto report = trevor::migrator(db).status();
+      api.db.ping();
+      const auto report = trevor::migrator(api.db).status();
       if (!report.problems.empty()) return {false, report.problems.front()};
       if (!report.pending.empty())
         return {false, fmt::format("{} migration(s) pending; run `trevord migrate up`",
@@ -115,112 +139,347 @@ struct server::impl {
 
 namespace {
 
-class session : public std::enable_shared_from_this<session> {
+/// One connection. Reads a request's head on the I/O strand, its body (JSON)
+/// or not yet (uploads), hands the call to a worker, and writes the answer
+/// back on the strand. Requests on one connection are answered in order, one
+/// at a time.
+class session : public std::enable_shared_from_this<session>, private body_sink {
  public:
   session(tcp::socket socket, server::impl& srv) : stream_(std::move(socket)), srv_(srv) {}
 
-  void start() { read(); }
+  void start() { read_header(); }
 
  private:
-  void read() {
-    parser_.emplace();
-    parser_->header_limit(max_header_bytes);
-    parser_->body_limit(max_json_body_bytes);
-    stream_.expires_after(first_ ? io_timeout : idle_timeout);
+  // ------------------------------------------------------------ reading
+  void read_header() {
+    header_.emplace();
+    header_->header_limit(srv_.cfg.max_header_bytes);
+    stream_.expires_after(first_ ? srv_.cfg.read_timeout : srv_.cfg.idle_timeout);
     first_ = false;
-    http::async_read(stream_, buffer_, *parser_,
-                     beast::bind_front_handler(&session::on_read, shared_from_this()));
+    http::async_read_header(stream_, buffer_, *header_,
+                            beast::bind_front_handler(&session::on_header, shared_from_this()));
   }
 
-  void on_read(beast::error_code ec, std::size_t) {
-    if (ec == http::error::end_of_stream || ec == beast::error::timeout ||
-        ec == asio::error::operation_aborted || ec == asio::error::connection_reset ||
-        ec == asio::error::eof)
-      return close();
+  static bool quiet_close(beast::error_code ec) {
+    return ec == http::error::end_of_stream || ec == beast::error::timeout ||
+           ec == asio::error::operation_aborted || ec == asio::error::connection_reset ||
+           ec == asio::error::eof || ec == asio::error::broken_pipe;
+  }
+
+  void on_header(beast::error_code ec, std::size_t) {
+    if (quiet_close(ec)) return close();
+    begin_request();
     if (ec) {
-      // Malformed or over-limit requests get an answer, then the connection closes.
-      const auto status =
-          ec == http::error::header_limit || ec == http::error::body_limit
-              ? (ec == http::error::body_limit ? http::status::payload_too_large
-                                               : http::status::request_header_fields_too_large)
-              : http::status::bad_request;
-      return send(problem(11, false, status,
-                          fmt::format("the request could not be read: {}", ec.message())),
-                  "-", "-");
+      const auto status = ec == http::error::header_limit
+                              ? http::status::request_header_fields_too_large
+                              : http::status::bad_request;
+      return fail(status, fmt::format("the request could not be read: {}", ec.message()), false);
     }
-    started_ = std::chrono::steady_clock::now();
-    ++srv_.in_flight;
-    counted_ = true;
-    stream_.expires_after(io_timeout);
-    handle(parser_->release());
-  }
+    const auto& req = header_->get();
+    version_ = req.version();
+    keep_alive_ = req.keep_alive() && !srv_.draining;
+    method_ = std::string(req.method_string());
+    call_.method = req.method();
+    call_.content_type = std::string(req[http::field::content_type]);
+    authorization_ = std::string(req[http::field::authorization]);
+    const bool has_body =
+        req.chunked() || (header_->content_length() && *header_->content_length() > 0);
+    expect_continue_ = beast::iequals(req[http::field::expect], "100-continue");
 
-  void handle(http::request<http::string_body> req) {
-    const unsigned version = req.version();
-    const bool keep_alive = req.keep_alive() && !srv_.draining;
-    const std::string target(req.target());
-    const std::string path = target.substr(0, target.find('?'));
-    const std::string method(req.method_string());
-    const bool get = req.method() == http::verb::get || req.method() == http::verb::head;
+    auto target = boost::urls::parse_origin_form(req.target());
+    if (!target) return fail(http::status::bad_request, "the request target is not a path", has_body);
+    const std::string path = target->path();
+    for (const auto& p : target->params()) call_.query.emplace_back(p.key, p.value);
 
-    if (path == "/health" || path == "/livez") {
-      if (!get)
-        return send(problem(version, keep_alive, http::status::method_not_allowed, "use GET"),
-                    method, path);
-      json::object body{{"status", "ok"}, {"version", trevor::version}};
-      return send(json_response(version, keep_alive, http::status::ok, body), method, path);
+    auto m = match_route(req.method(), path);
+    if (!m.found) {
+      if (m.allowed.empty())
+        return fail(http::status::not_found, fmt::format("no route for {} {}", method_, path),
+                    has_body);
+      std::string allowed;
+      for (auto a : m.allowed) allowed += (allowed.empty() ? "" : ", ") + std::string(a);
+      return fail(http::status::method_not_allowed,
+                  fmt::format("{} is not allowed on {}; use {}", method_, path, allowed), has_body);
     }
-    if (path == "/readyz") {
-      if (!get)
-        return send(problem(version, keep_alive, http::status::method_not_allowed, "use GET"),
-                    method, path);
-      // Database work runs on the worker pool, never on an I/O thread.
-      asio::post(srv_.workers, [self = shared_from_this(), version, keep_alive, method, path] {
-        auto [ready, why] = self->srv_.readiness();
-        response res = ready ? json_response(version, keep_alive, http::status::ok,
-                                             json::object{{"status", "ready"}})
-                             : problem(version, keep_alive, http::status::service_unavailable, why);
-        asio::post(self->stream_.get_executor(),
-                   [self, res = std::move(res), method, path]() mutable {
-                     self->send(std::move(res), method, path);
-                   });
+    route_ = m.found;
+    route_name_ = std::string(route_->pattern);
+    call_.route = route_name_;
+    call_.params = std::move(m.params);
+    if (srv_.in_flight.load() > static_cast<int>(srv_.cfg.max_in_flight))
+      return fail(http::status::service_unavailable,
+                  "too many requests in flight (TREVOR_MAX_IN_FLIGHT); retry shortly", true);
+
+    if (route_->body == body_mode::upload) {
+      const bool multipart = multipart_reader::boundary_of(call_.content_type).has_value();
+      if (!multipart && !media_type_is(call_.content_type, "application/octet-stream"))
+        return fail(http::status::unsupported_media_type,
+                    "an upload is multipart/form-data (a \"file\" part) or "
+                    "application/octet-stream (fields as query parameters)",
+                    has_body);
+      const std::uint64_t limit =
+          static_cast<std::uint64_t>(srv_.cfg.max_upload_bytes) + upload_overhead_bytes;
+      if (req.has_content_length() && header_->content_length() &&
+          *header_->content_length() > limit)
+        return fail(http::status::payload_too_large,
+                    fmt::format("the body is larger than the upload limit of {} bytes "
+                                "(TREVOR_MAX_UPLOAD_MB)",
+                                srv_.cfg.max_upload_bytes),
+                    true);
+      upload_.emplace(std::move(*header_));
+      upload_->body_limit(limit);
+      continue_if_expected([self = shared_from_this()] {
+        asio::post(self->srv_.transfers, [self] { self->process(); });
       });
       return;
     }
-    send(problem(version, keep_alive, http::status::not_found,
-                 fmt::format("no route for {} {}", method, path)),
-         method, path);
+    json_.emplace(std::move(*header_));
+    json_->body_limit(srv_.cfg.max_json_body_bytes);
+    continue_if_expected([self = shared_from_this()] {
+      self->stream_.expires_after(self->srv_.cfg.read_timeout);
+      http::async_read(self->stream_, self->buffer_, *self->json_,
+                       beast::bind_front_handler(&session::on_body, self));
+    });
   }
 
-  void send(response res, const std::string& method, const std::string& route) {
-    auto sp = std::make_shared<response>(std::move(res));
-    http::async_write(
-        stream_, *sp,
-        [self = shared_from_this(), sp, method, route](beast::error_code ec, std::size_t) {
-          self->on_write(ec, *sp, method, route);
+  /// Answers `Expect: 100-continue` before the body is read.
+  template <class Next>
+  void continue_if_expected(Next next) {
+    if (!expect_continue_) return next();
+    auto res = std::make_shared<http::response<http::empty_body>>(http::status::continue_, 11);
+    http::async_write(stream_, *res, [self = shared_from_this(), res, next](beast::error_code ec,
+                                                                            std::size_t) {
+      if (ec) return self->abandon();
+      next();
+    });
+  }
+
+  void on_body(beast::error_code ec, std::size_t) {
+    if (ec == http::error::body_limit)
+      return fail(http::status::payload_too_large,
+                  fmt::format("the body is larger than {} bytes", srv_.cfg.max_json_body_bytes),
+                  true);
+    if (quiet_close(ec)) return abandon();
+    if (ec)
+      return fail(http::status::bad_request,
+                  fmt::format("the request could not be read: {}", ec.message()), true);
+    call_.body = std::move(json_->get().body());
+    if (route_->body == body_mode::json && !call_.body.empty() &&
+        !media_type_is(call_.content_type, "application/json"))
+      return fail(http::status::unsupported_media_type,
+                  "the body must be application/json", false);
+    asio::post(srv_.workers, [self = shared_from_this()] { self->process(); });
+  }
+
+  // ------------------------------------------------ bridges for workers
+  //
+  // A worker streaming an upload or a download blocks on the socket through
+  // these: the I/O itself runs on the session's strand with the configured
+  // timeouts, and the worker waits for its completion.
+  template <class Start>
+  std::pair<beast::error_code, std::size_t> await_io(Start start) {
+    auto done = std::make_shared<std::promise<std::pair<beast::error_code, std::size_t>>>();
+    auto future = done->get_future();
+    asio::post(stream_.get_executor(), [start, done]() mutable {
+      start([done](beast::error_code ec, std::size_t n) { done->set_value({ec, n}); });
+    });
+    while (future.wait_for(stop_poll) != std::future_status::ready)
+      if (srv_.ioc.stopped()) throw http_error(http::status::service_unavailable, "stopping");
+    return future.get();
+  }
+
+  /// The upload's next body bytes (worker thread).
+  std::size_t pull(char* buf, std::size_t cap) {
+    while (!upload_->is_done()) {
+      auto [ec, n] = await_io([this, buf, cap](auto done) {
+        auto& body = upload_->get().body();
+        body.data = buf;
+        body.size = cap;
+        stream_.expires_after(srv_.cfg.read_timeout);
+        http::async_read_some(stream_, buffer_, *upload_, [this, cap, done](beast::error_code e,
+                                                                            std::size_t) {
+          done(e, cap - upload_->get().body().size);
         });
+      });
+      if (ec == http::error::need_buffer) ec = {};
+      if (ec == http::error::body_limit)
+        throw http_error(http::status::payload_too_large,
+                         fmt::format("the body is larger than the upload limit of {} bytes "
+                                     "(TREVOR_MAX_UPLOAD_MB)",
+                                     srv_.cfg.max_upload_bytes));
+      if (ec) {
+        broken_ = true;
+        throw http_error(http::status::bad_request,
+                         fmt::format("the upload could not be read: {}", ec.message()));
+      }
+      if (n > 0) return n;
+    }
+    return 0;
   }
 
-  void on_write(beast::error_code ec, const response& res, const std::string& method,
-                const std::string& route) {
+  // body_sink: a streamed answer (worker thread).
+  void start(std::uint64_t content_length, std::string content_type,
+             std::string content_disposition) override {
+    streamed_.emplace(http::status::ok, version_);
+    streamed_->set(http::field::server, "trevord");
+    streamed_->set("X-Request-Id", request_id_);
+    streamed_->set(http::field::content_type, content_type);
+    streamed_->set(http::field::content_disposition, content_disposition);
+    streamed_->keep_alive(keep_alive_);
+    streamed_->content_length(content_length);
+    streamed_->body().data = nullptr;
+    streamed_->body().more = true;
+    serializer_.emplace(*streamed_);
+  }
+
+  void write(std::string_view chunk) override { write_streamed(chunk.data(), chunk.size(), true); }
+
+  void write_streamed(const char* data, std::size_t size, bool more) {
+    if (size == 0 && more) return;
+    head_written_ = true;
+    auto [ec, n] = await_io([this, data, size, more](auto done) {
+      auto& body = streamed_->body();
+      body.data = const_cast<char*>(data);
+      body.size = size;
+      body.more = more;
+      stream_.expires_after(srv_.cfg.write_timeout);
+      http::async_write(stream_, *serializer_,
+                        [done](beast::error_code e, std::size_t w) { done(e, w); });
+    });
+    if (ec == http::error::need_buffer) return;
+    if (ec) {
+      broken_ = true;
+      throw http_error(http::status::bad_request,
+                       fmt::format("the download was interrupted: {}", ec.message()));
+    }
+  }
+
+  // ---------------------------------------------------------- handling
+  /// Runs on a worker: authenticate, call the handler, answer.
+  void process() {
+    call_.read_body = [this](char* buf, std::size_t cap) { return pull(buf, cap); };
+    call_.sink = this;
+    http::status status = http::status::ok;
+    std::string detail;
+    reply r;
+    try {
+      if (route_->authenticated) {
+        call_.who = srv_.api.auth.authenticate(authorization_);
+        actor_ = call_.who.agent ? "agent:" + call_.who.subject : call_.who.actor.user_id.str();
+      }
+      r = route_->handle(srv_.api, call_);
+      status = r.status;
+    } catch (const http_error& e) {
+      status = e.status();
+      detail = e.what();
+    } catch (const trevor::error& e) {
+      status = status_of(e.code());
+      detail = e.what();
+      if (e.code() == trevor::errc::internal)
+        log(level::error, "internal error",
+            {{"request_id", request_id_}, {"route", route_name_}, {"error", e.what()}});
+    } catch (const std::exception& e) {
+      status = http::status::internal_server_error;
+      log(level::error, "unexpected exception",
+          {{"request_id", request_id_}, {"route", route_name_}, {"error", e.what()}});
+      detail = fmt::format("internal error (request id {})", request_id_);
+    }
+    // An upload not read to its end leaves bytes on the connection.
+    if (upload_ && !upload_->is_done()) keep_alive_ = false;
+    const bool failed = !detail.empty() || (r.streamed == false && status >= http::status::bad_request);
+    if (r.streamed && detail.empty()) {
+      try {
+        write_streamed(nullptr, 0, false);
+      } catch (const http_error&) {
+      }
+      return asio::post(stream_.get_executor(),
+                        [self = shared_from_this()] { self->finished(http::status::ok); });
+    }
+    if (head_written_) {
+      // A failure in the middle of a download: the client sees a short body.
+      broken_ = true;
+      return asio::post(stream_.get_executor(),
+                        [self = shared_from_this(), status] { self->finished(status); });
+    }
+    response res =
+        failed ? problem(version_, keep_alive_, status, detail, request_id_)
+        : r.body
+            ? make_response(version_, keep_alive_, status, json::serialize(*r.body),
+                            r.content_type, request_id_)
+            : make_response(version_, keep_alive_, status, std::move(r.text), r.content_type,
+                            request_id_);
+    asio::post(stream_.get_executor(), [self = shared_from_this(), res = std::move(res)]() mutable {
+      self->send(std::move(res));
+    });
+  }
+
+  // ---------------------------------------------------------- answering
+  void begin_request() {
+    started_ = std::chrono::steady_clock::now();
+    ++srv_.in_flight;
+    counted_ = true;
+    request_id_ = trevor::uuid::v7().str();
+    actor_ = "-";
+    route_name_ = "unmatched";
+    route_ = nullptr;
+    call_ = call{};
+    json_.reset();
+    upload_.reset();
+    streamed_.reset();
+    serializer_.reset();
+    head_written_ = false;
+    version_ = 11;
+    keep_alive_ = false;
+    method_ = "-";
+  }
+
+  /// A refusal decided on the I/O thread. `body_pending`: the request's body
+  /// was not read, so the connection cannot be reused.
+  void fail(http::status status, const std::string& detail, bool body_pending) {
+    if (body_pending) keep_alive_ = false;
+    send(problem(version_, keep_alive_, status, detail, request_id_));
+  }
+
+  void send(response res) {
+    auto sp = std::make_shared<response>(std::move(res));
+    stream_.expires_after(srv_.cfg.write_timeout);
+    http::async_write(stream_, *sp, [self = shared_from_this(), sp](beast::error_code ec,
+                                                                    std::size_t) {
+      if (ec) self->broken_ = true;
+      self->finished(sp->result());
+    });
+  }
+
+  /// Logs and counts the request, then reads the next one or closes.
+  void finished(http::status status) {
     const auto us = std::chrono::duration_cast<std::chrono::microseconds>(
-                        std::chrono::steady_clock::now() - started_)
-                        .count();
+        std::chrono::steady_clock::now() - started_);
+    srv_.api.metrics.record(method_, route_name_, static_cast<unsigned>(status), us);
     log(level::info, "request",
-        {{"method", method}, {"route", route}, {"status", res.result_int()}, {"duration_us", us}});
+        {{"request_id", request_id_},
+         {"method", method_},
+         {"route", route_name_},
+         {"status", static_cast<int>(status)},
+         {"duration_us", us.count()},
+         {"actor", actor_}});
     if (counted_) {
       --srv_.in_flight;
       counted_ = false;
     }
-    if (ec || !res.keep_alive() || srv_.draining) return close();
-    read();
+    if (broken_ || !keep_alive_ || srv_.draining) return close();
+    read_header();
+  }
+
+  /// The client went away mid-request.
+  void abandon() {
+    broken_ = true;
+    if (counted_) {
+      --srv_.in_flight;
+      counted_ = false;
+    }
+    close();
   }
 
   void close() {
-    if (counted_) {
-      --srv_.in_flight;
-      counted_ = false;
-    }
     beast::error_code ignored;
     stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
     stream_.close();
@@ -229,10 +488,27 @@ class session : public std::enable_shared_from_this<session> {
   beast::tcp_stream stream_;
   server::impl& srv_;
   beast::flat_buffer buffer_;
-  std::optional<http::request_parser<http::string_body>> parser_;
-  std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
+  std::optional<http::request_parser<http::empty_body>> header_;
+  std::optional<http::request_parser<http::string_body>> json_;
+  std::optional<http::request_parser<http::buffer_body>> upload_;
+  std::optional<http::response<http::buffer_body>> streamed_;
+  std::optional<http::response_serializer<http::buffer_body>> serializer_;
+
+  const route* route_ = nullptr;
+  call call_;
+  std::string authorization_;
+  std::string method_ = "-";
+  std::string route_name_ = "unmatched";
+  std::string request_id_;
+  std::string actor_ = "-";
+  unsigned version_ = 11;
+  bool keep_alive_ = false;
+  bool head_written_ = false;
+  bool expect_continue_ = false;
+  bool broken_ = false;
   bool first_ = true;
   bool counted_ = false;
+  std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
 };
 
 }  // namespace
@@ -275,6 +551,7 @@ server::server(const config& cfg, trevor::database db)
 
 server::~server() {
   impl_->workers.join();
+  impl_->transfers.join();
 }
 
 unsigned short server::port() const {
@@ -292,6 +569,7 @@ void server::run() {
   impl_->ioc.run();
   for (auto& t : threads) t.join();
   impl_->workers.join();
+  impl_->transfers.join();
   log(level::info, "stopped");
 }
 

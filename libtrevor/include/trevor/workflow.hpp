@@ -26,8 +26,10 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
+#include "trevor/audit.hpp"
 #include "trevor/blob_store.hpp"
 #include "trevor/database.hpp"
 #include "trevor/model.hpp"
@@ -95,6 +97,13 @@ struct agent_review_input {
   std::string findings_json = "[]";  // the rule engine's results, stored as given (JSON)
 };
 
+/// A request with its live objects (superseded versions left out), read in
+/// one transaction.
+struct request_detail {
+  airlock_request request;
+  std::vector<output_object> objects;
+};
+
 struct request_list_filter {
   std::optional<uuid> project_id;
   std::optional<request_status> status;
@@ -127,6 +136,14 @@ class workflow {
   airlock_request withdraw(const actor& who, const uuid& request_id);
 
   airlock_request get_request(const actor& who, const uuid& request_id) const;
+  /// get_request() and list_objects() in one read transaction.
+  request_detail get_request_detail(const actor& who, const uuid& request_id) const;
+  /// The request's whole audit trail, oldest first (by occurred_at, seq), for
+  /// whoever may see the request.
+  std::vector<audit_event> request_audit(const actor& who, const uuid& request_id) const;
+  /// How many requests are in each status (every status listed, zeros
+  /// included): the daemon's metrics. No actor: operators' figures.
+  std::vector<std::pair<request_status, std::int64_t>> count_requests_by_status() const;
   /// tre_admin sees every request; anyone else those of their projects.
   /// Newest first.
   std::vector<airlock_request> list_requests(const actor& who,

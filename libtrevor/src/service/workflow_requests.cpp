@@ -1,8 +1,11 @@
 // workflow: requests — creation, submission, withdrawal, reads, the stuck sweep.
+#include <iterator>
+
 #include <fmt/format.h>
 
 #include "db/transaction.hpp"
 #include "service/common.hpp"
+#include "store/objects.hpp"
 #include "store/requests.hpp"
 #include "trevor/error.hpp"
 #include "trevor/workflow.hpp"
@@ -155,6 +158,37 @@ airlock_request workflow::withdraw(const actor& who, const uuid& request_id) {
 airlock_request workflow::get_request(const actor& who, const uuid& request_id) const {
   return detail::run_transaction(db_.impl(), mode::read, "get request", [&](connection& c) {
     return detail::visible_request(c, request_id, who).request;
+  });
+}
+
+request_detail workflow::get_request_detail(const actor& who, const uuid& request_id) const {
+  return detail::run_transaction(db_.impl(), mode::read, "get request", [&](connection& c) {
+    request_detail d;
+    d.request = detail::visible_request(c, request_id, who).request;
+    d.objects = detail::list_objects(c, request_id, false);
+    return d;
+  });
+}
+
+std::vector<audit_event> workflow::request_audit(const actor& who, const uuid& request_id) const {
+  get_request(who, request_id);  // not_found / forbidden as for every read
+  audit_log log(db_);
+  audit_query q;
+  q.request_id = request_id;
+  q.order = audit_order::oldest_first;
+  q.limit = max_audit_page;
+  std::vector<audit_event> events;
+  for (;;) {
+    auto page = log.query(q);
+    std::move(page.items.begin(), page.items.end(), std::back_inserter(events));
+    if (page.next_cursor.empty()) return events;
+    q.cursor = std::move(page.next_cursor);
+  }
+}
+
+std::vector<std::pair<request_status, std::int64_t>> workflow::count_requests_by_status() const {
+  return detail::run_transaction(db_.impl(), mode::read, "count requests", [&](connection& c) {
+    return detail::count_requests_by_status(c);
   });
 }
 

@@ -120,6 +120,19 @@ std::vector<airlock_request> list_requests(connection& c, const request_filter& 
       nullable(member), nullable(member));
 }
 
+std::vector<std::pair<request_status, std::int64_t>> count_requests_by_status(connection& c) {
+  std::vector<std::pair<request_status, std::int64_t>> out;
+  for (std::size_t i = 0; i < enum_names<request_status>::names.size(); ++i)
+    out.emplace_back(static_cast<request_status>(i), 0);
+  using row_t = std::pair<std::string, std::int64_t>;
+  const auto rows = query_all<row_t>(
+      c, "SELECT status, COUNT(*) FROM airlock_requests GROUP BY status",
+      [](const soci::row& r) { return row_t{get_str(r, 0), get_i64(r, 1)}; });
+  for (const auto& [status, n] : rows)
+    out[static_cast<std::size_t>(parse_enum_or_throw<request_status>(status))].second = n;
+  return out;
+}
+
 #define TREVOR_TRANSITION_UPDATE                                               \
   "UPDATE airlock_requests SET updated_at = {now}, status = :to, "             \
   "review_round = review_round + :bump, "                                      \

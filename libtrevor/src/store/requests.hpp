@@ -1,7 +1,9 @@
 #pragma once
 // airlock_requests (internal repository). Runs in the caller's transaction.
 
+#include <cstdint>
 #include <optional>
+#include <utility>
 #include <vector>
 
 #include "db/connection.hpp"
@@ -22,6 +24,9 @@ struct request_filter {
 };
 /// Newest first.
 std::vector<airlock_request> list_requests(connection& c, const request_filter& f);
+
+/// Requests per status, every status listed (zeros included), in enum order.
+std::vector<std::pair<request_status, std::int64_t>> count_requests_by_status(connection& c);
 
 /// What a status change also does to the row.
 struct transition_effects {

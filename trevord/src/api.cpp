@@ -1,0 +1,165 @@
+#include "api.hpp"
+
+#include <fmt/format.h>
+
+#include "handlers.hpp"
+
+namespace trevord {
+
+using boost::beast::http::verb;
+namespace h = handlers;
+
+const std::vector<route>& routes() {
+  // clang-format off
+  static const std::vector<route> table{
+      {verb::get,    "/health",                                      body_mode::none,   false, h::health},
+      {verb::get,    "/livez",                                       body_mode::none,   false, h::health},
+      {verb::get,    "/readyz",                                      body_mode::none,   false, h::readyz},
+      {verb::get,    "/metrics",                                     body_mode::none,   false, h::metrics_text},
+      {verb::get,    "/openapi.json",                                body_mode::none,   false, h::openapi},
+      {verb::get,    "/users/me",                                    body_mode::none,   true,  h::users_me},
+      {verb::get,    "/users",                                       body_mode::none,   true,  h::users_list},
+      {verb::get,    "/projects",                                    body_mode::none,   true,  h::projects_list},
+      {verb::get,    "/projects/{project_id}",                       body_mode::none,   true,  h::project_get},
+      {verb::post,   "/admin/projects/sync",                         body_mode::json,   true,  h::projects_sync},
+      {verb::get,    "/memberships/project/{project_id}",            body_mode::none,   true,  h::memberships_of_project},
+      {verb::post,   "/memberships",                                 body_mode::json,   true,  h::membership_create},
+      {verb::delete_,"/memberships/{membership_id}",                 body_mode::none,   true,  h::membership_delete},
+      {verb::post,   "/requests",                                    body_mode::json,   true,  h::request_create},
+      {verb::get,    "/requests",                                    body_mode::none,   true,  h::requests_list},
+      {verb::get,    "/requests/{request_id}",                       body_mode::none,   true,  h::request_get},
+      {verb::post,   "/requests/{request_id}/submit",                body_mode::none,   true,  h::request_submit},
+      {verb::post,   "/requests/{request_id}/resubmit",              body_mode::none,   true,  h::request_resubmit},
+      {verb::post,   "/requests/{request_id}/withdraw",              body_mode::none,   true,  h::request_withdraw},
+      {verb::get,    "/requests/{request_id}/audit",                 body_mode::none,   true,  h::request_audit},
+      {verb::post,   "/requests/{request_id}/objects",               body_mode::upload, true,  h::object_upload},
+      {verb::get,    "/requests/{request_id}/objects",               body_mode::none,   true,  h::objects_list},
+      {verb::get,    "/requests/{request_id}/objects/{object_id}",   body_mode::none,   true,  h::object_get},
+      {verb::get,    "/requests/{request_id}/objects/{object_id}/content",  body_mode::none, true, h::object_content},
+      {verb::get,    "/requests/{request_id}/objects/{object_id}/metadata", body_mode::none, true, h::object_metadata_get},
+      {verb::patch,  "/requests/{request_id}/objects/{object_id}/metadata", body_mode::json, true, h::object_metadata_patch},
+      {verb::post,   "/requests/{request_id}/objects/{object_id}/replace",  body_mode::upload, true, h::object_replace},
+      {verb::get,    "/requests/{request_id}/objects/{object_id}/versions", body_mode::none, true, h::object_versions},
+      {verb::get,    "/requests/{request_id}/reviews",               body_mode::none,   true,  h::reviews_list},
+      {verb::post,   "/requests/{request_id}/reviews",               body_mode::json,   true,  h::review_create},
+      {verb::get,    "/requests/{request_id}/reviews/{review_id}",   body_mode::none,   true,  h::review_get},
+      {verb::post,   "/requests/{request_id}/agent-review",          body_mode::json,   true,  h::agent_review},
+      {verb::get,    "/notifications",                               body_mode::none,   true,  h::notifications_list},
+      {verb::get,    "/notifications/unread-count",                  body_mode::none,   true,  h::notifications_unread},
+      {verb::patch,  "/notifications/{notification_id}/read",        body_mode::none,   true,  h::notification_read},
+      {verb::post,   "/notifications/mark-all-read",                 body_mode::none,   true,  h::notifications_read_all},
+  };
+  // clang-format on
+  return table;
+}
+
+namespace {
+std::vector<std::string_view> segments(std::string_view path) {
+  std::vector<std::string_view> out;
+  std::size_t start = 1;
+  if (path.empty() || path.front() != '/') return out;
+  while (start <= path.size()) {
+    const auto slash = path.find('/', start);
+    const auto end = slash == std::string_view::npos ? path.size() : slash;
+    out.push_back(path.substr(start, end - start));
+    start = end + 1;
+  }
+  return out;
+}
+}  // namespace
+
+route_match match_route(verb method, std::string_view path) {
+  route_match m;
+  const auto want = segments(path);
+  for (const auto& r : routes()) {
+    const auto pattern = segments(r.pattern);
+    if (pattern.size() != want.size()) continue;
+    std::vector<std::pair<std::string, std::string>> params;
+    bool same = true;
+    for (std::size_t i = 0; i < pattern.size() && same; ++i) {
+      const auto p = pattern[i];
+      if (p.size() > 2 && p.front() == '{' && p.back() == '}') {
+        if (want[i].empty()) same = false;
+        params.emplace_back(p.substr(1, p.size() - 2), want[i]);
+      } else {
+        same = p == want[i];
+      }
+    }
+    if (!same) continue;
+    if (r.method == method) {
+      m.found = &r;
+      m.params = std::move(params);
+      return m;
+    }
+    m.allowed.push_back(boost::beast::http::to_string(r.method));
+  }
+  return m;
+}
+
+trevor::uuid call::id(std::string_view name) const {
+  for (const auto& [k, v] : params)
+    if (k == name) {
+      if (auto u = trevor::uuid::parse(v)) return *u;
+      throw http_error(http::status::unprocessable_entity,
+                       fmt::format("{}: '{}' is not a UUID", name, v));
+    }
+  throw http_error(http::status::internal_server_error, fmt::format("no path parameter {}", name));
+}
+
+std::optional<std::string> call::query_value(std::string_view name) const {
+  for (const auto& [k, v] : query)
+    if (k == name) return v;
+  return std::nullopt;
+}
+
+std::optional<trevor::uuid> call::query_id(std::string_view name) const {
+  auto v = query_value(name);
+  if (!v) return std::nullopt;
+  if (auto u = trevor::uuid::parse(*v)) return *u;
+  throw http_error(http::status::unprocessable_entity,
+                   fmt::format("{}: '{}' is not a UUID", name, *v));
+}
+
+std::optional<long long> call::query_integer(std::string_view name, long long lo,
+                                             long long hi) const {
+  auto v = query_value(name);
+  if (!v) return std::nullopt;
+  const bool digits = !v->empty() && v->size() <= 18 &&
+                      v->find_first_not_of("0123456789") == std::string::npos;
+  const long long n = digits ? std::stoll(*v) : -1;
+  if (!digits || n < lo || n > hi)
+    throw http_error(http::status::unprocessable_entity,
+                     fmt::format("{}: '{}' is not a whole number from {} to {}", name, *v, lo, hi));
+  return n;
+}
+
+std::optional<bool> call::query_bool(std::string_view name) const {
+  auto v = query_value(name);
+  if (!v) return std::nullopt;
+  if (*v == "true" || *v == "1") return true;
+  if (*v == "false" || *v == "0") return false;
+  throw http_error(http::status::unprocessable_entity,
+                   fmt::format("{}: '{}' is not true or false", name, *v));
+}
+
+namespace {
+trevor::workflow_options workflow_options_of(const config& cfg) {
+  trevor::workflow_options o;
+  o.required_reviews = cfg.required_reviews;
+  o.agent_review = cfg.agent_review;
+  o.max_upload_bytes = cfg.max_upload_bytes;
+  o.stuck_after = std::chrono::hours(cfg.stuck_hours);
+  return o;
+}
+}  // namespace
+
+api::api(const config& c, trevor::database d)
+    : cfg(c),
+      db(std::move(d)),
+      blobs(std::make_unique<trevor::filesystem_blob_store>(c.storage_dir)),
+      workflow(db, *blobs, workflow_options_of(c)),
+      directory(db),
+      inbox(db),
+      auth(c, directory) {}
+
+}  // namespace trevord

@@ -1,0 +1,56 @@
+#pragma once
+// The handlers of the route table (api.cpp), one per endpoint of api.md.
+// Internal to trevord.
+
+#include "api.hpp"
+
+namespace trevord::handlers {
+
+// Operations (no authentication).
+reply health(api&, call&);
+reply readyz(api&, call&);
+reply metrics_text(api&, call&);
+reply openapi(api&, call&);
+
+// Users, projects, memberships (handlers_directory.cpp).
+reply users_me(api&, call&);
+reply users_list(api&, call&);
+reply projects_list(api&, call&);
+reply project_get(api&, call&);
+reply projects_sync(api&, call&);
+reply memberships_of_project(api&, call&);
+reply membership_create(api&, call&);
+reply membership_delete(api&, call&);
+
+// Requests, objects, reviews, audit (handlers_requests.cpp).
+reply request_create(api&, call&);
+reply requests_list(api&, call&);
+reply request_get(api&, call&);
+reply request_submit(api&, call&);
+reply request_resubmit(api&, call&);
+reply request_withdraw(api&, call&);
+reply request_audit(api&, call&);
+reply object_upload(api&, call&);
+reply objects_list(api&, call&);
+reply object_get(api&, call&);
+reply object_content(api&, call&);
+reply object_metadata_get(api&, call&);
+reply object_metadata_patch(api&, call&);
+reply object_replace(api&, call&);
+reply object_versions(api&, call&);
+reply reviews_list(api&, call&);
+reply review_get(api&, call&);
+reply review_create(api&, call&);
+reply agent_review(api&, call&);
+
+// Notifications (handlers_directory.cpp).
+reply notifications_list(api&, call&);
+reply notifications_unread(api&, call&);
+reply notification_read(api&, call&);
+reply notifications_read_all(api&, call&);
+
+/// A person's actor; 403 for the agent's service account, which only records
+/// agent reviews.
+const trevor::actor& person(const call& c);
+
+}  // namespace trevord::handlers

@@ -1,0 +1,264 @@
+// Requests, objects, reviews and a request's audit trail.
+#include <boost/json/serialize.hpp>
+#include <fmt/format.h>
+
+#include "handlers.hpp"
+#include "json_io.hpp"
+#include "multipart.hpp"
+
+namespace trevord::handlers {
+
+namespace {
+
+reply ok(json::value body, http::status status = http::status::ok) {
+  reply r;
+  r.status = status;
+  r.body = std::move(body);
+  return r;
+}
+
+/// The object fields an upload may carry, from form fields or query parameters.
+void apply_field(trevor::new_object& o, std::string_view name, std::string value) {
+  if (name == "output_type") {
+    o.output_type = parse_choice<trevor::output_type>("output_type", value);
+  } else if (name == "statbarn") {
+    o.statbarn = std::move(value);
+  } else if (name == "filename") {
+    o.filename = std::move(value);
+  } else if (name == "title") {
+    o.metadata.title = std::move(value);
+  } else if (name == "description") {
+    o.metadata.description = std::move(value);
+  } else if (name == "researcher_justification") {
+    o.metadata.researcher_justification = std::move(value);
+  } else if (name == "suppression_notes") {
+    o.metadata.suppression_notes = std::move(value);
+  } else if (name == "tags") {
+    o.metadata.tags_json = std::move(value);
+  } else {
+    invalid(name, "unknown field");
+  }
+}
+
+/// Counts the bytes handed to the library and refuses, with 413, more than
+/// the configured maximum.
+trevor::byte_reader limited(std::function<std::size_t(char*, std::size_t)> source,
+                            std::int64_t max_bytes) {
+  auto seen = std::make_shared<std::int64_t>(0);
+  return [source = std::move(source), max_bytes, seen](char* buf, std::size_t cap) {
+    const auto n = source(buf, cap);
+    *seen += static_cast<std::int64_t>(n);
+    if (*seen > max_bytes)
+      throw http_error(http::status::payload_too_large,
+                       fmt::format("the file is larger than the upload limit of {} bytes "
+                                   "(TREVOR_MAX_UPLOAD_MB)",
+                                   max_bytes));
+    return n;
+  };
+}
+
+/// Reads an upload in either body form and hands its fields and byte stream
+/// to `store` (which calls the library). Form fields must precede the file.
+template <class Store>
+reply upload(api& a, call& c, Store&& store) {
+  trevor::new_object input;
+  if (auto boundary = multipart_reader::boundary_of(c.content_type)) {
+    if (boundary->empty())
+      throw http_error(http::status::bad_request,
+                       "multipart/form-data needs a boundary parameter of 1 to 70 characters");
+    multipart_reader form(*boundary, c.read_body);
+    while (auto part = form.next()) {
+      if (part->name != "file") {
+        apply_field(input, part->name, form.read_all(part->name, trevor::max_metadata_text));
+        continue;
+      }
+      if (input.filename.empty()) input.filename = part->filename.value_or("");
+      if (input.filename.empty()) invalid("file", "the part has no filename");
+      // The file part ends the form: a field after it would come too late to
+      // apply, so it fails the upload before anything is recorded.
+      auto bytes = [&form](char* buf, std::size_t cap) -> std::size_t {
+        if (const auto n = form.read(buf, cap)) return n;
+        if (auto after = form.next())
+          invalid(after->name, "form fields must come before the file part");
+        return 0;
+      };
+      return ok(to_json(store(input, limited(bytes, a.cfg.max_upload_bytes))),
+                http::status::created);
+    }
+    invalid("file", "required (a multipart part named \"file\")");
+  }
+  // application/octet-stream: the fields are query parameters.
+  for (const auto& [k, v] : c.query) apply_field(input, k, v);
+  if (input.filename.empty()) invalid("filename", "required (a query parameter)");
+  return ok(to_json(store(input, limited(c.read_body, a.cfg.max_upload_bytes))),
+            http::status::created);
+}
+
+}  // namespace
+
+reply request_create(api& a, call& c) {
+  json_body body(c.body);
+  body.only({"project_id", "direction", "title", "description"});
+  trevor::new_request input;
+  input.project_id = body.uuid("project_id");
+  input.direction = body.enumeration<trevor::direction>("direction");
+  input.title = body.string("title");
+  input.description = body.optional_string("description").value_or("");
+  return ok(to_json(a.workflow.create_request(person(c), input)), http::status::created);
+}
+
+reply requests_list(api& a, call& c) {
+  trevor::request_list_filter f;
+  f.project_id = c.query_id("project_id");
+  if (auto s = c.query_value("status")) {
+    f.status = parse_choice<trevor::request_status>("status", *s);
+  }
+  return ok(to_json(a.workflow.list_requests(person(c), f)));
+}
+
+reply request_get(api& a, call& c) {
+  return ok(to_json(a.workflow.get_request_detail(person(c), c.id("request_id"))));
+}
+
+reply request_submit(api& a, call& c) {
+  return ok(to_json(a.workflow.submit(person(c), c.id("request_id"))));
+}
+
+reply request_resubmit(api& a, call& c) {
+  return ok(to_json(a.workflow.resubmit(person(c), c.id("request_id"))));
+}
+
+reply request_withdraw(api& a, call& c) {
+  return ok(to_json(a.workflow.withdraw(person(c), c.id("request_id"))));
+}
+
+reply request_audit(api& a, call& c) {
+  return ok(to_json(a.workflow.request_audit(person(c), c.id("request_id"))));
+}
+
+reply object_upload(api& a, call& c) {
+  const auto& who = person(c);
+  const auto request_id = c.id("request_id");
+  return upload(a, c, [&](const trevor::new_object& input, const trevor::byte_reader& bytes) {
+    return a.workflow.add_object(who, request_id, input, bytes);
+  });
+}
+
+reply object_replace(api& a, call& c) {
+  const auto& who = person(c);
+  const auto request_id = c.id("request_id");
+  const auto object_id = c.id("object_id");
+  return upload(a, c, [&](const trevor::new_object& input, const trevor::byte_reader& bytes) {
+    return a.workflow.replace_object(who, request_id, object_id, input, bytes);
+  });
+}
+
+reply objects_list(api& a, call& c) {
+  const bool all = c.query_bool("include_superseded").value_or(false);
+  return ok(to_json(a.workflow.list_objects(person(c), c.id("request_id"), all)));
+}
+
+reply object_get(api& a, call& c) {
+  return ok(to_json(a.workflow.get_object(person(c), c.id("request_id"), c.id("object_id"))));
+}
+
+reply object_versions(api& a, call& c) {
+  return ok(
+      to_json(a.workflow.object_versions(person(c), c.id("request_id"), c.id("object_id"))));
+}
+
+reply object_content(api& a, call& c) {
+  const auto& who = person(c);
+  const auto request_id = c.id("request_id");
+  const auto object_id = c.id("object_id");
+  const auto object = a.workflow.get_object(who, request_id, object_id);
+  c.sink->start(static_cast<std::uint64_t>(object.size_bytes), "application/octet-stream",
+                fmt::format("attachment; filename=\"{}\"", trevor::sanitize_filename(object.filename)));
+  a.workflow.download_object(who, request_id, object_id,
+                             [&](std::string_view chunk) { c.sink->write(chunk); });
+  reply r;
+  r.streamed = true;
+  return r;
+}
+
+reply object_metadata_get(api& a, call& c) {
+  return ok(to_json(a.workflow.get_metadata(person(c), c.id("request_id"), c.id("object_id"))));
+}
+
+reply object_metadata_patch(api& a, call& c) {
+  json_body body(c.body);
+  if (body.find("checker_feedback"))
+    invalid("checker_feedback", "is written by reviews only and cannot be patched");
+  body.only({"title", "description", "researcher_justification", "suppression_notes", "tags",
+             "lock_version"});
+  const auto lock_version = body.optional_integer("lock_version");
+  if (!lock_version) invalid("lock_version", "required (the lock_version you last read)");
+  trevor::metadata_patch patch;
+  patch.title = body.optional_string("title");
+  patch.description = body.optional_string("description");
+  patch.researcher_justification = body.optional_string("researcher_justification");
+  patch.suppression_notes = body.optional_string("suppression_notes");
+  if (const auto* tags = body.find("tags")) {
+    if (!tags->is_object()) invalid("tags", "must be a JSON object");
+    patch.tags_json = json::serialize(*tags);
+  }
+  return ok(to_json(a.workflow.edit_metadata(person(c), c.id("request_id"), c.id("object_id"),
+                                             patch, *lock_version)));
+}
+
+reply reviews_list(api& a, call& c) {
+  return ok(to_json(a.workflow.list_reviews(person(c), c.id("request_id"))));
+}
+
+reply review_get(api& a, call& c) {
+  return ok(to_json(a.workflow.get_review(person(c), c.id("request_id"), c.id("review_id"))));
+}
+
+reply review_create(api& a, call& c) {
+  json_body body(c.body);
+  body.only({"decision", "summary", "accepted_agent_findings", "object_decisions"});
+  trevor::human_review_input input;
+  input.decision = body.enumeration<trevor::review_decision>("decision");
+  input.summary = body.optional_string("summary").value_or("");
+  input.accepted_agent_findings = body.optional_bool("accepted_agent_findings").value_or(false);
+  if (const auto* list = body.find("object_decisions"); list && !list->is_null()) {
+    if (!list->is_array()) invalid("object_decisions", "must be an array");
+    std::size_t i = 0;
+    for (const auto& item : list->as_array()) {
+      const auto field = fmt::format("object_decisions[{}]", i++);
+      if (!item.is_object()) invalid(field, "must be an object");
+      json_body entry(json::serialize(item));
+      try {
+        entry.only({"object_id", "decision", "feedback"});
+        input.object_decisions.push_back({entry.uuid("object_id"),
+                                          entry.enumeration<trevor::review_decision>("decision"),
+                                          entry.optional_string("feedback").value_or("")});
+      } catch (const http_error& e) {
+        throw http_error(e.status(), fmt::format("{}.{}", field, e.what()));
+      }
+    }
+  }
+  return ok(to_json(a.workflow.record_review(person(c), c.id("request_id"), input)),
+            http::status::created);
+}
+
+reply agent_review(api& a, call& c) {
+  if (!c.who.agent)
+    throw http_error(http::status::forbidden,
+                     fmt::format("only the agent's service account (realm role {}) records agent "
+                                 "reviews",
+                                 agent_role));
+  json_body body(c.body);
+  body.only({"decision", "summary", "findings"});
+  trevor::agent_review_input input;
+  input.decision = body.enumeration<trevor::review_decision>("decision");
+  input.summary = body.optional_string("summary").value_or("");
+  if (const auto* findings = body.find("findings"); findings && !findings->is_null()) {
+    if (!findings->is_array()) invalid("findings", "must be an array");
+    input.findings_json = json::serialize(*findings);
+  }
+  return ok(to_json(a.workflow.record_agent_review(c.id("request_id"), input)),
+            http::status::created);
+}
+
+}  // namespace trevord::handlers

@@ -1,0 +1,228 @@
+#include "json_io.hpp"
+
+#include <fmt/format.h>
+#include <boost/json/parse.hpp>
+
+#include "http_error.hpp"
+
+namespace trevord {
+
+namespace {
+
+json::value ts(const trevor::timestamp& t) {
+  return json::value(t.str());
+}
+json::value opt_ts(const std::optional<trevor::timestamp>& t) {
+  return t ? ts(*t) : json::value(nullptr);
+}
+json::value opt_id(const std::optional<trevor::uuid>& id) {
+  return id ? json::value(id->str()) : json::value(nullptr);
+}
+
+const char* type_name(const json::value& v) {
+  switch (v.kind()) {
+    case json::kind::null: return "null";
+    case json::kind::bool_: return "a boolean";
+    case json::kind::int64:
+    case json::kind::uint64:
+    case json::kind::double_: return "a number";
+    case json::kind::string: return "a string";
+    case json::kind::array: return "an array";
+    case json::kind::object: return "an object";
+  }
+  return "a value";
+}
+
+}  // namespace
+
+json::value to_json(const trevor::user& u) {
+  return json::object{{"id", u.id.str()},
+                      {"username", u.username},
+                      {"email", u.email},
+                      {"given_name", u.given_name},
+                      {"family_name", u.family_name},
+                      {"affiliation", u.affiliation},
+                      {"active", u.active},
+                      {"created_at", ts(u.created_at)},
+                      {"updated_at", ts(u.updated_at)}};
+}
+
+json::value to_json(const trevor::project& p) {
+  return json::object{{"id", p.id.str()},
+                      {"name", p.name},
+                      {"display_name", p.display_name},
+                      {"status", trevor::to_string(p.status)},
+                      {"created_at", ts(p.created_at)},
+                      {"updated_at", ts(p.updated_at)}};
+}
+
+json::value to_json(const trevor::membership& m) {
+  return json::object{{"id", m.id.str()},
+                      {"user_id", m.user_id.str()},
+                      {"project_id", m.project_id.str()},
+                      {"role", trevor::to_string(m.role)},
+                      {"assigned_by", opt_id(m.assigned_by)},
+                      {"created_at", ts(m.created_at)}};
+}
+
+json::value to_json(const trevor::airlock_request& r) {
+  return json::object{{"id", r.id.str()},
+                      {"project_id", r.project_id.str()},
+                      {"direction", trevor::to_string(r.direction)},
+                      {"status", trevor::to_string(r.status)},
+                      {"title", r.title},
+                      {"description", r.description},
+                      {"submitted_by", r.owner_id.str()},
+                      {"review_round", r.review_round},
+                      {"submitted_at", opt_ts(r.submitted_at)},
+                      {"closed_at", opt_ts(r.closed_at)},
+                      {"created_at", ts(r.created_at)},
+                      {"updated_at", ts(r.updated_at)}};
+}
+
+json::value to_json(const trevor::request_detail& d) {
+  auto v = to_json(d.request);
+  v.as_object()["objects"] = to_json(d.objects);
+  return v;
+}
+
+json::value to_json(const trevor::output_object& o) {
+  return json::object{
+      {"id", o.id.str()},
+      {"request_id", o.request_id.str()},
+      {"logical_object_id", o.logical_object_id.str()},
+      {"version", o.version},
+      {"replaces_id", opt_id(o.replaces_id)},
+      {"filename", o.filename},
+      {"output_type", trevor::to_string(o.output_type)},
+      {"statbarn", o.statbarn},
+      {"checksum_sha256", o.checksum_sha256.empty() ? json::value(nullptr) : json::value(o.checksum_sha256)},
+      {"size_bytes", o.size_bytes},
+      {"state", trevor::to_string(o.state)},
+      {"uploaded_by", o.uploaded_by.str()},
+      {"created_at", ts(o.created_at)}};
+}
+
+json::value to_json(const trevor::object_metadata& m) {
+  return json::object{{"logical_object_id", m.logical_object_id.str()},
+                      {"title", m.title},
+                      {"description", m.description},
+                      {"researcher_justification", m.researcher_justification},
+                      {"suppression_notes", m.suppression_notes},
+                      {"tags", parse_stored(m.tags_json)},
+                      {"checker_feedback", parse_stored(m.checker_feedback_json)},
+                      {"lock_version", m.lock_version},
+                      {"updated_at", ts(m.updated_at)}};
+}
+
+json::value to_json(const trevor::review& r) {
+  return json::object{{"id", r.id.str()},
+                      {"request_id", r.request_id.str()},
+                      {"round", r.round},
+                      {"reviewer_type", trevor::to_string(r.reviewer_type)},
+                      {"reviewer_id", opt_id(r.reviewer_id)},
+                      {"decision", trevor::to_string(r.decision)},
+                      {"accepted_agent_findings", r.accepted_agent_findings},
+                      {"summary", r.summary},
+                      {"findings", parse_stored(r.findings_json)},
+                      {"created_at", ts(r.created_at)}};
+}
+
+json::value to_json(const trevor::audit_event& e) {
+  return json::object{{"id", e.id.str()},
+                      {"seq", e.seq},
+                      {"timestamp", ts(e.occurred_at)},
+                      {"event_type", e.event_type},
+                      {"actor_id", e.actor},
+                      {"request_id", opt_id(e.request_id)},
+                      {"project_id", opt_id(e.project_id)},
+                      {"payload", parse_stored(e.payload_json)}};
+}
+
+json::value to_json(const trevor::notification& n) {
+  return json::object{{"id", n.id.str()},
+                      {"user_id", n.user_id.str()},
+                      {"event_type", n.event_type},
+                      {"title", n.title},
+                      {"body", n.body},
+                      {"request_id", opt_id(n.request_id)},
+                      {"read", n.read},
+                      {"created_at", ts(n.created_at)}};
+}
+
+json::value parse_stored(std::string_view text) {
+  boost::system::error_code ec;
+  auto v = json::parse(text, ec);
+  if (ec) return json::value(std::string(text));  // never expected: the library stores valid JSON
+  return v;
+}
+
+void invalid(std::string_view field, std::string_view what) {
+  throw http_error(http::status::unprocessable_entity, fmt::format("{}: {}", field, what));
+}
+
+void invalid_choice(std::string_view field, std::string_view text, const std::string_view* names,
+                    std::size_t count) {
+  std::string allowed;
+  for (std::size_t i = 0; i < count; ++i) allowed += fmt::format("{}{}", i ? ", " : "", names[i]);
+  invalid(field, fmt::format("'{}' is not one of {}", text, allowed));
+}
+
+json_body::json_body(std::string_view text) {
+  if (text.find_first_not_of(" \t\r\n") == std::string_view::npos) return;
+  boost::system::error_code ec;
+  auto v = json::parse(text, ec);
+  if (ec)
+    throw http_error(http::status::bad_request,
+                     fmt::format("the body is not valid JSON: {}", ec.message()));
+  if (!v.is_object())
+    throw http_error(http::status::unprocessable_entity,
+                     fmt::format("the body must be a JSON object, not {}", type_name(v)));
+  object_ = std::move(v.as_object());
+}
+
+std::optional<std::string> json_body::optional_string(std::string_view field) const {
+  const auto* v = object_.if_contains(field);
+  if (!v || v->is_null()) return std::nullopt;
+  if (!v->is_string()) invalid(field, fmt::format("must be a string, not {}", type_name(*v)));
+  return std::string(v->get_string());
+}
+
+std::string json_body::string(std::string_view field) const {
+  auto v = optional_string(field);
+  if (!v) invalid(field, "required");
+  return std::move(*v);
+}
+
+trevor::uuid json_body::uuid(std::string_view field) const {
+  const auto text = string(field);
+  auto id = trevor::uuid::parse(text);
+  if (!id) invalid(field, fmt::format("'{}' is not a UUID", text));
+  return *id;
+}
+
+std::optional<bool> json_body::optional_bool(std::string_view field) const {
+  const auto* v = object_.if_contains(field);
+  if (!v || v->is_null()) return std::nullopt;
+  if (!v->is_bool()) invalid(field, fmt::format("must be true or false, not {}", type_name(*v)));
+  return v->get_bool();
+}
+
+std::optional<std::int64_t> json_body::optional_integer(std::string_view field) const {
+  const auto* v = object_.if_contains(field);
+  if (!v || v->is_null()) return std::nullopt;
+  if (v->is_int64()) return v->get_int64();
+  if (v->is_uint64() && v->get_uint64() <= static_cast<std::uint64_t>(INT64_MAX))
+    return static_cast<std::int64_t>(v->get_uint64());
+  invalid(field, fmt::format("must be a whole number, not {}", type_name(*v)));
+}
+
+void json_body::only(std::initializer_list<std::string_view> known) const {
+  for (const auto& member : object_) {
+    bool ok = false;
+    for (auto k : known) ok = ok || member.key() == k;
+    if (!ok) invalid(member.key(), "unknown field");
+  }
+}
+
+}  // namespace trevord

@@ -1,0 +1,89 @@
+#pragma once
+// JSON ⇄ libtrevor values: the field names of api.md ("JSON shapes") and the
+// parsing of request bodies with errors that name the field.
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <boost/json/array.hpp>
+#include <boost/json/object.hpp>
+#include <boost/json/value.hpp>
+
+#include "trevor/audit.hpp"
+#include "trevor/directory.hpp"
+#include "trevor/inbox.hpp"
+#include "trevor/model.hpp"
+#include "trevor/workflow.hpp"
+
+namespace trevord {
+
+namespace json = boost::json;
+
+json::value to_json(const trevor::user& u);
+json::value to_json(const trevor::project& p);
+json::value to_json(const trevor::membership& m);
+json::value to_json(const trevor::airlock_request& r);
+json::value to_json(const trevor::request_detail& d);
+json::value to_json(const trevor::output_object& o);
+json::value to_json(const trevor::object_metadata& m);
+json::value to_json(const trevor::review& r);
+json::value to_json(const trevor::audit_event& e);
+json::value to_json(const trevor::notification& n);
+
+template <class T>
+json::value to_json(const std::vector<T>& items) {
+  json::array a;
+  a.reserve(items.size());
+  for (const auto& item : items) a.push_back(to_json(item));
+  return a;
+}
+
+/// Parses embedded JSON text kept by the library (tags, findings, payloads).
+json::value parse_stored(std::string_view text);
+
+/// A request body that must be a JSON object. Malformed JSON is 400; a value
+/// of the wrong type or a missing required field is 422 naming the field.
+class json_body {
+ public:
+  /// An empty body reads as {}.
+  explicit json_body(std::string_view text);
+
+  std::string string(std::string_view field) const;  // required
+  std::optional<std::string> optional_string(std::string_view field) const;
+  trevor::uuid uuid(std::string_view field) const;
+  std::optional<bool> optional_bool(std::string_view field) const;
+  std::optional<std::int64_t> optional_integer(std::string_view field) const;
+  const json::value* find(std::string_view field) const { return object_.if_contains(field); }
+  template <class E>
+  E enumeration(std::string_view field) const;
+  /// 422 for any member not in `known`.
+  void only(std::initializer_list<std::string_view> known) const;
+  const json::object& object() const noexcept { return object_; }
+
+ private:
+  json::object object_;
+};
+
+/// 422 "<field>: ..." — a well-formed value that is not acceptable.
+[[noreturn]] void invalid(std::string_view field, std::string_view what);
+
+/// 422 "<field>: '<text>' is not one of a, b, c".
+[[noreturn]] void invalid_choice(std::string_view field, std::string_view text,
+                                 const std::string_view* names, std::size_t count);
+
+/// An enum value from its text form, or 422 listing the allowed values.
+template <class E>
+E parse_choice(std::string_view field, std::string_view text) {
+  if (auto v = trevor::parse_enum<E>(text)) return *v;
+  const auto& names = trevor::enum_names<E>::names;
+  invalid_choice(field, text, names.data(), names.size());
+}
+
+template <class E>
+E json_body::enumeration(std::string_view field) const {
+  return parse_choice<E>(field, string(field));
+}
+
+}  // namespace trevord

@@ -1,0 +1,90 @@
+#include "metrics.hpp"
+
+#include <fmt/format.h>
+
+namespace trevord {
+
+namespace {
+/// Label values: backslash, double quote and newline escaped.
+std::string label(std::string_view v) {
+  std::string out;
+  for (char c : v) {
+    if (c == '\\' || c == '"') out.push_back('\\');
+    if (c == '\n') {
+      out += "\\n";
+      continue;
+    }
+    out.push_back(c);
+  }
+  return out;
+}
+}  // namespace
+
+void metrics::record(const std::string& method, const std::string& route, unsigned status,
+                     std::chrono::microseconds duration) {
+  const double seconds = static_cast<double>(duration.count()) / 1e6;
+  std::lock_guard lock(mutex_);
+  auto& s = series_[{method, route, status}];
+  ++s.count;
+  s.sum_seconds += seconds;
+  for (std::size_t i = 0; i < buckets.size(); ++i)
+    if (seconds <= buckets[i]) {
+      ++s.le[i];
+      break;
+    }
+}
+
+std::string metrics::render(const gauges& g) const {
+  std::string out;
+  out +=
+      "# HELP trevord_http_requests_total HTTP requests answered, by method, route and status.\n"
+      "# TYPE trevord_http_requests_total counter\n";
+  std::lock_guard lock(mutex_);
+  for (const auto& [key, s] : series_) {
+    const auto& [method, route, status] = key;
+    out += fmt::format("trevord_http_requests_total{{method=\"{}\",route=\"{}\",status=\"{}\"}} {}\n",
+                       label(method), label(route), status, s.count);
+  }
+  out +=
+      "# HELP trevord_http_request_duration_seconds Time from a request's last byte read to its "
+      "answer written.\n"
+      "# TYPE trevord_http_request_duration_seconds histogram\n";
+  for (const auto& [key, s] : series_) {
+    const auto& [method, route, status] = key;
+    const auto labels =
+        fmt::format("method=\"{}\",route=\"{}\",status=\"{}\"", label(method), label(route), status);
+    std::uint64_t cumulative = 0;
+    for (std::size_t i = 0; i < buckets.size(); ++i) {
+      cumulative += s.le[i];
+      out += fmt::format("trevord_http_request_duration_seconds_bucket{{{},le=\"{}\"}} {}\n", labels,
+                         buckets[i], cumulative);
+    }
+    out += fmt::format("trevord_http_request_duration_seconds_bucket{{{},le=\"+Inf\"}} {}\n",
+                       labels, s.count);
+    out += fmt::format("trevord_http_request_duration_seconds_sum{{{}}} {}\n", labels,
+                       s.sum_seconds);
+    out += fmt::format("trevord_http_request_duration_seconds_count{{{}}} {}\n", labels, s.count);
+  }
+  out += fmt::format(
+      "# HELP trevord_db_pool_connections Connections in the database pool.\n"
+      "# TYPE trevord_db_pool_connections gauge\n"
+      "trevord_db_pool_connections {}\n"
+      "# HELP trevord_db_pool_connections_in_use Pool connections leased out.\n"
+      "# TYPE trevord_db_pool_connections_in_use gauge\n"
+      "trevord_db_pool_connections_in_use {}\n"
+      "# HELP trevord_http_requests_in_flight Requests being processed.\n"
+      "# TYPE trevord_http_requests_in_flight gauge\n"
+      "trevord_http_requests_in_flight {}\n"
+      "# HELP trevord_draining 1 while the daemon drains (SIGTERM).\n"
+      "# TYPE trevord_draining gauge\n"
+      "trevord_draining {}\n",
+      g.pool_size, g.pool_in_use, g.in_flight, g.draining ? 1 : 0);
+  out +=
+      "# HELP trevor_airlock_requests Airlock requests in the database, by status.\n"
+      "# TYPE trevor_airlock_requests gauge\n";
+  for (const auto& [status, n] : g.requests_by_status)
+    out += fmt::format("trevor_airlock_requests{{status=\"{}\"}} {}\n", status, n);
+  return out;
+}
+
+}  // namespace trevord

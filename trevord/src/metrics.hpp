@@ -1,0 +1,50 @@
+#pragma once
+// The daemon's Prometheus metrics (text exposition format 0.0.4).
+//
+// Request counts and a latency histogram per (method, route, status), where
+// the route is the router's pattern ("/requests/{id}"), never the raw path, so
+// the number of series stays bounded. Thread-safe; recording takes a mutex
+// for a map lookup and a few increments.
+
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <string>
+#include <tuple>
+#include <utility>
+#include <vector>
+
+namespace trevord {
+
+class metrics {
+ public:
+  /// Upper bounds of the latency histogram's buckets, in seconds.
+  static constexpr std::array<double, 12> buckets{0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+                                                  0.05,   0.1,   0.25,   0.5,   1.0,  5.0};
+
+  void record(const std::string& method, const std::string& route, unsigned status,
+              std::chrono::microseconds duration);
+
+  /// Figures read at scrape time, rendered as gauges.
+  struct gauges {
+    std::size_t pool_size = 0;
+    std::size_t pool_in_use = 0;
+    int in_flight = 0;
+    bool draining = false;
+    std::vector<std::pair<std::string, std::int64_t>> requests_by_status;
+  };
+  std::string render(const gauges& g) const;
+
+ private:
+  struct series {
+    std::uint64_t count = 0;
+    double sum_seconds = 0;
+    std::array<std::uint64_t, buckets.size()> le{};  // not cumulative
+  };
+  mutable std::mutex mutex_;
+  std::map<std::tuple<std::string, std::string, unsigned>, series> series_;
+};
+
+}  // namespace trevord

@@ -124,8 +124,8 @@ std::optional<long long> call::query_integer(std::string_view name, long long lo
                                              long long hi) const {
   auto v = query_value(name);
   if (!v) return std::nullopt;
-  const bool digits = !v->empty() && v->size() <= 18 &&
-                      v->find_first_not_of("0123456789") == std::string::npos;
+  const bool digits =
+      !v->empty() && v->size() <= 18 && v->find_first_not_of("0123456789") == std::string::npos;
   const long long n = digits ? std::stoll(*v) : -1;
   if (!digits || n < lo || n > hi)
     throw http_error(http::status::unprocessable_entity,

@@ -54,7 +54,7 @@ class body_sink {
 /// One HTTP request as a handler sees it.
 struct call {
   boost::beast::http::verb method{};
-  std::string route;  // the matched pattern
+  std::string route;                                        // the matched pattern
   std::vector<std::pair<std::string, std::string>> params;  // path parameters by name
   std::vector<std::pair<std::string, std::string>> query;   // decoded query parameters
   std::string content_type;
@@ -78,8 +78,8 @@ struct call {
 struct reply {
   http::status status = http::status::ok;
   std::optional<boost::json::value> body;  // none: an empty body (204)
-  bool streamed = false;                    // the handler answered through call::sink
-  std::string text;                         // a non-JSON body (metrics, OpenAPI)
+  bool streamed = false;                   // the handler answered through call::sink
+  std::string text;                        // a non-JSON body (metrics, OpenAPI)
   std::string content_type = "application/json";
 };
 

@@ -172,8 +172,8 @@ principal authenticator::dev_principal(std::string_view token) {
     if (id.username.empty() || id.username.size() > max_dev_username ||
         id.username.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
                                       "0123456789._-") != std::string::npos)
-      unauthorized(fmt::format(
-          "a development username is 1 to {} letters, digits, '.', '_' or '-'", max_dev_username));
+      unauthorized(fmt::format("a development username is 1 to {} letters, digits, '.', '_' or '-'",
+                               max_dev_username));
     if (parts.size() == 2)
       for (auto& r : split(parts[1], ','))
         if (!r.empty()) roles.push_back(std::move(r));

@@ -102,8 +102,8 @@ config load_config(const std::function<std::optional<std::string>(const char*)>&
     c.stuck_hours = static_cast<long>(parse_number("TREVOR_STUCK_HOURS", *v, 0, 100000));
   if (auto v = getenv("TREVOR_MAX_UPLOAD_MB"))
     c.max_upload_bytes =
-        static_cast<std::int64_t>(parse_number("TREVOR_MAX_UPLOAD_MB", *v, 1, 1024 * 1024)) *
-        1024 * 1024;
+        static_cast<std::int64_t>(parse_number("TREVOR_MAX_UPLOAD_MB", *v, 1, 1024 * 1024)) * 1024 *
+        1024;
   if (auto v = getenv("TREVOR_STORAGE_DIR")) {
     if (v->empty()) bad("TREVOR_STORAGE_DIR", *v, "a directory");
     c.storage_dir = *v;

@@ -1,6 +1,6 @@
 // Operations endpoints, users, projects, memberships and notifications.
-#include <boost/json/serialize.hpp>
 #include <fmt/format.h>
+#include <boost/json/serialize.hpp>
 
 #include "handlers.hpp"
 #include "json_io.hpp"
@@ -152,9 +152,8 @@ reply membership_delete(api& a, call& c) {
 reply notifications_list(api& a, call& c) {
   const auto limit = c.query_integer("limit", 1, trevor::max_notification_page)
                          .value_or(trevor::default_notification_page);
-  const auto page =
-      a.inbox.list(person(c), static_cast<std::size_t>(limit), c.query_id("before"),
-                   c.query_bool("unread_only").value_or(false));
+  const auto page = a.inbox.list(person(c), static_cast<std::size_t>(limit), c.query_id("before"),
+                                 c.query_bool("unread_only").value_or(false));
   reply r = ok(to_json(page.items));
   return r;
 }

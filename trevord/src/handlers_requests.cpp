@@ -1,6 +1,6 @@
 // Requests, objects, reviews and a request's audit trail.
-#include <boost/json/serialize.hpp>
 #include <fmt/format.h>
+#include <boost/json/serialize.hpp>
 
 #include "handlers.hpp"
 #include "json_io.hpp"
@@ -163,8 +163,7 @@ reply object_get(api& a, call& c) {
 }
 
 reply object_versions(api& a, call& c) {
-  return ok(
-      to_json(a.workflow.object_versions(person(c), c.id("request_id"), c.id("object_id"))));
+  return ok(to_json(a.workflow.object_versions(person(c), c.id("request_id"), c.id("object_id"))));
 }
 
 reply object_content(api& a, call& c) {
@@ -172,8 +171,9 @@ reply object_content(api& a, call& c) {
   const auto request_id = c.id("request_id");
   const auto object_id = c.id("object_id");
   const auto object = a.workflow.get_object(who, request_id, object_id);
-  c.sink->start(static_cast<std::uint64_t>(object.size_bytes), "application/octet-stream",
-                fmt::format("attachment; filename=\"{}\"", trevor::sanitize_filename(object.filename)));
+  c.sink->start(
+      static_cast<std::uint64_t>(object.size_bytes), "application/octet-stream",
+      fmt::format("attachment; filename=\"{}\"", trevor::sanitize_filename(object.filename)));
   a.workflow.download_object(who, request_id, object_id,
                              [&](std::string_view chunk) { c.sink->write(chunk); });
   reply r;

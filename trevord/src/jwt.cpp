@@ -77,14 +77,13 @@ pkey_ptr rsa_key(const json::object& jwk) {
   const auto* e = string_member(jwk, "e");
   if (!n || !e) throw token_error("an RSA key lacks n or e");
   const std::string nb = base64url_decode(*n), eb = base64url_decode(*e);
-  std::unique_ptr<BIGNUM, bn_free> bn_n(
-      BN_bin2bn(reinterpret_cast<const unsigned char*>(nb.data()), static_cast<int>(nb.size()),
-                nullptr));
-  std::unique_ptr<BIGNUM, bn_free> bn_e(
-      BN_bin2bn(reinterpret_cast<const unsigned char*>(eb.data()), static_cast<int>(eb.size()),
-                nullptr));
+  std::unique_ptr<BIGNUM, bn_free> bn_n(BN_bin2bn(reinterpret_cast<const unsigned char*>(nb.data()),
+                                                  static_cast<int>(nb.size()), nullptr));
+  std::unique_ptr<BIGNUM, bn_free> bn_e(BN_bin2bn(reinterpret_cast<const unsigned char*>(eb.data()),
+                                                  static_cast<int>(eb.size()), nullptr));
   std::unique_ptr<OSSL_PARAM_BLD, bld_free> bld(OSSL_PARAM_BLD_new());
-  if (!bn_n || !bn_e || !bld || !OSSL_PARAM_BLD_push_BN(bld.get(), OSSL_PKEY_PARAM_RSA_N, bn_n.get()) ||
+  if (!bn_n || !bn_e || !bld ||
+      !OSSL_PARAM_BLD_push_BN(bld.get(), OSSL_PKEY_PARAM_RSA_N, bn_n.get()) ||
       !OSSL_PARAM_BLD_push_BN(bld.get(), OSSL_PKEY_PARAM_RSA_E, bn_e.get()))
     throw token_error("an RSA key could not be read");
   auto key = from_params("RSA", bld.get());
@@ -120,8 +119,8 @@ std::string es256_to_der(std::string_view raw) {
   if (raw.size() != 2 * p256_bytes) throw token_error("the ES256 signature is not 64 bytes");
   std::unique_ptr<ECDSA_SIG, sig_free> sig(ECDSA_SIG_new());
   BIGNUM* r = BN_bin2bn(reinterpret_cast<const unsigned char*>(raw.data()), p256_bytes, nullptr);
-  BIGNUM* s = BN_bin2bn(reinterpret_cast<const unsigned char*>(raw.data()) + p256_bytes,
-                        p256_bytes, nullptr);
+  BIGNUM* s = BN_bin2bn(reinterpret_cast<const unsigned char*>(raw.data()) + p256_bytes, p256_bytes,
+                        nullptr);
   if (!sig || !r || !s || !ECDSA_SIG_set0(sig.get(), r, s)) {
     BN_free(r);
     BN_free(s);
@@ -138,17 +137,17 @@ std::string es256_to_der(std::string_view raw) {
 bool signature_valid(EVP_PKEY* key, std::string_view signed_part, std::string_view signature) {
   std::unique_ptr<EVP_MD_CTX, md_ctx_free> md(EVP_MD_CTX_new());
   if (!md || EVP_DigestVerifyInit(md.get(), nullptr, EVP_sha256(), nullptr, key) != 1) return false;
-  return EVP_DigestVerify(md.get(), reinterpret_cast<const unsigned char*>(signature.data()),
-                          signature.size(),
-                          reinterpret_cast<const unsigned char*>(signed_part.data()),
-                          signed_part.size()) == 1;
+  return EVP_DigestVerify(
+             md.get(), reinterpret_cast<const unsigned char*>(signature.data()), signature.size(),
+             reinterpret_cast<const unsigned char*>(signed_part.data()), signed_part.size()) == 1;
 }
 
 json::object decode_part(std::string_view part, std::string_view what) {
   const std::string text = base64url_decode(part);
   boost::system::error_code ec;
   auto v = json::parse(text, ec);
-  if (ec || !v.is_object()) throw token_error(fmt::format("the token's {} is not a JSON object", what));
+  if (ec || !v.is_object())
+    throw token_error(fmt::format("the token's {} is not a JSON object", what));
   return std::move(v.as_object());
 }
 

@@ -42,8 +42,9 @@ std::string metrics::render(const gauges& g) const {
   std::lock_guard lock(mutex_);
   for (const auto& [key, s] : series_) {
     const auto& [method, route, status] = key;
-    out += fmt::format("trevord_http_requests_total{{method=\"{}\",route=\"{}\",status=\"{}\"}} {}\n",
-                       label(method), label(route), status, s.count);
+    out +=
+        fmt::format("trevord_http_requests_total{{method=\"{}\",route=\"{}\",status=\"{}\"}} {}\n",
+                    label(method), label(route), status, s.count);
   }
   out +=
       "# HELP trevord_http_request_duration_seconds Time from a request's last byte read to its "
@@ -51,18 +52,18 @@ std::string metrics::render(const gauges& g) const {
       "# TYPE trevord_http_request_duration_seconds histogram\n";
   for (const auto& [key, s] : series_) {
     const auto& [method, route, status] = key;
-    const auto labels =
-        fmt::format("method=\"{}\",route=\"{}\",status=\"{}\"", label(method), label(route), status);
+    const auto labels = fmt::format("method=\"{}\",route=\"{}\",status=\"{}\"", label(method),
+                                    label(route), status);
     std::uint64_t cumulative = 0;
     for (std::size_t i = 0; i < buckets.size(); ++i) {
       cumulative += s.le[i];
-      out += fmt::format("trevord_http_request_duration_seconds_bucket{{{},le=\"{}\"}} {}\n", labels,
-                         buckets[i], cumulative);
+      out += fmt::format("trevord_http_request_duration_seconds_bucket{{{},le=\"{}\"}} {}\n",
+                         labels, buckets[i], cumulative);
     }
     out += fmt::format("trevord_http_request_duration_seconds_bucket{{{},le=\"+Inf\"}} {}\n",
                        labels, s.count);
-    out += fmt::format("trevord_http_request_duration_seconds_sum{{{}}} {}\n", labels,
-                       s.sum_seconds);
+    out +=
+        fmt::format("trevord_http_request_duration_seconds_sum{{{}}} {}\n", labels, s.sum_seconds);
     out += fmt::format("trevord_http_request_duration_seconds_count{{{}}} {}\n", labels, s.count);
   }
   out += fmt::format(

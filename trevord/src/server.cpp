@@ -45,9 +45,8 @@ constexpr auto stop_poll = std::chrono::milliseconds(100);
 
 using response = http::response<http::string_body>;
 
-response make_response(unsigned version, bool keep_alive, http::status status,
-                       std::string body, std::string_view content_type,
-                       const std::string& request_id) {
+response make_response(unsigned version, bool keep_alive, http::status status, std::string body,
+                       std::string_view content_type, const std::string& request_id) {
   response res{status, version};
   res.set(http::field::server, "trevord");
   res.set("X-Request-Id", request_id);
@@ -154,6 +153,8 @@ class session : public std::enable_shared_from_this<session>, private body_sink 
   void read_header() {
     header_.emplace();
     header_->header_limit(srv_.cfg.max_header_bytes);
+    // Body limits depend on the route: checked once the head is matched.
+    header_->body_limit(boost::none);
     stream_.expires_after(first_ ? srv_.cfg.read_timeout : srv_.cfg.idle_timeout);
     first_ = false;
     http::async_read_header(stream_, buffer_, *header_,
@@ -187,7 +188,8 @@ class session : public std::enable_shared_from_this<session>, private body_sink 
     expect_continue_ = beast::iequals(req[http::field::expect], "100-continue");
 
     auto target = boost::urls::parse_origin_form(req.target());
-    if (!target) return fail(http::status::bad_request, "the request target is not a path", has_body);
+    if (!target)
+      return fail(http::status::bad_request, "the request target is not a path", has_body);
     const std::string path = target->path();
     for (const auto& p : target->params()) call_.query.emplace_back(p.key, p.value);
 
@@ -198,6 +200,7 @@ class session : public std::enable_shared_from_this<session>, private body_sink 
                     has_body);
       std::string allowed;
       for (auto a : m.allowed) allowed += (allowed.empty() ? "" : ", ") + std::string(a);
+      allow_ = allowed;
       return fail(http::status::method_not_allowed,
                   fmt::format("{} is not allowed on {}; use {}", method_, path, allowed), has_body);
     }
@@ -218,8 +221,7 @@ class session : public std::enable_shared_from_this<session>, private body_sink 
                     has_body);
       const std::uint64_t limit =
           static_cast<std::uint64_t>(srv_.cfg.max_upload_bytes) + upload_overhead_bytes;
-      if (req.has_content_length() && header_->content_length() &&
-          *header_->content_length() > limit)
+      if (header_->content_length() && *header_->content_length() > limit)
         return fail(http::status::payload_too_large,
                     fmt::format("the body is larger than the upload limit of {} bytes "
                                 "(TREVOR_MAX_UPLOAD_MB)",
@@ -232,8 +234,12 @@ class session : public std::enable_shared_from_this<session>, private body_sink 
       });
       return;
     }
+    if (header_->content_length() && *header_->content_length() > srv_.cfg.max_json_body_bytes)
+      return fail(http::status::payload_too_large,
+                  fmt::format("the body is larger than {} bytes", srv_.cfg.max_json_body_bytes),
+                  true);
     json_.emplace(std::move(*header_));
-    json_->body_limit(srv_.cfg.max_json_body_bytes);
+    json_->body_limit(srv_.cfg.max_json_body_bytes);  // chunked bodies
     continue_if_expected([self = shared_from_this()] {
       self->stream_.expires_after(self->srv_.cfg.read_timeout);
       http::async_read(self->stream_, self->buffer_, *self->json_,
@@ -246,11 +252,11 @@ class session : public std::enable_shared_from_this<session>, private body_sink 
   void continue_if_expected(Next next) {
     if (!expect_continue_) return next();
     auto res = std::make_shared<http::response<http::empty_body>>(http::status::continue_, 11);
-    http::async_write(stream_, *res, [self = shared_from_this(), res, next](beast::error_code ec,
-                                                                            std::size_t) {
-      if (ec) return self->abandon();
-      next();
-    });
+    http::async_write(stream_, *res,
+                      [self = shared_from_this(), res, next](beast::error_code ec, std::size_t) {
+                        if (ec) return self->abandon();
+                        next();
+                      });
   }
 
   void on_body(beast::error_code ec, std::size_t) {
@@ -265,8 +271,7 @@ class session : public std::enable_shared_from_this<session>, private body_sink 
     call_.body = std::move(json_->get().body());
     if (route_->body == body_mode::json && !call_.body.empty() &&
         !media_type_is(call_.content_type, "application/json"))
-      return fail(http::status::unsupported_media_type,
-                  "the body must be application/json", false);
+      return fail(http::status::unsupported_media_type, "the body must be application/json", false);
     asio::post(srv_.workers, [self = shared_from_this()] { self->process(); });
   }
 
@@ -295,10 +300,10 @@ class session : public std::enable_shared_from_this<session>, private body_sink 
         body.data = buf;
         body.size = cap;
         stream_.expires_after(srv_.cfg.read_timeout);
-        http::async_read_some(stream_, buffer_, *upload_, [this, cap, done](beast::error_code e,
-                                                                            std::size_t) {
-          done(e, cap - upload_->get().body().size);
-        });
+        http::async_read_some(stream_, buffer_, *upload_,
+                              [this, cap, done](beast::error_code e, std::size_t) {
+                                done(e, cap - upload_->get().body().size);
+                              });
       });
       if (ec == http::error::need_buffer) ec = {};
       if (ec == http::error::body_limit)
@@ -385,7 +390,8 @@ class session : public std::enable_shared_from_this<session>, private body_sink 
     }
     // An upload not read to its end leaves bytes on the connection.
     if (upload_ && !upload_->is_done()) keep_alive_ = false;
-    const bool failed = !detail.empty() || (r.streamed == false && status >= http::status::bad_request);
+    const bool failed =
+        !detail.empty() || (r.streamed == false && status >= http::status::bad_request);
     if (r.streamed && detail.empty()) {
       try {
         write_streamed(nullptr, 0, false);
@@ -400,13 +406,11 @@ class session : public std::enable_shared_from_this<session>, private body_sink 
       return asio::post(stream_.get_executor(),
                         [self = shared_from_this(), status] { self->finished(status); });
     }
-    response res =
-        failed ? problem(version_, keep_alive_, status, detail, request_id_)
-        : r.body
-            ? make_response(version_, keep_alive_, status, json::serialize(*r.body),
-                            r.content_type, request_id_)
-            : make_response(version_, keep_alive_, status, std::move(r.text), r.content_type,
-                            request_id_);
+    response res = failed   ? problem(version_, keep_alive_, status, detail, request_id_)
+                   : r.body ? make_response(version_, keep_alive_, status, json::serialize(*r.body),
+                                            r.content_type, request_id_)
+                            : make_response(version_, keep_alive_, status, std::move(r.text),
+                                            r.content_type, request_id_);
     asio::post(stream_.get_executor(), [self = shared_from_this(), res = std::move(res)]() mutable {
       self->send(std::move(res));
     });
@@ -430,23 +434,26 @@ class session : public std::enable_shared_from_this<session>, private body_sink 
     version_ = 11;
     keep_alive_ = false;
     method_ = "-";
+    allow_.clear();
   }
 
   /// A refusal decided on the I/O thread. `body_pending`: the request's body
   /// was not read, so the connection cannot be reused.
   void fail(http::status status, const std::string& detail, bool body_pending) {
     if (body_pending) keep_alive_ = false;
-    send(problem(version_, keep_alive_, status, detail, request_id_));
+    auto res = problem(version_, keep_alive_, status, detail, request_id_);
+    if (!allow_.empty()) res.set(http::field::allow, allow_);
+    send(std::move(res));
   }
 
   void send(response res) {
     auto sp = std::make_shared<response>(std::move(res));
     stream_.expires_after(srv_.cfg.write_timeout);
-    http::async_write(stream_, *sp, [self = shared_from_this(), sp](beast::error_code ec,
-                                                                    std::size_t) {
-      if (ec) self->broken_ = true;
-      self->finished(sp->result());
-    });
+    http::async_write(stream_, *sp,
+                      [self = shared_from_this(), sp](beast::error_code ec, std::size_t) {
+                        if (ec) self->broken_ = true;
+                        self->finished(sp->result());
+                      });
   }
 
   /// Logs and counts the request, then reads the next one or closes.
@@ -501,6 +508,7 @@ class session : public std::enable_shared_from_this<session>, private body_sink 
   std::string route_name_ = "unmatched";
   std::string request_id_;
   std::string actor_ = "-";
+  std::string allow_;  // a 405's Allow header
   unsigned version_ = 11;
   bool keep_alive_ = false;
   bool head_written_ = false;

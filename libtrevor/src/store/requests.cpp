@@ -126,8 +126,9 @@ std::vector<std::pair<request_status, std::int64_t>> count_requests_by_status(co
     out.emplace_back(static_cast<request_status>(i), 0);
   using row_t = std::pair<std::string, std::int64_t>;
   const auto rows = query_all<row_t>(
-      c, "SELECT status, COUNT(*) FROM airlock_requests GROUP BY status",
-      [](const soci::row& r) { return row_t{get_str(r, 0), get_i64(r, 1)}; });
+      c, "SELECT status, COUNT(*) FROM airlock_requests GROUP BY status", [](const soci::row& r) {
+        return row_t{get_str(r, 0), get_i64(r, 1)};
+      });
   for (const auto& [status, n] : rows)
     out[static_cast<std::size_t>(parse_enum_or_throw<request_status>(status))].second = n;
   return out;

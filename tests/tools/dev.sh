@@ -20,7 +20,7 @@ jobs=${TREVOR_JOBS:-2}
 
 build_packages=(g++ cmake ninja-build ccache libsoci-dev libboost1.81-dev libboost-json1.81-dev
   libboost-url1.81-dev libfmt-dev doctest-dev libssl-dev libsqlite3-dev libpq-dev)
-test_packages=(postgresql-15 postgresql-client-15 sqlite3 curl)
+test_packages=(postgresql-15 postgresql-client-15 sqlite3 curl wrk libcpp-jwt-dev)
 
 as_root() {
   if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi
@@ -58,6 +58,8 @@ case "${1:-}" in
     configure_and_build build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTREVOR_BUILD_TESTS=OFF -DTREVOR_BUILD_BENCH=OFF
     export TREVOR_ENV=${TREVOR_ENV:-development}
     export DATABASE_URL=${DATABASE_URL:-sqlite:///./trevor.db}
+    # Development sign-in: the bearer text names the user (README, "Authentication").
+    export TREVOR_DEV_AUTH_BYPASS=${TREVOR_DEV_AUTH_BYPASS:-true}
     echo "dev.sh: trevord on $DATABASE_URL, http://${TREVOR_HOST:-127.0.0.1}:${TREVOR_PORT:-8000}/health (Ctrl-C stops it)"
     exec build/trevord/trevord serve
     ;;

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
@@ -49,10 +50,10 @@ class bare_session : public std::enable_shared_from_this<bare_session> {
     res->keep_alive(req_.keep_alive());
     res->body() = req_.target() == "/health" ? R"({"status":"ok","version":"0.1.0"})" : "{}";
     res->prepare_payload();
-    http::async_write(stream_, *res, [self = shared_from_this(), res](beast::error_code ec,
-                                                                     std::size_t) {
-      if (!ec && res->keep_alive()) self->read();
-    });
+    http::async_write(stream_, *res,
+                      [self = shared_from_this(), res](beast::error_code ec, std::size_t) {
+                        if (!ec && res->keep_alive()) self->read();
+                      });
   }
   beast::tcp_stream stream_;
   beast::flat_buffer buf_;

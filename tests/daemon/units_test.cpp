@@ -118,7 +118,16 @@ TEST_CASE("configuration: names the variable and what it should be") {
   };
   CHECK(message(with({{"TREVOR_DEV_AUTH_BYPASS", "true"}})).find("TREVOR_DEV_AUTH_BYPASS") !=
         std::string::npos);
-  CHECK(message(prod).find("TREVOR_JWKS_FILE") != std::string::npos);
+  // The migrate commands need no keys; serving does.
+  CHECK(message(prod).empty());
+  std::string serve_error;
+  try {
+    check_serve_config(load(prod));
+  } catch (const trevor::error& e) {
+    serve_error = e.what();
+  }
+  CHECK(serve_error.find("TREVOR_JWKS_FILE") != std::string::npos);
+  CHECK_NOTHROW(check_serve_config(load({})));  // development: the bypass or nobody
   CHECK(message(with({{"TREVOR_JWKS_URL", "https://kc/certs"},
                       {"TREVOR_OIDC_ISSUER", "https://kc"},
                       {"TREVOR_OIDC_AUDIENCE", "trevor"}}))

@@ -81,6 +81,10 @@ expect "DATABASE_URL required in staging" 1 "DATABASE_URL is required when TREVO
   env -u DATABASE_URL TREVOR_ENV=staging "$trevord"
 expect "dev bypass refused in production" 1 "TREVOR_DEV_AUTH_BYPASS=true is refused when TREVOR_ENV=production" -- \
   env TREVOR_ENV=production TREVOR_DEV_AUTH_BYPASS=true DATABASE_URL=postgresql://u@h/d "$trevord"
+expect "serving in production needs signing keys" 1 "TREVOR_JWKS_FILE" -- \
+  env TREVOR_ENV=production DATABASE_URL=postgresql://u@h/d "$trevord"
+expect "a JWKS needs the issuer" 1 "TREVOR_OIDC_ISSUER" -- \
+  env TREVOR_JWKS_FILE=/nonexistent "$trevord"
 expect "bad TREVOR_PORT" 1 "TREVOR_PORT: '70000' is not a whole number from 0 to 65535" -- \
   env DATABASE_URL="sqlite:///$work/p.db" TREVOR_PORT=70000 "$trevord"
 expect "unreachable PostgreSQL fails fast" 1 "cannot connect to postgresql://u:***@127.0.0.1:1/d" -- \

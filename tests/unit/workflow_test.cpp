@@ -738,5 +738,34 @@ TEST_CASE("options: the two-person rule cannot be configured away") {
         errc::invalid_argument);
 }
 
+TEST_CASE("reads for the daemon: request detail, a request's audit trail, counts by status") {
+  world w;
+  const auto r = w.draft(2);
+  const auto d = w.flow.get_request_detail(w.r1, r.id);
+  CHECK(d.request.id == r.id);
+  CHECK(d.objects.size() == 2);
+  CHECK(thrown_by([&] { w.flow.get_request_detail(w.outsider, r.id); }).code() == errc::not_found);
+
+  const auto events = w.flow.request_audit(w.c1, r.id);
+  REQUIRE(events.size() == 3);  // created, two uploads
+  CHECK(events.front().event_type == "request.created");
+  for (std::size_t i = 1; i < events.size(); ++i) CHECK(events[i].seq > events[i - 1].seq);
+  const auto trail = w.trail(r.id);
+  REQUIRE(trail.size() == events.size());
+  for (std::size_t i = 0; i < events.size(); ++i) CHECK(events[i].id == trail[i].id);
+  CHECK(thrown_by([&] { w.flow.request_audit(w.outsider, r.id); }).code() == errc::not_found);
+
+  w.submitted();
+  const auto counts = w.flow.count_requests_by_status();
+  REQUIRE(counts.size() == enum_names<request_status>::names.size());
+  std::int64_t total = 0;
+  for (const auto& [status, n] : counts) {
+    total += n;
+    if (status == request_status::draft) CHECK(n == 1);
+    if (status == request_status::human_review) CHECK(n == 1);
+  }
+  CHECK(total == w.rows("airlock_requests"));
+}
+
 }  // namespace
 }  // namespace trevor

@@ -32,6 +32,11 @@ bool parse_bool(const char* name, const std::string& v) {
 
 }  // namespace
 
+void check_serve_config(const config& c) {
+  if (!c.jwt_configured() && !c.dev_auth_bypass && !trevor::is_dev_like(c.env))
+    bad("TREVOR_JWKS_FILE", "", "set (or TREVOR_JWKS_URL): without keys nobody can sign in");
+}
+
 std::optional<std::string> process_env(const char* name) {
   const char* v = std::getenv(name);
   if (!v) return std::nullopt;
@@ -84,8 +89,6 @@ config load_config(const std::function<std::optional<std::string>(const char*)>&
       bad("TREVOR_OIDC_ISSUER", "", "set (it is required with a JWKS: tokens' iss is checked)");
     if (c.oidc_audience.empty())
       bad("TREVOR_OIDC_AUDIENCE", "", "set (it is required with a JWKS: tokens' aud is checked)");
-  } else if (!c.dev_auth_bypass && !trevor::is_dev_like(c.env)) {
-    bad("TREVOR_JWKS_FILE", "", "set (or TREVOR_JWKS_URL): without keys nobody can sign in");
   }
 
   if (auto v = getenv("TREVOR_REQUIRED_REVIEWS"))

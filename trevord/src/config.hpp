@@ -53,6 +53,10 @@ struct config {
 /// Throws trevor::error(invalid_argument) with one line naming the variable.
 config load_config(const std::function<std::optional<std::string>(const char*)>& getenv);
 
+/// What serving needs beyond load_config() (the migrate commands do not):
+/// outside development and test, signing keys. Throws like load_config().
+void check_serve_config(const config& c);
+
 /// The process environment.
 std::optional<std::string> process_env(const char* name);
 

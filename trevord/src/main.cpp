@@ -127,7 +127,9 @@ int main(int argc, char** argv) {
   try {
     if (command == "serve") {
       if (args.size() > 1) return fail("serve takes no arguments", 2);
-      return serve(trevord::load_config(trevord::process_env));
+      const auto cfg = trevord::load_config(trevord::process_env);
+      trevord::check_serve_config(cfg);
+      return serve(cfg);
     }
     if (command == "migrate") {
       if (args.size() != 2) return fail("usage: trevord migrate status|up|verify|plan", 2);

@@ -12,3 +12,4 @@ echo "machine: $(nproc) cores, $(uname -m), $(grep -m1 'model name' /proc/cpuinf
 PG_FSYNC=on "$here/../tools/pg-throwaway.sh" start "$state" >/dev/null
 "$build/tests/bench/audit_append_bench" "$(cat "$state/url")" 3000 10
 "$build/tests/bench/workflow_bench" "$(cat "$state/url")" 1000
+"$here/http_bench.sh" "$build"

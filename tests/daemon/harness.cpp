@@ -7,7 +7,6 @@
 
 #include <chrono>
 #include <fstream>
-#include <regex>
 #include <sstream>
 
 #include <fmt/format.h>
@@ -271,15 +270,15 @@ process::process(const std::vector<std::string>& env) {
   const int rc = posix_spawn(&pid_, bin.c_str(), &actions, nullptr, argv, envp.data());
   posix_spawn_file_actions_destroy(&actions);
   REQUIRE(rc == 0);
-  const std::regex listening(R"re("msg":"listening".*"port":(\d+))re");
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
   while (std::chrono::steady_clock::now() < deadline) {
     std::ifstream in(out_);
     std::string line;
     while (std::getline(in, line)) {
-      std::smatch m;
-      if (std::regex_search(line, m, listening)) {
-        port_ = static_cast<unsigned short>(std::stoi(m[1]));
+      // The start-up log line: {"msg":"listening",...,"port":N,...}
+      const auto port_at = line.find("\"port\":");
+      if (line.find("\"msg\":\"listening\"") != std::string::npos && port_at != std::string::npos) {
+        port_ = static_cast<unsigned short>(std::stoi(line.substr(port_at + 7)));
         return;
       }
     }

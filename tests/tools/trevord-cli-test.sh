@@ -159,7 +159,8 @@ serve_and_probe() {
   else
     not_ok "$name: SIGTERM drains and exits 0" "exit $rc: $(cat "$log")"
   fi
-  grep -q '"msg":"request","method":"GET","route":"/health","status":200' "$log" &&
+  grep '"msg":"request"' "$log" | grep '"method":"GET","route":"/health","status":200' |
+    grep -q '"request_id":"[0-9a-f-]\{36\}".*"duration_us":[0-9]*,"actor":"-"' &&
     ok "$name: one JSON log line per request" || not_ok "$name: one JSON log line per request" "$(cat "$log")"
 }
 

@@ -34,7 +34,7 @@ sleep 0.3
 run_engine() {
   local engine=$1 url=$2 port=$3
   export DATABASE_URL=$url TREVOR_ENV=development TREVOR_DEV_AUTH_BYPASS=true TREVOR_PORT=$port \
-    TREVOR_THREADS=2 TREVOR_DB_POOL_SIZE=4 TREVOR_STORAGE_DIR="$work/blobs-$engine" \
+    TREVOR_THREADS=2 TREVOR_DB_POOL_SIZE=8 TREVOR_STORAGE_DIR="$work/blobs-$engine" \
     TREVOR_MAX_UPLOAD_MB=600 TREVOR_LOG_LEVEL=info
   local started pid ms
   started=$("$tools" ready "$trevord")

@@ -12,11 +12,11 @@ namespace h = handlers;
 const std::vector<route>& routes() {
   // clang-format off
   static const std::vector<route> table{
-      {verb::get,    "/health",                                      body_mode::none,   false, h::health},
-      {verb::get,    "/livez",                                       body_mode::none,   false, h::health},
+      {verb::get,    "/health",                                      body_mode::none,   false, h::health, true},
+      {verb::get,    "/livez",                                       body_mode::none,   false, h::health, true},
       {verb::get,    "/readyz",                                      body_mode::none,   false, h::readyz},
       {verb::get,    "/metrics",                                     body_mode::none,   false, h::metrics_text},
-      {verb::get,    "/openapi.json",                                body_mode::none,   false, h::openapi},
+      {verb::get,    "/openapi.json",                                body_mode::none,   false, h::openapi, true},
       {verb::get,    "/users/me",                                    body_mode::none,   true,  h::users_me},
       {verb::get,    "/users",                                       body_mode::none,   true,  h::users_list},
       {verb::get,    "/projects",                                    body_mode::none,   true,  h::projects_list},

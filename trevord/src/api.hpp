@@ -92,6 +92,8 @@ struct route {
   body_mode body;
   bool authenticated;
   handler handle;
+  /// Never blocks (no database, no files): answered on the I/O thread.
+  bool runs_inline = false;
 };
 
 /// Every route the daemon serves (the OpenAPI document lists the same set).

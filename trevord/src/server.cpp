@@ -40,6 +40,8 @@ constexpr std::size_t min_transfer_threads = 4;
 // Multipart framing and form fields around the file: the body limit of an
 // upload is the file limit plus this much.
 constexpr std::uint64_t upload_overhead_bytes = 1024 * 1024;
+// Socket reads while streaming an upload.
+constexpr std::size_t upload_read_bytes = 256 * 1024;
 // How often a worker waiting for the socket checks that the server still runs.
 constexpr auto stop_poll = std::chrono::milliseconds(100);
 
@@ -229,6 +231,7 @@ class session : public std::enable_shared_from_this<session>, private body_sink 
                     true);
       upload_.emplace(std::move(*header_));
       upload_->body_limit(limit);
+      buffer_.reserve(upload_read_bytes);  // socket reads of up to this size
       continue_if_expected([self = shared_from_this()] {
         asio::post(self->srv_.transfers, [self] { self->process(); });
       });
@@ -272,6 +275,7 @@ class session : public std::enable_shared_from_this<session>, private body_sink 
     if (route_->body == body_mode::json && !call_.body.empty() &&
         !media_type_is(call_.content_type, "application/json"))
       return fail(http::status::unsupported_media_type, "the body must be application/json", false);
+    if (route_->runs_inline) return process();
     asio::post(srv_.workers, [self = shared_from_this()] { self->process(); });
   }
 
@@ -292,6 +296,26 @@ class session : public std::enable_shared_from_this<session>, private body_sink 
     return future.get();
   }
 
+  /// Reads body bytes into the buffer set on the parser's body until it is
+  /// full or the body ends, then calls `done`: one hand-over to the waiting
+  /// worker per buffer, not per socket read (strand).
+  template <class Done>
+  struct fill_op {
+    session* self;
+    std::size_t cap;
+    Done done;
+    void operator()(beast::error_code e, std::size_t) {
+      auto& body = self->upload_->get().body();
+      if (e == http::error::need_buffer) e = {};
+      if (!e && body.size > 0 && !self->upload_->is_done()) {
+        self->stream_.expires_after(self->srv_.cfg.read_timeout);
+        return http::async_read_some(self->stream_, self->buffer_, *self->upload_,
+                                     std::move(*this));
+      }
+      done(e, cap - body.size);
+    }
+  };
+
   /// The upload's next body bytes (worker thread).
   std::size_t pull(char* buf, std::size_t cap) {
     while (!upload_->is_done()) {
@@ -301,9 +325,7 @@ class session : public std::enable_shared_from_this<session>, private body_sink 
         body.size = cap;
         stream_.expires_after(srv_.cfg.read_timeout);
         http::async_read_some(stream_, buffer_, *upload_,
-                              [this, cap, done](beast::error_code e, std::size_t) {
-                                done(e, cap - upload_->get().body().size);
-                              });
+                              fill_op<decltype(done)>{this, cap, std::move(done)});
       });
       if (ec == http::error::need_buffer) ec = {};
       if (ec == http::error::body_limit)
@@ -359,7 +381,8 @@ class session : public std::enable_shared_from_this<session>, private body_sink 
   }
 
   // ---------------------------------------------------------- handling
-  /// Runs on a worker: authenticate, call the handler, answer.
+  /// Runs on a worker (on the strand for runs_inline routes): authenticate,
+  /// call the handler, answer.
   void process() {
     call_.read_body = [this](char* buf, std::size_t cap) { return pull(buf, cap); };
     call_.sink = this;
@@ -411,6 +434,7 @@ class session : public std::enable_shared_from_this<session>, private body_sink 
                                             r.content_type, request_id_)
                             : make_response(version_, keep_alive_, status, std::move(r.text),
                                             r.content_type, request_id_);
+    if (route_->runs_inline) return send(std::move(res));
     asio::post(stream_.get_executor(), [self = shared_from_this(), res = std::move(res)]() mutable {
       self->send(std::move(res));
     });

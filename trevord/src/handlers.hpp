@@ -49,6 +49,21 @@ reply notifications_unread(api&, call&);
 reply notification_read(api&, call&);
 reply notifications_read_all(api&, call&);
 
+/// An answer with a JSON body.
+inline reply ok(boost::json::value body, http::status status = http::status::ok) {
+  reply r;
+  r.status = status;
+  r.body = std::move(body);
+  return r;
+}
+
+/// 204, no body.
+inline reply no_content() {
+  reply r;
+  r.status = http::status::no_content;
+  return r;
+}
+
 /// A person's actor; 403 for the agent's service account, which only records
 /// agent reviews.
 const trevor::actor& person(const call& c);

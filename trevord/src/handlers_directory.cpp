@@ -8,20 +8,6 @@
 
 namespace trevord::handlers {
 
-namespace {
-reply ok(json::value body, http::status status = http::status::ok) {
-  reply r;
-  r.status = status;
-  r.body = std::move(body);
-  return r;
-}
-reply no_content() {
-  reply r;
-  r.status = http::status::no_content;
-  return r;
-}
-}  // namespace
-
 const trevor::actor& person(const call& c) {
   if (c.who.agent)
     throw http_error(http::status::forbidden,

@@ -10,13 +10,6 @@ namespace trevord::handlers {
 
 namespace {
 
-reply ok(json::value body, http::status status = http::status::ok) {
-  reply r;
-  r.status = status;
-  r.body = std::move(body);
-  return r;
-}
-
 /// The object fields an upload may carry, from form fields or query parameters.
 void apply_field(trevor::new_object& o, std::string_view name, std::string value) {
   if (name == "output_type") {

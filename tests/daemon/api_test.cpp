@@ -397,9 +397,28 @@ TEST_CASE("uploads: content types, missing parts, field order, sizes — a refus
   auto too_big = d.call({"POST", target, world::r1,
                          multipart(boundary, {}, "big.bin", std::string(2000, 'z')), form});
   CHECK(too_big.status == 413);
-  auto raw_too_big = d.call({"POST", target + "?filename=a.bin", world::r1,
-                             std::string(3 * 1024 * 1024, 'z'), "application/octet-stream"});
-  CHECK(raw_too_big.status == 413);
+  {
+    // Announced too large: refused before the body is sent.
+    http_client c(d.port());
+    c.write_raw("POST " + target +
+                "?filename=a.bin HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer dev:r1\r\n"
+                "Content-Type: application/octet-stream\r\nExpect: 100-continue\r\n"
+                "Content-Length: 3145728\r\n\r\n");
+    auto raw_too_big = c.read_response();
+    REQUIRE(raw_too_big.has_value());
+    CHECK(raw_too_big->status == 413);
+    CHECK(raw_too_big->body.find("TREVOR_MAX_UPLOAD_MB") != std::string::npos);
+  }
+  {
+    // Sent anyway: the refusal still arrives (the server reads and drops the rest).
+    http_client c(d.port());
+    c.write_raw("POST " + target +
+                "?filename=a.bin HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer dev:r1\r\n"
+                "Content-Type: application/octet-stream\r\nContent-Length: 3145728\r\n\r\n");
+    auto answer = c.read_response();
+    REQUIRE(answer.has_value());
+    CHECK(answer->status == 413);
+  }
   auto raw_no_name = d.call({"POST", target, world::r1, "abc", "application/octet-stream"});
   CHECK(raw_no_name.status == 422);
   auto traversal =

@@ -1,5 +1,6 @@
 #include "server.hpp"
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <future>
@@ -42,6 +43,10 @@ constexpr std::size_t min_transfer_threads = 4;
 constexpr std::uint64_t upload_overhead_bytes = 1024 * 1024;
 // Socket reads while streaming an upload.
 constexpr std::size_t upload_read_bytes = 256 * 1024;
+// Lingering close after a refusal that left a body unread: read and drop at
+// most this much, for at most this long.
+constexpr std::size_t linger_max_bytes = 8 * 1024 * 1024;
+constexpr auto linger_timeout = std::chrono::seconds(2);
 // How often a worker waiting for the socket checks that the server still runs.
 constexpr auto stop_poll = std::chrono::milliseconds(100);
 
@@ -412,7 +417,10 @@ class session : public std::enable_shared_from_this<session>, private body_sink 
       detail = fmt::format("internal error (request id {})", request_id_);
     }
     // An upload not read to its end leaves bytes on the connection.
-    if (upload_ && !upload_->is_done()) keep_alive_ = false;
+    if (upload_ && !upload_->is_done()) {
+      keep_alive_ = false;
+      linger_ = !broken_;
+    }
     const bool failed =
         !detail.empty() || (r.streamed == false && status >= http::status::bad_request);
     if (r.streamed && detail.empty()) {
@@ -464,7 +472,10 @@ class session : public std::enable_shared_from_this<session>, private body_sink 
   /// A refusal decided on the I/O thread. `body_pending`: the request's body
   /// was not read, so the connection cannot be reused.
   void fail(http::status status, const std::string& detail, bool body_pending) {
-    if (body_pending) keep_alive_ = false;
+    if (body_pending) {
+      keep_alive_ = false;
+      linger_ = true;
+    }
     auto res = problem(version_, keep_alive_, status, detail, request_id_);
     if (!allow_.empty()) res.set(http::field::allow, allow_);
     send(std::move(res));
@@ -513,7 +524,21 @@ class session : public std::enable_shared_from_this<session>, private body_sink 
   void close() {
     beast::error_code ignored;
     stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    if (linger_ && !broken_) return linger(0);
     stream_.close();
+  }
+
+  /// After refusing a request whose body was not read: keep reading (and
+  /// dropping) what the client still sends for a moment, so that closing does
+  /// not reset the connection before the client has read the refusal.
+  void linger(std::size_t drained) {
+    if (drained > linger_max_bytes) return stream_.close();
+    stream_.expires_after(linger_timeout);
+    stream_.async_read_some(asio::buffer(scratch_), [self = shared_from_this(), drained](
+                                                        beast::error_code ec, std::size_t n) {
+      if (ec) return self->stream_.close();
+      self->linger(drained + n);
+    });
   }
 
   beast::tcp_stream stream_;
@@ -537,6 +562,8 @@ class session : public std::enable_shared_from_this<session>, private body_sink 
   bool keep_alive_ = false;
   bool head_written_ = false;
   bool expect_continue_ = false;
+  bool linger_ = false;
+  std::array<char, 16 * 1024> scratch_{};
   bool broken_ = false;
   bool first_ = true;
   bool counted_ = false;

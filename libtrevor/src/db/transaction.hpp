@@ -12,11 +12,19 @@ namespace trevor::detail {
 /// RAII transaction on a leased connection: rolls back unless committed.
 /// Write transactions on SQLite start with BEGIN IMMEDIATE, so the write lock
 /// is taken up front and concurrent writers wait (busy_timeout) instead of
-/// failing on a lock upgrade.
+/// failing on a lock upgrade. Read "transactions" on PostgreSQL issue no
+/// BEGIN/COMMIT: under READ COMMITTED every statement takes its own snapshot
+/// inside a transaction too, so they would add two round trips and no
+/// consistency. On SQLite a read transaction keeps one snapshot for all its
+/// statements and costs no round trip.
 class transaction {
  public:
   enum class mode { read, write };
   transaction(connection& c, mode m) : c_(c) {
+    if (m == mode::read && c_.kind() == engine::postgresql) {
+      done_ = true;  // nothing to commit or roll back
+      return;
+    }
     c_.exec_script(c_.kind() == engine::sqlite && m == mode::write ? "BEGIN IMMEDIATE" : "BEGIN");
   }
   transaction(const transaction&) = delete;
@@ -31,6 +39,7 @@ class transaction {
     }
   }
   void commit() {
+    if (done_) return;
     c_.exec_script("COMMIT");
     done_ = true;
   }

@@ -62,6 +62,14 @@ request_facts visible_request(connection& c, const uuid& request_id, const actor
   return std::move(*f);
 }
 
+airlock_request readable_request(connection& c, const uuid& request_id, const actor& who) {
+  auto f = load_request_for_reader(c, request_id, who.user_id);
+  if (!f) throw error(errc::not_found, fmt::format("request {} not found", request_id.str()));
+  require_active(f->actor_active);
+  require_visible(facts_of(who, *f), request_id);
+  return std::move(f->request);
+}
+
 output_object object_in_request(connection& c, const uuid& request_id, const uuid& object_id) {
   auto o = find_object(c, object_id);
   if (!o || o->request_id != request_id)

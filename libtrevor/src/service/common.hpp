@@ -38,6 +38,10 @@ void require_party(const transition_rule& rule, const actor_facts& a, direction 
 request_facts visible_request(connection& c, const uuid& request_id, const actor& who,
                               bool lock = false);
 
+/// visible_request() for operations that only read: the same refusals, from
+/// a lighter statement; returns the request alone.
+airlock_request readable_request(connection& c, const uuid& request_id, const actor& who);
+
 /// The object `object_id` of request `request_id` (any version); not_found
 /// when it does not exist or belongs to another request.
 output_object object_in_request(connection& c, const uuid& request_id, const uuid& object_id);

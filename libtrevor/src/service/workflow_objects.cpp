@@ -332,7 +332,7 @@ object_metadata workflow::edit_metadata(const actor& who, const uuid& request_id
 std::vector<output_object> workflow::list_objects(const actor& who, const uuid& request_id,
                                                   bool include_superseded) const {
   return detail::run_transaction(db_.impl(), mode::read, "list objects", [&](connection& c) {
-    detail::visible_request(c, request_id, who);
+    detail::readable_request(c, request_id, who);
     return detail::list_objects(c, request_id, include_superseded);
   });
 }
@@ -340,7 +340,7 @@ std::vector<output_object> workflow::list_objects(const actor& who, const uuid& 
 output_object workflow::get_object(const actor& who, const uuid& request_id,
                                    const uuid& object_id) const {
   return detail::run_transaction(db_.impl(), mode::read, "get object", [&](connection& c) {
-    detail::visible_request(c, request_id, who);
+    detail::readable_request(c, request_id, who);
     return detail::object_in_request(c, request_id, object_id);
   });
 }
@@ -348,7 +348,7 @@ output_object workflow::get_object(const actor& who, const uuid& request_id,
 std::vector<output_object> workflow::object_versions(const actor& who, const uuid& request_id,
                                                      const uuid& object_id) const {
   return detail::run_transaction(db_.impl(), mode::read, "object versions", [&](connection& c) {
-    detail::visible_request(c, request_id, who);
+    detail::readable_request(c, request_id, who);
     const auto o = detail::object_in_request(c, request_id, object_id);
     return detail::object_lineage(c, o.logical_object_id);
   });
@@ -357,7 +357,7 @@ std::vector<output_object> workflow::object_versions(const actor& who, const uui
 object_metadata workflow::get_metadata(const actor& who, const uuid& request_id,
                                        const uuid& object_id) const {
   return detail::run_transaction(db_.impl(), mode::read, "get metadata", [&](connection& c) {
-    detail::visible_request(c, request_id, who);
+    detail::readable_request(c, request_id, who);
     const auto o = detail::object_in_request(c, request_id, object_id);
     auto m = detail::find_metadata(c, o.logical_object_id);
     if (!m) throw error(errc::internal, "object metadata missing");

@@ -157,14 +157,14 @@ airlock_request workflow::withdraw(const actor& who, const uuid& request_id) {
 
 airlock_request workflow::get_request(const actor& who, const uuid& request_id) const {
   return detail::run_transaction(db_.impl(), mode::read, "get request", [&](connection& c) {
-    return detail::visible_request(c, request_id, who).request;
+    return detail::readable_request(c, request_id, who);
   });
 }
 
 request_detail workflow::get_request_detail(const actor& who, const uuid& request_id) const {
   return detail::run_transaction(db_.impl(), mode::read, "get request", [&](connection& c) {
     request_detail d;
-    d.request = detail::visible_request(c, request_id, who).request;
+    d.request = detail::readable_request(c, request_id, who);
     d.objects = detail::list_objects(c, request_id, false);
     return d;
   });

@@ -222,14 +222,14 @@ review workflow::record_agent_review(const uuid& request_id, const agent_review_
 
 std::vector<review> workflow::list_reviews(const actor& who, const uuid& request_id) const {
   return detail::run_transaction(db_.impl(), mode::read, "list reviews", [&](connection& c) {
-    detail::visible_request(c, request_id, who);
+    detail::readable_request(c, request_id, who);
     return detail::list_reviews(c, request_id, std::nullopt);
   });
 }
 
 review workflow::get_review(const actor& who, const uuid& request_id, const uuid& review_id) const {
   return detail::run_transaction(db_.impl(), mode::read, "get review", [&](connection& c) {
-    detail::visible_request(c, request_id, who);
+    detail::readable_request(c, request_id, who);
     auto r = detail::find_review(c, review_id);
     if (!r || r->request_id != request_id)
       throw error(errc::not_found, fmt::format("review {} not found in request {}", review_id.str(),

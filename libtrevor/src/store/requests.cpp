@@ -180,6 +180,28 @@ std::optional<request_facts> load_request_facts(connection& c, const uuid& id, c
                             actor, actor, key);
 }
 
+std::optional<request_facts> load_request_for_reader(connection& c, const uuid& id,
+                                                     const uuid& actor_id) {
+  const std::string key = id.str(), actor = actor_id.str();
+  return query_one_prepared(
+      c,
+      [](const soci::row& r) {
+        constexpr std::size_t base = 12;  // after the request's own columns
+        request_facts f;
+        f.request = read_request(r);
+        if (!is_null(r, base)) f.actor_active = get_i64(r, base) != 0;
+        f.roles = roles_from_mask(get_i64(r, base + 1));
+        return f;
+      },
+      "SELECT " TREVOR_REQUEST_COLUMNS
+      ", (SELECT CASE WHEN u.active THEN 1 ELSE 0 END FROM users u WHERE u.id = :actor)"
+      ", (SELECT COALESCE(SUM(CASE m.role WHEN 'researcher' THEN 1 WHEN 'output_checker' THEN 2 "
+      "ELSE 4 END), 0) FROM project_memberships m WHERE m.user_id = :actor2 "
+      "AND m.project_id = airlock_requests.project_id) "
+      "FROM airlock_requests WHERE id = :id",
+      actor, actor, key);
+}
+
 std::optional<project_facts> load_project_facts(connection& c, const uuid& project_id,
                                                 const uuid& actor_id) {
   const std::string key = project_id.str(), actor = actor_id.str();

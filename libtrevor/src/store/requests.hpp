@@ -67,6 +67,12 @@ struct request_facts {
 std::optional<request_facts> load_request_facts(connection& c, const uuid& id, const uuid& actor_id,
                                                 bool lock);
 
+/// The request with only what deciding whether `actor_id` may read it needs
+/// (actor_active, roles); the other facts keep their defaults. A lighter
+/// statement than load_request_facts() for the read paths.
+std::optional<request_facts> load_request_for_reader(connection& c, const uuid& id,
+                                                     const uuid& actor_id);
+
 /// transition_request() returning the request's facts as of the update.
 std::optional<request_facts> transition_request_facts(connection& c, const uuid& id,
                                                       request_status from, request_status to,

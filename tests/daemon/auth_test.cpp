@@ -11,6 +11,11 @@
 #include <thread>
 
 #include <fmt/format.h>
+#include <atomic>
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
 #include <boost/json.hpp>
 #include <jwt/jwt.hpp>
 
@@ -284,6 +289,78 @@ TEST_CASE("a rotated JWKS file is picked up without a restart") {
   }
   CHECK(accepted);
   CHECK(w.me(mint(w.rsa, c)).status == 401);  // the retired key is gone
+}
+
+namespace {
+/// A tiny HTTP server answering every GET with `body` (the identity provider's
+/// JWKS endpoint), counting the requests it served.
+class jwks_server {
+ public:
+  explicit jwks_server(std::string body) : body_(std::move(body)) {
+    acceptor_.open(boost::asio::ip::tcp::v4());
+    acceptor_.bind({boost::asio::ip::make_address("127.0.0.1"), 0});
+    acceptor_.listen();
+    thread_ = std::thread([this] {
+      for (;;) {
+        boost::asio::ip::tcp::socket s(ioc_);
+        boost::system::error_code ec;
+        acceptor_.accept(s, ec);
+        if (ec || stopping_) return;
+        boost::beast::flat_buffer buf;
+        boost::beast::http::request<boost::beast::http::string_body> req;
+        boost::beast::http::read(s, buf, req, ec);
+        if (ec) continue;
+        boost::beast::http::response<boost::beast::http::string_body> res{
+            boost::beast::http::status::ok, 11};
+        res.set(boost::beast::http::field::content_type, "application/json");
+        res.body() = body_;
+        res.prepare_payload();
+        boost::beast::http::write(s, res, ec);
+        ++served_;
+      }
+    });
+  }
+  ~jwks_server() {
+    stopping_ = true;
+    boost::system::error_code ec;
+    boost::asio::ip::tcp::socket poke(ioc_);
+    poke.connect(acceptor_.local_endpoint(), ec);
+    thread_.join();
+  }
+  std::string url() const {
+    return fmt::format("http://127.0.0.1:{}/realms/tre/protocol/openid-connect/certs",
+                       acceptor_.local_endpoint().port());
+  }
+  int served() const { return served_; }
+
+ private:
+  std::string body_;
+  boost::asio::io_context ioc_;
+  boost::asio::ip::tcp::acceptor acceptor_{ioc_};
+  std::atomic<bool> stopping_{false};
+  std::atomic<int> served_{0};
+  std::thread thread_;
+};
+}  // namespace
+
+TEST_CASE("TREVOR_JWKS_URL: keys downloaded from the provider at start") {
+  auto key = make_key("url-key", "ES256");
+  jwks_server provider(jwks_of({&key}));
+  daemon d([&](config& c) {
+    c.dev_auth_bypass = false;
+    c.jwks_url = provider.url();
+    c.oidc_issuer = issuer;
+    c.oidc_audience = audience;
+  });
+  CHECK(provider.served() == 1);
+  claims_spec c;
+  auto me = d.get("/users/me", mint(key, c));
+  CHECK_MESSAGE(me.status == 200, me.body);
+  // Tokens naming a kid the set lacks may trigger a new download, but at most
+  // one per 30 s: forged kids cannot make the daemon hammer the provider.
+  auto stranger = make_key("other", "ES256");
+  for (int i = 0; i < 5; ++i) CHECK(d.get("/users/me", mint(stranger, c)).status == 401);
+  CHECK(provider.served() == 1);
 }
 
 TEST_CASE("JWKS parsing: unusable documents are refused, foreign keys skipped") {

@@ -86,7 +86,8 @@ authenticator::authenticator(const config& cfg, trevor::directory& users)
     }
     log(level::info, "jwks loaded", {{"file", cfg.jwks_file}, {"keys", keys_->size()}});
   } else if (!cfg.jwks_url.empty()) {
-    fetch_url(true);
+    next_url_fetch_ = std::chrono::steady_clock::now() + url_refetch_interval;
+    fetch_url();
   }
 }
 
@@ -107,27 +108,39 @@ void authenticator::reload_file_if_changed() {
   }
 }
 
-void authenticator::fetch_url(bool force) {
-  const auto now = std::chrono::steady_clock::now();
-  if (!force && now < next_url_fetch_) return;
-  next_url_fetch_ = now + url_refetch_interval;
+void authenticator::fetch_url() {
   try {
-    keys_ = key_set::parse(http_get(cfg_.jwks_url, url_timeout));
-    log(level::info, "jwks downloaded", {{"url", cfg_.jwks_url}, {"keys", keys_->size()}});
+    auto set = key_set::parse(http_get(cfg_.jwks_url, url_timeout));
+    const auto count = set->size();
+    {
+      std::lock_guard lock(keys_mutex_);
+      keys_ = std::move(set);
+    }
+    log(level::info, "jwks downloaded", {{"url", cfg_.jwks_url}, {"keys", count}});
   } catch (const std::exception& e) {
     log(level::warning, "jwks download failed", {{"url", cfg_.jwks_url}, {"error", e.what()}});
   }
 }
 
 std::shared_ptr<const key_set> authenticator::keys_for(std::string_view token) {
-  std::lock_guard lock(keys_mutex_);
-  if (!cfg_.jwks_file.empty()) {
-    reload_file_if_changed();
-  } else if (!keys_) {
-    fetch_url(false);
-  } else if (const auto kid = token_kid(token); !kid.empty() && !keys_->has_kid(kid)) {
-    fetch_url(false);  // the provider may have rotated its keys
+  {
+    std::lock_guard lock(keys_mutex_);
+    if (!cfg_.jwks_file.empty()) {
+      reload_file_if_changed();
+      return keys_;
+    }
+    // No keys yet, or the provider may have rotated its keys.
+    bool wanted = !keys_;
+    if (!wanted) {
+      const auto kid = token_kid(token);
+      wanted = !kid.empty() && !keys_->has_kid(kid);
+    }
+    const auto now = std::chrono::steady_clock::now();
+    if (!wanted || now < next_url_fetch_) return keys_;
+    next_url_fetch_ = now + url_refetch_interval;  // this thread downloads; others go on
   }
+  fetch_url();  // outside the lock: a slow provider holds up only this request
+  std::lock_guard lock(keys_mutex_);
   return keys_;
 }
 

@@ -58,7 +58,7 @@ class authenticator {
   principal dev_principal(std::string_view token);
   std::shared_ptr<const key_set> keys_for(std::string_view token);
   void reload_file_if_changed();
-  void fetch_url(bool force);
+  void fetch_url();
 
   const config& cfg_;
   trevor::directory& users_;

@@ -44,6 +44,8 @@ const std::vector<route>& routes() {
       {verb::post,   "/requests/{request_id}/reviews",               body_mode::json,   true,  h::review_create},
       {verb::get,    "/requests/{request_id}/reviews/{review_id}",   body_mode::none,   true,  h::review_get},
       {verb::post,   "/requests/{request_id}/agent-review",          body_mode::json,   true,  h::agent_review},
+      {verb::get,    "/admin/audit",                                 body_mode::none,   true,  h::admin_audit},
+      {verb::get,    "/admin/audit/export",                          body_mode::none,   true,  h::admin_audit_export},
       {verb::get,    "/notifications",                               body_mode::none,   true,  h::notifications_list},
       {verb::get,    "/notifications/unread-count",                  body_mode::none,   true,  h::notifications_unread},
       {verb::patch,  "/notifications/{notification_id}/read",        body_mode::none,   true,  h::notification_read},
@@ -160,6 +162,7 @@ api::api(const config& c, trevor::database d)
       workflow(db, *blobs, workflow_options_of(c)),
       directory(db),
       inbox(db),
+      dashboard(db),
       auth(c, directory) {}
 
 }  // namespace trevord

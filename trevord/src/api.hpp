@@ -25,6 +25,7 @@
 #include "metrics.hpp"
 #include "trevor/audit.hpp"
 #include "trevor/blob_store.hpp"
+#include "trevor/dashboard.hpp"
 #include "trevor/database.hpp"
 #include "trevor/directory.hpp"
 #include "trevor/inbox.hpp"
@@ -45,8 +46,9 @@ enum class body_mode {
 class body_sink {
  public:
   virtual ~body_sink() = default;
-  /// Sets the answer's head; call before the first write().
-  virtual void start(std::uint64_t content_length, std::string content_type,
+  /// Sets the answer's head; call before the first write(). Without a
+  /// content length the body is sent chunked.
+  virtual void start(std::optional<std::uint64_t> content_length, std::string content_type,
                      std::string content_disposition) = 0;
   virtual void write(std::string_view chunk) = 0;
 };
@@ -118,6 +120,7 @@ class api {
   trevor::workflow workflow;
   trevor::directory directory;
   trevor::inbox inbox;
+  trevor::dashboard dashboard;
   authenticator auth;
   trevord::metrics metrics;
 

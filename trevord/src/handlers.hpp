@@ -43,6 +43,10 @@ reply review_get(api&, call&);
 reply review_create(api&, call&);
 reply agent_review(api&, call&);
 
+// The admin dashboard (handlers_admin.cpp).
+reply admin_audit(api&, call&);
+reply admin_audit_export(api&, call&);
+
 // Notifications (handlers_directory.cpp).
 reply notifications_list(api&, call&);
 reply notifications_unread(api&, call&);

@@ -349,7 +349,7 @@ class session : public std::enable_shared_from_this<session>, private body_sink 
   }
 
   // body_sink: a streamed answer (worker thread).
-  void start(std::uint64_t content_length, std::string content_type,
+  void start(std::optional<std::uint64_t> content_length, std::string content_type,
              std::string content_disposition) override {
     streamed_.emplace(http::status::ok, version_);
     streamed_->set(http::field::server, "trevord");
@@ -357,7 +357,10 @@ class session : public std::enable_shared_from_this<session>, private body_sink 
     streamed_->set(http::field::content_type, content_type);
     streamed_->set(http::field::content_disposition, content_disposition);
     streamed_->keep_alive(keep_alive_);
-    streamed_->content_length(content_length);
+    if (content_length)
+      streamed_->content_length(*content_length);
+    else
+      streamed_->chunked(true);
     streamed_->body().data = nullptr;
     streamed_->body().more = true;
     serializer_.emplace(*streamed_);

@@ -2,6 +2,7 @@
 // The whole public API of libtrevor.
 #include "trevor/audit.hpp"
 #include "trevor/blob_store.hpp"
+#include "trevor/dashboard.hpp"
 #include "trevor/database.hpp"
 #include "trevor/database_url.hpp"
 #include "trevor/directory.hpp"

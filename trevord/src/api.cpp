@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "handlers.hpp"
+#include "json_io.hpp"
 
 namespace trevord {
 
@@ -100,11 +101,7 @@ route_match match_route(verb method, std::string_view path) {
 
 trevor::uuid call::id(std::string_view name) const {
   for (const auto& [k, v] : params)
-    if (k == name) {
-      if (auto u = trevor::uuid::parse(v)) return *u;
-      throw http_error(http::status::unprocessable_entity,
-                       fmt::format("{}: '{}' is not a UUID", name, v));
-    }
+    if (k == name) return parse_id(name, v);
   throw http_error(http::status::internal_server_error, fmt::format("no path parameter {}", name));
 }
 
@@ -117,9 +114,7 @@ std::optional<std::string> call::query_value(std::string_view name) const {
 std::optional<trevor::uuid> call::query_id(std::string_view name) const {
   auto v = query_value(name);
   if (!v) return std::nullopt;
-  if (auto u = trevor::uuid::parse(*v)) return *u;
-  throw http_error(http::status::unprocessable_entity,
-                   fmt::format("{}: '{}' is not a UUID", name, *v));
+  return parse_id(name, *v);
 }
 
 std::optional<long long> call::query_integer(std::string_view name, long long lo,

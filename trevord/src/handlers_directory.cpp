@@ -86,24 +86,13 @@ reply project_get(api& a, call& c) {
 reply projects_sync(api& a, call& c) {
   json_body body(c.body);
   body.only({"projects"});
-  const auto* list = body.find("projects");
-  if (!list) invalid("projects", "required");
-  if (!list->is_array()) invalid("projects", "must be an array");
+  if (!body.find("projects")) invalid("projects", "required");
   std::vector<trevor::project_spec> specs;
-  specs.reserve(list->as_array().size());
-  std::size_t i = 0;
-  for (const auto& item : list->as_array()) {
-    const auto field = fmt::format("projects[{}]", i++);
-    if (!item.is_object()) invalid(field, "must be an object");
-    try {
-      json_body entry(json::serialize(item));
-      entry.only({"id", "name", "display_name"});
-      specs.push_back({entry.uuid("id"), entry.string("name"),
-                       entry.optional_string("display_name").value_or("")});
-    } catch (const http_error& e) {
-      throw http_error(e.status(), fmt::format("{}.{}", field, e.what()));
-    }
-  }
+  body.each_object("projects", [&](const json_body& entry) {
+    entry.only({"id", "name", "display_name"});
+    specs.push_back({entry.uuid("id"), entry.string("name"),
+                     entry.optional_string("display_name").value_or("")});
+  });
   const auto result = a.directory.reconcile_projects(person(c), specs);
   return ok(json::object{
       {"created", result.created}, {"updated", result.updated}, {"archived", result.archived}});

@@ -214,23 +214,12 @@ reply review_create(api& a, call& c) {
   input.decision = body.enumeration<trevor::review_decision>("decision");
   input.summary = body.optional_string("summary").value_or("");
   input.accepted_agent_findings = body.optional_bool("accepted_agent_findings").value_or(false);
-  if (const auto* list = body.find("object_decisions"); list && !list->is_null()) {
-    if (!list->is_array()) invalid("object_decisions", "must be an array");
-    std::size_t i = 0;
-    for (const auto& item : list->as_array()) {
-      const auto field = fmt::format("object_decisions[{}]", i++);
-      if (!item.is_object()) invalid(field, "must be an object");
-      json_body entry(json::serialize(item));
-      try {
-        entry.only({"object_id", "decision", "feedback"});
-        input.object_decisions.push_back({entry.uuid("object_id"),
-                                          entry.enumeration<trevor::review_decision>("decision"),
-                                          entry.optional_string("feedback").value_or("")});
-      } catch (const http_error& e) {
-        throw http_error(e.status(), fmt::format("{}.{}", field, e.what()));
-      }
-    }
-  }
+  body.each_object("object_decisions", [&](const json_body& entry) {
+    entry.only({"object_id", "decision", "feedback"});
+    input.object_decisions.push_back({entry.uuid("object_id"),
+                                      entry.enumeration<trevor::review_decision>("decision"),
+                                      entry.optional_string("feedback").value_or("")});
+  });
   return ok(to_json(a.workflow.record_review(person(c), c.id("request_id"), input)),
             http::status::created);
 }

@@ -195,11 +195,18 @@ std::string json_body::string(std::string_view field) const {
   return std::move(*v);
 }
 
-trevor::uuid json_body::uuid(std::string_view field) const {
-  const auto text = string(field);
+trevor::uuid parse_id(std::string_view field, std::string_view text) {
   auto id = trevor::uuid::parse(text);
   if (!id) invalid(field, fmt::format("'{}' is not a UUID", text));
   return *id;
+}
+
+void rethrow_for_item(const http_error& e, std::string_view field, std::size_t index) {
+  throw http_error(e.status(), fmt::format("{}[{}].{}", field, index, e.what()));
+}
+
+trevor::uuid json_body::uuid(std::string_view field) const {
+  return parse_id(field, string(field));
 }
 
 std::optional<bool> json_body::optional_bool(std::string_view field) const {

@@ -7,10 +7,12 @@
 #include <string_view>
 #include <vector>
 
+#include <fmt/format.h>
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
 
+#include "http_error.hpp"
 #include "trevor/audit.hpp"
 #include "trevor/directory.hpp"
 #include "trevor/inbox.hpp"
@@ -49,6 +51,8 @@ class json_body {
  public:
   /// An empty body reads as {}.
   explicit json_body(std::string_view text);
+  /// An object already parsed (an item of a list in a body).
+  explicit json_body(json::object object) : object_(std::move(object)) {}
 
   std::string string(std::string_view field) const;  // required
   std::optional<std::string> optional_string(std::string_view field) const;
@@ -58,6 +62,11 @@ class json_body {
   const json::value* find(std::string_view field) const { return object_.if_contains(field); }
   template <class E>
   E enumeration(std::string_view field) const;
+  /// Calls `fn(json_body&)` for each object of the array member `field`
+  /// (absent or null: never). 422 when it is not an array of objects; a
+  /// refusal from `fn` is reported as "<field>[i].<its detail>".
+  template <class Fn>
+  void each_object(std::string_view field, Fn&& fn) const;
   /// 422 for any member not in `known`.
   void only(std::initializer_list<std::string_view> known) const;
   const json::object& object() const noexcept { return object_; }
@@ -69,6 +78,12 @@ class json_body {
 /// 422 "<field>: ..." — a well-formed value that is not acceptable.
 [[noreturn]] void invalid(std::string_view field, std::string_view what);
 
+/// `text` as a UUID, or 422 "<field>: '<text>' is not a UUID".
+trevor::uuid parse_id(std::string_view field, std::string_view text);
+
+/// Re-throws a refusal about a list item with the item's place in front.
+[[noreturn]] void rethrow_for_item(const http_error& e, std::string_view field, std::size_t index);
+
 /// 422 "<field>: '<text>' is not one of a, b, c".
 [[noreturn]] void invalid_choice(std::string_view field, std::string_view text,
                                  const std::string_view* names, std::size_t count);
@@ -79,6 +94,24 @@ E parse_choice(std::string_view field, std::string_view text) {
   if (auto v = trevor::parse_enum<E>(text)) return *v;
   const auto& names = trevor::enum_names<E>::names;
   invalid_choice(field, text, names.data(), names.size());
+}
+
+template <class Fn>
+void json_body::each_object(std::string_view field, Fn&& fn) const {
+  const auto* list = find(field);
+  if (!list || list->is_null()) return;
+  if (!list->is_array()) invalid(field, "must be an array");
+  std::size_t i = 0;
+  for (const auto& item : list->as_array()) {
+    if (!item.is_object()) invalid(fmt::format("{}[{}]", field, i), "must be an object");
+    try {
+      json_body entry(item.as_object());
+      fn(entry);
+    } catch (const http_error& e) {
+      rethrow_for_item(e, field, i);
+    }
+    ++i;
+  }
 }
 
 template <class E>

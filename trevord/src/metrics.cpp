@@ -35,37 +35,35 @@ void metrics::record(const std::string& method, const std::string& route, unsign
 }
 
 std::string metrics::render(const gauges& g) const {
-  std::string out;
-  out +=
+  std::string counts =
       "# HELP trevord_http_requests_total HTTP requests answered, by method, route and status.\n"
       "# TYPE trevord_http_requests_total counter\n";
-  std::lock_guard lock(mutex_);
-  for (const auto& [key, s] : series_) {
-    const auto& [method, route, status] = key;
-    out +=
-        fmt::format("trevord_http_requests_total{{method=\"{}\",route=\"{}\",status=\"{}\"}} {}\n",
-                    label(method), label(route), status, s.count);
-  }
-  out +=
+  std::string histogram =
       "# HELP trevord_http_request_duration_seconds Time from a request's last byte read to its "
       "answer written.\n"
       "# TYPE trevord_http_request_duration_seconds histogram\n";
-  for (const auto& [key, s] : series_) {
-    const auto& [method, route, status] = key;
-    const auto labels = fmt::format("method=\"{}\",route=\"{}\",status=\"{}\"", label(method),
-                                    label(route), status);
-    std::uint64_t cumulative = 0;
-    for (std::size_t i = 0; i < buckets.size(); ++i) {
-      cumulative += s.le[i];
-      out += fmt::format("trevord_http_request_duration_seconds_bucket{{{},le=\"{}\"}} {}\n",
-                         labels, buckets[i], cumulative);
+  {
+    std::lock_guard lock(mutex_);
+    for (const auto& [key, s] : series_) {
+      const auto& [method, route, status] = key;
+      const auto labels = fmt::format("method=\"{}\",route=\"{}\",status=\"{}\"", label(method),
+                                      label(route), status);
+      counts += fmt::format("trevord_http_requests_total{{{}}} {}\n", labels, s.count);
+      std::uint64_t cumulative = 0;
+      for (std::size_t i = 0; i < buckets.size(); ++i) {
+        cumulative += s.le[i];
+        histogram +=
+            fmt::format("trevord_http_request_duration_seconds_bucket{{{},le=\"{}\"}} {}\n", labels,
+                        buckets[i], cumulative);
+      }
+      histogram += fmt::format(
+          "trevord_http_request_duration_seconds_bucket{{{},le=\"+Inf\"}} {}\n"
+          "trevord_http_request_duration_seconds_sum{{{}}} {}\n"
+          "trevord_http_request_duration_seconds_count{{{}}} {}\n",
+          labels, s.count, labels, s.sum_seconds, labels, s.count);
     }
-    out += fmt::format("trevord_http_request_duration_seconds_bucket{{{},le=\"+Inf\"}} {}\n",
-                       labels, s.count);
-    out +=
-        fmt::format("trevord_http_request_duration_seconds_sum{{{}}} {}\n", labels, s.sum_seconds);
-    out += fmt::format("trevord_http_request_duration_seconds_count{{{}}} {}\n", labels, s.count);
   }
+  std::string out = counts + histogram;
   out += fmt::format(
       "# HELP trevord_db_pool_connections Connections in the database pool.\n"
       "# TYPE trevord_db_pool_connections gauge\n"

@@ -55,8 +55,10 @@ temp_dir::~temp_dir() {
   std::filesystem::remove_all(path_, ec);
 }
 
-fresh_database::fresh_database(bool migrated, std::size_t pool_size, bool sqlite_file) {
-  if (on_postgres()) {
+fresh_database::fresh_database(bool migrated, std::size_t pool_size, bool sqlite_file,
+                               std::optional<engine> on) {
+  if (on.value_or(test_engine()) == engine::postgresql) {
+    if (!on_postgres()) throw std::runtime_error("PostgreSQL asked for in a SQLite run");
     schema_ = "t_" + uuid::v7().str().substr(24);
     admin_exec("CREATE SCHEMA " + schema_);
     const std::string base = postgres_admin_url();

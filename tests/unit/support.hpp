@@ -8,6 +8,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include <doctest/doctest.h>
@@ -32,8 +33,10 @@ class fresh_database {
   /// `sqlite_file`: on SQLite, a database file in a new temporary directory
   /// (so that `pool_size` connections really work concurrently) instead of
   /// the single-connection :memory: database.
-  explicit fresh_database(bool migrated = true, std::size_t pool_size = 4,
-                          bool sqlite_file = false);
+  /// `on`: the engine, when not the one under test (only SQLite may be
+  /// asked for in a PostgreSQL run, never the reverse).
+  explicit fresh_database(bool migrated = true, std::size_t pool_size = 4, bool sqlite_file = false,
+                          std::optional<engine> on = std::nullopt);
   ~fresh_database();
   fresh_database(const fresh_database&) = delete;
   fresh_database& operator=(const fresh_database&) = delete;

@@ -80,6 +80,24 @@ std::string expand_sql(std::string_view sql, engine e) {
       i = close + 1;
       continue;
     }
+    if (inner.starts_with("us:")) {
+      const std::string_view expr = inner.substr(3);
+      if (e == engine::postgresql) {
+        out += "CAST(extract(epoch FROM ";
+        out += expr;
+        out += ") * 1000000 AS BIGINT)";
+      } else {
+        // Whole seconds from strftime, then the six fractional digits of the
+        // fixed-width text form (YYYY-MM-DDTHH:MM:SS.ffffffZ).
+        out += "(CAST(strftime('%s', ";
+        out += expr;
+        out += ") AS INTEGER) * 1000000 + CAST(substr(";
+        out += expr;
+        out += ", 21, 6) AS INTEGER))";
+      }
+      i = close + 1;
+      continue;
+    }
     if (inner.starts_with("t:")) {
       const std::string_view expr = inner.substr(2);
       if (e == engine::postgresql) {

@@ -1,0 +1,458 @@
+#include "store/dashboard.hpp"
+
+#include <deque>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+
+#include <fmt/format.h>
+
+#include "db/dialect.hpp"
+#include "db/rows.hpp"
+#include "store/query.hpp"
+#include "trevor/error.hpp"
+
+namespace trevor::detail {
+namespace {
+
+// ------------------------------------------------------------ SQL fragments
+
+// Decided = a reviewers' outcome is the request's current status; WITHDRAWN
+// is not a decision (api.md, metrics).
+#define TREVOR_DECIDED "('APPROVED', 'RELEASING', 'RELEASED', 'REJECTED', 'CHANGES_REQUESTED')"
+
+// When the current decision was taken: closed_at is stamped on entering
+// APPROVED or REJECTED (and kept through RELEASING and RELEASED); a request
+// asked for changes has had no status change since (updated_at).
+#define TREVOR_DECIDED_AT(r) \
+  "CASE WHEN " r ".status = 'CHANGES_REQUESTED' THEN " r ".updated_at ELSE " r ".closed_at END"
+
+// A person's display name: given and family name, else the username.
+#define TREVOR_PERSON_NAME(u)                                                 \
+  "CASE WHEN trim(" u ".given_name || ' ' || " u ".family_name) = '' THEN " u \
+  ".username ELSE trim(" u ".given_name || ' ' || " u ".family_name) END"
+
+// The first submission of each request in CTE `src` (column id): the one
+// request.submitted event (DRAFT -> SUBMITTED happens once; resubmissions
+// are request.resubmitted). submitted_at is the latest submission.
+#define TREVOR_FIRST_SUBMISSIONS(src)                                                      \
+  "firsts AS (SELECT a.request_id, min(a.occurred_at) AS at FROM audit_events a JOIN " src \
+  " ON " src                                                                               \
+  ".id = a.request_id WHERE a.event_type = 'request.submitted' "                           \
+  "GROUP BY a.request_id)"
+
+// Percentiles over CTE samples(g, v): rank each group's values (0-based i,
+// group size n), then for p = a/10: h = a(n-1)/10, lo = floor(h),
+// hi = ceil(h) = (a(n-1) + 9) / 10 in integer division, and
+// 10 * (v[lo] + (v[hi] - v[lo]) * (h - lo)) = 10 v[lo] + (v[hi] - v[lo]) * (a(n-1) mod 10):
+// an exact integer on both engines.
+#define TREVOR_RANKED                                                                         \
+  "ranked AS (SELECT g, v, row_number() OVER (PARTITION BY g ORDER BY v) - 1 AS i, count(*) " \
+  "OVER (PARTITION BY g) AS n FROM samples)"
+#define TREVOR_PCTL_X10(a)                                                            \
+  "(10 * min(CASE WHEN i = " a " * (n - 1) / 10 THEN v END) + (min(CASE WHEN i = (" a \
+  " * (n - 1) + 9) / 10 THEN v END) - min(CASE WHEN i = " a                           \
+  " * (n - 1) / 10 THEN v END)) "                                                     \
+  "* max(" a " * (n - 1) % 10))"
+
+constexpr double micros_per_hour = 3600.0 * 1e6;
+
+/// A percentile times ten (microseconds) read as hours; NULL → nullopt.
+std::optional<double> hours_x10(const soci::row& r, std::size_t i) {
+  if (is_null(r, i)) return std::nullopt;
+  return static_cast<double>(get_i64(r, i)) / (10 * micros_per_hour);
+}
+
+double hours_of(std::int64_t micros) {
+  return static_cast<double>(micros) / micros_per_hour;
+}
+
+std::optional<double> ratio(std::int64_t part, std::int64_t whole) {
+  if (whole == 0) return std::nullopt;
+  return static_cast<double>(part) / static_cast<double>(whole);
+}
+
+/// SQL assembled from fragments, with its bound values kept alive until
+/// the statement ran (SOCI binds by address). Parameters are named :p0, :p1…
+class dynamic_statement {
+ public:
+  dynamic_statement& operator<<(std::string_view sql) {
+    sql_ += sql;
+    return *this;
+  }
+  /// Appends a placeholder bound to `value`.
+  dynamic_statement& text(std::string value) {
+    texts_.push_back(std::move(value));
+    return placeholder(false, texts_.size() - 1);
+  }
+  dynamic_statement& integer(long long value) {
+    ints_.push_back(value);
+    return placeholder(true, ints_.size() - 1);
+  }
+
+  template <class OnRow>
+  void run(connection& c, OnRow&& on_row) {
+    const std::string sql = expand_sql(sql_, c.kind());
+    soci::details::prepare_temp_type prep = (c.sql.prepare << sql);
+    for (std::size_t i = 0; i < order_.size(); ++i) {
+      const auto [is_int, k] = order_[i];
+      if (is_int)
+        prep, soci::use(ints_[k], names_[i]);
+      else
+        prep, soci::use(texts_[k], names_[i]);
+    }
+    soci::rowset<soci::row> rows(prep);
+    for (const auto& r : rows) on_row(r);
+  }
+
+ private:
+  dynamic_statement& placeholder(bool is_int, std::size_t k) {
+    names_.push_back(fmt::format("p{}", names_.size()));
+    order_.emplace_back(is_int, k);
+    sql_ += ':';
+    sql_ += names_.back();
+    return *this;
+  }
+  std::string sql_;
+  std::deque<std::string> names_;
+  std::deque<std::string> texts_;
+  std::deque<long long> ints_;
+  std::vector<std::pair<bool, std::size_t>> order_;
+};
+
+/// " AND <column> ..." restricting rows to the scope's projects.
+void restrict_to(dynamic_statement& st, const dashboard_scope& s, std::string_view column) {
+  if (s.project_id) {
+    st << " AND " << column << " = ";
+    st.text(s.project_id->str());
+  }
+  if (s.senior_id) {
+    st << " AND " << column
+       << " IN (SELECT m.project_id FROM project_memberships m WHERE m.role = 'senior_checker' "
+          "AND m.user_id = ";
+    st.text(s.senior_id->str()) << ")";
+  }
+}
+
+/// " AND <column> >= since AND <column> < until" for the bounds given.
+void within(dynamic_statement& st, const window_query& w, std::string_view column) {
+  if (w.since) {
+    st << " AND " << column << " >= ";
+    st.text(w.since->str());
+  }
+  if (w.until) {
+    st << " AND " << column << " < ";
+    st.text(w.until->str());
+  }
+}
+
+template <class E>
+E enum_at(const soci::row& r, std::size_t i) {
+  return parse_enum_or_throw<E>(get_str(r, i));
+}
+
+std::vector<std::pair<request_status, std::int64_t>> every_status() {
+  std::vector<std::pair<request_status, std::int64_t>> out;
+  for (std::size_t i = 0; i < enum_names<request_status>::names.size(); ++i)
+    out.emplace_back(static_cast<request_status>(i), 0);
+  return out;
+}
+
+}  // namespace
+
+timestamp database_now(connection& c) {
+  const auto read = [](const soci::row& r) { return get_ts(r, 0); };
+  return *(c.kind() == engine::postgresql ? query_one(c, read, "SELECT {t:now()}")
+                                          : query_one(c, read, "SELECT {now}"));
+}
+
+bool is_senior_checker(connection& c, const uuid& user_id, const std::optional<uuid>& project_id) {
+  const std::string user = user_id.str(), project = project_id ? project_id->str() : "";
+  if (project_id)
+    return query_count(c,
+                       "SELECT count(*) FROM project_memberships WHERE user_id = :u "
+                       "AND project_id = :p AND role = 'senior_checker'",
+                       user, project) > 0;
+  return query_count(c,
+                     "SELECT count(*) FROM project_memberships WHERE user_id = :u "
+                     "AND role = 'senior_checker'",
+                     user) > 0;
+}
+
+// -------------------------------------------------------------- overview
+
+overview_page select_overview(connection& c, const dashboard_scope& s, const overview_query& q,
+                              timestamp now) {
+  const auto where = [&](dynamic_statement& st) {
+    st << " WHERE r.status <> 'DRAFT'";
+    if (!q.statuses.empty()) {
+      // Enum names from the fixed table: safe to inline.
+      st << " AND r.status IN (";
+      for (std::size_t i = 0; i < q.statuses.size(); ++i)
+        st << (i ? ", '" : "'") << to_string(q.statuses[i]) << "'";
+      st << ")";
+    }
+    if (q.direction) st << " AND r.direction = '" << to_string(*q.direction) << "'";
+    restrict_to(st, s, "r.project_id");
+  };
+  std::string_view key;
+  switch (q.sort) {
+    case overview_sort::updated_at: key = "r.updated_at"; break;
+    case overview_sort::submitted_at: key = "r.submitted_at"; break;
+    case overview_sort::created_at: key = "r.created_at"; break;
+    case overview_sort::status: key = "r.status"; break;
+  }
+  // NULL submitted_at (withdrawn before submission) placed as PostgreSQL
+  // does by default, spelled out for SQLite.
+  const std::string order = q.descending ? fmt::format("{} DESC NULLS FIRST, r.id DESC", key)
+                                         : fmt::format("{} ASC NULLS LAST, r.id ASC", key);
+
+  overview_page page;
+  dynamic_statement count;
+  count << "SELECT count(*) FROM airlock_requests r";
+  where(count);
+  count.run(c, [&](const soci::row& r) { page.total = get_i64(r, 0); });
+
+  dynamic_statement st;
+  st << "SELECT r.id, r.project_id, p.name, r.title, r.status, r.direction, r.owner_id, "
+        TREVOR_PERSON_NAME("u")
+        ", (SELECT count(*) FROM output_objects o WHERE o.request_id = r.id "
+        "AND o.state <> 'SUPERSEDED'), {t:r.submitted_at}, {t:r.created_at}, {t:r.updated_at}, ";
+  st.integer(now.micros()) << " - {us:r.created_at} FROM (SELECT * FROM airlock_requests r";
+  where(st);
+  st << " ORDER BY " << order << " LIMIT ";
+  st.integer(q.limit) << " OFFSET ";
+  st.integer(q.offset) << ") r JOIN projects p ON p.id = r.project_id "
+                          "JOIN users u ON u.id = r.owner_id ORDER BY "
+                       << order;
+  st.run(c, [&](const soci::row& r) {
+    overview_item it;
+    it.id = get_uuid(r, 0);
+    it.project_id = get_uuid(r, 1);
+    it.project_name = get_str(r, 2);
+    it.title = get_str(r, 3);
+    it.status = enum_at<request_status>(r, 4);
+    it.direction = enum_at<direction>(r, 5);
+    it.owner_id = get_uuid(r, 6);
+    it.owner_name = get_str(r, 7);
+    it.object_count = get_i64(r, 8);
+    it.submitted_at = get_opt_ts(r, 9);
+    it.created_at = get_ts(r, 10);
+    it.updated_at = get_ts(r, 11);
+    it.age_hours = hours_of(get_i64(r, 12));
+    page.items.push_back(std::move(it));
+  });
+  return page;
+}
+
+// --------------------------------------------------------------- metrics
+
+void select_request_counts(connection& c, const dashboard_scope& s, pipeline_metrics& m) {
+  dynamic_statement st;
+  st << "SELECT r.status, r.direction, count(*) FROM airlock_requests r WHERE r.created_at >= ";
+  st.text(m.since.str()) << " AND r.created_at < ";
+  st.text(m.until.str());
+  restrict_to(st, s, "r.project_id");
+  st << " GROUP BY r.status, r.direction";
+
+  m.by_status = every_status();
+  m.by_direction = {{direction::egress, 0}, {direction::ingress, 0}};
+  m.total_requests = 0;
+  st.run(c, [&](const soci::row& r) {
+    const auto n = get_i64(r, 2);
+    m.by_status[static_cast<std::size_t>(enum_at<request_status>(r, 0))].second += n;
+    m.by_direction[static_cast<std::size_t>(enum_at<direction>(r, 1))].second += n;
+    m.total_requests += n;
+  });
+  const auto count = [&](request_status x) {
+    return m.by_status[static_cast<std::size_t>(x)].second;
+  };
+  const auto approved = count(request_status::approved) + count(request_status::releasing) +
+                        count(request_status::released);
+  const auto rejected = count(request_status::rejected);
+  const auto revised = count(request_status::changes_requested);
+  const auto decided = approved + rejected + revised;
+  m.approval_rate = ratio(approved, decided);
+  m.revision_rate = ratio(revised, decided);
+  m.rejection_rate = ratio(rejected, decided);
+}
+
+void select_pipeline_percentiles(connection& c, const dashboard_scope& s, pipeline_metrics& m) {
+  dynamic_statement st;
+  st << "WITH pop AS (SELECT r.id, r.status, r.review_round, r.submitted_at, " TREVOR_DECIDED_AT(
+      "r") " AS decided_at FROM airlock_requests r WHERE r.created_at >= ";
+  st.text(m.since.str()) << " AND r.created_at < ";
+  st.text(m.until.str());
+  restrict_to(st, s, "r.project_id");
+  st << "), " TREVOR_FIRST_SUBMISSIONS("pop") ", "
+        "human AS (SELECT v.request_id, min(v.created_at) AS at FROM reviews v "
+        "JOIN pop ON pop.id = v.request_id WHERE v.reviewer_type = 'human' GROUP BY v.request_id), "
+        // Status changes are the request.* events whose payload names the
+        // state entered; each stay ends at the request's next change.
+        "changes AS (SELECT a.payload ->> 'to' AS state, {us:a.occurred_at} AS at_us, "
+        "lead({us:a.occurred_at}) OVER (PARTITION BY a.request_id ORDER BY a.occurred_at, a.seq) "
+        "AS next_us FROM audit_events a JOIN pop ON pop.id = a.request_id "
+        "WHERE a.event_type >= 'request.' AND a.event_type < 'request/' "
+        "AND (a.payload ->> 'to') IS NOT NULL), "
+        "samples AS ("
+        "SELECT 'first_review' AS g, {us:h.at} - {us:f.at} AS v FROM firsts f "
+        "JOIN human h ON h.request_id = f.request_id "
+        "UNION ALL SELECT 'decision', {us:pop.decided_at} - {us:f.at} FROM pop "
+        "JOIN firsts f ON f.request_id = pop.id WHERE pop.status IN " TREVOR_DECIDED
+        " UNION ALL SELECT 'revisions', pop.review_round - 1 FROM pop "
+        "WHERE pop.submitted_at IS NOT NULL "
+        "UNION ALL SELECT 'state:' || state, next_us - at_us FROM changes "
+        "WHERE next_us IS NOT NULL), " TREVOR_RANKED
+        " SELECT g, " TREVOR_PCTL_X10("5") ", " TREVOR_PCTL_X10("9") " FROM ranked GROUP BY g";
+
+  // States a request can leave, in enum order.
+  m.hours_in_state.clear();
+  for (auto st_ : {request_status::draft, request_status::submitted, request_status::agent_review,
+                   request_status::human_review, request_status::changes_requested,
+                   request_status::approved, request_status::releasing})
+    m.hours_in_state.emplace_back(st_, percentiles{});
+  m.hours_to_first_review = {};
+  m.hours_to_decision = {};
+  m.median_revisions_per_request.reset();
+
+  st.run(c, [&](const soci::row& r) {
+    const std::string g = get_str(r, 0);
+    const percentiles p{hours_x10(r, 1), hours_x10(r, 2)};
+    if (g == "first_review") {
+      m.hours_to_first_review = p;
+    } else if (g == "decision") {
+      m.hours_to_decision = p;
+    } else if (g == "revisions") {
+      if (!is_null(r, 1)) m.median_revisions_per_request = static_cast<double>(get_i64(r, 1)) / 10;
+    } else if (g.starts_with("state:")) {
+      const auto state = parse_enum_or_throw<request_status>(std::string_view(g).substr(6));
+      for (auto& [s_, pct] : m.hours_in_state)
+        if (s_ == state) pct = p;
+    }
+  });
+}
+
+std::vector<stuck_request> select_stuck(connection& c, const dashboard_scope& s,
+                                        timestamp changed_before, timestamp now) {
+  dynamic_statement st;
+  st << "SELECT r.id, r.title, r.status, {t:r.updated_at}, ";
+  st.integer(now.micros()) << " - {us:r.updated_at} FROM airlock_requests r "
+                              "WHERE r.status IN ('SUBMITTED', 'AGENT_REVIEW', 'HUMAN_REVIEW') "
+                              "AND r.updated_at <= ";
+  st.text(changed_before.str());
+  restrict_to(st, s, "r.project_id");
+  st << " ORDER BY r.updated_at, r.id";
+  std::vector<stuck_request> out;
+  st.run(c, [&](const soci::row& r) {
+    out.push_back({get_uuid(r, 0), get_str(r, 1), enum_at<request_status>(r, 2), get_ts(r, 3),
+                   hours_of(get_i64(r, 4))});
+  });
+  return out;
+}
+
+// -------------------------------------------------------------- checkers
+
+std::vector<checker_performance> select_checkers(connection& c, const dashboard_scope& s,
+                                                 const window_query& w) {
+  dynamic_statement st;
+  st << "WITH rv AS (SELECT v.request_id, v.round, v.reviewer_id, v.decision, "
+        "v.accepted_agent_findings, v.created_at FROM reviews v";
+  if (s.project_id || s.senior_id) st << " JOIN airlock_requests r ON r.id = v.request_id";
+  st << " WHERE v.reviewer_type = 'human'";
+  within(st, w, "v.created_at");
+  restrict_to(st, s, "r.project_id");
+  st << "), "
+        // Round k starts with the request's k-th submission (request.submitted
+        // opens round 1, each request.resubmitted the next).
+        "starts AS (SELECT a.request_id, a.occurred_at, row_number() OVER "
+        "(PARTITION BY a.request_id ORDER BY a.occurred_at, a.seq) AS round FROM audit_events a "
+        "WHERE a.event_type IN ('request.submitted', 'request.resubmitted') "
+        "AND a.request_id IN (SELECT request_id FROM rv)), "
+        "samples AS (SELECT rv.reviewer_id AS g, {us:rv.created_at} - {us:s.occurred_at} AS v "
+        "FROM rv JOIN starts s ON s.request_id = rv.request_id AND s.round = rv.round), "
+        TREVOR_RANKED ", pct AS (SELECT g, " TREVOR_PCTL_X10("5") " AS m FROM ranked GROUP BY g), "
+        "agg AS (SELECT rv.reviewer_id, count(*) AS reviews, "
+        "sum(CASE WHEN rv.decision = 'approved' THEN 1 ELSE 0 END) AS approved, "
+        "sum(CASE WHEN rv.decision = 'changes_requested' THEN 1 ELSE 0 END) AS changes, "
+        "sum(CASE WHEN rv.decision = 'rejected' THEN 1 ELSE 0 END) AS rejected, "
+        "sum(CASE WHEN ag.request_id IS NULL THEN 0 ELSE 1 END) AS agent_rounds, "
+        "sum(CASE WHEN ag.request_id IS NOT NULL AND rv.accepted_agent_findings THEN 1 ELSE 0 END) "
+        "AS accepted FROM rv LEFT JOIN reviews ag ON ag.request_id = rv.request_id "
+        "AND ag.round = rv.round AND ag.reviewer_type = 'agent' AND ag.decision = 'approved' "
+        "GROUP BY rv.reviewer_id) "
+        "SELECT agg.reviewer_id, " TREVOR_PERSON_NAME("u")
+        ", agg.reviews, agg.approved, agg.changes, agg.rejected, pct.m, agg.agent_rounds, "
+        "agg.accepted FROM agg JOIN users u ON u.id = agg.reviewer_id "
+        "LEFT JOIN pct ON pct.g = agg.reviewer_id ORDER BY agg.reviews DESC, agg.reviewer_id";
+  std::vector<checker_performance> out;
+  st.run(c, [&](const soci::row& r) {
+    checker_performance p;
+    p.reviewer_id = get_uuid(r, 0);
+    p.reviewer_name = get_str(r, 1);
+    p.reviews = get_i64(r, 2);
+    p.approved = get_i64(r, 3);
+    p.changes_requested = get_i64(r, 4);
+    p.rejected = get_i64(r, 5);
+    p.median_turnaround_hours = hours_x10(r, 6);
+    p.accepted_agent_findings_share = ratio(get_i64(r, 8), get_i64(r, 7));
+    out.push_back(std::move(p));
+  });
+  return out;
+}
+
+// -------------------------------------------------------------- projects
+
+std::vector<project_summary> select_projects(connection& c, const dashboard_scope& s,
+                                             const window_query& w) {
+  dynamic_statement st;
+  st << "WITH pr AS (SELECT p.id, p.name, p.display_name FROM projects p WHERE 1 = 1";
+  restrict_to(st, s, "p.id");
+  st << "), req AS (SELECT r.id, r.project_id, r.status, r.submitted_at, " TREVOR_DECIDED_AT(
+      "r") " AS decided_at FROM airlock_requests r WHERE r.project_id IN (SELECT id FROM pr)";
+  within(st, w, "r.created_at");
+  st << "), objs AS (SELECT req.project_id, count(*) AS submitted, "
+        "sum(CASE WHEN o.state = 'APPROVED' THEN 1 ELSE 0 END) AS approved, "
+        "sum(CASE WHEN o.state = 'APPROVED' AND req.status = 'RELEASED' THEN 1 ELSE 0 END) "
+        "AS released FROM output_objects o JOIN req ON req.id = o.request_id "
+        "WHERE req.submitted_at IS NOT NULL GROUP BY req.project_id), "
+        TREVOR_FIRST_SUBMISSIONS("req") ", "
+        "samples AS (SELECT req.project_id AS g, {us:req.decided_at} - {us:f.at} AS v FROM req "
+        "JOIN firsts f ON f.request_id = req.id WHERE req.status IN " TREVOR_DECIDED "), "
+        TREVOR_RANKED ", pct AS (SELECT g, " TREVOR_PCTL_X10("5") " AS m FROM ranked GROUP BY g) "
+        "SELECT pr.id, pr.name, pr.display_name, objs.submitted, objs.approved, objs.released, "
+        "pct.m FROM pr LEFT JOIN objs ON objs.project_id = pr.id LEFT JOIN pct ON pct.g = pr.id "
+        "ORDER BY pr.name";
+  std::vector<project_summary> out;
+  st.run(c, [&](const soci::row& r) {
+    project_summary p;
+    p.project_id = get_uuid(r, 0);
+    p.name = get_str(r, 1);
+    p.display_name = get_str(r, 2);
+    p.by_status = every_status();
+    p.objects_submitted = get_i64(r, 3);
+    p.objects_approved = get_i64(r, 4);
+    p.objects_released = get_i64(r, 5);
+    p.median_hours_to_decision = hours_x10(r, 6);
+    out.push_back(std::move(p));
+  });
+
+  dynamic_statement counts;
+  counts << "SELECT r.project_id, r.status, count(*) FROM airlock_requests r WHERE 1 = 1";
+  restrict_to(counts, s, "r.project_id");
+  within(counts, w, "r.created_at");
+  counts << " GROUP BY r.project_id, r.status";
+  std::unordered_map<uuid, std::size_t> index;
+  for (std::size_t i = 0; i < out.size(); ++i) index.emplace(out[i].project_id, i);
+  counts.run(c, [&](const soci::row& r) {
+    const auto it = index.find(get_uuid(r, 0));
+    if (it == index.end()) return;
+    out[it->second].by_status[static_cast<std::size_t>(enum_at<request_status>(r, 1))].second =
+        get_i64(r, 2);
+  });
+  for (auto& p : out)
+    p.releases = p.by_status[static_cast<std::size_t>(request_status::released)].second;
+  return out;
+}
+
+}  // namespace trevor::detail

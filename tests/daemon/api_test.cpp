@@ -702,3 +702,107 @@ TEST_CASE("/admin/audit/export: streamed CSV of every matching event, tre_admin 
 }
 
 }  // namespace trevord::test
+
+namespace trevord::test {
+
+TEST_CASE(
+    "dashboard endpoints: overview, metrics, checkers, projects; tre_admin or a senior checker") {
+  daemon d;
+  world w(d);
+  w.draft("still a draft");
+  const auto id = w.submitted();
+  for (const char* who : {world::c1, world::c2})
+    REQUIRE(d.post("/requests/" + id + "/reviews", who,
+                   json::object{{"decision", "approved"}, {"summary", "fine"}})
+                .status == 201);
+  const auto waiting = w.submitted();
+
+  for (const char* path :
+       {"/admin/requests", "/admin/metrics", "/admin/checkers", "/admin/projects"}) {
+    CAPTURE(path);
+    CHECK(d.get(path, "").status == 401);
+    CHECK(d.get(path, world::r1).status == 403);
+    CHECK(d.get(path, world::c1).status == 403);  // an output checker, not a senior one
+    CHECK(d.get(path, world::outsider).status == 403);
+    CHECK(d.get(path, world::s1).status == 200);
+    const auto r = d.get(path, world::admin);
+    REQUIRE(r.status == 200);
+    CHECK(r.headers.at("content-type") == "application/json");
+    // Fractions are written as plain decimals, not in exponent form.
+    CHECK(r.body.find("E0") == std::string::npos);
+  }
+
+  auto overview = d.get("/admin/requests", world::admin).json();
+  CHECK(overview.at("total").as_int64() == 2);  // the draft is not listed
+  const auto& items = overview.at("items").as_array();
+  REQUIRE(items.size() == 2);
+  CHECK(str(items[0], "id") == waiting);  // most recently changed first
+  CHECK(str(items[1], "id") == id);
+  CHECK(str(items[1], "status") == "APPROVED");
+  CHECK(str(items[1], "submitted_by") == w.user_ids["r1"]);
+  CHECK(str(items[1], "submitted_by_name") == "r1");
+  CHECK(str(items[1], "project_id") == w.project_id);
+  CHECK(items[1].at("object_count").as_int64() == 1);
+  CHECK(items[1].at("age_hours").is_number());
+  CHECK(items[1].at("submitted_at").is_string());
+  auto approved =
+      d.get("/admin/requests?status=APPROVED,RELEASED&sort=created_at&limit=1", world::admin)
+          .json();
+  CHECK(approved.at("total").as_int64() == 1);
+  CHECK(str(approved.at("items").as_array()[0], "id") == id);
+  CHECK(d.get("/admin/requests?offset=1&limit=1", world::admin)
+            .json()
+            .at("items")
+            .as_array()
+            .size() == 1);
+  for (const auto& bad : {"status=DRAFT", "status=SUBMITTED,bogus", "sort=title", "limit=0",
+                          "limit=101", "offset=-1", "direction=sideways", "project_id=x"}) {
+    auto r = d.get(std::string("/admin/requests?") + bad, world::admin);
+    CHECK_MESSAGE(r.status == 422, bad << " → " << r.status << " " << r.body);
+  }
+
+  auto m = d.get("/admin/metrics", world::admin).json();
+  CHECK(m.at("total_requests").as_int64() == 3);
+  CHECK(m.at("by_status").at("DRAFT").as_int64() == 1);
+  CHECK(m.at("by_status").at("APPROVED").as_int64() == 1);
+  CHECK(m.at("by_status").at("HUMAN_REVIEW").as_int64() == 1);
+  CHECK(m.at("by_status").at("REJECTED").as_int64() == 0);
+  CHECK(m.at("by_direction").at("egress").as_int64() == 3);
+  CHECK(m.at("approval_rate").to_number<double>() == 1.0);
+  CHECK(m.at("rejection_rate").to_number<double>() == 0.0);
+  CHECK(m.at("median_hours_to_decision").is_number());
+  CHECK(m.at("hours_in_state").at("AGENT_REVIEW").at("median").is_null());
+  CHECK(m.at("hours_in_state").at("DRAFT").at("median").is_number());
+  CHECK(m.at("stuck_requests").as_array().empty());  // 72 h have not passed
+  auto empty =
+      d.get("/admin/metrics?since=2999-01-01T00:00:00Z&until=2999-02-01T00:00:00Z", world::admin)
+          .json();
+  CHECK(empty.at("total_requests").as_int64() == 0);
+  CHECK(empty.at("approval_rate").is_null());
+  CHECK(empty.at("median_hours_to_first_review").is_null());
+  CHECK(d.get("/admin/metrics?since=2030-01-01T00:00:00Z&until=2020-01-01T00:00:00Z", world::admin)
+            .status == 422);
+  CHECK(d.get("/admin/metrics?until=soon", world::admin).status == 422);
+
+  auto checkers = d.get("/admin/checkers", world::s1).json();
+  CHECK(checkers.at("total").as_int64() == 2);
+  for (const auto& c : checkers.at("items").as_array()) {
+    CHECK(c.at("reviews").as_int64() == 1);
+    CHECK(c.at("approved").as_int64() == 1);
+    CHECK(c.at("median_turnaround_hours").is_number());
+    CHECK(c.at("accepted_agent_findings_share").is_null());
+  }
+
+  auto projects = d.get("/admin/projects", world::admin).json();
+  REQUIRE(projects.at("total").as_int64() == 1);
+  const auto& p = projects.at("items").as_array()[0];
+  CHECK(str(p, "project_id") == w.project_id);
+  CHECK(p.at("by_status").at("APPROVED").as_int64() == 1);
+  CHECK(p.at("objects_submitted").as_int64() == 2);
+  CHECK(p.at("objects_approved").as_int64() == 1);
+  CHECK(p.at("releases").as_int64() == 0);
+  CHECK(d.get("/admin/projects?project_id=" + std::string(trevor::uuid::v7().str()), world::s1)
+            .status == 403);
+}
+
+}  // namespace trevord::test

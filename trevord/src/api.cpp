@@ -45,6 +45,10 @@ const std::vector<route>& routes() {
       {verb::post,   "/requests/{request_id}/reviews",               body_mode::json,   true,  h::review_create},
       {verb::get,    "/requests/{request_id}/reviews/{review_id}",   body_mode::none,   true,  h::review_get},
       {verb::post,   "/requests/{request_id}/agent-review",          body_mode::json,   true,  h::agent_review},
+      {verb::get,    "/admin/requests",                              body_mode::none,   true,  h::admin_requests},
+      {verb::get,    "/admin/metrics",                               body_mode::none,   true,  h::admin_metrics},
+      {verb::get,    "/admin/checkers",                              body_mode::none,   true,  h::admin_checkers},
+      {verb::get,    "/admin/projects",                              body_mode::none,   true,  h::admin_projects},
       {verb::get,    "/admin/audit",                                 body_mode::none,   true,  h::admin_audit},
       {verb::get,    "/admin/audit/export",                          body_mode::none,   true,  h::admin_audit_export},
       {verb::get,    "/notifications",                               body_mode::none,   true,  h::notifications_list},
@@ -157,7 +161,7 @@ api::api(const config& c, trevor::database d)
       workflow(db, *blobs, workflow_options_of(c)),
       directory(db),
       inbox(db),
-      dashboard(db),
+      dashboard(db, std::chrono::hours(c.stuck_hours)),
       auth(c, directory) {}
 
 }  // namespace trevord

@@ -44,6 +44,10 @@ reply review_create(api&, call&);
 reply agent_review(api&, call&);
 
 // The admin dashboard (handlers_admin.cpp).
+reply admin_requests(api&, call&);
+reply admin_metrics(api&, call&);
+reply admin_checkers(api&, call&);
+reply admin_projects(api&, call&);
 reply admin_audit(api&, call&);
 reply admin_audit_export(api&, call&);
 

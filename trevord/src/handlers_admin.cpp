@@ -1,4 +1,7 @@
-// The admin dashboard: audit search and CSV export.
+// The admin dashboard: request overview, pipeline metrics, checker
+// performance, project summaries, audit search and CSV export.
+#include <limits>
+
 #include <fmt/format.h>
 
 #include "handlers.hpp"
@@ -8,6 +11,12 @@ namespace trevord::handlers {
 
 namespace {
 
+trevor::timestamp parse_time(std::string_view name, std::string_view text) {
+  auto t = trevor::timestamp::parse(text);
+  if (!t) invalid(name, fmt::format("'{}' is not an RFC 3339 time", text));
+  return *t;
+}
+
 /// The audit filters of the query string (both endpoints).
 trevor::audit_query audit_filters(const call& c) {
   trevor::audit_query q;
@@ -16,12 +25,23 @@ trevor::audit_query audit_filters(const call& c) {
   if (auto v = c.query_value("actor_id"); v && !v->empty()) q.actor = *v;
   if (auto v = c.query_value("event_type"); v && !v->empty()) q.event_type_prefix = *v;
   for (auto [name, field] : {std::pair{"since", &q.since}, std::pair{"until", &q.until}})
-    if (auto v = c.query_value(name)) {
-      auto t = trevor::timestamp::parse(*v);
-      if (!t) invalid(name, fmt::format("'{}' is not an RFC 3339 time", *v));
-      *field = *t;
-    }
+    if (auto v = c.query_value(name)) *field = parse_time(name, *v);
   return q;
+}
+
+/// since / until / project_id (the read models' window).
+trevor::window_query window_filters(const call& c) {
+  trevor::window_query w;
+  w.project_id = c.query_id("project_id");
+  for (auto [name, field] : {std::pair{"since", &w.since}, std::pair{"until", &w.until}})
+    if (auto v = c.query_value(name)) *field = parse_time(name, *v);
+  return w;
+}
+
+/// {items, total} of a list that is returned whole.
+template <class T>
+json::object whole_list(const std::vector<T>& items) {
+  return json::object{{"items", to_json(items)}, {"total", items.size()}};
 }
 
 // The largest page /admin/audit serves (api.md).
@@ -29,6 +49,46 @@ constexpr long long max_admin_audit_page = 500;
 constexpr long long default_admin_audit_page = 100;
 
 }  // namespace
+
+reply admin_requests(api& a, call& c) {
+  trevor::overview_query q;
+  if (auto v = c.query_value("status"); v && !v->empty()) {
+    std::string_view rest = *v;
+    while (!rest.empty()) {
+      const auto comma = rest.find(',');
+      q.statuses.push_back(parse_choice<trevor::request_status>("status", rest.substr(0, comma)));
+      rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
+    }
+  }
+  q.project_id = c.query_id("project_id");
+  if (auto v = c.query_value("direction"))
+    q.direction = parse_choice<trevor::direction>("direction", *v);
+  if (auto v = c.query_value("sort")) {
+    const auto sort = trevor::parse_overview_sort(*v);
+    if (!sort)
+      invalid("sort", fmt::format("'{}' is not one of updated_at, submitted_at, created_at, status "
+                                  "(prefix '-' for descending)",
+                                  *v));
+    q.sort = sort->first;
+    q.descending = sort->second;
+  }
+  q.limit = c.query_integer("limit", 1, trevor::max_overview_page).value_or(50);
+  q.offset = c.query_integer("offset", 0, std::numeric_limits<std::int64_t>::max()).value_or(0);
+  const auto page = a.dashboard.request_overview(person(c), q);
+  return ok(json::object{{"items", to_json(page.items)}, {"total", page.total}});
+}
+
+reply admin_metrics(api& a, call& c) {
+  return ok(to_json(a.dashboard.metrics(person(c), window_filters(c))));
+}
+
+reply admin_checkers(api& a, call& c) {
+  return ok(whole_list(a.dashboard.checkers(person(c), window_filters(c))));
+}
+
+reply admin_projects(api& a, call& c) {
+  return ok(whole_list(a.dashboard.projects(person(c), window_filters(c))));
+}
 
 reply admin_audit(api& a, call& c) {
   auto q = audit_filters(c);

@@ -1,7 +1,10 @@
 #include "json_io.hpp"
 
+#include <cmath>
+
 #include <fmt/format.h>
 #include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
 
 #include "http_error.hpp"
 
@@ -19,6 +22,54 @@ json::value opt_id(const std::optional<trevor::uuid>& id) {
   return id ? json::value(id->str()) : json::value(nullptr);
 }
 
+json::value opt_number(const std::optional<double>& v) {
+  return v ? json::value(*v) : json::value(nullptr);
+}
+json::value percentiles_json(const trevor::percentiles& p) {
+  return json::object{{"median", opt_number(p.median)}, {"p90", opt_number(p.p90)}};
+}
+template <class E>
+json::value counts_json(const std::vector<std::pair<E, std::int64_t>>& counts) {
+  json::object o;
+  for (const auto& [k, n] : counts) o[trevor::to_string(k)] = n;
+  return o;
+}
+
+void write_text(const json::value& v, std::string& out) {
+  switch (v.kind()) {
+    case json::kind::double_: {
+      const double d = v.get_double();
+      out += std::isfinite(d) ? fmt::format("{}", d) : std::string("null");
+      return;
+    }
+    case json::kind::object: {
+      out += '{';
+      bool first = true;
+      for (const auto& kv : v.get_object()) {
+        if (!first) out += ',';
+        first = false;
+        out += json::serialize(json::string_view(kv.key()));
+        out += ':';
+        write_text(kv.value(), out);
+      }
+      out += '}';
+      return;
+    }
+    case json::kind::array: {
+      out += '[';
+      bool first = true;
+      for (const auto& item : v.get_array()) {
+        if (!first) out += ',';
+        first = false;
+        write_text(item, out);
+      }
+      out += ']';
+      return;
+    }
+    default: out += json::serialize(v);
+  }
+}
+
 const char* type_name(const json::value& v) {
   switch (v.kind()) {
     case json::kind::null: return "null";
@@ -34,6 +85,79 @@ const char* type_name(const json::value& v) {
 }
 
 }  // namespace
+
+std::string to_text(const json::value& v) {
+  std::string out;
+  write_text(v, out);
+  return out;
+}
+
+json::value to_json(const trevor::overview_item& i) {
+  return json::object{{"id", i.id.str()},
+                      {"project_id", i.project_id.str()},
+                      {"project_name", i.project_name},
+                      {"title", i.title},
+                      {"status", trevor::to_string(i.status)},
+                      {"direction", trevor::to_string(i.direction)},
+                      {"submitted_by", i.owner_id.str()},
+                      {"submitted_by_name", i.owner_name},
+                      {"object_count", i.object_count},
+                      {"submitted_at", opt_ts(i.submitted_at)},
+                      {"created_at", ts(i.created_at)},
+                      {"updated_at", ts(i.updated_at)},
+                      {"age_hours", i.age_hours}};
+}
+
+json::value to_json(const trevor::pipeline_metrics& m) {
+  json::object in_state;
+  for (const auto& [s, p] : m.hours_in_state) in_state[trevor::to_string(s)] = percentiles_json(p);
+  json::array stuck;
+  for (const auto& s : m.stuck_requests)
+    stuck.push_back(json::object{{"request_id", s.request_id.str()},
+                                 {"title", s.title},
+                                 {"status", trevor::to_string(s.status)},
+                                 {"since", ts(s.since)},
+                                 {"waiting_hours", s.waiting_hours}});
+  return json::object{{"since", ts(m.since)},
+                      {"until", ts(m.until)},
+                      {"total_requests", m.total_requests},
+                      {"by_status", counts_json(m.by_status)},
+                      {"by_direction", counts_json(m.by_direction)},
+                      {"approval_rate", opt_number(m.approval_rate)},
+                      {"revision_rate", opt_number(m.revision_rate)},
+                      {"rejection_rate", opt_number(m.rejection_rate)},
+                      {"median_hours_to_first_review", opt_number(m.hours_to_first_review.median)},
+                      {"p90_hours_to_first_review", opt_number(m.hours_to_first_review.p90)},
+                      {"median_hours_to_decision", opt_number(m.hours_to_decision.median)},
+                      {"p90_hours_to_decision", opt_number(m.hours_to_decision.p90)},
+                      {"median_revisions_per_request", opt_number(m.median_revisions_per_request)},
+                      {"hours_in_state", std::move(in_state)},
+                      {"stuck_requests", std::move(stuck)}};
+}
+
+json::value to_json(const trevor::checker_performance& p) {
+  return json::object{
+      {"reviewer_id", p.reviewer_id.str()},
+      {"reviewer_name", p.reviewer_name},
+      {"reviews", p.reviews},
+      {"approved", p.approved},
+      {"changes_requested", p.changes_requested},
+      {"rejected", p.rejected},
+      {"median_turnaround_hours", opt_number(p.median_turnaround_hours)},
+      {"accepted_agent_findings_share", opt_number(p.accepted_agent_findings_share)}};
+}
+
+json::value to_json(const trevor::project_summary& p) {
+  return json::object{{"project_id", p.project_id.str()},
+                      {"name", p.name},
+                      {"display_name", p.display_name},
+                      {"by_status", counts_json(p.by_status)},
+                      {"objects_submitted", p.objects_submitted},
+                      {"objects_approved", p.objects_approved},
+                      {"objects_released", p.objects_released},
+                      {"releases", p.releases},
+                      {"median_hours_to_decision", opt_number(p.median_hours_to_decision)}};
+}
 
 json::value to_json(const trevor::user& u) {
   return json::object{{"id", u.id.str()},

@@ -14,6 +14,7 @@
 
 #include "http_error.hpp"
 #include "trevor/audit.hpp"
+#include "trevor/dashboard.hpp"
 #include "trevor/directory.hpp"
 #include "trevor/inbox.hpp"
 #include "trevor/model.hpp"
@@ -33,6 +34,15 @@ json::value to_json(const trevor::object_metadata& m);
 json::value to_json(const trevor::review& r);
 json::value to_json(const trevor::audit_event& e);
 json::value to_json(const trevor::notification& n);
+json::value to_json(const trevor::overview_item& i);
+json::value to_json(const trevor::pipeline_metrics& m);
+json::value to_json(const trevor::checker_performance& p);
+json::value to_json(const trevor::project_summary& p);
+
+/// The response body's text: boost::json::serialize, except that numbers
+/// with a fraction are written in their shortest exact form ("5.4", "0.25",
+/// "149"), not Boost's exponent form ("5.4E0").
+std::string to_text(const json::value& v);
 
 template <class T>
 json::value to_json(const std::vector<T>& items) {

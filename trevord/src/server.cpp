@@ -20,6 +20,7 @@
 #include <boost/url/parse.hpp>
 
 #include "api.hpp"
+#include "json_io.hpp"
 #include "log.hpp"
 #include "multipart.hpp"
 #include "trevor/error.hpp"
@@ -441,7 +442,7 @@ class session : public std::enable_shared_from_this<session>, private body_sink 
                         [self = shared_from_this(), status] { self->finished(status); });
     }
     response res = failed   ? problem(version_, keep_alive_, status, detail, request_id_)
-                   : r.body ? make_response(version_, keep_alive_, status, json::serialize(*r.body),
+                   : r.body ? make_response(version_, keep_alive_, status, to_text(*r.body),
                                             r.content_type, request_id_)
                             : make_response(version_, keep_alive_, status, std::move(r.text),
                                             r.content_type, request_id_);

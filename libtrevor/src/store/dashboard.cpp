@@ -33,14 +33,19 @@ namespace {
   "CASE WHEN trim(" u ".given_name || ' ' || " u ".family_name) = '' THEN " u \
   ".username ELSE trim(" u ".given_name || ' ' || " u ".family_name) END"
 
+// CROSS JOIN is an inner join on both engines; on SQLite it also keeps the
+// window's requests as the outer loop (each looks its rows up by index)
+// instead of scanning a whole index because it is in the window function's
+// order.
+//
 // The first submission of each request in CTE `src` (column id): the one
 // request.submitted event (DRAFT -> SUBMITTED happens once; resubmissions
 // are request.resubmitted). submitted_at is the latest submission.
-#define TREVOR_FIRST_SUBMISSIONS(src)                                                      \
-  "firsts AS (SELECT a.request_id, min(a.occurred_at) AS at FROM audit_events a JOIN " src \
-  " ON " src                                                                               \
-  ".id = a.request_id WHERE a.event_type = 'request.submitted' "                           \
-  "GROUP BY a.request_id)"
+#define TREVOR_FIRST_SUBMISSIONS(src)                                  \
+  "firsts AS (SELECT a.request_id, min(a.occurred_at) AS at FROM " src \
+  " CROSS JOIN audit_events a WHERE a.request_id = " src               \
+  ".id "                                                               \
+  "AND a.event_type = 'request.submitted' GROUP BY a.request_id)"
 
 // Percentiles over CTE samples(g, v): rank each group's values (0-based i,
 // group size n), then for p = a/10: h = a(n-1)/10, lo = floor(h),
@@ -286,14 +291,14 @@ void select_pipeline_percentiles(connection& c, const dashboard_scope& s, pipeli
   st.text(m.until.str());
   restrict_to(st, s, "r.project_id");
   st << "), " TREVOR_FIRST_SUBMISSIONS("pop") ", "
-        "human AS (SELECT v.request_id, min(v.created_at) AS at FROM reviews v "
-        "JOIN pop ON pop.id = v.request_id WHERE v.reviewer_type = 'human' GROUP BY v.request_id), "
+        "human AS (SELECT v.request_id, min(v.created_at) AS at FROM pop CROSS JOIN reviews v "
+        "WHERE v.request_id = pop.id AND v.reviewer_type = 'human' GROUP BY v.request_id), "
         // Status changes are the request.* events whose payload names the
         // state entered; each stay ends at the request's next change.
         "changes AS (SELECT a.payload ->> 'to' AS state, {us:a.occurred_at} AS at_us, "
         "lead({us:a.occurred_at}) OVER (PARTITION BY a.request_id ORDER BY a.occurred_at, a.seq) "
-        "AS next_us FROM audit_events a JOIN pop ON pop.id = a.request_id "
-        "WHERE a.event_type >= 'request.' AND a.event_type < 'request/' "
+        "AS next_us FROM pop CROSS JOIN audit_events a WHERE a.request_id = pop.id "
+        "AND a.event_type >= 'request.' AND a.event_type < 'request/' "
         "AND (a.payload ->> 'to') IS NOT NULL), "
         "samples AS ("
         "SELECT 'first_review' AS g, {us:h.at} - {us:f.at} AS v FROM firsts f "

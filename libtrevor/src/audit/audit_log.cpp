@@ -198,64 +198,76 @@ std::vector<audit_event> audit_log::append_many(std::span<const audit_event_inpu
       });
 }
 
-audit_page audit_log::query(const audit_query& q) const {
+namespace detail {
+
+audit_select build_audit_select(const audit_query& q, engine kind) {
   if (q.limit < 1 || q.limit > max_audit_page)
     throw error(errc::invalid_argument,
                 fmt::format("limit must be between 1 and {}", max_audit_page));
-  std::string prefix_lo, prefix_hi;
+  audit_select s;
   if (q.event_type_prefix && !q.event_type_prefix->empty()) {
-    prefix_lo = *q.event_type_prefix;
-    for (char ch : prefix_lo)
-      if (!(ch == '.' || detail::is_event_word_char(ch)))
+    s.type_lo = *q.event_type_prefix;
+    for (char ch : s.type_lo)
+      if (!(ch == '.' || is_event_word_char(ch)))
         throw error(errc::invalid_argument,
                     fmt::format("event_type: '{}' is not an event-type prefix (lower-case letters, "
                                 "digits, '_' and '.')",
-                                prefix_lo));
+                                s.type_lo));
     // Every string starting with the prefix sorts in [prefix, prefix with its
     // last byte incremented): an index range scan on both engines.
-    prefix_hi = prefix_lo;
-    prefix_hi.back() = static_cast<char>(prefix_hi.back() + 1);
+    s.type_hi = s.type_lo;
+    s.type_hi.back() = static_cast<char>(s.type_hi.back() + 1);
   }
-  std::optional<detail::cursor_pos> after;
-  if (!q.cursor.empty()) after = detail::decode_cursor(q.cursor);
+  std::optional<cursor_pos> after;
+  if (!q.cursor.empty()) after = decode_cursor(q.cursor);
 
   const bool newest = q.order == audit_order::newest_first;
-  const auto kind = db_.kind();
-  std::string sql = detail::expand_sql(detail::select_columns, kind);
+  s.sql = expand_sql(select_columns, kind);
   std::vector<std::string> where;
   if (q.project_id) where.emplace_back("project_id = :project_id");
   if (q.request_id) where.emplace_back("request_id = :request_id");
   if (q.actor) where.emplace_back("actor = :actor");
-  if (!prefix_lo.empty()) where.emplace_back("event_type >= :type_lo AND event_type < :type_hi");
+  if (!s.type_lo.empty()) where.emplace_back("event_type >= :type_lo AND event_type < :type_hi");
   if (q.since) where.emplace_back("occurred_at >= :since");
   if (q.until) where.emplace_back("occurred_at < :until");
   if (after)
     where.emplace_back(newest ? "(occurred_at, seq) < (:cursor_at, :cursor_seq)"
                               : "(occurred_at, seq) > (:cursor_at, :cursor_seq)");
-  for (std::size_t i = 0; i < where.size(); ++i) sql += (i ? " AND " : " WHERE ") + where[i];
-  sql += newest ? " ORDER BY occurred_at DESC, seq DESC" : " ORDER BY occurred_at, seq";
-  sql += " LIMIT :limit";
+  for (std::size_t i = 0; i < where.size(); ++i) s.sql += (i ? " AND " : " WHERE ") + where[i];
+  s.sql += newest ? " ORDER BY occurred_at DESC, seq DESC" : " ORDER BY occurred_at, seq";
+  s.sql += " LIMIT :limit";
 
-  // Bound variables must outlive the statement.
-  const std::string project = q.project_id ? q.project_id->str() : "";
-  const std::string request = q.request_id ? q.request_id->str() : "";
-  const std::string actor = q.actor.value_or("");
-  const std::string since = q.since ? q.since->str() : "";
-  const std::string until = q.until ? q.until->str() : "";
-  const std::string cursor_at = after ? after->at.str() : "";
-  const long long cursor_seq = after ? after->seq : 0;
-  const long long limit = static_cast<long long>(q.limit) + 1;
+  if (q.project_id) s.project = q.project_id->str();
+  if (q.request_id) s.request = q.request_id->str();
+  if (q.actor) s.actor = *q.actor;
+  if (q.since) s.since = q.since->str();
+  if (q.until) s.until = q.until->str();
+  if (after) {
+    s.cursor_at = after->at.str();
+    s.cursor_seq = after->seq;
+  }
+  s.limit = static_cast<long long>(q.limit) + 1;
+  return s;
+}
 
+void audit_select::bind(soci::details::prepare_temp_type& prep) const {
+  if (project) prep, soci::use(*project, "project_id");
+  if (request) prep, soci::use(*request, "request_id");
+  if (actor) prep, soci::use(*actor, "actor");
+  if (!type_lo.empty()) prep, soci::use(type_lo, "type_lo"), soci::use(type_hi, "type_hi");
+  if (since) prep, soci::use(*since, "since");
+  if (until) prep, soci::use(*until, "until");
+  if (cursor_at) prep, soci::use(*cursor_at, "cursor_at"), soci::use(cursor_seq, "cursor_seq");
+  prep, soci::use(limit, "limit");
+}
+
+}  // namespace detail
+
+audit_page audit_log::query(const audit_query& q) const {
+  const auto select = detail::build_audit_select(q, db_.kind());
   return detail::run_statement(db_.impl(), "audit query", [&](detail::connection& c) {
-    soci::details::prepare_temp_type prep = (c.sql.prepare << sql);
-    if (q.project_id) prep, soci::use(project, "project_id");
-    if (q.request_id) prep, soci::use(request, "request_id");
-    if (q.actor) prep, soci::use(actor, "actor");
-    if (!prefix_lo.empty()) prep, soci::use(prefix_lo, "type_lo"), soci::use(prefix_hi, "type_hi");
-    if (q.since) prep, soci::use(since, "since");
-    if (q.until) prep, soci::use(until, "until");
-    if (after) prep, soci::use(cursor_at, "cursor_at"), soci::use(cursor_seq, "cursor_seq");
-    prep, soci::use(limit, "limit");
+    soci::details::prepare_temp_type prep = (c.sql.prepare << select.sql);
+    select.bind(prep);
     soci::rowset<soci::row> rows(prep);
     audit_page page;
     for (const auto& r : rows) page.items.push_back(detail::read_event(r));

@@ -5,7 +5,9 @@
 // transaction when there is one: that is how a workflow operation writes its
 // events atomically with its change (domain P4).
 
+#include <optional>
 #include <span>
+#include <string>
 
 #include "db/connection.hpp"
 #include "trevor/audit.hpp"
@@ -26,5 +28,21 @@ audit_event insert_audit_event(connection& c, const audit_event_input& e, const 
 /// one multi-row statement; their seq increases in that order.
 void insert_audit_events(connection& c, std::span<const audit_event_input> events,
                          std::span<const uuid> ids);
+
+/// The statement of audit_log::query() for `q`, with the values it binds
+/// (which must outlive the statement; they live here). Exposed so that tests
+/// can EXPLAIN exactly what a search runs.
+struct audit_select {
+  std::string sql;
+  std::optional<std::string> project, request, actor, since, until, cursor_at;
+  std::string type_lo, type_hi;
+  long long cursor_seq = 0;
+  long long limit = 0;
+  void bind(soci::details::prepare_temp_type& prep) const;
+};
+
+/// Validates `q` (limit, event-type prefix, cursor; invalid_argument) and
+/// builds its statement.
+audit_select build_audit_select(const audit_query& q, engine kind);
 
 }  // namespace trevor::detail

@@ -76,29 +76,30 @@ class raw_exec {
   sqlite3* lite_ = nullptr;
 };
 
-/// Rows of one table, flushed as one multi-row INSERT per 1000 rows.
+/// Rows of one table, written by flush() as multi-row INSERTs of up to 1000
+/// rows (the caller flushes parents before children: foreign keys).
 class inserter {
  public:
   inserter(raw_exec& exec, std::string head) : exec_(exec), head_(std::move(head)) {}
-  ~inserter() { flush(); }
   void row(const std::string& values) {
     sql_ += n_ ? ",(" : "(";
     sql_ += values;
     sql_ += ')';
     ++total_;
-    if (++n_ == batch_size) flush();
+    if (++n_ == batch_size) full_.push_back(std::exchange(sql_, {})), n_ = 0;
   }
   void flush() {
-    if (!n_) return;
-    exec_(head_ + " VALUES " + sql_);
-    sql_.clear();
+    if (n_) full_.push_back(std::exchange(sql_, {}));
     n_ = 0;
+    for (const auto& values : full_) exec_(head_ + " VALUES " + values);
+    full_.clear();
   }
   std::size_t total() const { return total_; }
 
  private:
   raw_exec& exec_;
   std::string head_, sql_;
+  std::vector<std::string> full_;
   std::size_t n_ = 0, total_ = 0;
 };
 
@@ -127,6 +128,8 @@ fill_counts fill(const std::string& url, std::int64_t n_requests, std::int64_t n
     inserter prj(exec, "INSERT INTO projects (id, name, display_name)");
     for (int p = 0; p < projects; ++p)
       prj.row(fmt::format("{}, 'project-{:02}', 'Project {}'", q(id(2, p)), p, p));
+    users.flush();
+    prj.flush();
   }
   exec("COMMIT");
 
@@ -290,6 +293,13 @@ int main(int argc, char** argv) {
   const std::string url = argv[1];
   const std::int64_t n = argc > 2 ? std::stoll(argv[2]) : 100000;
   try {
+    if (std::getenv("DASHBOARD_BENCH_FILL_ONLY")) {
+      // Fill DATABASE_URL itself and keep it, for looking at plans by hand.
+      auto db = trevor::database::open(url, {.pool_size = 1});
+      trevor::migrator(db).up();
+      fill(url, n, trevor::timestamp::from_sys(std::chrono::system_clock::now()).micros());
+      return 0;
+    }
     scratch s(url);
     const bool pg = s.postgres();
     const std::int64_t now_us =

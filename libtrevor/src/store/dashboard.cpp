@@ -38,14 +38,13 @@ namespace {
 // instead of scanning a whole index because it is in the window function's
 // order.
 //
-// The first submission of each request in CTE `src` (column id): the one
-// request.submitted event (DRAFT -> SUBMITTED happens once; resubmissions
-// are request.resubmitted). submitted_at is the latest submission.
-#define TREVOR_FIRST_SUBMISSIONS(src)                                  \
-  "firsts AS (SELECT a.request_id, min(a.occurred_at) AS at FROM " src \
-  " CROSS JOIN audit_events a WHERE a.request_id = " src               \
-  ".id "                                                               \
-  "AND a.event_type = 'request.submitted' GROUP BY a.request_id)"
+// The first submission of request row `r`: its one request.submitted event
+// (DRAFT -> SUBMITTED happens once; resubmissions are request.resubmitted).
+// submitted_at holds the latest submission.
+#define TREVOR_FIRST_SUBMISSION(r)                                         \
+  "(SELECT min(a.occurred_at) FROM audit_events a WHERE a.request_id = " r \
+  ".id "                                                                   \
+  "AND a.event_type = 'request.submitted')"
 
 // Percentiles over CTE samples(g, v): rank each group's values (0-based i,
 // group size n), then for p = a/10: h = a(n-1)/10, lo = floor(h),
@@ -285,28 +284,35 @@ void select_request_counts(connection& c, const dashboard_scope& s, pipeline_met
 
 void select_pipeline_percentiles(connection& c, const dashboard_scope& s, pipeline_metrics& m) {
   dynamic_statement st;
+  // The first submission and first human review are per-request lookups
+  // (scalar subqueries: an index probe per request of the window on both
+  // engines, where a join could hash a whole table).
   st << "WITH pop AS (SELECT r.id, r.status, r.review_round, r.submitted_at, " TREVOR_DECIDED_AT(
-      "r") " AS decided_at FROM airlock_requests r WHERE r.created_at >= ";
+      "r") " AS decided_at, " TREVOR_FIRST_SUBMISSION("r") " AS first_at, "
+           "(SELECT min(v.created_at) FROM reviews v WHERE v.request_id = r.id "
+           "AND v.reviewer_type = 'human') AS human_at "
+           "FROM airlock_requests r WHERE r.created_at >= ";
   st.text(m.since.str()) << " AND r.created_at < ";
   st.text(m.until.str());
   restrict_to(st, s, "r.project_id");
-  st << "), " TREVOR_FIRST_SUBMISSIONS("pop") ", "
-        "human AS (SELECT v.request_id, min(v.created_at) AS at FROM pop CROSS JOIN reviews v "
-        "WHERE v.request_id = pop.id AND v.reviewer_type = 'human' GROUP BY v.request_id), "
+  st << "), "
         // Status changes are the request.* events whose payload names the
-        // state entered; each stay ends at the request's next change.
+        // state entered; each stay ends at the request's next change. No
+        // event of a request precedes its creation, so the window's start
+        // bounds the events too (an index range for PostgreSQL's planner).
         "changes AS (SELECT a.payload ->> 'to' AS state, {us:a.occurred_at} AS at_us, "
         "lead({us:a.occurred_at}) OVER (PARTITION BY a.request_id ORDER BY a.occurred_at, a.seq) "
         "AS next_us FROM pop CROSS JOIN audit_events a WHERE a.request_id = pop.id "
         "AND a.event_type >= 'request.' AND a.event_type < 'request/' "
-        "AND (a.payload ->> 'to') IS NOT NULL), "
-        "samples AS ("
-        "SELECT 'first_review' AS g, {us:h.at} - {us:f.at} AS v FROM firsts f "
-        "JOIN human h ON h.request_id = f.request_id "
-        "UNION ALL SELECT 'decision', {us:pop.decided_at} - {us:f.at} FROM pop "
-        "JOIN firsts f ON f.request_id = pop.id WHERE pop.status IN " TREVOR_DECIDED
-        " UNION ALL SELECT 'revisions', pop.review_round - 1 FROM pop "
-        "WHERE pop.submitted_at IS NOT NULL "
+        "AND (a.payload ->> 'to') IS NOT NULL AND a.occurred_at >= ";
+  st.text(m.since.str());
+  st << "), samples AS ("
+        "SELECT 'first_review' AS g, {us:human_at} - {us:first_at} AS v FROM pop "
+        "WHERE human_at IS NOT NULL AND first_at IS NOT NULL "
+        "UNION ALL SELECT 'decision', {us:decided_at} - {us:first_at} FROM pop "
+        "WHERE first_at IS NOT NULL AND status IN " TREVOR_DECIDED
+        " UNION ALL SELECT 'revisions', review_round - 1 FROM pop "
+        "WHERE submitted_at IS NOT NULL "
         "UNION ALL SELECT 'state:' || state, next_us - at_us FROM changes "
         "WHERE next_us IS NOT NULL), " TREVOR_RANKED
         " SELECT g, " TREVOR_PCTL_X10("5") ", " TREVOR_PCTL_X10("9") " FROM ranked GROUP BY g";
@@ -414,16 +420,16 @@ std::vector<project_summary> select_projects(connection& c, const dashboard_scop
   st << "WITH pr AS (SELECT p.id, p.name, p.display_name FROM projects p WHERE 1 = 1";
   restrict_to(st, s, "p.id");
   st << "), req AS (SELECT r.id, r.project_id, r.status, r.submitted_at, " TREVOR_DECIDED_AT(
-      "r") " AS decided_at FROM airlock_requests r WHERE r.project_id IN (SELECT id FROM pr)";
+      "r") " AS decided_at, " TREVOR_FIRST_SUBMISSION("r") " AS first_at FROM airlock_requests r "
+        "WHERE r.project_id IN (SELECT id FROM pr)";
   within(st, w, "r.created_at");
   st << "), objs AS (SELECT req.project_id, count(*) AS submitted, "
         "sum(CASE WHEN o.state = 'APPROVED' THEN 1 ELSE 0 END) AS approved, "
         "sum(CASE WHEN o.state = 'APPROVED' AND req.status = 'RELEASED' THEN 1 ELSE 0 END) "
         "AS released FROM output_objects o JOIN req ON req.id = o.request_id "
         "WHERE req.submitted_at IS NOT NULL GROUP BY req.project_id), "
-        TREVOR_FIRST_SUBMISSIONS("req") ", "
-        "samples AS (SELECT req.project_id AS g, {us:req.decided_at} - {us:f.at} AS v FROM req "
-        "JOIN firsts f ON f.request_id = req.id WHERE req.status IN " TREVOR_DECIDED "), "
+        "samples AS (SELECT project_id AS g, {us:decided_at} - {us:first_at} AS v FROM req "
+        "WHERE first_at IS NOT NULL AND status IN " TREVOR_DECIDED "), "
         TREVOR_RANKED ", pct AS (SELECT g, " TREVOR_PCTL_X10("5") " AS m FROM ranked GROUP BY g) "
         "SELECT pr.id, pr.name, pr.display_name, objs.submitted, objs.approved, objs.released, "
         "pct.m FROM pr LEFT JOIN objs ON objs.project_id = pr.id LEFT JOIN pct ON pct.g = pr.id "

@@ -40,11 +40,12 @@ namespace {
 //
 // The first submission of request row `r`: its one request.submitted event
 // (DRAFT -> SUBMITTED happens once; resubmissions are request.resubmitted).
-// submitted_at holds the latest submission.
-#define TREVOR_FIRST_SUBMISSION(r)                                         \
-  "(SELECT min(a.occurred_at) FROM audit_events a WHERE a.request_id = " r \
-  ".id "                                                                   \
-  "AND a.event_type = 'request.submitted')"
+// submitted_at holds the latest submission, which in round 1 is the first:
+// the audit trail is read only for requests that were resubmitted.
+#define TREVOR_FIRST_SUBMISSION(r)                 \
+  "CASE WHEN " r ".review_round = 1 THEN " r       \
+  ".submitted_at ELSE (SELECT min(a.occurred_at) " \
+  "FROM audit_events a WHERE a.request_id = " r ".id AND a.event_type = 'request.submitted') END"
 
 // Percentiles over CTE samples(g, v): rank each group's values (0-based i,
 // group size n), then for p = a/10: h = a(n-1)/10, lo = floor(h),
@@ -368,20 +369,25 @@ std::vector<checker_performance> select_checkers(connection& c, const dashboard_
                                                  const window_query& w) {
   dynamic_statement st;
   st << "WITH rv AS (SELECT v.request_id, v.round, v.reviewer_id, v.decision, "
-        "v.accepted_agent_findings, v.created_at FROM reviews v";
-  if (s.project_id || s.senior_id) st << " JOIN airlock_requests r ON r.id = v.request_id";
-  st << " WHERE v.reviewer_type = 'human'";
+        "v.accepted_agent_findings, v.created_at, r.review_round AS current_round, "
+        "r.submitted_at AS latest_at FROM reviews v JOIN airlock_requests r ON r.id = v.request_id "
+        "WHERE v.reviewer_type = 'human'";
   within(st, w, "v.created_at");
   restrict_to(st, s, "r.project_id");
   st << "), "
         // Round k starts with the request's k-th submission (request.submitted
-        // opens round 1, each request.resubmitted the next).
+        // opens round 1, each request.resubmitted the next). The current
+        // round's start is the request's submitted_at; only reviews of
+        // earlier rounds need the audit trail.
         "starts AS (SELECT a.request_id, a.occurred_at, row_number() OVER "
         "(PARTITION BY a.request_id ORDER BY a.occurred_at, a.seq) AS round FROM audit_events a "
         "WHERE a.event_type IN ('request.submitted', 'request.resubmitted') "
-        "AND a.request_id IN (SELECT request_id FROM rv)), "
-        "samples AS (SELECT rv.reviewer_id AS g, {us:rv.created_at} - {us:s.occurred_at} AS v "
-        "FROM rv JOIN starts s ON s.request_id = rv.request_id AND s.round = rv.round), "
+        "AND a.request_id IN (SELECT request_id FROM rv WHERE round < current_round)), "
+        "samples AS (SELECT reviewer_id AS g, {us:created_at} - {us:latest_at} AS v FROM rv "
+        "WHERE round = current_round "
+        "UNION ALL SELECT rv.reviewer_id, {us:rv.created_at} - {us:s.occurred_at} FROM rv "
+        "JOIN starts s ON s.request_id = rv.request_id AND s.round = rv.round "
+        "WHERE rv.round < rv.current_round), "
         TREVOR_RANKED ", pct AS (SELECT g, " TREVOR_PCTL_X10("5") " AS m FROM ranked GROUP BY g), "
         "agg AS (SELECT rv.reviewer_id, count(*) AS reviews, "
         "sum(CASE WHEN rv.decision = 'approved' THEN 1 ELSE 0 END) AS approved, "

@@ -13,6 +13,7 @@
 #include "trevor/migrate.hpp"
 #include "trevor/model.hpp"
 #include "trevor/policy.hpp"
+#include "trevor/signed_link.hpp"
 #include "trevor/time.hpp"
 #include "trevor/uuid.hpp"
 #include "trevor/version.hpp"

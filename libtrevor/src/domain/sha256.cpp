@@ -28,12 +28,16 @@ std::string sha256::hex_digest() {
   unsigned int len = 0;
   if (EVP_DigestFinal_ex(s_->ctx, md, &len) != 1)
     throw error(errc::internal, "sha256: final failed");
+  return hex_of(md, len);
+}
+
+std::string hex_of(const unsigned char* data, std::size_t n) {
   static constexpr char digits[] = "0123456789abcdef";
   std::string out;
-  out.reserve(len * 2);
-  for (unsigned int i = 0; i < len; ++i) {
-    out.push_back(digits[md[i] >> 4]);
-    out.push_back(digits[md[i] & 0x0f]);
+  out.reserve(n * 2);
+  for (std::size_t i = 0; i < n; ++i) {
+    out.push_back(digits[data[i] >> 4]);
+    out.push_back(digits[data[i] & 0x0f]);
   }
   return out;
 }

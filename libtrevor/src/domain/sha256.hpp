@@ -8,6 +8,9 @@
 
 namespace trevor::detail {
 
+/// Lower-case hex of `n` bytes.
+std::string hex_of(const unsigned char* data, std::size_t n);
+
 class sha256 {
  public:
   sha256();

@@ -11,7 +11,9 @@
 #include "db/dialect.hpp"
 #include "db/rows.hpp"
 #include "store/query.hpp"
+#include "store/requests.hpp"
 #include "trevor/error.hpp"
+#include "trevor/policy.hpp"
 
 namespace trevor::detail {
 namespace {
@@ -157,13 +159,6 @@ E enum_at(const soci::row& r, std::size_t i) {
   return parse_enum_or_throw<E>(get_str(r, i));
 }
 
-std::vector<std::pair<request_status, std::int64_t>> every_status() {
-  std::vector<std::pair<request_status, std::int64_t>> out;
-  for (std::size_t i = 0; i < enum_names<request_status>::names.size(); ++i)
-    out.emplace_back(static_cast<request_status>(i), 0);
-  return out;
-}
-
 }  // namespace
 
 timestamp database_now(connection& c) {
@@ -261,7 +256,7 @@ void select_request_counts(connection& c, const dashboard_scope& s, pipeline_met
   restrict_to(st, s, "r.project_id");
   st << " GROUP BY r.status, r.direction";
 
-  m.by_status = every_status();
+  m.by_status = zero_status_counts();
   m.by_direction = {{direction::egress, 0}, {direction::ingress, 0}};
   m.total_requests = 0;
   st.run(c, [&](const soci::row& r) {
@@ -318,12 +313,10 @@ void select_pipeline_percentiles(connection& c, const dashboard_scope& s, pipeli
         "WHERE next_us IS NOT NULL), " TREVOR_RANKED
         " SELECT g, " TREVOR_PCTL_X10("5") ", " TREVOR_PCTL_X10("9") " FROM ranked GROUP BY g";
 
-  // States a request can leave, in enum order.
+  // States a request can leave (the non-terminal ones), in enum order.
   m.hours_in_state.clear();
-  for (auto st_ : {request_status::draft, request_status::submitted, request_status::agent_review,
-                   request_status::human_review, request_status::changes_requested,
-                   request_status::approved, request_status::releasing})
-    m.hours_in_state.emplace_back(st_, percentiles{});
+  for (const auto& [state, zero] : zero_status_counts())
+    if (!is_terminal(state)) m.hours_in_state.emplace_back(state, percentiles{});
   m.hours_to_first_review = {};
   m.hours_to_decision = {};
   m.median_revisions_per_request.reset();
@@ -446,7 +439,7 @@ std::vector<project_summary> select_projects(connection& c, const dashboard_scop
     p.project_id = get_uuid(r, 0);
     p.name = get_str(r, 1);
     p.display_name = get_str(r, 2);
-    p.by_status = every_status();
+    p.by_status = zero_status_counts();
     p.objects_submitted = get_i64(r, 3);
     p.objects_approved = get_i64(r, 4);
     p.objects_released = get_i64(r, 5);

@@ -120,10 +120,15 @@ std::vector<airlock_request> list_requests(connection& c, const request_filter& 
       nullable(member), nullable(member));
 }
 
-std::vector<std::pair<request_status, std::int64_t>> count_requests_by_status(connection& c) {
+std::vector<std::pair<request_status, std::int64_t>> zero_status_counts() {
   std::vector<std::pair<request_status, std::int64_t>> out;
   for (std::size_t i = 0; i < enum_names<request_status>::names.size(); ++i)
     out.emplace_back(static_cast<request_status>(i), 0);
+  return out;
+}
+
+std::vector<std::pair<request_status, std::int64_t>> count_requests_by_status(connection& c) {
+  auto out = zero_status_counts();
   using row_t = std::pair<std::string, std::int64_t>;
   const auto rows = query_all<row_t>(
       c, "SELECT status, COUNT(*) FROM airlock_requests GROUP BY status", [](const soci::row& r) {

@@ -25,6 +25,9 @@ struct request_filter {
 /// Newest first.
 std::vector<airlock_request> list_requests(connection& c, const request_filter& f);
 
+/// Every status with a count of 0, in enum order (to be filled in).
+std::vector<std::pair<request_status, std::int64_t>> zero_status_counts();
+
 /// Requests per status, every status listed (zeros included), in enum order.
 std::vector<std::pair<request_status, std::int64_t>> count_requests_by_status(connection& c);
 

@@ -1,7 +1,9 @@
 // trevord's API over real HTTP, on the engine under test: each endpoint's
 // happy path and its refusals, with the status and a detail that names the
 // problem.
+#include <chrono>
 #include <set>
+#include <thread>
 
 #include <fmt/format.h>
 #include <boost/json.hpp>
@@ -622,7 +624,14 @@ TEST_CASE("/metrics: counts by route and status, latency histogram, pool and req
   world w(d);
   w.draft();
   d.get("/nope", "dev:r1");
-  const auto text = d.get("/metrics", "").body;
+  // A request is counted once its answer is written, which the client may
+  // see first: wait (briefly) until the last one is in.
+  std::string text;
+  for (int i = 0; i < 200; ++i) {
+    text = d.get("/metrics", "").body;
+    if (text.find(R"(route="unmatched")") != std::string::npos) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
   CHECK(
       text.find(R"(trevord_http_requests_total{method="POST",route="/requests",status="201"} 1)") !=
       std::string::npos);

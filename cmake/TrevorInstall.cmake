@@ -22,4 +22,5 @@ install(FILES
   "${PROJECT_BINARY_DIR}/trevorConfig.cmake"
   "${PROJECT_BINARY_DIR}/trevorConfigVersion.cmake"
   cmake/FindSOCI.cmake
+  cmake/FindLibZip.cmake
   DESTINATION ${TREVOR_CMAKE_DIR})

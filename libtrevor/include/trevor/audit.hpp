@@ -28,6 +28,8 @@ namespace trevor {
 /// The actor of events the agent causes, and of events with no person behind them.
 inline constexpr std::string_view agent_actor = "agent:trevor-agent";
 inline constexpr std::string_view system_actor = "system";
+/// The holder of a signed download or upload link (no user is known).
+inline constexpr std::string_view link_actor = "link";
 
 struct audit_event_input {
   std::string actor;       // a user UUID, agent_actor or system_actor

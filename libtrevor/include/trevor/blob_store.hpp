@@ -47,6 +47,12 @@ class blob_store {
   /// Streams the blob to `sink`. Throws error(not_found) for an unknown key.
   virtual void get(const std::string& key, const byte_writer& sink) const = 0;
 
+  /// The blob as a pull stream, for consumers that ask for bytes rather than
+  /// receive them (the release's zip writer). The reader keeps the blob open
+  /// until it is destroyed. Throws error(not_found) for an unknown key; the
+  /// reader throws error(unavailable) when a read fails.
+  virtual byte_reader open(const std::string& key) const = 0;
+
   /// The blob's size in bytes. Throws error(not_found) for an unknown key.
   virtual std::int64_t size(const std::string& key) const = 0;
 
@@ -72,6 +78,7 @@ class filesystem_blob_store final : public blob_store {
 
   blob_info put(const std::string& key, const byte_reader& source, std::int64_t max_bytes) override;
   void get(const std::string& key, const byte_writer& sink) const override;
+  byte_reader open(const std::string& key) const override;
   std::int64_t size(const std::string& key) const override;
   bool exists(const std::string& key) const override;
   bool verify(const std::string& key, std::string_view sha256) const override;
@@ -89,6 +96,11 @@ class filesystem_blob_store final : public blob_store {
 /// non-ASCII bytes) replaced by '_', leading dots replaced, at most 200 bytes.
 /// Never empty, never "." or "..".
 std::string sanitize_filename(std::string_view filename);
+
+/// The storage key of a release's RO-Crate package, in the release area
+/// (a tree of its own beside the objects'): releases/{project}/{request}/{release}.zip.
+std::string release_storage_key(const uuid& project_id, const uuid& request_id,
+                                const uuid& release_id);
 
 /// The storage key of an object version (ADR-0011):
 /// {project}/{request}/{logical_object}/{version}/{object_id}-{sanitized filename}.

@@ -43,6 +43,14 @@ class link_signer {
   /// invalid_argument when the secret is shorter than min_link_secret_bytes.
   explicit link_signer(std::string secret);
 
+  /// 32 bytes from a cryptographic random source, hex-encoded: a secret for
+  /// a signer whose links need not outlive the process.
+  static std::string random_secret();
+
+  /// A token's nonce (32 hex digits): the id its audit events name. Empty
+  /// for a string that is not shaped like a token. Call after verify().
+  static std::string_view link_id(std::string_view token) noexcept;
+
   /// A new token for the claims (two calls never give the same token).
   std::string issue(const link_claims& claims) const;
 

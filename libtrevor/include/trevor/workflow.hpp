@@ -24,6 +24,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <filesystem>
 #include <optional>
 #include <string>
 #include <utility>
@@ -34,6 +35,7 @@
 #include "trevor/database.hpp"
 #include "trevor/model.hpp"
 #include "trevor/policy.hpp"
+#include "trevor/signed_link.hpp"
 
 namespace trevor {
 
@@ -55,6 +57,32 @@ struct workflow_options {
   /// TREVOR_STUCK_HOURS: how long a request may wait in SUBMITTED,
   /// AGENT_REVIEW or HUMAN_REVIEW before the sweep reports it.
   std::chrono::hours stuck_after{72};
+
+  // Release, delivery and their links (README "Release and delivery").
+  /// TREVOR_LINK_SECRET: the HMAC key of download and upload links, shared
+  /// by every daemon (at least 32 bytes). Empty: a random key of this
+  /// workflow object, so links die with it (development and tests).
+  std::string link_secret;
+  /// TREVOR_PUBLIC_URL: what links start with (scheme, host, port, any
+  /// path prefix, no trailing '/'). Empty: links are paths ("/requests/…").
+  std::string public_url;
+  /// How long links stay valid: a release's package (TREVOR_RELEASE_LINK_HOURS,
+  /// 7 days), a delivery's objects (TREVOR_DELIVERY_LINK_HOURS, 24 h), an
+  /// ingress slot's upload (TREVOR_UPLOAD_LINK_HOURS, 24 h).
+  std::chrono::seconds release_link_ttl = std::chrono::hours(24 * 7);
+  std::chrono::seconds delivery_link_ttl = std::chrono::hours(24);
+  std::chrono::seconds upload_link_ttl = std::chrono::hours(24);
+  /// TREVOR_LINK_WARNING_HOURS: the expiry sweep tells a release's owner
+  /// this long before the link expires (once per release).
+  std::chrono::seconds link_warning = std::chrono::hours(24);
+  /// A release still RELEASING after this long was interrupted (its daemon
+  /// stopped mid-way); the sweep returns it to APPROVED
+  /// (TREVOR_RELEASE_TIMEOUT_MINUTES).
+  std::chrono::seconds release_timeout = std::chrono::minutes(60);
+  /// Where a release's package is assembled before it goes to the blob
+  /// store (it needs room for the package). Empty: the system's temporary
+  /// directory.
+  std::filesystem::path scratch_dir;
 };
 
 /// Limits on request and object text (bytes), checked before any write.
@@ -96,6 +124,51 @@ struct agent_review_input {
   std::string summary;
   std::string findings_json = "[]";  // the rule engine's results, stored as given (JSON)
 };
+
+/// Who used a signed link, for the audit trail (the link is the only
+/// credential; there is no user).
+struct link_client {
+  std::string address;     // the client's address as the server saw it
+  std::string user_agent;  // at most 255 bytes are kept
+};
+
+/// A download a link authorised: what to stream (read_blob()) and how to
+/// label it. Its audit event is committed before it is returned.
+struct blob_download {
+  std::string storage_key;
+  std::string filename;
+  std::string content_type;
+  std::int64_t size_bytes = 0;
+  std::string checksum_sha256;
+};
+
+struct delivered_object {
+  uuid object_id;
+  std::string filename;
+  std::string download_url;
+  std::string checksum_sha256;
+  std::int64_t size_bytes = 0;
+};
+
+/// A delivery record with a download link per delivered object (every link
+/// expires at record.url_expires_at).
+struct delivery {
+  delivery_record record;
+  std::vector<delivered_object> objects;
+};
+
+struct upload_link {
+  uuid object_id;
+  std::string upload_url;
+  timestamp expires_at;
+};
+
+/// The paths links point at (trevord serves them; the token is the only
+/// credential). Prefixed with workflow_options::public_url.
+std::string release_download_path(const uuid& request_id, std::string_view token);
+std::string delivered_object_path(const uuid& request_id, const uuid& object_id,
+                                  std::string_view token);
+std::string slot_upload_path(const uuid& request_id, const uuid& object_id, std::string_view token);
 
 /// A request with its live objects (superseded versions left out), read in
 /// one transaction.
@@ -214,6 +287,65 @@ class workflow {
   std::vector<review> list_reviews(const actor& who, const uuid& request_id) const;
   review get_review(const actor& who, const uuid& request_id, const uuid& review_id) const;
 
+  // ------------------------------------------------- release and delivery
+
+  /// Egress, tre_admin: APPROVED → RELEASING → RELEASED. Re-reads every
+  /// APPROVED object from the blob store while packaging it into an RO-Crate
+  /// zip, comparing SHA-256 and size with the recorded ones; stores the
+  /// package under release_storage_key() with its own SHA-256, writes the
+  /// release record with a download link (options().release_link_ttl),
+  /// audits request.releasing and request.released and notifies the owner.
+  /// On a mismatch (conflict, naming the object) or a storage failure
+  /// (internal): no package, the request back in APPROVED and
+  /// request.release_failed audited with the reason.
+  release_record release(const actor& who, const uuid& request_id);
+
+  /// The release record (members of the project and tre_admin); not_found
+  /// before the release.
+  release_record get_release(const actor& who, const uuid& request_id) const;
+
+  /// tre_admin: a new download link for a release, valid for
+  /// options().release_link_ttl from now; the previous link stops working
+  /// and the expiry warning is due again. Audits release.link_issued.
+  release_record renew_release_link(const actor& who, const uuid& request_id);
+
+  /// A download through a release link: forbidden unless `token` is the
+  /// release's current, unexpired link (database time). Audits
+  /// release.downloaded.
+  blob_download release_download(const uuid& request_id, std::string_view token,
+                                 const link_client& client);
+
+  /// Ingress, tre_admin or a senior checker on the project while DRAFT: a
+  /// signed link (options().upload_link_ttl) through which the slot's bytes
+  /// may be PUT without other credentials. Audits object.upload_link_issued.
+  upload_link issue_upload_link(const actor& who, const uuid& request_id, const uuid& object_id);
+
+  /// The upload through a slot's link: confirm_upload() with the link as the
+  /// credential (forbidden for a bad, expired or another slot's token;
+  /// conflict when the slot is already filled). Audits
+  /// object.upload_confirmed with actor "link".
+  output_object upload_through_link(const uuid& request_id, const uuid& object_id,
+                                    std::string_view token, const link_client& client,
+                                    const byte_reader& bytes);
+
+  /// Ingress, tre_admin: APPROVED → RELEASED with a delivery record and a
+  /// download link per APPROVED object (options().delivery_link_ttl).
+  /// Audits request.delivered and notifies the owner.
+  delivery deliver(const actor& who, const uuid& request_id);
+
+  /// The delivery with fresh links (same expiry) for its objects (members
+  /// and tre_admin); not_found before delivery.
+  delivery get_delivery(const actor& who, const uuid& request_id) const;
+
+  /// A download through a delivery link: forbidden unless the token was
+  /// made for this object and has not expired. Audits delivery.downloaded.
+  blob_download delivered_object_download(const uuid& request_id, const uuid& object_id,
+                                          std::string_view token, const link_client& client);
+
+  /// Streams a download's bytes (after release_download() or
+  /// delivered_object_download()).
+  void read_blob(const blob_download& d, const byte_writer& sink) const;
+
   // --------------------------------------------------------------- sweeps
 
   /// Notifies every checker of each request waiting in SUBMITTED,
@@ -223,14 +355,28 @@ class workflow {
   /// requests reported by this call.
   std::vector<airlock_request> sweep_stuck_requests();
 
+  /// Tells the owner of each release whose link expires within
+  /// options().link_warning (presigned_url.expiring_soon, audited) — once
+  /// per link, even with several daemons sweeping. Returns the records warned.
+  std::vector<release_record> sweep_expiring_links();
+
+  /// Returns to APPROVED every request left RELEASING for longer than
+  /// options().release_timeout (request.release_failed, reason
+  /// "interrupted"). Returns the requests moved.
+  std::vector<airlock_request> sweep_interrupted_releases();
+
  private:
   airlock_request move_request(const actor& who, const uuid& request_id, operation op);
+  void fail_release(const uuid& request_id, const std::string& actor_name, std::string_view reason,
+                    const std::string& detail);
+  std::string url_of(const std::string& path) const { return options_.public_url + path; }
   uuid next_id() { return ids_ ? ids_->next() : uuid::v7(); }
 
   database db_;
   blob_store& blobs_;
   workflow_options options_;
   id_source* ids_;
+  link_signer links_;
 };
 
 }  // namespace trevor

@@ -5,6 +5,7 @@
 #include <array>
 #include <cerrno>
 #include <cstring>
+#include <memory>
 #include <system_error>
 #include <utility>
 
@@ -161,6 +162,22 @@ void filesystem_blob_store::get(const std::string& key, const byte_writer& sink)
     throw error(errc::not_found, fmt::format("blob store: no blob '{}'", key));
 }
 
+byte_reader filesystem_blob_store::open(const std::string& key) const {
+  auto path = path_of(key);
+  auto f = std::make_shared<fd_guard>(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (f->get() < 0) {
+    if (errno == ENOENT) throw error(errc::not_found, fmt::format("blob store: no blob '{}'", key));
+    fail_io("cannot open", path);
+  }
+  return [f, path = std::move(path)](char* buffer, std::size_t capacity) -> std::size_t {
+    for (;;) {
+      const ssize_t r = ::read(f->get(), buffer, capacity);
+      if (r >= 0) return static_cast<std::size_t>(r);
+      if (errno != EINTR) fail_io("cannot read", path);
+    }
+  };
+}
+
 std::int64_t filesystem_blob_store::size(const std::string& key) const {
   struct stat st {};
   if (::stat(path_of(key).c_str(), &st) != 0)
@@ -202,6 +219,11 @@ std::string sanitize_filename(std::string_view filename) {
   }
   if (out.empty()) out = "_";
   return out;
+}
+
+std::string release_storage_key(const uuid& project_id, const uuid& request_id,
+                                const uuid& release_id) {
+  return fmt::format("releases/{}/{}/{}.zip", project_id.str(), request_id.str(), release_id.str());
 }
 
 std::string object_storage_key(const uuid& project_id, const uuid& request_id,

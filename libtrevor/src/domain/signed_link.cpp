@@ -42,6 +42,21 @@ link_signer::link_signer(std::string secret) : secret_(std::move(secret)) {
                             min_link_secret_bytes, secret_.size()));
 }
 
+std::string link_signer::random_secret() {
+  std::array<unsigned char, 32> bytes{};
+  if (RAND_bytes(bytes.data(), static_cast<int>(bytes.size())) != 1)
+    throw error(errc::internal, "link secret: no random bytes");
+  return detail::hex_of(bytes.data(), bytes.size());
+}
+
+std::string_view link_signer::link_id(std::string_view token) noexcept {
+  // v1.<purpose>.<uuid>.<expiry>.<nonce>.<mac>: the nonce is the 32 digits
+  // before the last dot.
+  const auto last = token.rfind('.');
+  if (last == std::string_view::npos || last < 33 || token[last - 33] != '.') return {};
+  return token.substr(last - 32, 32);
+}
+
 std::string link_signer::mac_hex(std::string_view signed_part) const {
   std::array<unsigned char, EVP_MAX_MD_SIZE> mac{};
   unsigned int len = 0;

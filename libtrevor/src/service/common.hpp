@@ -71,6 +71,24 @@ class event_batch {
   std::vector<notification> notes_;
 };
 
+/// A blob written for a transaction that has not committed yet: discarded
+/// unless kept, so a failed operation leaves no file behind.
+class pending_blob {
+ public:
+  pending_blob(blob_store& store, std::string key) : store_(store), key_(std::move(key)) {}
+  pending_blob(const pending_blob&) = delete;
+  pending_blob& operator=(const pending_blob&) = delete;
+  ~pending_blob() {
+    if (!kept_) store_.discard(key_);
+  }
+  void keep() noexcept { kept_ = true; }
+
+ private:
+  blob_store& store_;
+  std::string key_;
+  bool kept_ = false;
+};
+
 /// The actor column of an audit event for a user.
 inline std::string actor_name(const actor& who) {
   return who.user_id.str();

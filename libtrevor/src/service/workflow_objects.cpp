@@ -4,6 +4,7 @@
 #include "db/transaction.hpp"
 #include "service/common.hpp"
 #include "store/objects.hpp"
+#include "store/dashboard.hpp"
 #include "store/requests.hpp"
 #include "trevor/error.hpp"
 #include "trevor/workflow.hpp"
@@ -15,24 +16,6 @@ using detail::event_batch;
 using mode = detail::transaction::mode;
 
 namespace {
-
-/// A blob written for a transaction that has not committed yet: discarded
-/// unless kept, so a failed operation leaves no file behind.
-class pending_blob {
- public:
-  pending_blob(blob_store& store, std::string key) : store_(store), key_(std::move(key)) {}
-  pending_blob(const pending_blob&) = delete;
-  pending_blob& operator=(const pending_blob&) = delete;
-  ~pending_blob() {
-    if (!kept_) store_.discard(key_);
-  }
-  void keep() noexcept { kept_ = true; }
-
- private:
-  blob_store& store_;
-  std::string key_;
-  bool kept_ = false;
-};
 
 void check_filename(std::string_view name) {
   detail::check_text(name, "filename", max_filename_length, true);
@@ -168,7 +151,7 @@ output_object workflow::add_object(const actor& who, const uuid& request_id,
   const auto key =
       object_storage_key(project_id, request_id, logical_id, 1, object_id, input.filename);
   const auto blob = blobs_.put(key, bytes, options_.max_upload_bytes);
-  pending_blob guard(blobs_, key);
+  detail::pending_blob guard(blobs_, key);
   auto stored = detail::run_transaction(db_.impl(), mode::write, "add object", [&](connection& c) {
     const auto f = detail::visible_request(c, request_id, who, /*lock=*/true);
     check_content_op(f, who, operation::add_object);
@@ -208,41 +191,120 @@ output_object workflow::add_slot(const actor& who, const uuid& request_id,
   });
 }
 
+namespace {
+
+/// An ingress slot's single fill-in: streams the bytes under the slot's key,
+/// then, if `recheck` (run in the write transaction, with the request
+/// locked) still allows it, records checksum and size and audits
+/// object.upload_confirmed as `actor_name` with `extra` in the payload.
+output_object fill_slot(detail::database_impl& db, blob_store& blobs, id_source* ids,
+                        std::int64_t max_bytes, const output_object& slot,
+                        const byte_reader& bytes,
+                        const std::function<uuid(connection&)>& recheck,
+                        const std::string& actor_name, const boost::json::object& extra) {
+  // put() refuses an existing key: of two concurrent uploads to one slot,
+  // one gets a conflict here.
+  const auto blob = blobs.put(slot.storage_key, bytes, max_bytes);
+  detail::pending_blob guard(blobs, slot.storage_key);
+  auto stored = detail::run_transaction(db, mode::write, "confirm upload", [&](connection& c) {
+    const auto project_id = recheck(c);
+    auto o = detail::confirm_object_upload(c, slot.id, blob.sha256, blob.size);
+    if (!o || o->request_id != slot.request_id)
+      throw error(errc::conflict,
+                  fmt::format("object {}: its upload is already confirmed", slot.id.str()));
+    boost::json::object payload{{"object_id", o->id.str()},
+                                {"checksum_sha256", o->checksum_sha256},
+                                {"size_bytes", o->size_bytes}};
+    for (const auto& [k, v] : extra) payload[k] = v;
+    event_batch batch(ids);
+    batch.event(actor_name, "object.upload_confirmed", slot.request_id, project_id, payload);
+    batch.write(c);
+    return *o;
+  });
+  guard.keep();
+  return stored;
+}
+
+/// The slot `object_id` of `request_id`; conflict once it has its bytes.
+output_object unfilled_slot(connection& c, const uuid& request_id, const uuid& object_id) {
+  auto o = detail::object_in_request(c, request_id, object_id);
+  if (!o.checksum_sha256.empty())
+    throw error(errc::conflict,
+                fmt::format("object {}: its upload is already confirmed", object_id.str()));
+  return o;
+}
+
+}  // namespace
+
 output_object workflow::confirm_upload(const actor& who, const uuid& request_id,
                                        const uuid& object_id, const byte_reader& bytes) {
   const auto slot =
       detail::run_transaction(db_.impl(), mode::read, "confirm upload", [&](connection& c) {
         const auto f = detail::visible_request(c, request_id, who);
         check_content_op(f, who, operation::confirm_upload);
-        auto o = detail::object_in_request(c, request_id, object_id);
-        if (!o.checksum_sha256.empty())
-          throw error(errc::conflict,
-                      fmt::format("object {}: its upload is already confirmed", object_id.str()));
-        return o;
+        return unfilled_slot(c, request_id, object_id);
       });
-  // put() refuses an existing key: of two concurrent uploads to one slot,
-  // one gets a conflict here.
-  const auto blob = blobs_.put(slot.storage_key, bytes, options_.max_upload_bytes);
-  pending_blob guard(blobs_, slot.storage_key);
-  auto stored =
-      detail::run_transaction(db_.impl(), mode::write, "confirm upload", [&](connection& c) {
+  return fill_slot(
+      db_.impl(), blobs_, ids_, options_.max_upload_bytes, slot, bytes,
+      [&](connection& c) {
         const auto f = detail::visible_request(c, request_id, who, /*lock=*/true);
         check_content_op(f, who, operation::confirm_upload);
-        auto o = detail::confirm_object_upload(c, object_id, blob.sha256, blob.size);
-        if (!o || o->request_id != request_id)
-          throw error(errc::conflict,
-                      fmt::format("object {}: its upload is already confirmed", object_id.str()));
-        event_batch batch(ids_);
-        batch.event(detail::actor_name(who), "object.upload_confirmed", request_id,
-                    f.request.project_id,
-                    {{"object_id", o->id.str()},
-                     {"checksum_sha256", o->checksum_sha256},
-                     {"size_bytes", o->size_bytes}});
-        batch.write(c);
-        return *o;
-      });
-  guard.keep();
-  return stored;
+        return f.request.project_id;
+      },
+      detail::actor_name(who), {});
+}
+
+upload_link workflow::issue_upload_link(const actor& who, const uuid& request_id,
+                                        const uuid& object_id) {
+  return detail::run_transaction(db_.impl(), mode::write, "upload link", [&](connection& c) {
+    const auto f = detail::visible_request(c, request_id, who, /*lock=*/true);
+    check_content_op(f, who, operation::confirm_upload);
+    const auto slot = unfilled_slot(c, request_id, object_id);
+    upload_link l;
+    l.object_id = slot.id;
+    l.expires_at = timestamp(detail::database_now(c).micros() +
+                             std::chrono::duration_cast<std::chrono::microseconds>(
+                                 options_.upload_link_ttl)
+                                 .count());
+    const auto token = links_.issue({link_purpose::slot_upload, slot.id, l.expires_at});
+    l.upload_url = options_.public_url + slot_upload_path(request_id, slot.id, token);
+    event_batch batch(ids_);
+    batch.event(detail::actor_name(who), "object.upload_link_issued", request_id,
+                f.request.project_id,
+                {{"object_id", slot.id.str()},
+                 {"link_id", link_signer::link_id(token)},
+                 {"url_expires_at", l.expires_at.str()}});
+    batch.write(c);
+    return l;
+  });
+}
+
+output_object workflow::upload_through_link(const uuid& request_id, const uuid& object_id,
+                                            std::string_view token, const link_client& client,
+                                            const byte_reader& bytes) {
+  // The link is the credential: checked first, against the database's clock.
+  // The request must still accept the slot's bytes (an ingress DRAFT).
+  auto open_slot = [&](connection& c, bool lock) {
+    links_.verify(token, link_purpose::slot_upload, object_id, detail::database_now(c));
+    const auto o = detail::find_object(c, object_id);
+    if (!o || o->request_id != request_id)
+      throw error(errc::forbidden, "link token refused: made for another request");
+    auto r = lock ? detail::load_request_facts(c, request_id, uuid{}, true)
+                  : detail::load_request_for_reader(c, request_id, uuid{});
+    if (!r) throw error(errc::not_found, fmt::format("request {} not found", request_id.str()));
+    require_transition(r->request.status, operation::confirm_upload, r->request.direction,
+                       r->request.status);
+    return std::pair{unfilled_slot(c, request_id, object_id), r->request.project_id};
+  };
+  const auto slot =
+      detail::run_transaction(db_.impl(), mode::read, "upload through link",
+                              [&](connection& c) { return open_slot(c, false).first; });
+  return fill_slot(
+      db_.impl(), blobs_, ids_, options_.max_upload_bytes, slot, bytes,
+      [&](connection& c) { return open_slot(c, true).second; }, std::string(link_actor),
+      {{"link_id", link_signer::link_id(token)},
+       {"client_address", client.address},
+       {"user_agent", client.user_agent.substr(0, 255)}});
 }
 
 output_object workflow::replace_object(const actor& who, const uuid& request_id,
@@ -266,7 +328,7 @@ output_object workflow::replace_object(const actor& who, const uuid& request_id,
   const auto key = object_storage_key(t.project_id, request_id, t.old.logical_object_id, version,
                                       new_id, input.filename);
   const auto blob = blobs_.put(key, bytes, options_.max_upload_bytes);
-  pending_blob guard(blobs_, key);
+  detail::pending_blob guard(blobs_, key);
   auto stored =
       detail::run_transaction(db_.impl(), mode::write, "replace object", [&](connection& c) {
         const auto f = detail::visible_request(c, request_id, who, /*lock=*/true);

@@ -17,7 +17,11 @@ using detail::event_batch;
 using mode = detail::transaction::mode;
 
 workflow::workflow(database db, blob_store& blobs, workflow_options options, id_source* ids)
-    : db_(std::move(db)), blobs_(blobs), options_(options), ids_(ids) {
+    : db_(std::move(db)),
+      blobs_(blobs),
+      options_(std::move(options)),
+      ids_(ids),
+      links_(options_.link_secret.empty() ? link_signer::random_secret() : options_.link_secret) {
   if (options_.required_reviews < 2)
     throw error(errc::invalid_argument,
                 "TREVOR_REQUIRED_REVIEWS: must be at least 2 (the two-person rule)");
@@ -25,6 +29,16 @@ workflow::workflow(database db, blob_store& blobs, workflow_options options, id_
     throw error(errc::invalid_argument, "TREVOR_MAX_UPLOAD_MB: must be positive");
   if (options_.stuck_after.count() < 0)
     throw error(errc::invalid_argument, "TREVOR_STUCK_HOURS: must not be negative");
+  for (auto [ttl, name] : {std::pair{options_.release_link_ttl, "TREVOR_RELEASE_LINK_HOURS"},
+                           std::pair{options_.delivery_link_ttl, "TREVOR_DELIVERY_LINK_HOURS"},
+                           std::pair{options_.upload_link_ttl, "TREVOR_UPLOAD_LINK_HOURS"}})
+    if (ttl.count() <= 0) throw error(errc::invalid_argument, fmt::format("{}: must be positive", name));
+  if (options_.link_warning.count() < 0 || options_.release_timeout.count() <= 0)
+    throw error(errc::invalid_argument,
+                "TREVOR_LINK_WARNING_HOURS must not be negative and "
+                "TREVOR_RELEASE_TIMEOUT_MINUTES must be positive");
+  if (!options_.public_url.empty() && options_.public_url.back() == '/')
+    options_.public_url.pop_back();
 }
 
 airlock_request workflow::create_request(const actor& who, const new_request& input) {

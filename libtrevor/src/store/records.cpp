@@ -67,6 +67,38 @@ std::optional<release_record> mark_release_expiry_warned(connection& c, const uu
                    key);
 }
 
+std::optional<release_record> replace_release_link(connection& c, const uuid& id,
+                                                   const std::string& download_url,
+                                                   timestamp url_expires_at) {
+  const std::string key = id.str(), expires = url_expires_at.str();
+  return query_one(c, read_release,
+                   "UPDATE release_records SET updated_at = {now}, download_url = :url, "
+                   "url_expires_at = :expires, expiry_warned_at = NULL WHERE id = :id "
+                   "RETURNING " TREVOR_RELEASE_COLUMNS,
+                   download_url, expires, key);
+}
+
+std::vector<expiring_release> releases_expiring(connection& c, timestamp now, timestamp until) {
+  long long from_us = now.micros(), until_us = until.micros();
+  return query_all<expiring_release>(
+      c,
+      "SELECT x.id, x.request_id, x.crate_storage_key, x.crate_checksum_sha256, x.download_url, "
+      "{t:x.url_expires_at}, {t:x.expiry_warned_at}, x.released_by, {t:x.created_at}, "
+      "{t:x.updated_at}, r.project_id, r.owner_id, r.title "
+      "FROM release_records x JOIN airlock_requests r ON r.id = x.request_id "
+      "WHERE x.expiry_warned_at IS NULL AND {us:x.url_expires_at} > :from_us "
+      "AND {us:x.url_expires_at} <= :until_us ORDER BY x.url_expires_at, x.id",
+      [](const soci::row& r) {
+        expiring_release e;
+        e.record = read_release(r);
+        e.project_id = get_uuid(r, 10);
+        e.owner_id = get_uuid(r, 11);
+        e.title = get_str(r, 12);
+        return e;
+      },
+      from_us, until_us);
+}
+
 delivery_record insert_delivery_record(connection& c, const delivery_record& d) {
   const std::string id = d.id.str(), request = d.request_id.str(), by = d.delivered_by.str();
   const std::string expires = d.url_expires_at.str();

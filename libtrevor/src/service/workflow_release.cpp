@@ -1,0 +1,484 @@
+// workflow: release (egress), delivery (ingress), their signed links and sweeps.
+#include <fstream>
+#include <limits>
+
+#include <fmt/format.h>
+
+#include "db/transaction.hpp"
+#include "release/crate.hpp"
+#include "service/common.hpp"
+#include "store/dashboard.hpp"
+#include "store/objects.hpp"
+#include "store/records.hpp"
+#include "store/requests.hpp"
+#include "store/reviews.hpp"
+#include "store/users.hpp"
+#include "trevor/error.hpp"
+#include "trevor/workflow.hpp"
+
+namespace trevor {
+
+using detail::connection;
+using detail::event_batch;
+using mode = detail::transaction::mode;
+
+std::string release_download_path(const uuid& request_id, std::string_view token) {
+  return fmt::format("/requests/{}/release/download?token={}", request_id.str(), token);
+}
+
+std::string delivered_object_path(const uuid& request_id, const uuid& object_id,
+                                  std::string_view token) {
+  return fmt::format("/requests/{}/delivery/objects/{}?token={}", request_id.str(),
+                     object_id.str(), token);
+}
+
+std::string slot_upload_path(const uuid& request_id, const uuid& object_id,
+                             std::string_view token) {
+  return fmt::format("/requests/{}/objects/{}/upload?token={}", request_id.str(), object_id.str(),
+                     token);
+}
+
+namespace {
+
+timestamp later(timestamp t, std::chrono::seconds by) {
+  return timestamp(t.micros() + std::chrono::duration_cast<std::chrono::microseconds>(by).count());
+}
+
+/// The live APPROVED objects of a request: what a release or delivery hands out.
+std::vector<output_object> approved_objects(connection& c, const uuid& request_id) {
+  auto objects = detail::list_objects(c, request_id, false);
+  std::erase_if(objects, [](const output_object& o) { return o.state != object_state::approved; });
+  return objects;
+}
+
+/// Checks the party (when the direction has the operation at all) and the
+/// transition: forbidden for the wrong actor, invalid_transition otherwise.
+void require_step(const detail::request_facts& f, const actor& who, operation op,
+                  request_status to) {
+  const auto d = f.request.direction;
+  if (const auto* rule = first_rule(op, d))
+    detail::require_party(*rule, detail::facts_of(who, f), d);
+  require_transition(f.request.status, op, d, to);
+}
+
+boost::json::object client_payload(const link_client& client, std::string_view token) {
+  return {{"link_id", link_signer::link_id(token)},
+          {"client_address", client.address},
+          {"user_agent", client.user_agent.substr(0, 255)}};
+}
+
+/// A byte_reader over a local file (the assembled package).
+byte_reader file_reader(const std::filesystem::path& path) {
+  auto in = std::make_shared<std::ifstream>(path, std::ios::binary);
+  if (!*in)
+    throw error(errc::unavailable,
+                fmt::format("release package: cannot read {}", path.string()));
+  return [in, path](char* buffer, std::size_t capacity) -> std::size_t {
+    in->read(buffer, static_cast<std::streamsize>(capacity));
+    if (in->bad())
+      throw error(errc::unavailable,
+                  fmt::format("release package: cannot read {}", path.string()));
+    return static_cast<std::size_t>(in->gcount());
+  };
+}
+
+/// Removes a scratch file on scope exit.
+struct scratch_file {
+  std::filesystem::path path;
+  ~scratch_file() {
+    std::error_code ec;
+    std::filesystem::remove(path, ec);
+  }
+};
+
+}  // namespace
+
+// ---------------------------------------------------------------- release
+
+release_record workflow::release(const actor& who, const uuid& request_id) {
+  const uuid release_id = next_id();
+  // 1. APPROVED → RELEASING, and everything the package says, in one
+  // transaction: of two concurrent releases exactly one gets past here.
+  auto content =
+      detail::run_transaction(db_.impl(), mode::write, "release", [&](connection& c) {
+        const auto f = detail::visible_request(c, request_id, who, /*lock=*/true);
+        require_step(f, who, operation::start_release, request_status::releasing);
+        auto objects = approved_objects(c, request_id);
+        if (objects.empty())
+          throw error(errc::invalid_transition, "release: the request has no APPROVED object");
+        auto moved = detail::transition_request(c, request_id, request_status::approved,
+                                                request_status::releasing, {});
+        if (!moved) throw error(errc::conflict, "request changed concurrently; retry");
+        detail::crate_content k;
+        k.request = *moved;
+        auto owner = detail::find_user(c, moved->owner_id);
+        if (!owner) throw error(errc::internal, "release: the request's owner is missing");
+        k.researcher = std::move(*owner);
+        for (auto& o : objects) {
+          auto m = detail::find_metadata(c, o.logical_object_id);
+          if (!m) throw error(errc::internal, "object metadata missing");
+          k.files.push_back({std::move(o), std::move(*m), {}});
+        }
+        detail::assign_crate_paths(k.files);
+        k.reviews = detail::list_reviews(c, request_id, moved->review_round);
+        for (const auto& rv : k.reviews)
+          if (rv.reviewer_id)
+            if (auto u = detail::find_user(c, *rv.reviewer_id)) k.reviewers.push_back(std::move(*u));
+        k.required_reviews = options_.required_reviews;
+        k.agent_review = options_.agent_review;
+        k.released_at = detail::database_now(c);
+        event_batch batch(ids_);
+        auto payload = detail::status_change(request_status::approved, request_status::releasing,
+                                             moved->review_round);
+        payload["release_id"] = release_id.str();
+        payload["objects"] = static_cast<std::int64_t>(k.files.size());
+        batch.event(detail::actor_name(who), "request.releasing", request_id, moved->project_id,
+                    payload);
+        batch.write(c);
+        return k;
+      });
+
+  // 2. The package: every object re-read and verified on its way into the
+  // zip, then the zip into the release area.
+  const auto key = release_storage_key(content.request.project_id, request_id, release_id);
+  blob_info crate;
+  try {
+    const auto dir =
+        options_.scratch_dir.empty() ? std::filesystem::temp_directory_path() : options_.scratch_dir;
+    std::filesystem::create_directories(dir);
+    scratch_file zip{dir / fmt::format("trevor-release-{}.zip", release_id.str())};
+    detail::write_crate(zip.path, content, detail::crate_metadata(content), blobs_);
+    crate = blobs_.put(key, file_reader(zip.path), std::numeric_limits<std::int64_t>::max());
+  } catch (const std::exception& e) {
+    const auto* te = dynamic_cast<const error*>(&e);
+    const bool refused = te && te->code() == errc::conflict;
+    fail_release(request_id, detail::actor_name(who),
+                 refused ? "verification_failed" : "storage_failed", e.what());
+    if (refused)
+      throw error(errc::conflict,
+                  fmt::format("release refused, the request stays APPROVED: {}", e.what()));
+    throw error(errc::internal,
+                fmt::format("release failed, the request stays APPROVED: {}", e.what()));
+  }
+  detail::pending_blob guard(blobs_, key);
+
+  // 3. RELEASING → RELEASED with the record, its link and the owner's notice.
+  try {
+    auto record =
+        detail::run_transaction(db_.impl(), mode::write, "release", [&](connection& c) {
+          auto moved = detail::transition_request(c, request_id, request_status::releasing,
+                                                  request_status::released, {});
+          if (!moved)
+            throw error(errc::conflict,
+                        "release: the request left RELEASING while its package was built "
+                        "(the interrupted-release sweep returned it to APPROVED); release again");
+          const auto expires = later(detail::database_now(c), options_.release_link_ttl);
+          const auto token = links_.issue({link_purpose::release_download, release_id, expires});
+          release_record x;
+          x.id = release_id;
+          x.request_id = request_id;
+          x.crate_storage_key = key;
+          x.crate_checksum_sha256 = crate.sha256;
+          x.download_url = url_of(release_download_path(request_id, token));
+          x.url_expires_at = expires;
+          x.released_by = who.user_id;
+          auto stored = detail::insert_release_record(c, x);
+          boost::json::array files;
+          for (const auto& f : content.files)
+            files.push_back({{"object_id", f.object.id.str()},
+                             {"path", f.path},
+                             {"checksum_sha256", f.object.checksum_sha256},
+                             {"size_bytes", f.object.size_bytes}});
+          auto payload = detail::status_change(request_status::releasing,
+                                               request_status::released, moved->review_round);
+          payload["release_id"] = release_id.str();
+          payload["crate_storage_key"] = key;
+          payload["crate_checksum_sha256"] = crate.sha256;
+          payload["crate_size_bytes"] = crate.size;
+          payload["url_expires_at"] = expires.str();
+          payload["link_id"] = link_signer::link_id(token);
+          payload["objects"] = std::move(files);
+          event_batch batch(ids_);
+          batch.event(detail::actor_name(who), "request.released", request_id, moved->project_id,
+                      payload);
+          batch.notify({moved->owner_id}, "request.released",
+                       fmt::format("Released: {}", moved->title),
+                       fmt::format("Your request \"{}\" has been released; its package can be "
+                                   "downloaded until {}.",
+                                   moved->title, expires.str()),
+                       request_id);
+          batch.write(c);
+          return stored;
+        });
+    guard.keep();
+    return record;
+  } catch (const std::exception& e) {
+    fail_release(request_id, detail::actor_name(who), "record_failed", e.what());
+    throw;
+  }
+}
+
+void workflow::fail_release(const uuid& request_id, const std::string& actor_name,
+                            std::string_view reason, const std::string& detail) {
+  detail::run_transaction(db_.impl(), mode::write, "release failed", [&](connection& c) {
+    auto moved = detail::transition_request(c, request_id, request_status::releasing,
+                                            request_status::approved, {});
+    if (!moved) return;  // someone else already settled it
+    auto payload = detail::status_change(request_status::releasing, request_status::approved,
+                                         moved->review_round);
+    payload["reason"] = reason;
+    payload["detail"] = detail;
+    event_batch batch(ids_);
+    batch.event(actor_name, "request.release_failed", request_id, moved->project_id, payload);
+    batch.write(c);
+  });
+}
+
+release_record workflow::get_release(const actor& who, const uuid& request_id) const {
+  return detail::run_transaction(db_.impl(), mode::read, "get release", [&](connection& c) {
+    detail::readable_request(c, request_id, who);
+    auto x = detail::find_release_record(c, request_id);
+    if (!x)
+      throw error(errc::not_found,
+                  fmt::format("request {} has no release record", request_id.str()));
+    return std::move(*x);
+  });
+}
+
+release_record workflow::renew_release_link(const actor& who, const uuid& request_id) {
+  return detail::run_transaction(db_.impl(), mode::write, "renew release link",
+                                 [&](connection& c) {
+    const auto f = detail::visible_request(c, request_id, who, /*lock=*/true);
+    if (!who.tre_admin)
+      throw error(errc::forbidden, "release link: only tre_admin may issue release links");
+    auto old = detail::find_release_record(c, request_id);
+    if (!old)
+      throw error(errc::invalid_transition,
+                  fmt::format("release link: request {} is {} and has no release",
+                              request_id.str(), to_string(f.request.status)));
+    const auto expires = later(detail::database_now(c), options_.release_link_ttl);
+    const auto token = links_.issue({link_purpose::release_download, old->id, expires});
+    auto x = detail::replace_release_link(c, old->id, url_of(release_download_path(request_id, token)),
+                                          expires);
+    if (!x) throw error(errc::internal, "release record vanished");
+    event_batch batch(ids_);
+    batch.event(detail::actor_name(who), "release.link_issued", request_id, f.request.project_id,
+                {{"release_id", x->id.str()},
+                 {"link_id", link_signer::link_id(token)},
+                 {"url_expires_at", expires.str()},
+                 {"previous_url_expires_at", old->url_expires_at.str()}});
+    batch.write(c);
+    return std::move(*x);
+  });
+}
+
+blob_download workflow::release_download(const uuid& request_id, std::string_view token,
+                                         const link_client& client) {
+  return detail::run_transaction(db_.impl(), mode::write, "release download", [&](connection& c) {
+    auto x = detail::find_release_record(c, request_id);
+    if (!x) throw error(errc::forbidden, "link token refused: the request has no release");
+    const auto claims =
+        links_.verify(token, link_purpose::release_download, x->id, detail::database_now(c));
+    if (claims.expires_at != x->url_expires_at)
+      throw error(errc::forbidden, "link token refused: replaced by a newer link");
+    const auto r = detail::find_request(c, request_id);
+    auto payload = client_payload(client, token);
+    payload["release_id"] = x->id.str();
+    payload["crate_checksum_sha256"] = x->crate_checksum_sha256;
+    event_batch batch(ids_);
+    batch.event(std::string(link_actor), "release.downloaded", request_id, r->project_id,
+                payload);
+    batch.write(c);
+    blob_download d;
+    d.storage_key = x->crate_storage_key;
+    d.filename = fmt::format("trevor-release-{}.zip", request_id.str());
+    d.content_type = "application/zip";
+    d.size_bytes = blobs_.size(x->crate_storage_key);
+    d.checksum_sha256 = x->crate_checksum_sha256;
+    return d;
+  });
+}
+
+// --------------------------------------------------------------- delivery
+
+namespace {
+
+std::vector<delivered_object> delivery_links(const link_signer& links, const std::string& base,
+                                             const uuid& request_id,
+                                             const std::vector<output_object>& objects,
+                                             timestamp expires) {
+  std::vector<delivered_object> out;
+  for (const auto& o : objects) {
+    const auto token = links.issue({link_purpose::object_download, o.id, expires});
+    out.push_back({o.id, o.filename, base + delivered_object_path(request_id, o.id, token),
+                   o.checksum_sha256, o.size_bytes});
+  }
+  return out;
+}
+
+}  // namespace
+
+delivery workflow::deliver(const actor& who, const uuid& request_id) {
+  // The bytes handed over are the bytes reviewed: verify before the step.
+  const auto to_verify =
+      detail::run_transaction(db_.impl(), mode::read, "deliver", [&](connection& c) {
+        const auto f = detail::visible_request(c, request_id, who);
+        require_step(f, who, operation::deliver, request_status::released);
+        return approved_objects(c, request_id);
+      });
+  for (const auto& o : to_verify) {
+    if (blobs_.exists(o.storage_key) && blobs_.size(o.storage_key) == o.size_bytes &&
+        blobs_.verify(o.storage_key, o.checksum_sha256))
+      continue;
+    throw error(errc::conflict,
+                fmt::format("deliver refused, the request stays APPROVED: object {} ({}): its "
+                            "stored bytes no longer match the recorded SHA-256 and size",
+                            o.id.str(), o.filename));
+  }
+  const uuid delivery_id = next_id();
+  return detail::run_transaction(db_.impl(), mode::write, "deliver", [&](connection& c) {
+    const auto f = detail::visible_request(c, request_id, who, /*lock=*/true);
+    require_step(f, who, operation::deliver, request_status::released);
+    const auto objects = approved_objects(c, request_id);
+    if (objects.empty())
+      throw error(errc::invalid_transition, "deliver: the request has no APPROVED object");
+    if (objects.size() != to_verify.size())
+      throw error(errc::conflict, "request changed concurrently; retry");
+    auto moved = detail::transition_request(c, request_id, request_status::approved,
+                                            request_status::released, {});
+    if (!moved) throw error(errc::conflict, "request changed concurrently; retry");
+    delivery_record d;
+    d.id = delivery_id;
+    d.request_id = request_id;
+    d.delivered_by = who.user_id;
+    d.object_count = static_cast<std::int64_t>(objects.size());
+    d.url_expires_at = later(detail::database_now(c), options_.delivery_link_ttl);
+    delivery out;
+    out.record = detail::insert_delivery_record(c, d);
+    out.objects = delivery_links(links_, options_.public_url, request_id, objects,
+                                 out.record.url_expires_at);
+    boost::json::array files;
+    for (const auto& o : objects)
+      files.push_back({{"object_id", o.id.str()},
+                       {"filename", o.filename},
+                       {"checksum_sha256", o.checksum_sha256},
+                       {"size_bytes", o.size_bytes}});
+    auto payload = detail::status_change(request_status::approved, request_status::released,
+                                         moved->review_round);
+    payload["delivery_id"] = delivery_id.str();
+    payload["url_expires_at"] = out.record.url_expires_at.str();
+    payload["objects"] = std::move(files);
+    event_batch batch(ids_);
+    batch.event(detail::actor_name(who), "request.delivered", request_id, moved->project_id,
+                payload);
+    batch.notify({moved->owner_id}, "request.delivered",
+                 fmt::format("Delivered: {}", moved->title),
+                 fmt::format("The files of \"{}\" have been delivered; their links work until {}.",
+                             moved->title, out.record.url_expires_at.str()),
+                 request_id);
+    batch.write(c);
+    return out;
+  });
+}
+
+delivery workflow::get_delivery(const actor& who, const uuid& request_id) const {
+  return detail::run_transaction(db_.impl(), mode::read, "get delivery", [&](connection& c) {
+    detail::readable_request(c, request_id, who);
+    auto record = detail::find_delivery_record(c, request_id);
+    if (!record)
+      throw error(errc::not_found,
+                  fmt::format("request {} has no delivery record", request_id.str()));
+    delivery out;
+    out.record = std::move(*record);
+    out.objects = delivery_links(links_, options_.public_url, request_id,
+                                 approved_objects(c, request_id), out.record.url_expires_at);
+    return out;
+  });
+}
+
+blob_download workflow::delivered_object_download(const uuid& request_id, const uuid& object_id,
+                                                  std::string_view token,
+                                                  const link_client& client) {
+  return detail::run_transaction(db_.impl(), mode::write, "delivery download", [&](connection& c) {
+    links_.verify(token, link_purpose::object_download, object_id, detail::database_now(c));
+    const auto o = detail::find_object(c, object_id);
+    if (!o || o->request_id != request_id)
+      throw error(errc::forbidden, "link token refused: made for another request");
+    if (!detail::find_delivery_record(c, request_id) || o->state != object_state::approved)
+      throw error(errc::forbidden, "link token refused: the object is not delivered");
+    const auto r = detail::find_request(c, request_id);
+    auto payload = client_payload(client, token);
+    payload["object_id"] = o->id.str();
+    payload["filename"] = o->filename;
+    payload["checksum_sha256"] = o->checksum_sha256;
+    payload["size_bytes"] = o->size_bytes;
+    event_batch batch(ids_);
+    batch.event(std::string(link_actor), "delivery.downloaded", request_id, r->project_id,
+                payload);
+    batch.write(c);
+    return blob_download{o->storage_key, o->filename, "application/octet-stream", o->size_bytes,
+                         o->checksum_sha256};
+  });
+}
+
+void workflow::read_blob(const blob_download& d, const byte_writer& sink) const {
+  blobs_.get(d.storage_key, sink);
+}
+
+// ----------------------------------------------------------------- sweeps
+
+std::vector<release_record> workflow::sweep_expiring_links() {
+  return detail::run_transaction(db_.impl(), mode::write, "link expiry sweep", [&](connection& c) {
+    const auto now = detail::database_now(c);
+    std::vector<release_record> out;
+    event_batch batch(ids_);
+    for (auto& e : detail::releases_expiring(c, now, later(now, options_.link_warning))) {
+      // The conditional update is the "exactly once": a concurrent sweep
+      // that read the same candidate updates nothing.
+      auto warned = detail::mark_release_expiry_warned(c, e.record.id);
+      if (!warned) continue;
+      batch.event(std::string(system_actor), "presigned_url.expiring_soon", e.record.request_id,
+                  e.project_id,
+                  {{"release_id", e.record.id.str()},
+                   {"url_expires_at", e.record.url_expires_at.str()}});
+      batch.notify({e.owner_id}, "presigned_url.expiring_soon",
+                   fmt::format("Download link expiring: {}", e.title),
+                   fmt::format("The download link of \"{}\" expires at {}; ask an administrator "
+                               "for a new one if you still need it.",
+                               e.title, e.record.url_expires_at.str()),
+                   e.record.request_id);
+      out.push_back(std::move(*warned));
+    }
+    batch.write(c);
+    return out;
+  });
+}
+
+std::vector<airlock_request> workflow::sweep_interrupted_releases() {
+  const auto timeout = options_.release_timeout;
+  return detail::run_transaction(db_.impl(), mode::write, "release sweep", [&](connection& c) {
+    const auto now = detail::database_now(c);
+    detail::request_filter filter;
+    filter.status = request_status::releasing;
+    std::vector<airlock_request> out;
+    event_batch batch(ids_);
+    for (const auto& r : detail::list_requests(c, filter)) {
+      if (now < later(r.updated_at, timeout)) continue;
+      auto moved = detail::transition_request(c, r.id, request_status::releasing,
+                                              request_status::approved, {});
+      if (!moved) continue;
+      auto payload = detail::status_change(request_status::releasing, request_status::approved,
+                                           moved->review_round);
+      payload["reason"] = "interrupted";
+      payload["detail"] = fmt::format("still RELEASING {} s after the release started",
+                                      std::chrono::duration_cast<std::chrono::seconds>(timeout).count());
+      batch.event(std::string(system_actor), "request.release_failed", r.id, r.project_id,
+                  payload);
+      out.push_back(std::move(*moved));
+    }
+    batch.write(c);
+    return out;
+  });
+}
+
+}  // namespace trevor

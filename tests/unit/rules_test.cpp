@@ -118,6 +118,33 @@ TEST_CASE("workflow records are never deleted and reviews never change") {
   CHECK(f.count("SELECT count(*) FROM reviews WHERE decision = 'approved' AND summary = ''") == 1);
 }
 
+TEST_CASE("a release record's package never changes; delivery records never change") {
+  fresh_database f;
+  const auto g = seed(f);
+  refused(f, fmt::format("UPDATE release_records SET crate_checksum_sha256 = '{}'", hash_b),
+          "release record's package, request, releaser and creation time are immutable");
+  refused(f, "UPDATE release_records SET crate_storage_key = 'releases/elsewhere.zip'",
+          "immutable");
+  refused(f, fmt::format("UPDATE release_records SET released_by = '{}'", g.researcher),
+          "immutable");
+  refused(f, "UPDATE delivery_records SET object_count = 99", "delivery_records are immutable");
+  refused(f, "UPDATE delivery_records SET url_expires_at = '2099-01-01T00:00:00.000000Z'",
+          "delivery_records are immutable");
+  if (f.db().kind() == engine::postgresql) {
+    refused(f, "TRUNCATE release_records", "never truncated");
+    refused(f, "TRUNCATE delivery_records", "never truncated");
+  }
+  // The link is what may change: a fresh link and the expiry warning.
+  f.exec(
+      "UPDATE release_records SET download_url = 'https://x/new', "
+      "url_expires_at = '2030-01-01T00:00:00.000000Z', expiry_warned_at = NULL");
+  CHECK(f.count("SELECT count(*) FROM release_records WHERE download_url = 'https://x/new'") == 1);
+  CHECK(f.count(fmt::format("SELECT count(*) FROM release_records WHERE crate_checksum_sha256 = "
+                            "'{}'",
+                            hash_a)) == 1);
+  CHECK(f.count("SELECT count(*) FROM delivery_records WHERE object_count = 1") == 1);
+}
+
 TEST_CASE("an object's identity and content are immutable; only its state moves") {
   fresh_database f;
   const auto g = seed(f);

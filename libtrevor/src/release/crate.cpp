@@ -262,10 +262,9 @@ struct object_source {
       if (!failure)
         failure = e.code() == errc::conflict
                       ? std::current_exception()
-                      : std::make_exception_ptr(
-                            trevor::error(errc::unavailable, fmt::format("object {} ({}): {}",
-                                                                         object->id.str(),
-                                                                         object->filename, e.what())));
+                      : std::make_exception_ptr(trevor::error(
+                            errc::unavailable, fmt::format("object {} ({}): {}", object->id.str(),
+                                                           object->filename, e.what())));
     } catch (...) {
       if (!failure) failure = std::current_exception();
     }

@@ -3,8 +3,8 @@
 
 #include "db/transaction.hpp"
 #include "service/common.hpp"
-#include "store/objects.hpp"
 #include "store/dashboard.hpp"
+#include "store/objects.hpp"
 #include "store/requests.hpp"
 #include "trevor/error.hpp"
 #include "trevor/workflow.hpp"
@@ -198,8 +198,7 @@ namespace {
 /// locked) still allows it, records checksum and size and audits
 /// object.upload_confirmed as `actor_name` with `extra` in the payload.
 output_object fill_slot(detail::database_impl& db, blob_store& blobs, id_source* ids,
-                        std::int64_t max_bytes, const output_object& slot,
-                        const byte_reader& bytes,
+                        std::int64_t max_bytes, const output_object& slot, const byte_reader& bytes,
                         const std::function<uuid(connection&)>& recheck,
                         const std::string& actor_name, const boost::json::object& extra) {
   // put() refuses an existing key: of two concurrent uploads to one slot,
@@ -244,14 +243,13 @@ output_object workflow::confirm_upload(const actor& who, const uuid& request_id,
         check_content_op(f, who, operation::confirm_upload);
         return unfilled_slot(c, request_id, object_id);
       });
-  return fill_slot(
-      db_.impl(), blobs_, ids_, options_.max_upload_bytes, slot, bytes,
-      [&](connection& c) {
-        const auto f = detail::visible_request(c, request_id, who, /*lock=*/true);
-        check_content_op(f, who, operation::confirm_upload);
-        return f.request.project_id;
-      },
-      detail::actor_name(who), {});
+  return fill_slot(db_.impl(), blobs_, ids_, options_.max_upload_bytes, slot, bytes,
+                   [&](connection& c) {
+                     const auto f = detail::visible_request(c, request_id, who, /*lock=*/true);
+                     check_content_op(f, who, operation::confirm_upload);
+                     return f.request.project_id;
+                   },
+                   detail::actor_name(who), {});
 }
 
 upload_link workflow::issue_upload_link(const actor& who, const uuid& request_id,
@@ -262,10 +260,9 @@ upload_link workflow::issue_upload_link(const actor& who, const uuid& request_id
     const auto slot = unfilled_slot(c, request_id, object_id);
     upload_link l;
     l.object_id = slot.id;
-    l.expires_at = timestamp(detail::database_now(c).micros() +
-                             std::chrono::duration_cast<std::chrono::microseconds>(
-                                 options_.upload_link_ttl)
-                                 .count());
+    l.expires_at = timestamp(
+        detail::database_now(c).micros() +
+        std::chrono::duration_cast<std::chrono::microseconds>(options_.upload_link_ttl).count());
     const auto token = links_.issue({link_purpose::slot_upload, slot.id, l.expires_at});
     l.upload_url = options_.public_url + slot_upload_path(request_id, slot.id, token);
     event_batch batch(ids_);
@@ -299,12 +296,12 @@ output_object workflow::upload_through_link(const uuid& request_id, const uuid& 
   const auto slot =
       detail::run_transaction(db_.impl(), mode::read, "upload through link",
                               [&](connection& c) { return open_slot(c, false).first; });
-  return fill_slot(
-      db_.impl(), blobs_, ids_, options_.max_upload_bytes, slot, bytes,
-      [&](connection& c) { return open_slot(c, true).second; }, std::string(link_actor),
-      {{"link_id", link_signer::link_id(token)},
-       {"client_address", client.address},
-       {"user_agent", client.user_agent.substr(0, 255)}});
+  return fill_slot(db_.impl(), blobs_, ids_, options_.max_upload_bytes, slot, bytes,
+                   [&](connection& c) { return open_slot(c, true).second; },
+                   std::string(link_actor),
+                   {{"link_id", link_signer::link_id(token)},
+                    {"client_address", client.address},
+                    {"user_agent", client.user_agent.substr(0, 255)}});
 }
 
 output_object workflow::replace_object(const actor& who, const uuid& request_id,

@@ -28,8 +28,8 @@ std::string release_download_path(const uuid& request_id, std::string_view token
 
 std::string delivered_object_path(const uuid& request_id, const uuid& object_id,
                                   std::string_view token) {
-  return fmt::format("/requests/{}/delivery/objects/{}?token={}", request_id.str(),
-                     object_id.str(), token);
+  return fmt::format("/requests/{}/delivery/objects/{}?token={}", request_id.str(), object_id.str(),
+                     token);
 }
 
 std::string slot_upload_path(const uuid& request_id, const uuid& object_id,
@@ -71,13 +71,11 @@ boost::json::object client_payload(const link_client& client, std::string_view t
 byte_reader file_reader(const std::filesystem::path& path) {
   auto in = std::make_shared<std::ifstream>(path, std::ios::binary);
   if (!*in)
-    throw error(errc::unavailable,
-                fmt::format("release package: cannot read {}", path.string()));
+    throw error(errc::unavailable, fmt::format("release package: cannot read {}", path.string()));
   return [in, path](char* buffer, std::size_t capacity) -> std::size_t {
     in->read(buffer, static_cast<std::streamsize>(capacity));
     if (in->bad())
-      throw error(errc::unavailable,
-                  fmt::format("release package: cannot read {}", path.string()));
+      throw error(errc::unavailable, fmt::format("release package: cannot read {}", path.string()));
     return static_cast<std::size_t>(in->gcount());
   };
 }
@@ -99,52 +97,51 @@ release_record workflow::release(const actor& who, const uuid& request_id) {
   const uuid release_id = next_id();
   // 1. APPROVED → RELEASING, and everything the package says, in one
   // transaction: of two concurrent releases exactly one gets past here.
-  auto content =
-      detail::run_transaction(db_.impl(), mode::write, "release", [&](connection& c) {
-        const auto f = detail::visible_request(c, request_id, who, /*lock=*/true);
-        require_step(f, who, operation::start_release, request_status::releasing);
-        auto objects = approved_objects(c, request_id);
-        if (objects.empty())
-          throw error(errc::invalid_transition, "release: the request has no APPROVED object");
-        auto moved = detail::transition_request(c, request_id, request_status::approved,
-                                                request_status::releasing, {});
-        if (!moved) throw error(errc::conflict, "request changed concurrently; retry");
-        detail::crate_content k;
-        k.request = *moved;
-        auto owner = detail::find_user(c, moved->owner_id);
-        if (!owner) throw error(errc::internal, "release: the request's owner is missing");
-        k.researcher = std::move(*owner);
-        for (auto& o : objects) {
-          auto m = detail::find_metadata(c, o.logical_object_id);
-          if (!m) throw error(errc::internal, "object metadata missing");
-          k.files.push_back({std::move(o), std::move(*m), {}});
-        }
-        detail::assign_crate_paths(k.files);
-        k.reviews = detail::list_reviews(c, request_id, moved->review_round);
-        for (const auto& rv : k.reviews)
-          if (rv.reviewer_id)
-            if (auto u = detail::find_user(c, *rv.reviewer_id)) k.reviewers.push_back(std::move(*u));
-        k.required_reviews = options_.required_reviews;
-        k.agent_review = options_.agent_review;
-        k.released_at = detail::database_now(c);
-        event_batch batch(ids_);
-        auto payload = detail::status_change(request_status::approved, request_status::releasing,
-                                             moved->review_round);
-        payload["release_id"] = release_id.str();
-        payload["objects"] = static_cast<std::int64_t>(k.files.size());
-        batch.event(detail::actor_name(who), "request.releasing", request_id, moved->project_id,
-                    payload);
-        batch.write(c);
-        return k;
-      });
+  auto content = detail::run_transaction(db_.impl(), mode::write, "release", [&](connection& c) {
+    const auto f = detail::visible_request(c, request_id, who, /*lock=*/true);
+    require_step(f, who, operation::start_release, request_status::releasing);
+    auto objects = approved_objects(c, request_id);
+    if (objects.empty())
+      throw error(errc::invalid_transition, "release: the request has no APPROVED object");
+    auto moved = detail::transition_request(c, request_id, request_status::approved,
+                                            request_status::releasing, {});
+    if (!moved) throw error(errc::conflict, "request changed concurrently; retry");
+    detail::crate_content k;
+    k.request = *moved;
+    auto owner = detail::find_user(c, moved->owner_id);
+    if (!owner) throw error(errc::internal, "release: the request's owner is missing");
+    k.researcher = std::move(*owner);
+    for (auto& o : objects) {
+      auto m = detail::find_metadata(c, o.logical_object_id);
+      if (!m) throw error(errc::internal, "object metadata missing");
+      k.files.push_back({std::move(o), std::move(*m), {}});
+    }
+    detail::assign_crate_paths(k.files);
+    k.reviews = detail::list_reviews(c, request_id, moved->review_round);
+    for (const auto& rv : k.reviews)
+      if (rv.reviewer_id)
+        if (auto u = detail::find_user(c, *rv.reviewer_id)) k.reviewers.push_back(std::move(*u));
+    k.required_reviews = options_.required_reviews;
+    k.agent_review = options_.agent_review;
+    k.released_at = detail::database_now(c);
+    event_batch batch(ids_);
+    auto payload = detail::status_change(request_status::approved, request_status::releasing,
+                                         moved->review_round);
+    payload["release_id"] = release_id.str();
+    payload["objects"] = static_cast<std::int64_t>(k.files.size());
+    batch.event(detail::actor_name(who), "request.releasing", request_id, moved->project_id,
+                payload);
+    batch.write(c);
+    return k;
+  });
 
   // 2. The package: every object re-read and verified on its way into the
   // zip, then the zip into the release area.
   const auto key = release_storage_key(content.request.project_id, request_id, release_id);
   blob_info crate;
   try {
-    const auto dir =
-        options_.scratch_dir.empty() ? std::filesystem::temp_directory_path() : options_.scratch_dir;
+    const auto dir = options_.scratch_dir.empty() ? std::filesystem::temp_directory_path()
+                                                  : options_.scratch_dir;
     std::filesystem::create_directories(dir);
     scratch_file zip{dir / fmt::format("trevor-release-{}.zip", release_id.str())};
     detail::write_crate(zip.path, content, detail::crate_metadata(content), blobs_);
@@ -164,52 +161,50 @@ release_record workflow::release(const actor& who, const uuid& request_id) {
 
   // 3. RELEASING → RELEASED with the record, its link and the owner's notice.
   try {
-    auto record =
-        detail::run_transaction(db_.impl(), mode::write, "release", [&](connection& c) {
-          auto moved = detail::transition_request(c, request_id, request_status::releasing,
-                                                  request_status::released, {});
-          if (!moved)
-            throw error(errc::conflict,
-                        "release: the request left RELEASING while its package was built "
-                        "(the interrupted-release sweep returned it to APPROVED); release again");
-          const auto expires = later(detail::database_now(c), options_.release_link_ttl);
-          const auto token = links_.issue({link_purpose::release_download, release_id, expires});
-          release_record x;
-          x.id = release_id;
-          x.request_id = request_id;
-          x.crate_storage_key = key;
-          x.crate_checksum_sha256 = crate.sha256;
-          x.download_url = url_of(release_download_path(request_id, token));
-          x.url_expires_at = expires;
-          x.released_by = who.user_id;
-          auto stored = detail::insert_release_record(c, x);
-          boost::json::array files;
-          for (const auto& f : content.files)
-            files.push_back({{"object_id", f.object.id.str()},
-                             {"path", f.path},
-                             {"checksum_sha256", f.object.checksum_sha256},
-                             {"size_bytes", f.object.size_bytes}});
-          auto payload = detail::status_change(request_status::releasing,
-                                               request_status::released, moved->review_round);
-          payload["release_id"] = release_id.str();
-          payload["crate_storage_key"] = key;
-          payload["crate_checksum_sha256"] = crate.sha256;
-          payload["crate_size_bytes"] = crate.size;
-          payload["url_expires_at"] = expires.str();
-          payload["link_id"] = link_signer::link_id(token);
-          payload["objects"] = std::move(files);
-          event_batch batch(ids_);
-          batch.event(detail::actor_name(who), "request.released", request_id, moved->project_id,
-                      payload);
-          batch.notify({moved->owner_id}, "request.released",
-                       fmt::format("Released: {}", moved->title),
-                       fmt::format("Your request \"{}\" has been released; its package can be "
-                                   "downloaded until {}.",
-                                   moved->title, expires.str()),
-                       request_id);
-          batch.write(c);
-          return stored;
-        });
+    auto record = detail::run_transaction(db_.impl(), mode::write, "release", [&](connection& c) {
+      auto moved = detail::transition_request(c, request_id, request_status::releasing,
+                                              request_status::released, {});
+      if (!moved)
+        throw error(errc::conflict,
+                    "release: the request left RELEASING while its package was built "
+                    "(the interrupted-release sweep returned it to APPROVED); release again");
+      const auto expires = later(detail::database_now(c), options_.release_link_ttl);
+      const auto token = links_.issue({link_purpose::release_download, release_id, expires});
+      release_record x;
+      x.id = release_id;
+      x.request_id = request_id;
+      x.crate_storage_key = key;
+      x.crate_checksum_sha256 = crate.sha256;
+      x.download_url = url_of(release_download_path(request_id, token));
+      x.url_expires_at = expires;
+      x.released_by = who.user_id;
+      auto stored = detail::insert_release_record(c, x);
+      boost::json::array files;
+      for (const auto& f : content.files)
+        files.push_back({{"object_id", f.object.id.str()},
+                         {"path", f.path},
+                         {"checksum_sha256", f.object.checksum_sha256},
+                         {"size_bytes", f.object.size_bytes}});
+      auto payload = detail::status_change(request_status::releasing, request_status::released,
+                                           moved->review_round);
+      payload["release_id"] = release_id.str();
+      payload["crate_storage_key"] = key;
+      payload["crate_checksum_sha256"] = crate.sha256;
+      payload["crate_size_bytes"] = crate.size;
+      payload["url_expires_at"] = expires.str();
+      payload["link_id"] = link_signer::link_id(token);
+      payload["objects"] = std::move(files);
+      event_batch batch(ids_);
+      batch.event(detail::actor_name(who), "request.released", request_id, moved->project_id,
+                  payload);
+      batch.notify({moved->owner_id}, "request.released", fmt::format("Released: {}", moved->title),
+                   fmt::format("Your request \"{}\" has been released; its package can be "
+                               "downloaded until {}.",
+                               moved->title, expires.str()),
+                   request_id);
+      batch.write(c);
+      return stored;
+    });
     guard.keep();
     return record;
   } catch (const std::exception& e) {
@@ -246,20 +241,19 @@ release_record workflow::get_release(const actor& who, const uuid& request_id) c
 }
 
 release_record workflow::renew_release_link(const actor& who, const uuid& request_id) {
-  return detail::run_transaction(db_.impl(), mode::write, "renew release link",
-                                 [&](connection& c) {
+  return detail::run_transaction(db_.impl(), mode::write, "renew release link", [&](connection& c) {
     const auto f = detail::visible_request(c, request_id, who, /*lock=*/true);
     if (!who.tre_admin)
       throw error(errc::forbidden, "release link: only tre_admin may issue release links");
     auto old = detail::find_release_record(c, request_id);
     if (!old)
       throw error(errc::invalid_transition,
-                  fmt::format("release link: request {} is {} and has no release",
-                              request_id.str(), to_string(f.request.status)));
+                  fmt::format("release link: request {} is {} and has no release", request_id.str(),
+                              to_string(f.request.status)));
     const auto expires = later(detail::database_now(c), options_.release_link_ttl);
     const auto token = links_.issue({link_purpose::release_download, old->id, expires});
-    auto x = detail::replace_release_link(c, old->id, url_of(release_download_path(request_id, token)),
-                                          expires);
+    auto x = detail::replace_release_link(
+        c, old->id, url_of(release_download_path(request_id, token)), expires);
     if (!x) throw error(errc::internal, "release record vanished");
     event_batch batch(ids_);
     batch.event(detail::actor_name(who), "release.link_issued", request_id, f.request.project_id,
@@ -286,8 +280,7 @@ blob_download workflow::release_download(const uuid& request_id, std::string_vie
     payload["release_id"] = x->id.str();
     payload["crate_checksum_sha256"] = x->crate_checksum_sha256;
     event_batch batch(ids_);
-    batch.event(std::string(link_actor), "release.downloaded", request_id, r->project_id,
-                payload);
+    batch.event(std::string(link_actor), "release.downloaded", request_id, r->project_id, payload);
     batch.write(c);
     blob_download d;
     d.storage_key = x->crate_storage_key;
@@ -355,8 +348,8 @@ delivery workflow::deliver(const actor& who, const uuid& request_id) {
     d.url_expires_at = later(detail::database_now(c), options_.delivery_link_ttl);
     delivery out;
     out.record = detail::insert_delivery_record(c, d);
-    out.objects = delivery_links(links_, options_.public_url, request_id, objects,
-                                 out.record.url_expires_at);
+    out.objects =
+        delivery_links(links_, options_.public_url, request_id, objects, out.record.url_expires_at);
     boost::json::array files;
     for (const auto& o : objects)
       files.push_back({{"object_id", o.id.str()},
@@ -371,8 +364,7 @@ delivery workflow::deliver(const actor& who, const uuid& request_id) {
     event_batch batch(ids_);
     batch.event(detail::actor_name(who), "request.delivered", request_id, moved->project_id,
                 payload);
-    batch.notify({moved->owner_id}, "request.delivered",
-                 fmt::format("Delivered: {}", moved->title),
+    batch.notify({moved->owner_id}, "request.delivered", fmt::format("Delivered: {}", moved->title),
                  fmt::format("The files of \"{}\" have been delivered; their links work until {}.",
                              moved->title, out.record.url_expires_at.str()),
                  request_id);
@@ -413,8 +405,7 @@ blob_download workflow::delivered_object_download(const uuid& request_id, const 
     payload["checksum_sha256"] = o->checksum_sha256;
     payload["size_bytes"] = o->size_bytes;
     event_batch batch(ids_);
-    batch.event(std::string(link_actor), "delivery.downloaded", request_id, r->project_id,
-                payload);
+    batch.event(std::string(link_actor), "delivery.downloaded", request_id, r->project_id, payload);
     batch.write(c);
     return blob_download{o->storage_key, o->filename, "application/octet-stream", o->size_bytes,
                          o->checksum_sha256};
@@ -437,10 +428,10 @@ std::vector<release_record> workflow::sweep_expiring_links() {
       // that read the same candidate updates nothing.
       auto warned = detail::mark_release_expiry_warned(c, e.record.id);
       if (!warned) continue;
-      batch.event(std::string(system_actor), "presigned_url.expiring_soon", e.record.request_id,
-                  e.project_id,
-                  {{"release_id", e.record.id.str()},
-                   {"url_expires_at", e.record.url_expires_at.str()}});
+      batch.event(
+          std::string(system_actor), "presigned_url.expiring_soon", e.record.request_id,
+          e.project_id,
+          {{"release_id", e.record.id.str()}, {"url_expires_at", e.record.url_expires_at.str()}});
       batch.notify({e.owner_id}, "presigned_url.expiring_soon",
                    fmt::format("Download link expiring: {}", e.title),
                    fmt::format("The download link of \"{}\" expires at {}; ask an administrator "
@@ -470,10 +461,10 @@ std::vector<airlock_request> workflow::sweep_interrupted_releases() {
       auto payload = detail::status_change(request_status::releasing, request_status::approved,
                                            moved->review_round);
       payload["reason"] = "interrupted";
-      payload["detail"] = fmt::format("still RELEASING {} s after the release started",
-                                      std::chrono::duration_cast<std::chrono::seconds>(timeout).count());
-      batch.event(std::string(system_actor), "request.release_failed", r.id, r.project_id,
-                  payload);
+      payload["detail"] =
+          fmt::format("still RELEASING {} s after the release started",
+                      std::chrono::duration_cast<std::chrono::seconds>(timeout).count());
+      batch.event(std::string(system_actor), "request.release_failed", r.id, r.project_id, payload);
       out.push_back(std::move(*moved));
     }
     batch.write(c);

@@ -32,7 +32,8 @@ workflow::workflow(database db, blob_store& blobs, workflow_options options, id_
   for (auto [ttl, name] : {std::pair{options_.release_link_ttl, "TREVOR_RELEASE_LINK_HOURS"},
                            std::pair{options_.delivery_link_ttl, "TREVOR_DELIVERY_LINK_HOURS"},
                            std::pair{options_.upload_link_ttl, "TREVOR_UPLOAD_LINK_HOURS"}})
-    if (ttl.count() <= 0) throw error(errc::invalid_argument, fmt::format("{}: must be positive", name));
+    if (ttl.count() <= 0)
+      throw error(errc::invalid_argument, fmt::format("{}: must be positive", name));
   if (options_.link_warning.count() < 0 || options_.release_timeout.count() <= 0)
     throw error(errc::invalid_argument,
                 "TREVOR_LINK_WARNING_HOURS must not be negative and "

@@ -1,0 +1,575 @@
+// Release (egress) and delivery (ingress) end to end in the library: the
+// RO-Crate package and its metadata, tampering caught between approval and
+// release, signed links (forged, expired, replaced, for another object), the
+// ingress run through upload links, and the sweeps.
+#include <zip.h>
+
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <set>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "domain/sha256.hpp"
+#include "world.hpp"
+
+namespace json = boost::json;
+
+namespace trevor {
+namespace {
+
+using test::thrown_by;
+
+json::value J(const std::string& s) {
+  return json::value(s);
+}
+
+const std::string secret(40, 'k');
+
+/// A world whose workflow knows its link secret and assembles packages in a
+/// directory the test can look into.
+struct release_world {
+  explicit release_world(workflow_options o = {})
+      : w([&] {
+          o.link_secret = secret;
+          o.public_url = "https://airlock.example.org";
+          o.scratch_dir = scratch.path();
+          return o;
+        }()) {}
+  test::temp_dir scratch;
+  test::world w;
+};
+
+struct upload_spec {
+  std::string filename;
+  std::string content;
+  std::string justification;
+  std::string suppression;
+};
+
+/// An egress request by r1 with the files, approved by c1 and c2.
+airlock_request approved_egress(test::world& w, const std::vector<upload_spec>& files) {
+  auto r = w.flow.create_request(w.r1, {w.proj.id, direction::egress, "Mortality tables",
+                                        "Age-standardised rates, 2015-2020"});
+  for (const auto& f : files) {
+    new_object o;
+    o.filename = f.filename;
+    o.output_type = output_type::tabular;
+    o.statbarn = "frequency_table";
+    o.metadata.researcher_justification = f.justification;
+    o.metadata.suppression_notes = f.suppression;
+    w.flow.add_object(w.r1, r.id, o, test::bytes_of(f.content, 1000));
+  }
+  w.flow.submit(w.r1, r.id);
+  w.flow.record_review(w.c1, r.id, test::decide(review_decision::approved, "cells >= 10"));
+  w.flow.record_review(w.c2, r.id, test::decide(review_decision::approved, "fine"));
+  const auto now = w.flow.get_request(w.admin, r.id);
+  REQUIRE(now.status == request_status::approved);
+  return now;
+}
+
+std::string token_of(const std::string& url) {
+  const auto at = url.find("token=");
+  REQUIRE(at != std::string::npos);
+  return url.substr(at + 6);
+}
+
+std::string file_text(const std::filesystem::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+/// Every entry of a zip file, by name, read with libzip (an independent
+/// reader of the package), and whether each was stored uncompressed.
+struct unzipped {
+  std::map<std::string, std::string> entries;
+  std::set<std::string> stored;
+};
+unzipped read_zip(const std::filesystem::path& p) {
+  int code = 0;
+  zip_t* za = zip_open(p.c_str(), ZIP_RDONLY | ZIP_CHECKCONS, &code);
+  REQUIRE_MESSAGE(za != nullptr, "zip_open error ", code);
+  unzipped out;
+  const auto n = zip_get_num_entries(za, 0);
+  for (zip_int64_t i = 0; i < n; ++i) {
+    zip_stat_t st;
+    REQUIRE(zip_stat_index(za, static_cast<zip_uint64_t>(i), 0, &st) == 0);
+    zip_file_t* f = zip_fopen_index(za, static_cast<zip_uint64_t>(i), 0);
+    REQUIRE(f != nullptr);
+    std::string data(static_cast<std::size_t>(st.size), '\0');
+    REQUIRE(zip_fread(f, data.data(), st.size) == static_cast<zip_int64_t>(st.size));
+    zip_fclose(f);
+    if (st.comp_method == ZIP_CM_STORE) out.stored.insert(st.name);
+    out.entries[st.name] = std::move(data);
+  }
+  zip_close(za);
+  return out;
+}
+
+std::string read_all(test::world& w, const blob_download& d) {
+  std::string out;
+  w.flow.read_blob(d, [&](std::string_view chunk) { out.append(chunk); });
+  return out;
+}
+
+std::vector<std::string> types_of(test::world& w, const uuid& request_id) {
+  std::vector<std::string> out;
+  for (const auto& e : w.trail(request_id)) out.push_back(e.event_type);
+  return out;
+}
+
+bool has(const std::vector<std::string>& v, std::string_view s) {
+  return std::find(v.begin(), v.end(), s) != v.end();
+}
+
+std::size_t files_under(const std::filesystem::path& dir) {
+  if (!std::filesystem::exists(dir)) return 0;
+  std::size_t n = 0;
+  for (const auto& e : std::filesystem::recursive_directory_iterator(dir))
+    if (e.is_regular_file()) ++n;
+  return n;
+}
+
+/// Structural JSON-LD checks an RO-Crate consumer relies on: a context of the
+/// RO-Crate 1.1 context plus term definitions, a flat @graph of objects with
+/// unique @id and an @type, every reference resolvable (or an absolute IRI),
+/// and every property a term the context defines.
+std::map<std::string, json::object> check_json_ld(const json::value& doc) {
+  static const std::set<std::string> rocrate_terms{
+      "conformsTo",  "about",   "identifier", "name",        "description", "datePublished",
+      "author",      "hasPart", "mentions",   "contentSize", "version",     "alternateName",
+      "affiliation", "agent",   "object",     "instrument",  "endTime",     "actionStatus"};
+  const auto& top = doc.as_object();
+  REQUIRE(top.size() == 2);
+  const auto& ctx = top.at("@context").as_array();
+  REQUIRE(ctx.size() == 2);
+  CHECK(ctx[0].as_string() == "https://w3id.org/ro/crate/1.1/context");
+  const auto& local = ctx[1].as_object();
+  for (const auto& [term, iri] : local) {
+    const std::string s(iri.as_string());
+    CHECK_MESSAGE((s.starts_with("http") || s.starts_with("trevor:")), term);
+  }
+  std::map<std::string, json::object> by_id;
+  std::vector<std::string> refs;
+  std::function<void(const json::value&)> collect = [&](const json::value& v) {
+    if (v.is_object()) {
+      const auto& o = v.as_object();
+      if (o.size() == 1 && o.contains("@id")) refs.emplace_back(o.at("@id").as_string());
+    } else if (v.is_array()) {
+      for (const auto& x : v.as_array()) collect(x);
+    }
+  };
+  for (const auto& e : top.at("@graph").as_array()) {
+    const auto& o = e.as_object();
+    const std::string id(o.at("@id").as_string());
+    CHECK_MESSAGE(o.contains("@type"), id);
+    CHECK_MESSAGE(by_id.emplace(id, o).second, "duplicate @id ", id);
+    for (const auto& [k, v] : o) {
+      const std::string key(k);
+      if (key == "@id" || key == "@type") continue;
+      CHECK_MESSAGE((rocrate_terms.contains(key) || local.contains(key)), "undefined term ", key);
+      if (key != "findings") collect(v);
+    }
+  }
+  for (const auto& r : refs)
+    CHECK_MESSAGE((by_id.contains(r) || r.starts_with("http")), "dangling reference ", r);
+  return by_id;
+}
+
+}  // namespace
+
+TEST_CASE("release: an approved egress request becomes a verifiable RO-Crate package") {
+  release_world rw;
+  auto& w = rw.w;
+  const std::vector<upload_spec> files{
+      {"rates.csv", "age,rate\n40,1.5\n", "Table 2 of the paper", "cells < 10 suppressed"},
+      {"figure 1.png", std::string(70'000, 'x') + "png", "Figure 1", ""},
+      {"rates.csv", "age,rate\n50,2.5\n", "Table 3 (same name, other file)", "none"}};
+  const auto r = approved_egress(w, files);
+  const auto objects = w.flow.list_objects(w.admin, r.id);
+
+  const auto rec = w.flow.release(w.admin, r.id);
+  CHECK(w.flow.get_request(w.admin, r.id).status == request_status::released);
+  CHECK(rec.request_id == r.id);
+  CHECK(rec.released_by == w.admin.user_id);
+  CHECK(rec.crate_storage_key == release_storage_key(w.proj.id, r.id, rec.id));
+  CHECK(rec.download_url.starts_with("https://airlock.example.org/requests/" + r.id.str() +
+                                     "/release/download?token=v1.release_download."));
+  // The link lasts 7 days by default (database time).
+  CHECK(rec.url_expires_at.micros() - rec.created_at.micros() ==
+        doctest::Approx(7.0 * 24 * 3600 * 1e6).epsilon(1e-6));
+
+  // The package in the release area, with its own checksum.
+  const auto zip_path = std::filesystem::path(w.blobs.root()) / rec.crate_storage_key;
+  const auto zip_bytes = file_text(zip_path);
+  CHECK(detail::sha256_hex(zip_bytes) == rec.crate_checksum_sha256);
+  const auto z = read_zip(zip_path);
+  REQUIRE(z.entries.size() == 4);
+  CHECK(z.stored.size() == 4);
+  CHECK(z.entries.at("data/rates.csv") == files[0].content);
+  CHECK(z.entries.at("data/figure 1.png") == files[1].content);
+  CHECK(z.entries.at("data/" + objects[2].id.str() + "/rates.csv") == files[2].content);
+  CHECK(files_under(rw.scratch.path()) == 0);  // the assembly file is gone
+
+  // The metadata: JSON-LD with the expected entities.
+  const auto doc = json::parse(z.entries.at("ro-crate-metadata.json"));
+  auto by_id = check_json_ld(doc);
+  const auto& descriptor = by_id.at("ro-crate-metadata.json");
+  CHECK(descriptor.at("conformsTo").as_object().at("@id") == "https://w3id.org/ro/crate/1.1");
+  CHECK(descriptor.at("about").as_object().at("@id") == "./");
+  const auto& root = by_id.at("./");
+  CHECK(root.at("@type") == "Dataset");
+  CHECK(root.at("identifier") == J(r.id.str()));
+  CHECK(root.at("name") == "Mortality tables");
+  CHECK(root.at("description") == "Age-standardised rates, 2015-2020");
+  CHECK(root.at("author").as_object().at("@id") == J("#user-" + w.r1.user_id.str()));
+  const auto& parts = root.at("hasPart").as_array();
+  REQUIRE(parts.size() == 3);
+  for (std::size_t i = 0; i < 3; ++i) {
+    const std::string id(parts[i].as_object().at("@id").as_string());
+    const auto& file = by_id.at(id);
+    const auto& o = objects[i];
+    CHECK(file.at("@type") == "File");
+    CHECK(file.at("identifier") == J(o.id.str()));
+    CHECK(file.at("sha256") == J(o.checksum_sha256));
+    CHECK(file.at("contentSize") == J(std::to_string(o.size_bytes)));
+    CHECK(file.at("statbarn") == "frequency_table");
+    CHECK(file.at("researcherJustification") == J(files[i].justification));
+    CHECK(file.at("suppressionNotes") == J(files[i].suppression));
+    // The @id names the zip entry; its bytes hash to the declared sha256.
+    std::string path = id;
+    for (std::size_t p; (p = path.find("%20")) != std::string::npos;) path.replace(p, 3, " ");
+    CHECK(detail::sha256_hex(z.entries.at(path)) == o.checksum_sha256);
+  }
+  CHECK(std::string(parts[1].as_object().at("@id").as_string()) == "data/figure%201.png");
+  const auto& researcher = by_id.at("#user-" + w.r1.user_id.str());
+  CHECK(researcher.at("@type") == "Person");
+  CHECK(researcher.at("name") == "rita Tester");
+  // The deciding round's reviews as actions, and the policy applied.
+  const auto& mentions = root.at("mentions").as_array();
+  REQUIRE(mentions.size() == 2);
+  std::set<std::string> agents;
+  for (const auto& m : mentions) {
+    const auto& action = by_id.at(std::string(m.as_object().at("@id").as_string()));
+    CHECK(action.at("@type") == "AssessAction");
+    CHECK(action.at("decision") == "approved");
+    CHECK(action.at("acceptedAgentFindings") == false);
+    CHECK(action.at("object").as_object().at("@id") == "./");
+    agents.insert(std::string(action.at("agent").as_object().at("@id").as_string()));
+  }
+  CHECK(agents ==
+        std::set<std::string>{"#user-" + w.c1.user_id.str(), "#user-" + w.c2.user_id.str()});
+  const auto& policy = by_id.at("#review-policy");
+  CHECK(policy.at("requiredReviewers") == 2);
+  CHECK(policy.at("reviewedBy").as_array().size() == 2);
+  CHECK(by_id.at("#user-" + w.c1.user_id.str()).at("@type") == "Person");
+
+  // Audited, the owner told, the record readable by members only.
+  const auto types = types_of(w, r.id);
+  CHECK(has(types, "request.releasing"));
+  CHECK(has(types, "request.released"));
+  for (const auto& e : w.trail(r.id))
+    if (e.event_type == "request.released") {
+      const auto p = test::payload_of(e);
+      CHECK(p.at("crate_checksum_sha256") == J(rec.crate_checksum_sha256));
+      CHECK(p.at("objects").as_array().size() == 3);
+    }
+  const auto notes = w.box.list(w.r1, 100).items;
+  CHECK(std::any_of(notes.begin(), notes.end(), [&](const notification& n) {
+    return n.event_type == "request.released" && n.request_id == r.id;
+  }));
+  CHECK(w.flow.get_release(w.r1, r.id).crate_checksum_sha256 == rec.crate_checksum_sha256);
+  CHECK(thrown_by([&] { w.flow.get_release(w.outsider, r.id); }).code() == errc::not_found);
+
+  // The link downloads the package, and each download is audited.
+  const auto d = w.flow.release_download(r.id, token_of(rec.download_url), {"10.0.0.7", "curl/8"});
+  CHECK(d.content_type == "application/zip");
+  CHECK(d.size_bytes == static_cast<std::int64_t>(zip_bytes.size()));
+  CHECK(read_all(w, d) == zip_bytes);
+  const auto trail = w.trail(r.id);
+  const auto& last = trail.back();
+  CHECK(last.event_type == "release.downloaded");
+  CHECK(last.actor == link_actor);
+  CHECK(test::payload_of(last).at("client_address") == "10.0.0.7");
+
+  // Releasing again: an invalid transition (409), nothing written.
+  const auto events = w.rows("audit_events");
+  CHECK(thrown_by([&] { w.flow.release(w.admin, r.id); }).code() == errc::invalid_transition);
+  CHECK(w.rows("audit_events") == events);
+  CHECK(w.rows("release_records") == 1);
+}
+
+TEST_CASE("release: a file changed in the blob store after approval is caught; nothing released") {
+  release_world rw;
+  auto& w = rw.w;
+  const auto r =
+      approved_egress(w, {{"a.csv", "x,y\n1,2\n", "", ""}, {"b.csv", "x,y\n3,4\n", "", ""}});
+  const auto objects = w.flow.list_objects(w.admin, r.id);
+  const auto path = std::filesystem::path(w.blobs.root()) / objects[1].storage_key;
+  const auto original = file_text(path);
+  {
+    // Same size, one byte different.
+    std::filesystem::permissions(path, std::filesystem::perms::owner_write,
+                                 std::filesystem::perm_options::add);
+    std::ofstream out(path, std::ios::binary | std::ios::trunc);
+    out << "x,y\n3,5\n";
+  }
+  const auto blobs_before = w.blob_files();
+  auto e = thrown_by([&] { w.flow.release(w.admin, r.id); });
+  CHECK(e.code() == errc::conflict);
+  CHECK(std::string(e.what()).find(objects[1].id.str()) != std::string::npos);
+  CHECK(std::string(e.what()).find("SHA-256") != std::string::npos);
+  CHECK(w.flow.get_request(w.admin, r.id).status == request_status::approved);
+  CHECK(w.rows("release_records") == 0);
+  CHECK(w.blob_files() == blobs_before);  // no package left in the release area
+  CHECK(files_under(rw.scratch.path()) == 0);
+  auto trail = w.trail(r.id);
+  REQUIRE(trail.size() >= 2);
+  CHECK(trail[trail.size() - 2].event_type == "request.releasing");
+  CHECK(trail.back().event_type == "request.release_failed");
+  const auto p = test::payload_of(trail.back());
+  CHECK(p.at("reason") == "verification_failed");
+  CHECK(p.at("from") == "RELEASING");
+  CHECK(p.at("to") == "APPROVED");
+  CHECK(std::string(p.at("detail").as_string()).find(objects[1].id.str()) != std::string::npos);
+
+  // A longer file is refused as well (size), and a missing one is a storage
+  // failure (500), not a refusal.
+  {
+    std::ofstream out(path, std::ios::binary | std::ios::trunc);
+    out << original << "extra";
+  }
+  e = thrown_by([&] { w.flow.release(w.admin, r.id); });
+  CHECK(e.code() == errc::conflict);
+  CHECK(std::string(e.what()).find("recorded") != std::string::npos);
+  std::filesystem::remove(path);
+  e = thrown_by([&] { w.flow.release(w.admin, r.id); });
+  CHECK(e.code() == errc::internal);
+  CHECK(test::payload_of(w.trail(r.id).back()).at("reason") == "storage_failed");
+  CHECK(w.flow.get_request(w.admin, r.id).status == request_status::approved);
+
+  // Put the reviewed bytes back: the release goes through.
+  {
+    std::ofstream out(path, std::ios::binary | std::ios::trunc);
+    out << original;
+  }
+  CHECK(w.flow.release(w.admin, r.id).crate_checksum_sha256.size() == 64);
+  CHECK(w.flow.get_request(w.admin, r.id).status == request_status::released);
+}
+
+TEST_CASE("release: only tre_admin, only APPROVED egress requests") {
+  release_world rw;
+  auto& w = rw.w;
+  const auto draft = w.draft(1);
+  CHECK(thrown_by([&] { w.flow.release(w.admin, draft.id); }).code() == errc::invalid_transition);
+  const auto r = approved_egress(w, {{"a.csv", "1\n", "", ""}});
+  CHECK(thrown_by([&] { w.flow.release(w.r1, r.id); }).code() == errc::forbidden);
+  CHECK(thrown_by([&] { w.flow.release(w.s1, r.id); }).code() == errc::forbidden);
+  CHECK(thrown_by([&] { w.flow.release(w.outsider, r.id); }).code() == errc::not_found);
+  CHECK(thrown_by([&] { w.flow.deliver(w.admin, r.id); }).code() == errc::invalid_transition);
+  CHECK(thrown_by([&] { w.flow.get_release(w.admin, r.id); }).code() == errc::not_found);
+  CHECK(w.flow.get_request(w.admin, r.id).status == request_status::approved);
+  CHECK(w.rows("release_records") == 0);
+}
+
+TEST_CASE("release links: forged, expired, for another resource or replaced are refused") {
+  release_world rw;
+  auto& w = rw.w;
+  const auto a = approved_egress(w, {{"a.csv", "1\n", "", ""}});
+  const auto b = approved_egress(w, {{"b.csv", "2\n", "", ""}});
+  const auto ra = w.flow.release(w.admin, a.id);
+  const auto rb = w.flow.release(w.admin, b.id);
+  const auto token = token_of(ra.download_url);
+  const link_client client{"10.1.1.1", "test"};
+  auto refused = [&](const uuid& request, const std::string& t, std::string_view why) {
+    const auto e = thrown_by([&] { w.flow.release_download(request, t, client); });
+    CHECK(e.code() == errc::forbidden);
+    CHECK_MESSAGE(std::string(e.what()).find(why) != std::string::npos, e.what());
+  };
+  std::string forged = token;
+  forged[forged.size() - 70] = forged[forged.size() - 70] == 'a' ? 'b' : 'a';
+  refused(a.id, forged, "signature");
+  refused(b.id, token, "another resource");  // a's link used for b
+  const link_signer signer(secret);
+  const auto now = w.flow.get_request(w.admin, a.id).updated_at;
+  refused(a.id, signer.issue({link_purpose::release_download, ra.id, timestamp(now.micros() - 1)}),
+          "expired");
+  refused(a.id, signer.issue({link_purpose::object_download, ra.id, ra.url_expires_at}),
+          "made for object_download");
+  const link_signer other(std::string(40, 'z'));
+  refused(a.id, other.issue({link_purpose::release_download, ra.id, ra.url_expires_at}),
+          "signature");
+  const auto downloads = w.rows("audit_events");
+  CHECK(w.rows("audit_events") == downloads);  // refusals write nothing
+
+  // A fresh link (tre_admin only): the old one stops working.
+  CHECK(thrown_by([&] { w.flow.renew_release_link(w.r1, a.id); }).code() == errc::forbidden);
+  const auto renewed = w.flow.renew_release_link(w.admin, a.id);
+  CHECK(renewed.download_url != ra.download_url);
+  CHECK(renewed.crate_checksum_sha256 == ra.crate_checksum_sha256);
+  CHECK(renewed.url_expires_at >= ra.url_expires_at);
+  refused(a.id, token, "replaced by a newer link");
+  CHECK(w.flow.release_download(a.id, token_of(renewed.download_url), client).size_bytes > 0);
+  CHECK(w.trail(a.id).back().event_type == "release.downloaded");
+  const auto types = types_of(w, a.id);
+  CHECK(has(types, "release.link_issued"));
+  CHECK(rb.id != ra.id);
+}
+
+TEST_CASE("ingress: slots filled through upload links, reviewed, delivered with download links") {
+  release_world rw;
+  auto& w = rw.w;
+  auto r = w.flow.create_request(w.s1, {w.proj.id, direction::ingress, "Reference data", ""});
+  new_object in;
+  in.filename = "lookup.csv";
+  in.output_type = output_type::tabular;
+  const auto slot1 = w.flow.add_slot(w.s1, r.id, in);
+  in.filename = "codes.txt";
+  const auto slot2 = w.flow.add_slot(w.s1, r.id, in);
+  CHECK(thrown_by([&] { w.flow.submit(w.s1, r.id); }).code() == errc::invalid_transition);
+
+  // Upload links: contributors only; each is bound to its slot.
+  CHECK(thrown_by([&] { w.flow.issue_upload_link(w.c1, r.id, slot1.id); }).code() ==
+        errc::forbidden);
+  const auto l1 = w.flow.issue_upload_link(w.s1, r.id, slot1.id);
+  const auto l2 = w.flow.issue_upload_link(w.admin, r.id, slot2.id);
+  CHECK(l1.upload_url.starts_with("https://airlock.example.org/requests/" + r.id.str() +
+                                  "/objects/" + slot1.id.str() + "/upload?token="));
+  const link_client client{"192.0.2.1", "uploader"};
+  auto e = thrown_by([&] {
+    w.flow.upload_through_link(r.id, slot2.id, token_of(l1.upload_url), client,
+                               test::bytes_of("wrong slot"));
+  });
+  CHECK(e.code() == errc::forbidden);
+  const auto f1 = w.flow.upload_through_link(r.id, slot1.id, token_of(l1.upload_url), client,
+                                             test::bytes_of("code,label\n1,a\n"));
+  CHECK(f1.checksum_sha256 == detail::sha256_hex("code,label\n1,a\n"));
+  CHECK(f1.size_bytes == 15);
+  // The link fills its slot once.
+  e = thrown_by([&] {
+    w.flow.upload_through_link(r.id, slot1.id, token_of(l1.upload_url), client,
+                               test::bytes_of("again"));
+  });
+  CHECK(e.code() == errc::conflict);
+  CHECK(thrown_by([&] { w.flow.issue_upload_link(w.s1, r.id, slot1.id); }).code() ==
+        errc::conflict);
+  w.flow.upload_through_link(r.id, slot2.id, token_of(l2.upload_url), client,
+                             test::bytes_of("A01 cholera\n"));
+  const auto confirmed = w.trail(r.id);
+  CHECK(std::count_if(confirmed.begin(), confirmed.end(), [](const audit_event& ev) {
+          return ev.event_type == "object.upload_confirmed" && ev.actor == link_actor;
+        }) == 2);
+
+  // The same two-person review, then delivery.
+  w.flow.submit(w.s1, r.id);
+  w.flow.record_review(w.c1, r.id, test::decide(review_decision::approved));
+  w.flow.record_review(w.c2, r.id, test::decide(review_decision::approved));
+  CHECK(thrown_by([&] { w.flow.deliver(w.s1, r.id); }).code() == errc::forbidden);
+  CHECK(thrown_by([&] { w.flow.release(w.admin, r.id); }).code() == errc::invalid_transition);
+  const auto d = w.flow.deliver(w.admin, r.id);
+  CHECK(w.flow.get_request(w.admin, r.id).status == request_status::released);
+  CHECK(d.record.object_count == 2);
+  CHECK(d.record.delivered_by == w.admin.user_id);
+  CHECK(d.record.url_expires_at.micros() - d.record.created_at.micros() ==
+        doctest::Approx(24.0 * 3600 * 1e6).epsilon(1e-6));
+  REQUIRE(d.objects.size() == 2);
+  CHECK(d.objects[0].object_id == slot1.id);
+  CHECK(d.objects[0].checksum_sha256 == f1.checksum_sha256);
+  const auto got =
+      w.flow.delivered_object_download(r.id, slot1.id, token_of(d.objects[0].download_url), client);
+  CHECK(read_all(w, got) == "code,label\n1,a\n");
+  CHECK(w.trail(r.id).back().event_type == "delivery.downloaded");
+  // A link for one object does not open another.
+  e = thrown_by([&] {
+    w.flow.delivered_object_download(r.id, slot2.id, token_of(d.objects[0].download_url), client);
+  });
+  CHECK(e.code() == errc::forbidden);
+  const link_signer signer(secret);
+  e = thrown_by([&] {
+    w.flow.delivered_object_download(
+        r.id, slot2.id,
+        signer.issue({link_purpose::object_download, slot2.id, timestamp(d.record.created_at)}),
+        client);
+  });
+  CHECK(e.code() == errc::forbidden);
+  CHECK(std::string(e.what()).find("expired") != std::string::npos);
+  // get_delivery gives working links with the record's expiry.
+  const auto again = w.flow.get_delivery(w.s1, r.id);
+  CHECK(again.record.id == d.record.id);
+  CHECK(read_all(w, w.flow.delivered_object_download(
+                        r.id, slot2.id, token_of(again.objects[1].download_url), client)) ==
+        "A01 cholera\n");
+  CHECK(thrown_by([&] { w.flow.deliver(w.admin, r.id); }).code() == errc::invalid_transition);
+  CHECK(w.rows("delivery_records") == 1);
+  const auto notes = w.box.list(w.s1, 100).items;
+  CHECK(std::any_of(notes.begin(), notes.end(),
+                    [](const notification& n) { return n.event_type == "request.delivered"; }));
+}
+
+TEST_CASE("ingress: a delivered object changed in the blob store stops the delivery") {
+  release_world rw;
+  auto& w = rw.w;
+  auto r = w.flow.create_request(w.admin, {w.proj.id, direction::ingress, "Lookup", ""});
+  new_object in;
+  in.filename = "l.csv";
+  const auto slot = w.flow.add_slot(w.admin, r.id, in);
+  w.flow.confirm_upload(w.admin, r.id, slot.id, test::bytes_of("1,2\n"));
+  w.flow.submit(w.admin, r.id);
+  w.flow.record_review(w.c1, r.id, test::decide(review_decision::approved));
+  w.flow.record_review(w.c2, r.id, test::decide(review_decision::approved));
+  const auto path = std::filesystem::path(w.blobs.root()) / slot.storage_key;
+  std::filesystem::permissions(path, std::filesystem::perms::owner_write,
+                               std::filesystem::perm_options::add);
+  std::ofstream(path, std::ios::binary | std::ios::trunc) << "1,3\n";
+  CHECK(thrown_by([&] { w.flow.deliver(w.admin, r.id); }).code() == errc::conflict);
+  CHECK(w.flow.get_request(w.admin, r.id).status == request_status::approved);
+  CHECK(w.rows("delivery_records") == 0);
+}
+
+TEST_CASE("sweeps: the expiry warning goes out once per link; interrupted releases return") {
+  workflow_options o;
+  o.link_warning = std::chrono::hours(24 * 8);  // longer than the 7-day link: due at once
+  o.release_timeout = std::chrono::seconds(1);
+  release_world rw(o);
+  auto& w = rw.w;
+  const auto r = approved_egress(w, {{"a.csv", "1\n", "", ""}});
+  CHECK(w.flow.sweep_expiring_links().empty());  // nothing released yet
+  const auto rec = w.flow.release(w.admin, r.id);
+  const auto warned = w.flow.sweep_expiring_links();
+  REQUIRE(warned.size() == 1);
+  CHECK(warned[0].id == rec.id);
+  CHECK(warned[0].expiry_warned_at.has_value());
+  CHECK(w.flow.sweep_expiring_links().empty());
+  CHECK(w.flow.sweep_expiring_links().empty());
+  auto count_warnings = [&] {
+    return w.fdb.count(
+        "SELECT count(*) FROM notifications WHERE event_type = 'presigned_url.expiring_soon'");
+  };
+  CHECK(count_warnings() == 1);
+  CHECK(w.fdb.count("SELECT count(*) FROM audit_events WHERE event_type = "
+                    "'presigned_url.expiring_soon'") == 1);
+  // A fresh link is warned about again, once.
+  w.flow.renew_release_link(w.admin, r.id);
+  CHECK(w.flow.sweep_expiring_links().size() == 1);
+  CHECK(w.flow.sweep_expiring_links().empty());
+  CHECK(count_warnings() == 2);
+
+  // A release whose daemon stopped mid-way: RELEASING, then back to APPROVED.
+  const auto stuck = approved_egress(w, {{"b.csv", "2\n", "", ""}});
+  w.fdb.exec(fmt::format("UPDATE airlock_requests SET status = 'RELEASING' WHERE id = '{}'",
+                         stuck.id.str()));
+  CHECK(w.flow.sweep_interrupted_releases().empty());  // not yet past the timeout
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+  const auto back = w.flow.sweep_interrupted_releases();
+  REQUIRE(back.size() == 1);
+  CHECK(back[0].id == stuck.id);
+  CHECK(back[0].status == request_status::approved);
+  CHECK(w.flow.sweep_interrupted_releases().empty());
+  CHECK(w.trail(stuck.id).back().event_type == "request.release_failed");
+  CHECK(test::payload_of(w.trail(stuck.id).back()).at("reason") == "interrupted");
+  CHECK(w.flow.release(w.admin, stuck.id).request_id == stuck.id);
+}
+
+}  // namespace trevor

@@ -45,6 +45,16 @@ const std::vector<route>& routes() {
       {verb::post,   "/requests/{request_id}/reviews",               body_mode::json,   true,  h::review_create},
       {verb::get,    "/requests/{request_id}/reviews/{review_id}",   body_mode::none,   true,  h::review_get},
       {verb::post,   "/requests/{request_id}/agent-review",          body_mode::json,   true,  h::agent_review},
+      {verb::post,   "/requests/{request_id}/slots",                 body_mode::json,   true,  h::slot_create},
+      {verb::post,   "/requests/{request_id}/objects/{object_id}/upload-link", body_mode::none, true, h::upload_link_create},
+      {verb::put,    "/requests/{request_id}/objects/{object_id}/upload",      body_mode::upload, false, h::upload_through_link},
+      {verb::post,   "/requests/{request_id}/release",               body_mode::none,   true,  h::release_create},
+      {verb::get,    "/requests/{request_id}/release",               body_mode::none,   true,  h::release_get},
+      {verb::post,   "/requests/{request_id}/release/link",          body_mode::none,   true,  h::release_link_renew},
+      {verb::get,    "/requests/{request_id}/release/download",      body_mode::none,   false, h::release_download},
+      {verb::post,   "/requests/{request_id}/deliver",               body_mode::none,   true,  h::deliver},
+      {verb::get,    "/requests/{request_id}/delivery",              body_mode::none,   true,  h::delivery_get},
+      {verb::get,    "/requests/{request_id}/delivery/objects/{object_id}", body_mode::none, false, h::delivered_object_download},
       {verb::get,    "/admin/requests",                              body_mode::none,   true,  h::admin_requests},
       {verb::get,    "/admin/metrics",                               body_mode::none,   true,  h::admin_metrics},
       {verb::get,    "/admin/checkers",                              body_mode::none,   true,  h::admin_checkers},
@@ -150,6 +160,15 @@ trevor::workflow_options workflow_options_of(const config& cfg) {
   o.agent_review = cfg.agent_review;
   o.max_upload_bytes = cfg.max_upload_bytes;
   o.stuck_after = std::chrono::hours(cfg.stuck_hours);
+  o.link_secret = cfg.link_secret;
+  o.public_url = cfg.public_url;
+  o.release_link_ttl = std::chrono::hours(cfg.release_link_hours);
+  o.delivery_link_ttl = std::chrono::hours(cfg.delivery_link_hours);
+  o.upload_link_ttl = std::chrono::hours(cfg.upload_link_hours);
+  o.link_warning = std::chrono::hours(cfg.link_warning_hours);
+  o.release_timeout = std::chrono::minutes(cfg.release_timeout_minutes);
+  // Packages are assembled beside the blobs (same file system, room for them).
+  o.scratch_dir = std::filesystem::path(cfg.storage_dir) / ".scratch";
   return o;
 }
 }  // namespace

@@ -65,6 +65,8 @@ struct call {
   std::function<std::size_t(char*, std::size_t)> read_body;
   body_sink* sink = nullptr;
   principal who;
+  std::string client_address;  // the peer's IP address
+  std::string user_agent;
 
   /// A path parameter that must be a UUID (422 otherwise).
   trevor::uuid id(std::string_view name) const;

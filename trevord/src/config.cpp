@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "trevor/error.hpp"
+#include "trevor/signed_link.hpp"
 
 namespace trevord {
 namespace {
@@ -35,6 +36,10 @@ bool parse_bool(const char* name, const std::string& v) {
 void check_serve_config(const config& c) {
   if (!c.jwt_configured() && !c.dev_auth_bypass && !trevor::is_dev_like(c.env))
     bad("TREVOR_JWKS_FILE", "", "set (or TREVOR_JWKS_URL): without keys nobody can sign in");
+  if (c.link_secret.empty() && !trevor::is_dev_like(c.env))
+    bad("TREVOR_LINK_SECRET", "",
+        "set (at least 32 bytes, the same on every daemon): download and upload links are "
+        "signed with it");
 }
 
 std::optional<std::string> process_env(const char* name) {
@@ -111,6 +116,34 @@ config load_config(const std::function<std::optional<std::string>(const char*)>&
     if (v->empty()) bad("TREVOR_STORAGE_DIR", *v, "a directory");
     c.storage_dir = *v;
   }
+  if (auto v = getenv("TREVOR_LINK_SECRET")) {
+    if (v->size() < trevor::min_link_secret_bytes)
+      bad("TREVOR_LINK_SECRET", "(hidden)",
+          fmt::format("at least {} bytes long", trevor::min_link_secret_bytes));
+    c.link_secret = *v;
+  }
+  c.public_url = fmt::format("http://{}:{}", c.host, c.port);
+  if (auto v = getenv("TREVOR_PUBLIC_URL")) {
+    if (v->rfind("http://", 0) != 0 && v->rfind("https://", 0) != 0)
+      bad("TREVOR_PUBLIC_URL", *v, "an http:// or https:// URL");
+    c.public_url = *v;
+  }
+  if (auto v = getenv("TREVOR_RELEASE_LINK_HOURS"))
+    c.release_link_hours =
+        static_cast<long>(parse_number("TREVOR_RELEASE_LINK_HOURS", *v, 1, 8760));
+  if (auto v = getenv("TREVOR_DELIVERY_LINK_HOURS"))
+    c.delivery_link_hours =
+        static_cast<long>(parse_number("TREVOR_DELIVERY_LINK_HOURS", *v, 1, 8760));
+  if (auto v = getenv("TREVOR_UPLOAD_LINK_HOURS"))
+    c.upload_link_hours = static_cast<long>(parse_number("TREVOR_UPLOAD_LINK_HOURS", *v, 1, 8760));
+  if (auto v = getenv("TREVOR_LINK_WARNING_HOURS"))
+    c.link_warning_hours =
+        static_cast<long>(parse_number("TREVOR_LINK_WARNING_HOURS", *v, 0, 8760));
+  if (auto v = getenv("TREVOR_RELEASE_TIMEOUT_MINUTES"))
+    c.release_timeout_minutes =
+        static_cast<long>(parse_number("TREVOR_RELEASE_TIMEOUT_MINUTES", *v, 1, 10080));
+  if (auto v = getenv("TREVOR_SWEEP_SECONDS"))
+    c.sweep_seconds = static_cast<long>(parse_number("TREVOR_SWEEP_SECONDS", *v, 0, 86400));
   if (auto v = getenv("TREVOR_LOG_FORMAT"); v && *v != "json")
     bad("TREVOR_LOG_FORMAT", *v, "json (the only format)");
 

@@ -38,6 +38,18 @@ struct config {
   std::int64_t max_upload_bytes = std::int64_t{500} * 1024 * 1024;
   std::string storage_dir = "./trevor-data";
 
+  // Release, delivery and their links (README "Release and delivery").
+  std::string link_secret;  // TREVOR_LINK_SECRET; required outside development/test
+  std::string public_url;   // TREVOR_PUBLIC_URL; default http://{host}:{port}
+  long release_link_hours = 24 * 7;
+  long delivery_link_hours = 24;
+  long upload_link_hours = 24;
+  long link_warning_hours = 24;
+  long release_timeout_minutes = 60;
+  /// TREVOR_SWEEP_SECONDS: how often the daemon runs the sweeps (stuck
+  /// requests, expiring links, interrupted releases); 0 turns them off.
+  long sweep_seconds = 300;
+
   // HTTP limits, each a named default with its reason in config.cpp.
   std::uint32_t max_header_bytes = 16 * 1024;
   std::uint64_t max_json_body_bytes = 1024 * 1024;

@@ -43,6 +43,18 @@ reply review_get(api&, call&);
 reply review_create(api&, call&);
 reply agent_review(api&, call&);
 
+// Ingress slots, release, delivery and their signed links (handlers_release.cpp).
+reply slot_create(api&, call&);
+reply upload_link_create(api&, call&);
+reply upload_through_link(api&, call&);
+reply release_create(api&, call&);
+reply release_get(api&, call&);
+reply release_link_renew(api&, call&);
+reply release_download(api&, call&);
+reply deliver(api&, call&);
+reply delivery_get(api&, call&);
+reply delivered_object_download(api&, call&);
+
 // The admin dashboard (handlers_admin.cpp).
 reply admin_requests(api&, call&);
 reply admin_metrics(api&, call&);

@@ -210,6 +210,44 @@ json::value to_json(const trevor::request_detail& d) {
   return v;
 }
 
+json::value to_json(const trevor::release_record& r) {
+  return json::object{
+      {"id", r.id.str()},
+      {"request_id", r.request_id.str()},
+      {"crate_storage_key", r.crate_storage_key},
+      {"crate_checksum_sha256", r.crate_checksum_sha256},
+      {"download_url", r.download_url},
+      {"presigned_url", r.download_url},
+      {"url_expires_at", r.url_expires_at.str()},
+      {"expiry_warned_at",
+       r.expiry_warned_at ? json::value(r.expiry_warned_at->str()) : json::value(nullptr)},
+      {"released_by", r.released_by.str()},
+      {"created_at", r.created_at.str()}};
+}
+
+json::value to_json(const trevor::delivery& d) {
+  json::array urls;
+  for (const auto& o : d.objects)
+    urls.push_back(json::object{{"object_id", o.object_id.str()},
+                                {"filename", o.filename},
+                                {"download_url", o.download_url},
+                                {"checksum_sha256", o.checksum_sha256},
+                                {"size_bytes", o.size_bytes}});
+  return json::object{{"id", d.record.id.str()},
+                      {"request_id", d.record.request_id.str()},
+                      {"delivered_by", d.record.delivered_by.str()},
+                      {"object_count", d.record.object_count},
+                      {"url_expires_at", d.record.url_expires_at.str()},
+                      {"object_urls", std::move(urls)},
+                      {"created_at", d.record.created_at.str()}};
+}
+
+json::value to_json(const trevor::upload_link& l) {
+  return json::object{{"object_id", l.object_id.str()},
+                      {"upload_url", l.upload_url},
+                      {"url_expires_at", l.expires_at.str()}};
+}
+
 json::value to_json(const trevor::output_object& o) {
   return json::object{
       {"id", o.id.str()},

@@ -125,6 +125,14 @@ struct server::impl {
 
   void accept();
   void begin_drain(std::string_view why);
+
+  // The sweeps (stuck requests, expiring links, interrupted releases) every
+  // TREVOR_SWEEP_SECONDS, on a worker; each daemon sweeps, the database
+  // makes sure each finding is reported once.
+  asio::steady_timer sweep_timer{ioc};
+  void schedule_sweep();
+  void run_sweeps();
+
   void wait_for_in_flight(std::chrono::steady_clock::time_point deadline);
 
   /// Readiness: not draining, database answers, schema current.
@@ -190,6 +198,12 @@ class session : public std::enable_shared_from_this<session>, private body_sink 
     method_ = std::string(req.method_string());
     call_.method = req.method();
     call_.content_type = std::string(req[http::field::content_type]);
+    call_.user_agent = std::string(req[http::field::user_agent]);
+    {
+      beast::error_code peer_ec;
+      const auto peer = stream_.socket().remote_endpoint(peer_ec);
+      call_.client_address = peer_ec ? std::string() : peer.address().to_string();
+    }
     authorization_ = std::string(req[http::field::authorization]);
     const bool has_body =
         req.chunked() || (header_->content_length() && *header_->content_length() > 0);
@@ -588,12 +602,40 @@ void server::impl::accept() {
   });
 }
 
+void server::impl::schedule_sweep() {
+  if (cfg.sweep_seconds <= 0 || draining) return;
+  sweep_timer.expires_after(std::chrono::seconds(cfg.sweep_seconds));
+  sweep_timer.async_wait([this](beast::error_code ec) {
+    if (ec || draining) return;
+    asio::post(workers, [this] {
+      run_sweeps();
+      asio::post(ioc, [this] { schedule_sweep(); });
+    });
+  });
+}
+
+void server::impl::run_sweeps() {
+  auto sweep = [](std::string_view name, auto&& fn) {
+    try {
+      const auto found = fn();
+      if (!found.empty())
+        log(level::info, "sweep", {{"sweep", name}, {"reported", static_cast<long>(found.size())}});
+    } catch (const std::exception& e) {
+      log(level::warning, "sweep failed", {{"sweep", name}, {"error", e.what()}});
+    }
+  };
+  sweep("stuck_requests", [&] { return api.workflow.sweep_stuck_requests(); });
+  sweep("expiring_links", [&] { return api.workflow.sweep_expiring_links(); });
+  sweep("interrupted_releases", [&] { return api.workflow.sweep_interrupted_releases(); });
+}
+
 void server::impl::begin_drain(std::string_view why) {
   if (draining.exchange(true)) return;
   log(level::info, "draining", {{"reason", why}, {"in_flight", in_flight.load()}});
   asio::post(ioc, [this] {
     beast::error_code ignored;
     acceptor.close(ignored);
+    sweep_timer.cancel();
     wait_for_in_flight(std::chrono::steady_clock::now() + cfg.drain_timeout);
   });
 }
@@ -626,6 +668,7 @@ void server::run() {
     if (!ec) impl_->begin_drain(signo == SIGTERM ? "SIGTERM" : "SIGINT");
   });
   impl_->accept();
+  impl_->schedule_sweep();
   std::vector<std::thread> threads;
   for (unsigned i = 1; i < impl_->cfg.threads; ++i)
     threads.emplace_back([this] { impl_->ioc.run(); });

@@ -1,0 +1,206 @@
+// Release and delivery through trevord, on the engine under test: the
+// package behind its signed link, tampering caught, refusals with their
+// status and detail, and an ingress request from slots to downloads.
+#include <filesystem>
+#include <fstream>
+
+#include <boost/json.hpp>
+
+#include "harness.hpp"
+
+namespace trevord::test {
+
+namespace json = boost::json;
+using world = project_world;
+
+namespace {
+
+std::string str(const json::value& v, std::string_view key) {
+  return std::string(v.at(key).as_string());
+}
+
+/// The path and query of a link (the daemon's public URL is configuration).
+std::string path_of(const std::string& url) {
+  const auto at = url.find("/requests/");
+  REQUIRE(at != std::string::npos);
+  return url.substr(at);
+}
+
+void approve(daemon& d, const std::string& id) {
+  for (const char* who : {world::c1, world::c2})
+    REQUIRE(d.post("/requests/" + id + "/reviews", who,
+                   json::object{{"decision", "approved"}, {"summary", "ok"}})
+                .status == 201);
+  REQUIRE(str(d.get("/requests/" + id, world::admin).json(), "status") == "APPROVED");
+}
+
+std::vector<std::string> audit_types(daemon& d, const std::string& id) {
+  std::vector<std::string> out;
+  const auto trail = d.get("/requests/" + id + "/audit", world::admin).json();
+  for (const auto& e : trail.as_array()) out.emplace_back(e.at("event_type").as_string());
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("egress release over HTTP: 202, the package behind its link, refusals") {
+  daemon d;
+  world w(d);
+  const auto id = w.draft("Mortality");
+  const std::string content = "age,rate\n40,1.5\n";
+  w.upload(id, content, "rates.csv");
+  REQUIRE(d.post("/requests/" + id + "/submit", world::r1).status == 200);
+  CHECK(d.post("/requests/" + id + "/release", world::admin).status == 409);  // not yet approved
+  approve(d, id);
+
+  auto refused = d.post("/requests/" + id + "/release", world::r1);
+  CHECK(refused.status == 403);
+  CHECK(refused.detail().find("tre_admin") != std::string::npos);
+  CHECK(d.get("/requests/" + id + "/release", world::r1).status == 404);
+
+  auto rel = d.post("/requests/" + id + "/release", world::admin);
+  REQUIRE(rel.status == 202);
+  const auto record = rel.json();
+  CHECK(str(record, "request_id") == id);
+  CHECK(str(record, "download_url") == str(record, "presigned_url"));
+  const auto me = d.get("/users/me", world::admin).json();
+  CHECK(str(record, "released_by") == str(me, "id"));
+  CHECK(str(d.get("/requests/" + id, world::r1).json(), "status") == "RELEASED");
+  auto again = d.get("/requests/" + id + "/release", world::r1);
+  REQUIRE(again.status == 200);
+  CHECK(str(again.json(), "crate_checksum_sha256") == str(record, "crate_checksum_sha256"));
+
+  // The link needs no other credential; the bytes hash to the recorded checksum.
+  const auto link = path_of(str(record, "download_url"));
+  auto zip = d.get(link, "");
+  REQUIRE(zip.status == 200);
+  CHECK(zip.headers.at("content-type") == "application/zip");
+  CHECK(sha256_hex(zip.body) == str(record, "crate_checksum_sha256"));
+  CHECK(zip.body.rfind("PK\x03\x04", 0) == 0);
+  CHECK(zip.body.find(content) != std::string::npos);  // stored, not deflated
+  CHECK(zip.body.find("ro-crate-metadata.json") != std::string::npos);
+  const auto types = audit_types(d, id);
+  CHECK(std::count(types.begin(), types.end(), "release.downloaded") == 1);
+
+  // Altered, missing, or another request's: 403 with the reason.
+  std::string altered = link;
+  altered.back() = altered.back() == '0' ? '1' : '0';
+  auto bad = d.get(altered, "");
+  CHECK(bad.status == 403);
+  CHECK(bad.detail().find("signature") != std::string::npos);
+  auto none = d.get("/requests/" + id + "/release/download", "");
+  CHECK(none.status == 403);
+  CHECK(none.detail().find("token") != std::string::npos);
+  const auto other = w.draft("Other");
+  CHECK(d.get("/requests/" + other + "/release/download?" + link.substr(link.find("token=")), "")
+            .status == 403);
+
+  // Releasing twice: 409. A fresh link (tre_admin): the old one is refused.
+  CHECK(d.post("/requests/" + id + "/release", world::admin).status == 409);
+  CHECK(d.post("/requests/" + id + "/release/link", world::r1).status == 403);
+  auto renewed = d.post("/requests/" + id + "/release/link", world::admin);
+  REQUIRE(renewed.status == 200);
+  CHECK(str(renewed.json(), "download_url") != str(record, "download_url"));
+  auto old = d.get(link, "");
+  CHECK(old.status == 403);
+  CHECK(old.detail().find("replaced") != std::string::npos);
+  CHECK(d.get(path_of(str(renewed.json(), "download_url")), "").status == 200);
+}
+
+TEST_CASE("release over HTTP: a file changed after approval is refused with 409, audited") {
+  daemon d;
+  world w(d);
+  const auto id = w.draft("Tampered");
+  const auto object = w.upload(id, "a,b\n1,2\n", "t.csv");
+  REQUIRE(d.post("/requests/" + id + "/submit", world::r1).status == 200);
+  approve(d, id);
+  const auto key = std::string(d.database().text(
+      "SELECT storage_key FROM output_objects WHERE id = '" + str(object, "id") + "'"));
+  const auto path = std::filesystem::path(d.cfg().storage_dir) / key;
+  std::filesystem::permissions(path, std::filesystem::perms::owner_write,
+                               std::filesystem::perm_options::add);
+  std::ofstream(path, std::ios::binary | std::ios::trunc) << "a,b\n1,3\n";
+
+  auto rel = d.post("/requests/" + id + "/release", world::admin);
+  CHECK(rel.status == 409);
+  CHECK(rel.detail().find(str(object, "id")) != std::string::npos);
+  CHECK(rel.detail().find("SHA-256") != std::string::npos);
+  CHECK(str(d.get("/requests/" + id, world::admin).json(), "status") == "APPROVED");
+  CHECK(audit_types(d, id).back() == "request.release_failed");
+  CHECK(d.get("/requests/" + id + "/release", world::admin).status == 404);
+}
+
+TEST_CASE("ingress over HTTP: slots, upload links, review, delivery and its download links") {
+  daemon d;
+  world w(d);
+  auto created = d.post(
+      "/requests", world::admin,
+      json::object{
+          {"project_id", w.project_id}, {"direction", "ingress"}, {"title", "Reference data"}});
+  REQUIRE(created.status == 201);
+  const auto id = str(created.json(), "id");
+  auto slot = d.post("/requests/" + id + "/slots", world::admin,
+                     json::object{{"filename", "lookup.csv"}, {"output_type", "tabular"}});
+  REQUIRE(slot.status == 201);
+  const auto oid = str(slot.json(), "id");
+  CHECK(slot.json().at("checksum_sha256").is_null());
+  CHECK(d.post("/requests/" + id + "/slots", world::admin, json::object{{"filenam", "x"}}).status ==
+        422);
+  auto slot2 =
+      d.post("/requests/" + id + "/slots", world::admin, json::object{{"filename", "codes.txt"}});
+  const auto oid2 = str(slot2.json(), "id");
+  CHECK(d.post("/requests/" + id + "/submit", world::admin).status == 409);  // slots unfilled
+
+  CHECK(d.post("/requests/" + id + "/objects/" + oid + "/upload-link", world::c1).status == 403);
+  auto link = d.post("/requests/" + id + "/objects/" + oid + "/upload-link", world::admin);
+  REQUIRE(link.status == 201);
+  const auto upload = path_of(str(link.json(), "upload_url"));
+  const std::string content = "code,label\n1,a\n";
+  // Another slot's path with this token: 403; a JSON body: 415.
+  auto wrong = d.call(
+      {"PUT",
+       "/requests/" + id + "/objects/" + oid2 + "/upload?" + upload.substr(upload.find("token=")),
+       "", content, "application/octet-stream"});
+  CHECK(wrong.status == 403);
+  CHECK(d.call({"PUT", upload, "", content, "application/json"}).status == 415);
+  auto put = d.call({"PUT", upload, "", content, "application/octet-stream"});
+  REQUIRE(put.status == 200);
+  CHECK(str(put.json(), "checksum_sha256") == sha256_hex(content));
+  CHECK(d.call({"PUT", upload, "", "again", "application/octet-stream"}).status == 409);
+  auto link2 = d.post("/requests/" + id + "/objects/" + oid2 + "/upload-link", world::s1);
+  REQUIRE(link2.status == 201);
+  REQUIRE(d.call({"PUT", path_of(str(link2.json(), "upload_url")), "", "A01\n",
+                  "application/octet-stream"})
+              .status == 200);
+
+  REQUIRE(d.post("/requests/" + id + "/submit", world::admin).status == 200);
+  approve(d, id);
+  CHECK(d.post("/requests/" + id + "/deliver", world::r1).status == 403);
+  CHECK(d.post("/requests/" + id + "/release", world::admin).status == 409);
+  auto delivered = d.post("/requests/" + id + "/deliver", world::admin);
+  REQUIRE(delivered.status == 202);
+  const auto del = delivered.json();
+  CHECK(del.at("object_count").as_int64() == 2);
+  const auto& urls = del.at("object_urls").as_array();
+  REQUIRE(urls.size() == 2);
+  CHECK(str(urls[0], "object_id") == oid);
+  CHECK(str(urls[0], "checksum_sha256") == sha256_hex(content));
+  auto got = d.get(path_of(str(urls[0], "download_url")), "");
+  REQUIRE(got.status == 200);
+  CHECK(got.body == content);
+  // One object's token on another object's path: 403.
+  const auto u0 = path_of(str(urls[0], "download_url"));
+  auto swapped = d.get(
+      "/requests/" + id + "/delivery/objects/" + oid2 + "?" + u0.substr(u0.find("token=")), "");
+  CHECK(swapped.status == 403);
+  CHECK(str(d.get("/requests/" + id, world::admin).json(), "status") == "RELEASED");
+  auto read = d.get("/requests/" + id + "/delivery", world::r1);
+  REQUIRE(read.status == 200);
+  CHECK(str(read.json(), "id") == str(del, "id"));
+  CHECK(d.post("/requests/" + id + "/deliver", world::admin).status == 409);
+  const auto types = audit_types(d, id);
+  CHECK(std::count(types.begin(), types.end(), "delivery.downloaded") == 1);
+  CHECK(std::count(types.begin(), types.end(), "object.upload_link_issued") == 2);
+}
+
+}  // namespace trevord::test

@@ -36,7 +36,8 @@ double seconds_since(clock_type::time_point t0) {
 /// `bytes` pseudo-random bytes (xorshift), pulled in the reader's chunks.
 trevor::byte_reader noise(std::int64_t bytes, std::uint64_t seed) {
   return [left = bytes, x = seed | 1](char* buf, std::size_t cap) mutable -> std::size_t {
-    const auto n = static_cast<std::size_t>(std::min<std::int64_t>(left, static_cast<std::int64_t>(cap)));
+    const auto n =
+        static_cast<std::size_t>(std::min<std::int64_t>(left, static_cast<std::int64_t>(cap)));
     for (std::size_t i = 0; i + 8 <= n; i += 8) {
       x ^= x << 13;
       x ^= x >> 7;
@@ -60,8 +61,8 @@ int main(int argc, char** argv) {
   const int objects = argc > 3 ? std::stoi(argv[3]) : 4;
   try {
     bench::scratch s(argv[1]);
-    const auto root =
-        std::filesystem::temp_directory_path() / ("trevor-bench-release-" + trevor::uuid::v7().str());
+    const auto root = std::filesystem::temp_directory_path() /
+                      ("trevor-bench-release-" + trevor::uuid::v7().str());
     struct cleanup {
       std::filesystem::path p;
       ~cleanup() { std::filesystem::remove_all(p); }
@@ -77,8 +78,8 @@ int main(int argc, char** argv) {
       const auto u = dir.upsert_user({std::string("sub-") + name, name, "", name, "", ""});
       return trevor::actor{u.id, admin};
     };
-    const auto admin = make("admin", true), rita = make("rita", false),
-               chen = make("chen", false), carla = make("carla", false);
+    const auto admin = make("admin", true), rita = make("rita", false), chen = make("chen", false),
+               carla = make("carla", false);
     const trevor::project_spec spec{trevor::uuid::v7(), "bench", "Bench"};
     dir.reconcile_projects(admin, std::span(&spec, 1));
     dir.add_membership(admin, rita.user_id, spec.id, trevor::membership_role::researcher);
@@ -114,7 +115,8 @@ int main(int argc, char** argv) {
     const auto token = rec.download_url.substr(rec.download_url.find("token=") + 6);
     const auto d = flow.release_download(r.id, token, {"127.0.0.1", "bench"});
     std::int64_t got = 0;
-    flow.read_blob(d, [&](std::string_view chunk) { got += static_cast<std::int64_t>(chunk.size()); });
+    flow.read_blob(d,
+                   [&](std::string_view chunk) { got += static_cast<std::int64_t>(chunk.size()); });
     const double download_s = seconds_since(t0);
     const long download_kb = peak_rss_kb();
 

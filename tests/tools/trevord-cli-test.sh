@@ -83,6 +83,11 @@ expect "dev bypass refused in production" 1 "TREVOR_DEV_AUTH_BYPASS=true is refu
   env TREVOR_ENV=production TREVOR_DEV_AUTH_BYPASS=true DATABASE_URL=postgresql://u@h/d "$trevord"
 expect "serving in production needs signing keys" 1 "TREVOR_JWKS_FILE" -- \
   env TREVOR_ENV=production DATABASE_URL=postgresql://u@h/d "$trevord"
+expect "serving in production needs a link secret" 1 "TREVOR_LINK_SECRET: " -- \
+  env TREVOR_ENV=production DATABASE_URL=postgresql://u@h/d TREVOR_JWKS_FILE=/nonexistent \
+  TREVOR_OIDC_ISSUER=https://idp TREVOR_OIDC_AUDIENCE=trevor "$trevord"
+expect "a short link secret is refused, not echoed" 1 "TREVOR_LINK_SECRET: '(hidden)'" -- \
+  env TREVOR_LINK_SECRET=short "$trevord"
 expect "a JWKS needs the issuer" 1 "TREVOR_OIDC_ISSUER" -- \
   env TREVOR_JWKS_FILE=/nonexistent "$trevord"
 expect "bad TREVOR_PORT" 1 "TREVOR_PORT: '70000' is not a whole number from 0 to 65535" -- \

@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <functional>
 #include <memory>
 #include <stdexcept>
@@ -30,6 +31,15 @@ inline const char* sqlite_insert =
 inline const char* pg_insert =
     "INSERT INTO audit_events (id, actor, event_type, request_id, project_id, payload) "
     "VALUES ($1, $2, $3, NULL, NULL, $4) RETURNING seq, occurred_at";
+
+/// The process's peak resident set size (VmHWM) in kB.
+inline long peak_rss_kb() {
+  std::ifstream in("/proc/self/status");
+  std::string line;
+  while (std::getline(in, line))
+    if (line.rfind("VmHWM:", 0) == 0) return std::stol(line.substr(6));
+  return -1;
+}
 
 inline double rate(std::size_t n, clock_type::duration d) {
   return static_cast<double>(n) / std::chrono::duration<double>(d).count();

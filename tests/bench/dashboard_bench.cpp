@@ -275,14 +275,6 @@ double median5(const std::function<void()>& fn) {
   return ms[2];
 }
 
-long peak_rss_kb() {
-  std::ifstream in("/proc/self/status");
-  std::string line;
-  while (std::getline(in, line))
-    if (line.rfind("VmHWM:", 0) == 0) return std::stol(line.substr(6));
-  return -1;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -382,7 +374,7 @@ int main(int argc, char** argv) {
     if (child == 0) {
       auto cdb = trevor::database::open(s.lib_url, {.pool_size = 1});
       trevor::dashboard cboard(cdb);
-      const long before = peak_rss_kb();
+      const long before = bench::peak_rss_kb();
       std::size_t bytes = 0, lines = 0;
       const auto e0 = clock_type::now();
       cboard.audit_export_csv(admin, {}, [&](std::string_view chunk) {
@@ -393,7 +385,7 @@ int main(int argc, char** argv) {
       std::printf(
           "CSV export of the whole trail: %zu lines, %.0f MB in %.1f s; peak RSS %ld kB "
           "(%ld kB before the export)\n",
-          lines, static_cast<double>(bytes) / 1e6, secs, peak_rss_kb(), before);
+          lines, static_cast<double>(bytes) / 1e6, secs, bench::peak_rss_kb(), before);
       std::fflush(stdout);
       _exit(0);
     }

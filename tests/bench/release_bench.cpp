@@ -17,14 +17,6 @@ namespace {
 
 using bench::clock_type;
 
-long peak_rss_kb() {
-  std::ifstream in("/proc/self/status");
-  std::string line;
-  while (std::getline(in, line))
-    if (line.rfind("VmHWM:", 0) == 0) return std::stol(line.substr(6));
-  return -1;
-}
-
 void reset_peak_rss() {
   std::ofstream("/proc/self/clear_refs") << "5";
 }
@@ -96,7 +88,7 @@ int main(int argc, char** argv) {
       flow.add_object(rita, r.id, o, noise(each, 0x9e3779b97f4a7c15ULL + static_cast<unsigned>(i)));
     }
     const double upload_s = seconds_since(t0);
-    const long upload_kb = peak_rss_kb();
+    const long upload_kb = bench::peak_rss_kb();
     flow.submit(rita, r.id);
     trevor::human_review_input ok;
     ok.decision = trevor::review_decision::approved;
@@ -104,11 +96,11 @@ int main(int argc, char** argv) {
     flow.record_review(carla, r.id, ok);
 
     reset_peak_rss();
-    const long before_kb = peak_rss_kb();
+    const long before_kb = bench::peak_rss_kb();
     t0 = clock_type::now();
     const auto rec = flow.release(admin, r.id);
     const double release_s = seconds_since(t0);
-    const long release_kb = peak_rss_kb();
+    const long release_kb = bench::peak_rss_kb();
 
     reset_peak_rss();
     t0 = clock_type::now();
@@ -118,7 +110,7 @@ int main(int argc, char** argv) {
     flow.read_blob(d,
                    [&](std::string_view chunk) { got += static_cast<std::int64_t>(chunk.size()); });
     const double download_s = seconds_since(t0);
-    const long download_kb = peak_rss_kb();
+    const long download_kb = bench::peak_rss_kb();
 
     const double mb = static_cast<double>(each * objects) / (1024.0 * 1024.0);
     std::printf("release_bench %s: %d objects, %.0f MiB (package %.0f MiB)\n",

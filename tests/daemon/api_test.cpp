@@ -18,9 +18,6 @@ namespace json = boost::json;
 using world = project_world;
 
 namespace {
-std::string str(const json::value& v, std::string_view key) {
-  return std::string(v.at(key).as_string());
-}
 std::int64_t count_rows(daemon& d, const std::string& table) {
   return d.database().count("SELECT COUNT(*) FROM " + table);
 }

@@ -116,6 +116,11 @@ struct project_world {
   std::string submitted();
 };
 
+/// A string member of a JSON object (fails the test when it is not one).
+inline std::string str(const boost::json::value& v, std::string_view key) {
+  return std::string(v.at(key).as_string());
+}
+
 /// SHA-256 of `bytes`, lower-case hex (OpenSSL, independent of libtrevor's own).
 std::string sha256_hex(std::string_view bytes);
 

@@ -1,8 +1,10 @@
 // Release and delivery through trevord, on the engine under test: the
 // package behind its signed link, tampering caught, refusals with their
 // status and detail, and an ingress request from slots to downloads.
+#include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <thread>
 
 #include <boost/json.hpp>
 
@@ -14,10 +16,6 @@ namespace json = boost::json;
 using world = project_world;
 
 namespace {
-
-std::string str(const json::value& v, std::string_view key) {
-  return std::string(v.at(key).as_string());
-}
 
 /// The path and query of a link (the daemon's public URL is configuration).
 std::string path_of(const std::string& url) {
@@ -105,6 +103,34 @@ TEST_CASE("egress release over HTTP: 202, the package behind its link, refusals"
   CHECK(old.status == 403);
   CHECK(old.detail().find("replaced") != std::string::npos);
   CHECK(d.get(path_of(str(renewed.json(), "download_url")), "").status == 200);
+}
+
+TEST_CASE("the daemon's periodic sweep warns a release's owner once before the link expires") {
+  daemon d([](config& c) {
+    c.sweep_seconds = 1;
+    c.link_warning_hours = 24 * 8;  // longer than the 7-day link: due as soon as it exists
+  });
+  world w(d);
+  const auto id = w.draft("Swept");
+  w.upload(id, "x\n", "x.csv");
+  REQUIRE(d.post("/requests/" + id + "/submit", world::r1).status == 200);
+  approve(d, id);
+  REQUIRE(d.post("/requests/" + id + "/release", world::admin).status == 202);
+  auto warnings = [&] {
+    const auto rows = d.get("/notifications?limit=100", world::r1).json();
+    return std::count_if(rows.as_array().begin(), rows.as_array().end(), [](const json::value& n) {
+      return n.at("event_type") == "presigned_url.expiring_soon";
+    });
+  };
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (warnings() == 0 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  CHECK(warnings() == 1);
+  std::this_thread::sleep_for(std::chrono::milliseconds(2500));  // two more sweeps
+  CHECK(warnings() == 1);
+  const auto types = audit_types(d, id);
+  CHECK(std::count(types.begin(), types.end(), "presigned_url.expiring_soon") == 1);
+  CHECK(!str(d.get("/requests/" + id + "/release", world::r1).json(), "expiry_warned_at").empty());
 }
 
 TEST_CASE("release over HTTP: a file changed after approval is refused with 409, audited") {

@@ -128,22 +128,19 @@ config load_config(const std::function<std::optional<std::string>(const char*)>&
       bad("TREVOR_PUBLIC_URL", *v, "an http:// or https:// URL");
     c.public_url = *v;
   }
-  if (auto v = getenv("TREVOR_RELEASE_LINK_HOURS"))
-    c.release_link_hours =
-        static_cast<long>(parse_number("TREVOR_RELEASE_LINK_HOURS", *v, 1, 8760));
-  if (auto v = getenv("TREVOR_DELIVERY_LINK_HOURS"))
-    c.delivery_link_hours =
-        static_cast<long>(parse_number("TREVOR_DELIVERY_LINK_HOURS", *v, 1, 8760));
-  if (auto v = getenv("TREVOR_UPLOAD_LINK_HOURS"))
-    c.upload_link_hours = static_cast<long>(parse_number("TREVOR_UPLOAD_LINK_HOURS", *v, 1, 8760));
-  if (auto v = getenv("TREVOR_LINK_WARNING_HOURS"))
-    c.link_warning_hours =
-        static_cast<long>(parse_number("TREVOR_LINK_WARNING_HOURS", *v, 0, 8760));
-  if (auto v = getenv("TREVOR_RELEASE_TIMEOUT_MINUTES"))
-    c.release_timeout_minutes =
-        static_cast<long>(parse_number("TREVOR_RELEASE_TIMEOUT_MINUTES", *v, 1, 10080));
-  if (auto v = getenv("TREVOR_SWEEP_SECONDS"))
-    c.sweep_seconds = static_cast<long>(parse_number("TREVOR_SWEEP_SECONDS", *v, 0, 86400));
+  // Link lifetimes, the warning before expiry, the release timeout, the sweep period.
+  const struct {
+    const char* name;
+    long& field;
+    unsigned long lo, hi;
+  } durations[] = {{"TREVOR_RELEASE_LINK_HOURS", c.release_link_hours, 1, 8760},
+                   {"TREVOR_DELIVERY_LINK_HOURS", c.delivery_link_hours, 1, 8760},
+                   {"TREVOR_UPLOAD_LINK_HOURS", c.upload_link_hours, 1, 8760},
+                   {"TREVOR_LINK_WARNING_HOURS", c.link_warning_hours, 0, 8760},
+                   {"TREVOR_RELEASE_TIMEOUT_MINUTES", c.release_timeout_minutes, 1, 10080},
+                   {"TREVOR_SWEEP_SECONDS", c.sweep_seconds, 0, 86400}};
+  for (const auto& d : durations)
+    if (auto v = getenv(d.name)) d.field = static_cast<long>(parse_number(d.name, *v, d.lo, d.hi));
   if (auto v = getenv("TREVOR_LOG_FORMAT"); v && *v != "json")
     bad("TREVOR_LOG_FORMAT", *v, "json (the only format)");
 

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # trevord under load, next to a bare Boost.Beast server in the same run
 # (wrk, 2 threads, 32 connections), on SQLite and on a throwaway PostgreSQL
-# (fsync on); plus start-to-ready, idle RSS, and peak RSS across a 500 MB
-# upload (raw and multipart).
+# (fsync on); plus start-to-ready, idle RSS, peak RSS across a 500 MB
+# upload (raw and multipart), and across the release of those objects (about
+# 1 GB) and the download of its package.
 #
 #   tests/bench/http_bench.sh BUILD_DIR [SECONDS]     (a Release build)
 set -euo pipefail
@@ -82,6 +83,30 @@ run_engine() {
   curl -sf -H 'Authorization: Bearer dev:r1' -F output_type=other -F file=@"$work/big.bin" \
     "$base/requests/$rid/objects" >/dev/null
   echo "500 MB upload: raw $(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.1f", 500 / (b - a)}') MB/s; peak RSS over the run (VmHWM) $(rss_kb "$pid" VmHWM) kB"
+
+  # Release of those objects (about 1 GB) and the package's download through its
+  # link, with the peak RSS reset (clear_refs) before the release.
+  local uid
+  for u in c1 c2; do
+    uid=$(curl -sf -H "Authorization: Bearer dev:$u" "$base/users/me" | grep -o '"id":"[^"]*"' | head -1 | cut -d'"' -f4)
+    curl -sf -H "$admin" -H 'Content-Type: application/json' \
+      -d "{\"user_id\":\"$uid\",\"project_id\":\"$project\",\"role\":\"output_checker\"}" "$base/memberships" >/dev/null
+  done
+  curl -sf -X POST -H 'Authorization: Bearer dev:r1' "$base/requests/$rid/submit" >/dev/null
+  for u in c1 c2; do
+    curl -sf -H "Authorization: Bearer dev:$u" -H 'Content-Type: application/json' \
+      -d '{"decision":"approved","summary":"bench"}' "$base/requests/$rid/reviews" >/dev/null
+  done
+  echo 5 >"/proc/$pid/clear_refs"
+  local rel link t2 t3
+  t0=$(date +%s.%N)
+  rel=$(curl -sf -X POST -H "$admin" "$base/requests/$rid/release")
+  t1=$(date +%s.%N)
+  link=$(echo "$rel" | grep -o '"download_url":"[^"]*"' | cut -d'"' -f4)
+  t2=$(date +%s.%N)
+  curl -sf -o /dev/null "$base/requests/${link#*/requests/}"
+  t3=$(date +%s.%N)
+  echo "release of ~1000 MB: $(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.1f", b - a}') s; download of the package through its link $(awk -v a="$t2" -v b="$t3" 'BEGIN {printf "%.0f", 1000 / (b - a)}') MB/s; peak RSS since the release began (VmHWM) $(rss_kb "$pid" VmHWM) kB (target < 100 MB)"
   kill -TERM "$pid"
   while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done
 }

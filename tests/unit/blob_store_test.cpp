@@ -106,7 +106,29 @@ TEST_CASE("blob store: discard removes an unreferenced blob and ignores missing 
   store.discard("../../etc/passwd");  // invalid keys name nothing
 }
 
+TEST_CASE("blob store: open() pulls a blob in the reader's chunks; unknown keys are not_found") {
+  test::temp_dir dir;
+  filesystem_blob_store store(dir.path());
+  std::string content;
+  for (int i = 0; i < 30'000; ++i) content += static_cast<char>('a' + i % 26);
+  store.put("k/pull", test::bytes_of(content, 4096), 1 << 20);
+  const auto reader = store.open("k/pull");
+  std::string got;
+  char buf[777];
+  for (std::size_t n; (n = reader(buf, sizeof buf)) > 0;) {
+    CHECK(n <= sizeof buf);
+    got.append(buf, n);
+  }
+  CHECK(got == content);
+  CHECK(reader(buf, sizeof buf) == 0);  // stays at the end
+  CHECK(test::thrown_by([&] { store.open("k/none"); }).code() == errc::not_found);
+  CHECK(test::thrown_by([&] { store.open("../x"); }).code() == errc::invalid_argument);
+}
+
 TEST_CASE("storage keys: ADR-0011 layout with a sanitised filename") {
+  const auto rel = uuid::v7();
+  CHECK(release_storage_key(uuid{}, uuid{}, rel) ==
+        "releases/" + uuid{}.str() + "/" + uuid{}.str() + "/" + rel.str() + ".zip");
   const auto p = uuid::v7(), r = uuid::v7(), l = uuid::v7(), o = uuid::v7();
   CHECK(object_storage_key(p, r, l, 3, o, "table 1.csv") ==
         p.str() + "/" + r.str() + "/" + l.str() + "/3/" + o.str() + "-table_1.csv");

@@ -11,13 +11,6 @@
 namespace trevor {
 namespace {
 
-std::size_t files_under(const std::filesystem::path& root) {
-  std::size_t n = 0;
-  for (const auto& e : std::filesystem::recursive_directory_iterator(root))
-    if (e.is_regular_file()) ++n;
-  return n;
-}
-
 std::string read_back(const blob_store& s, const std::string& key) {
   std::string out;
   s.get(key, [&](std::string_view chunk) { out.append(chunk); });
@@ -37,7 +30,7 @@ TEST_CASE("blob store: put streams, hashes and stores; get, size and verify read
   CHECK(store.exists("p/r/l/1/o-data.csv"));
   CHECK(store.verify("p/r/l/1/o-data.csv", info.sha256));
   CHECK_FALSE(store.verify("p/r/l/1/o-data.csv", detail::sha256_hex("other")));
-  CHECK(files_under(dir.path()) == 1);  // no temporary file left
+  CHECK(test::files_under(dir.path()) == 1);  // no temporary file left
 }
 
 TEST_CASE("blob store: a key is written once and never overwritten") {
@@ -47,7 +40,7 @@ TEST_CASE("blob store: a key is written once and never overwritten") {
   const auto e = test::thrown_by([&] { store.put("a/b", test::bytes_of("second"), 100); });
   CHECK(e.code() == errc::conflict);
   CHECK(read_back(store, "a/b") == "first");
-  CHECK(files_under(dir.path()) == 1);
+  CHECK(test::files_under(dir.path()) == 1);
 }
 
 TEST_CASE("blob store: the size limit is enforced while streaming and leaves nothing") {
@@ -64,7 +57,7 @@ TEST_CASE("blob store: the size limit is enforced while streaming and leaves not
   CHECK(std::string(e.what()).find("upload limit") != std::string::npos);
   CHECK(pulled < 100'000 + 2 * 65536);  // stopped at the limit, not at the end
   CHECK_FALSE(store.exists("big/one"));
-  CHECK(files_under(dir.path()) == 0);
+  CHECK(test::files_under(dir.path()) == 0);
 }
 
 TEST_CASE("blob store: a reader that fails aborts the put and leaves nothing") {
@@ -77,7 +70,7 @@ TEST_CASE("blob store: a reader that fails aborts the put and leaves nothing") {
     return 1;
   };
   CHECK_THROWS_AS(store.put("x/y", failing, 100), std::runtime_error);
-  CHECK(files_under(dir.path()) == 0);
+  CHECK(test::files_under(dir.path()) == 0);
 }
 
 TEST_CASE("blob store: keys that could leave the root are refused") {

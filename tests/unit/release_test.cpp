@@ -124,14 +124,6 @@ bool has(const std::vector<std::string>& v, std::string_view s) {
   return std::find(v.begin(), v.end(), s) != v.end();
 }
 
-std::size_t files_under(const std::filesystem::path& dir) {
-  if (!std::filesystem::exists(dir)) return 0;
-  std::size_t n = 0;
-  for (const auto& e : std::filesystem::recursive_directory_iterator(dir))
-    if (e.is_regular_file()) ++n;
-  return n;
-}
-
 /// Structural JSON-LD checks an RO-Crate consumer relies on: a context of the
 /// RO-Crate 1.1 context plus term definitions, a flat @graph of objects with
 /// unique @id and an @type, every reference resolvable (or an absolute IRI),
@@ -211,7 +203,7 @@ TEST_CASE("release: an approved egress request becomes a verifiable RO-Crate pac
   CHECK(z.entries.at("data/rates.csv") == files[0].content);
   CHECK(z.entries.at("data/figure 1.png") == files[1].content);
   CHECK(z.entries.at("data/" + objects[2].id.str() + "/rates.csv") == files[2].content);
-  CHECK(files_under(rw.scratch.path()) == 0);  // the assembly file is gone
+  CHECK(test::files_under(rw.scratch.path()) == 0);  // the assembly file is gone
 
   // The metadata: JSON-LD with the expected entities.
   const auto doc = json::parse(z.entries.at("ro-crate-metadata.json"));
@@ -324,7 +316,7 @@ TEST_CASE("release: a file changed in the blob store after approval is caught; n
   CHECK(w.flow.get_request(w.admin, r.id).status == request_status::approved);
   CHECK(w.rows("release_records") == 0);
   CHECK(w.blob_files() == blobs_before);  // no package left in the release area
-  CHECK(files_under(rw.scratch.path()) == 0);
+  CHECK(test::files_under(rw.scratch.path()) == 0);
   auto trail = w.trail(r.id);
   REQUIRE(trail.size() >= 2);
   CHECK(trail[trail.size() - 2].event_type == "request.releasing");

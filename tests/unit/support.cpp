@@ -136,4 +136,12 @@ error thrown_by(const std::function<void()>& fn) {
   return error(errc::internal, "unreachable");
 }
 
+std::size_t files_under(const std::filesystem::path& root) {
+  if (!std::filesystem::exists(root)) return 0;
+  std::size_t n = 0;
+  for (const auto& e : std::filesystem::recursive_directory_iterator(root))
+    if (e.is_regular_file()) ++n;
+  return n;
+}
+
 }  // namespace trevor::test

@@ -6,6 +6,7 @@
 //   postgresql://...     -> a server the tests may create schemas in; every
 //                           fresh database is a new schema on it, dropped after.
 
+#include <filesystem>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -64,6 +65,9 @@ class fresh_database {
 
 /// A new empty directory under the system's temporary directory, removed
 /// with everything in it when the object goes.
+/// Regular files below `root`, recursively; 0 when it does not exist.
+std::size_t files_under(const std::filesystem::path& root);
+
 class temp_dir {
  public:
   temp_dir();

@@ -85,10 +85,7 @@ long long world::rows(const std::string& table) {
 }
 
 std::size_t world::blob_files() {
-  std::size_t n = 0;
-  for (const auto& e : std::filesystem::recursive_directory_iterator(blobs.root()))
-    if (e.is_regular_file()) ++n;
-  return n;
+  return files_under(blobs.root());
 }
 
 boost::json::object payload_of(const audit_event& e) {

@@ -118,6 +118,12 @@ boost::json::value json_of(const std::optional<uuid>& id) {
   return boost::json::string(id->str());
 }
 
+boost::json::object link_use(const link_client& client, std::string_view token) {
+  return {{"link_id", link_signer::link_id(token)},
+          {"client_address", client.address},
+          {"user_agent", client.user_agent.substr(0, 255)}};
+}
+
 boost::json::object status_change(request_status from, request_status to, std::int64_t round) {
   return {{"from", to_string(from)}, {"to", to_string(to)}, {"round", round}};
 }

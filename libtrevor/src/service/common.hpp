@@ -2,6 +2,7 @@
 // What the services share (internal): actor checks, the per-transaction
 // collection of audit events and notifications, JSON payloads.
 
+#include <chrono>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -93,6 +94,15 @@ class pending_blob {
 inline std::string actor_name(const actor& who) {
   return who.user_id.str();
 }
+
+/// `t` moved `by` later (link expiries, sweep thresholds).
+inline timestamp later(timestamp t, std::chrono::seconds by) {
+  return timestamp(t.micros() + std::chrono::duration_cast<std::chrono::microseconds>(by).count());
+}
+
+/// The payload fields of an event caused through a signed link: the link's
+/// id, the client's address and User-Agent (at most 255 bytes).
+boost::json::object link_use(const link_client& client, std::string_view token);
 
 /// JSON helpers for payloads.
 boost::json::value json_of(const std::optional<uuid>& id);

@@ -260,9 +260,7 @@ upload_link workflow::issue_upload_link(const actor& who, const uuid& request_id
     const auto slot = unfilled_slot(c, request_id, object_id);
     upload_link l;
     l.object_id = slot.id;
-    l.expires_at = timestamp(
-        detail::database_now(c).micros() +
-        std::chrono::duration_cast<std::chrono::microseconds>(options_.upload_link_ttl).count());
+    l.expires_at = detail::later(detail::database_now(c), options_.upload_link_ttl);
     const auto token = links_.issue({link_purpose::slot_upload, slot.id, l.expires_at});
     l.upload_url = options_.public_url + slot_upload_path(request_id, slot.id, token);
     event_batch batch(ids_);
@@ -296,12 +294,10 @@ output_object workflow::upload_through_link(const uuid& request_id, const uuid& 
   const auto slot =
       detail::run_transaction(db_.impl(), mode::read, "upload through link",
                               [&](connection& c) { return open_slot(c, false).first; });
-  return fill_slot(db_.impl(), blobs_, ids_, options_.max_upload_bytes, slot, bytes,
-                   [&](connection& c) { return open_slot(c, true).second; },
-                   std::string(link_actor),
-                   {{"link_id", link_signer::link_id(token)},
-                    {"client_address", client.address},
-                    {"user_agent", client.user_agent.substr(0, 255)}});
+  return fill_slot(
+      db_.impl(), blobs_, ids_, options_.max_upload_bytes, slot, bytes,
+      [&](connection& c) { return open_slot(c, true).second; }, std::string(link_actor),
+      detail::link_use(client, token));
 }
 
 output_object workflow::replace_object(const actor& who, const uuid& request_id,

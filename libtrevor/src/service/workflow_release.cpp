@@ -40,10 +40,6 @@ std::string slot_upload_path(const uuid& request_id, const uuid& object_id,
 
 namespace {
 
-timestamp later(timestamp t, std::chrono::seconds by) {
-  return timestamp(t.micros() + std::chrono::duration_cast<std::chrono::microseconds>(by).count());
-}
-
 /// The live APPROVED objects of a request: what a release or delivery hands out.
 std::vector<output_object> approved_objects(connection& c, const uuid& request_id) {
   auto objects = detail::list_objects(c, request_id, false);
@@ -61,10 +57,22 @@ void require_step(const detail::request_facts& f, const actor& who, operation op
   require_transition(f.request.status, op, d, to);
 }
 
-boost::json::object client_payload(const link_client& client, std::string_view token) {
-  return {{"link_id", link_signer::link_id(token)},
-          {"client_address", client.address},
-          {"user_agent", client.user_agent.substr(0, 255)}};
+/// RELEASING → APPROVED with request.release_failed in `batch`; nullopt when
+/// the request is no longer RELEASING (someone else settled it).
+std::optional<airlock_request> return_to_approved(connection& c, event_batch& batch,
+                                                  const uuid& request_id,
+                                                  const std::string& actor_name,
+                                                  std::string_view reason,
+                                                  const std::string& detail) {
+  auto moved = detail::transition_request(c, request_id, request_status::releasing,
+                                          request_status::approved, {});
+  if (!moved) return std::nullopt;
+  auto payload = detail::status_change(request_status::releasing, request_status::approved,
+                                       moved->review_round);
+  payload["reason"] = reason;
+  payload["detail"] = detail;
+  batch.event(actor_name, "request.release_failed", request_id, moved->project_id, payload);
+  return moved;
 }
 
 /// A byte_reader over a local file (the assembled package).
@@ -168,7 +176,7 @@ release_record workflow::release(const actor& who, const uuid& request_id) {
         throw error(errc::conflict,
                     "release: the request left RELEASING while its package was built "
                     "(the interrupted-release sweep returned it to APPROVED); release again");
-      const auto expires = later(detail::database_now(c), options_.release_link_ttl);
+      const auto expires = detail::later(detail::database_now(c), options_.release_link_ttl);
       const auto token = links_.issue({link_purpose::release_download, release_id, expires});
       release_record x;
       x.id = release_id;
@@ -216,16 +224,8 @@ release_record workflow::release(const actor& who, const uuid& request_id) {
 void workflow::fail_release(const uuid& request_id, const std::string& actor_name,
                             std::string_view reason, const std::string& detail) {
   detail::run_transaction(db_.impl(), mode::write, "release failed", [&](connection& c) {
-    auto moved = detail::transition_request(c, request_id, request_status::releasing,
-                                            request_status::approved, {});
-    if (!moved) return;  // someone else already settled it
-    auto payload = detail::status_change(request_status::releasing, request_status::approved,
-                                         moved->review_round);
-    payload["reason"] = reason;
-    payload["detail"] = detail;
     event_batch batch(ids_);
-    batch.event(actor_name, "request.release_failed", request_id, moved->project_id, payload);
-    batch.write(c);
+    if (return_to_approved(c, batch, request_id, actor_name, reason, detail)) batch.write(c);
   });
 }
 
@@ -250,7 +250,7 @@ release_record workflow::renew_release_link(const actor& who, const uuid& reques
       throw error(errc::invalid_transition,
                   fmt::format("release link: request {} is {} and has no release", request_id.str(),
                               to_string(f.request.status)));
-    const auto expires = later(detail::database_now(c), options_.release_link_ttl);
+    const auto expires = detail::later(detail::database_now(c), options_.release_link_ttl);
     const auto token = links_.issue({link_purpose::release_download, old->id, expires});
     auto x = detail::replace_release_link(
         c, old->id, url_of(release_download_path(request_id, token)), expires);
@@ -276,7 +276,7 @@ blob_download workflow::release_download(const uuid& request_id, std::string_vie
     if (claims.expires_at != x->url_expires_at)
       throw error(errc::forbidden, "link token refused: replaced by a newer link");
     const auto r = detail::find_request(c, request_id);
-    auto payload = client_payload(client, token);
+    auto payload = detail::link_use(client, token);
     payload["release_id"] = x->id.str();
     payload["crate_checksum_sha256"] = x->crate_checksum_sha256;
     event_batch batch(ids_);
@@ -345,7 +345,7 @@ delivery workflow::deliver(const actor& who, const uuid& request_id) {
     d.request_id = request_id;
     d.delivered_by = who.user_id;
     d.object_count = static_cast<std::int64_t>(objects.size());
-    d.url_expires_at = later(detail::database_now(c), options_.delivery_link_ttl);
+    d.url_expires_at = detail::later(detail::database_now(c), options_.delivery_link_ttl);
     delivery out;
     out.record = detail::insert_delivery_record(c, d);
     out.objects =
@@ -399,7 +399,7 @@ blob_download workflow::delivered_object_download(const uuid& request_id, const 
     if (!detail::find_delivery_record(c, request_id) || o->state != object_state::approved)
       throw error(errc::forbidden, "link token refused: the object is not delivered");
     const auto r = detail::find_request(c, request_id);
-    auto payload = client_payload(client, token);
+    auto payload = detail::link_use(client, token);
     payload["object_id"] = o->id.str();
     payload["filename"] = o->filename;
     payload["checksum_sha256"] = o->checksum_sha256;
@@ -423,7 +423,7 @@ std::vector<release_record> workflow::sweep_expiring_links() {
     const auto now = detail::database_now(c);
     std::vector<release_record> out;
     event_batch batch(ids_);
-    for (auto& e : detail::releases_expiring(c, now, later(now, options_.link_warning))) {
+    for (auto& e : detail::releases_expiring(c, now, detail::later(now, options_.link_warning))) {
       // The conditional update is the "exactly once": a concurrent sweep
       // that read the same candidate updates nothing.
       auto warned = detail::mark_release_expiry_warned(c, e.record.id);
@@ -454,17 +454,12 @@ std::vector<airlock_request> workflow::sweep_interrupted_releases() {
     std::vector<airlock_request> out;
     event_batch batch(ids_);
     for (const auto& r : detail::list_requests(c, filter)) {
-      if (now < later(r.updated_at, timeout)) continue;
-      auto moved = detail::transition_request(c, r.id, request_status::releasing,
-                                              request_status::approved, {});
-      if (!moved) continue;
-      auto payload = detail::status_change(request_status::releasing, request_status::approved,
-                                           moved->review_round);
-      payload["reason"] = "interrupted";
-      payload["detail"] =
+      if (now < detail::later(r.updated_at, timeout)) continue;
+      auto moved = return_to_approved(
+          c, batch, r.id, std::string(system_actor), "interrupted",
           fmt::format("still RELEASING {} s after the release started",
-                      std::chrono::duration_cast<std::chrono::seconds>(timeout).count());
-      batch.event(std::string(system_actor), "request.release_failed", r.id, r.project_id, payload);
+                      std::chrono::duration_cast<std::chrono::seconds>(timeout).count()));
+      if (!moved) continue;
       out.push_back(std::move(*moved));
     }
     batch.write(c);

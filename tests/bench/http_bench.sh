@@ -60,7 +60,7 @@ run_engine() {
     -d "{\"project_id\":\"$project\",\"direction\":\"egress\",\"title\":\"bench\"}" "$base/requests" |
     grep -o '"id":"[^"]*"' | head -1 | cut -d'"' -f4)
   curl -sf -H 'Authorization: Bearer dev:r1' -H 'Content-Type: application/octet-stream' \
-    --data-binary 'a,b' "$base/requests/$rid/objects?filename=t.csv" >/dev/null
+    --data-binary 'a,b' "$base/requests/$rid/objects?filename=t.csv&output_type=tabular" >/dev/null
 
   local bare_health health get post
   bare_health=$(rate "http://127.0.0.1:$bare_port/health")
@@ -78,7 +78,7 @@ run_engine() {
   local t0 t1
   t0=$(date +%s.%N)
   curl -sf -H 'Authorization: Bearer dev:r1' -H 'Content-Type: application/octet-stream' \
-    --data-binary @"$work/big.bin" "$base/requests/$rid/objects?filename=big.bin" >/dev/null
+    --data-binary @"$work/big.bin" "$base/requests/$rid/objects?filename=big.bin&output_type=other" >/dev/null
   t1=$(date +%s.%N)
   curl -sf -H 'Authorization: Bearer dev:r1' -F output_type=other -F file=@"$work/big.bin" \
     "$base/requests/$rid/objects" >/dev/null

@@ -64,11 +64,11 @@ TEST_CASE("SIGTERM: stop accepting, /readyz 503, finish the request in flight, e
   // An upload in flight: the head and half the body.
   http_client upload(p.port());
   const std::string body(200000, 'u');
-  upload.write_raw(
-      "POST /requests/" + request_id +
-      "/objects?filename=slow.bin HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer dev:r1\r\n"
-      "Content-Type: application/octet-stream\r\nContent-Length: " +
-      std::to_string(body.size()) + "\r\n\r\n" + body.substr(0, 100000));
+  upload.write_raw("POST /requests/" + request_id +
+                   "/objects?filename=slow.bin&output_type=other HTTP/1.1\r\nHost: "
+                   "x\r\nAuthorization: Bearer dev:r1\r\n"
+                   "Content-Type: application/octet-stream\r\nContent-Length: " +
+                   std::to_string(body.size()) + "\r\n\r\n" + body.substr(0, 100000));
   http_client keep(p.port());
   REQUIRE(keep.send({"GET", "/readyz", "", "", ""}).status == 200);
   std::this_thread::sleep_for(std::chrono::milliseconds(200));
@@ -138,8 +138,8 @@ TEST_CASE("two daemons on one database: reviews at once on different daemons, on
                              "application/json"})
                        .json();
     const std::string id(r.at("id").as_string());
-    REQUIRE(via.send({"POST", "/requests/" + id + "/objects?filename=t.csv", "dev:r1", "a,b",
-                      "application/octet-stream"})
+    REQUIRE(via.send({"POST", "/requests/" + id + "/objects?filename=t.csv&output_type=tabular",
+                      "dev:r1", "a,b", "application/octet-stream"})
                 .status == 201);
     // Submitted through the other daemon.
     REQUIRE(

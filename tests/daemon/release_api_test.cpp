@@ -175,7 +175,7 @@ TEST_CASE("ingress over HTTP: slots, upload links, review, delivery and its down
   auto slot2 =
       d.post("/requests/" + id + "/slots", world::admin, json::object{{"filename", "codes.txt"}});
   const auto oid2 = str(slot2.json(), "id");
-  CHECK(d.post("/requests/" + id + "/submit", world::admin).status == 409);  // slots unfilled
+  CHECK(d.post("/requests/" + id + "/submit", world::admin).status == 422);  // slots unfilled
 
   CHECK(d.post("/requests/" + id + "/objects/" + oid + "/upload-link", world::c1).status == 403);
   auto link = d.post("/requests/" + id + "/objects/" + oid + "/upload-link", world::admin);

@@ -53,7 +53,7 @@ TEST_CASE("a stalled upload is cut off after the read timeout, stores nothing, h
     stalled.push_back(std::make_unique<http_client>(d.port()));
     stalled.back()->write_raw(
         "POST /requests/" + id +
-        "/objects?filename=a.bin HTTP/1.1\r\nHost: x\r\n"
+        "/objects?filename=a.bin&output_type=other HTTP/1.1\r\nHost: x\r\n"
         "Authorization: Bearer dev:r1\r\n"
         "Content-Type: application/octet-stream\r\nContent-Length: 100000\r\n\r\n" +
         std::string(1000, 'x'));

@@ -1,5 +1,5 @@
 // The workflow policy without a database: every cell of the transition table
-// (domain §3) and every numbered review rule (domain §4).
+// and every numbered review rule (README, "Review rules").
 #include <fstream>
 #include <set>
 #include <sstream>

@@ -498,6 +498,27 @@ TEST_CASE("pipeline metrics: project filter, default window, stuck threshold 0")
     w.until = ts(5);
     CHECK(thrown_by([&] { board.metrics(f.as_admin(), w); }).code() == errc::invalid_argument);
   }
+  SUBCASE("since in the future without until is the empty window, not an error") {
+    dashboard board(db.db());
+    window_query w;
+    w.as_of = ts(100);
+    w.since = ts(150);  // after every request of the fixture but not after as_of: nothing yet
+    for (const auto since : {ts(150), ts(100)}) {
+      w.since = since;
+      const auto m = board.metrics(f.as_admin(), w);
+      CHECK(m.since == since);
+      CHECK(m.until == since);
+      CHECK(m.total_requests == 0);
+      for (const auto& [s, n] : m.by_status) CHECK(n == 0);
+      CHECK_FALSE(m.approval_rate.has_value());
+      CHECK(m.hours_to_decision == percentiles{});
+      CHECK_FALSE(m.median_revisions_per_request.has_value());
+    }
+    // With an explicit until before it, still refused.
+    w.since = ts(150);
+    w.until = ts(120);
+    CHECK(thrown_by([&] { board.metrics(f.as_admin(), w); }).code() == errc::invalid_argument);
+  }
 }
 
 // ------------------------------------------------------------------ checkers

@@ -420,7 +420,7 @@ TEST_CASE("ingress: slots filled through upload links, reviewed, delivered with 
   const auto slot1 = w.flow.add_slot(w.s1, r.id, in);
   in.filename = "codes.txt";
   const auto slot2 = w.flow.add_slot(w.s1, r.id, in);
-  CHECK(thrown_by([&] { w.flow.submit(w.s1, r.id); }).code() == errc::invalid_transition);
+  CHECK(thrown_by([&] { w.flow.submit(w.s1, r.id); }).code() == errc::invalid_argument);
 
   // Upload links: contributors only; each is bound to its slot.
   CHECK(thrown_by([&] { w.flow.issue_upload_link(w.c1, r.id, slot1.id); }).code() ==

@@ -99,7 +99,7 @@ TEST_CASE("replay: every request's status and object's state rebuilt from the au
   // A spread of histories: approved after a revision, rejected, withdrawn,
   // an agent escalation, an ingress request with a slot, a draft.
   const auto revised = w.submitted(2);
-  w.flow.record_agent_review(revised.id, {review_decision::approved, "", "[]"});
+  w.flow.record_agent_review(w.agent, revised.id, {review_decision::approved, "", "[]"});
   const auto objs = w.flow.list_objects(w.r1, revised.id);
   auto ask = decide(review_decision::changes_requested);
   ask.object_decisions = {{objs[0].id, review_decision::rejected, "no"}};
@@ -108,12 +108,12 @@ TEST_CASE("replay: every request's status and object's state rebuilt from the au
   v2.filename = "again.csv";
   w.flow.replace_object(w.r1, revised.id, objs[0].id, v2, test::bytes_of("x"));
   w.flow.resubmit(w.r1, revised.id);
-  w.flow.start_agent_review(revised.id);
-  w.flow.record_agent_review(revised.id, {review_decision::escalated, "", "[]"});
+  w.flow.start_agent_review(w.agent, revised.id);
+  w.flow.record_agent_review(w.agent, revised.id, {review_decision::escalated, "", "[]"});
   w.flow.record_review(w.s1, revised.id, decide(review_decision::approved));
 
   const auto rejected = w.submitted();
-  w.flow.record_agent_review(rejected.id, {review_decision::approved, "", "[]"});
+  w.flow.record_agent_review(w.agent, rejected.id, {review_decision::approved, "", "[]"});
   w.flow.record_review(w.c2, rejected.id, decide(review_decision::rejected));
 
   const auto withdrawn = w.draft();

@@ -1,10 +1,13 @@
 // The workflow service on the engine under test: lifecycle, reviews,
 // objects, metadata, ingress slots, bad input and nothing half-written.
+#include <algorithm>
 #include <chrono>
+#include <functional>
 #include <map>
 #include <thread>
 
 #include <doctest/doctest.h>
+#include <fmt/format.h>
 
 #include "world.hpp"
 
@@ -81,7 +84,53 @@ TEST_CASE("create: bad input is refused with the field named and nothing written
         "description");
   check({uuid::v7(), direction::egress, "ok", ""}, errc::not_found, "project_id");
   check({uuid(), direction::egress, "ok", ""}, errc::invalid_argument, "project_id");
+  check({w.proj.id, direction::egress, "bad \xC3\x28 utf-8", ""}, errc::invalid_argument,
+        "title: is not valid UTF-8");
+  check({w.proj.id, direction::egress, "surrogate \xED\xA0\x80", ""}, errc::invalid_argument,
+        "UTF-8");
   CHECK(snapshot(w) == before);
+}
+
+TEST_CASE("text limits count characters, not bytes, at the limit and one past it") {
+  world w;
+  // "Ω" is 2 bytes, "统" 3, "😀" 4: limits are stated in characters everywhere.
+  auto repeat = [](std::string_view unit, std::size_t n) {
+    std::string s;
+    for (std::size_t i = 0; i < n; ++i) s += unit;
+    return s;
+  };
+  for (const std::string_view unit : {"\u03A9", "\u7EDF", "\U0001F600"}) {
+    CAPTURE(unit);
+    const auto at_limit =
+        w.flow.create_request(w.r1, {w.proj.id, direction::egress, repeat(unit, max_title_length),
+                                     repeat(unit, max_description_length)});
+    CHECK(at_limit.title.size() == max_title_length * unit.size());
+    CHECK(thrown_by([&] {
+            w.flow.create_request(
+                w.r1, {w.proj.id, direction::egress, repeat(unit, max_title_length + 1), ""});
+          }).code() == errc::invalid_argument);
+    CHECK(thrown_by([&] {
+            w.flow.create_request(w.r1, {w.proj.id, direction::egress, "t",
+                                         repeat(unit, max_description_length + 1)});
+          }).code() == errc::invalid_argument);
+    // File names and metadata text.
+    const auto name = repeat(unit, max_filename_length - 4) + ".csv";
+    const auto o = w.upload(w.r1, at_limit.id, name);
+    CHECK(o.filename == name);
+    CHECK(thrown_by([&] {
+            w.upload(w.r1, at_limit.id, repeat(unit, max_filename_length - 3) + ".csv");
+          }).code() == errc::invalid_argument);
+    metadata_patch long_text;
+    long_text.researcher_justification = repeat(unit, max_metadata_text);
+    CHECK(
+        w.flow.edit_metadata(w.r1, at_limit.id, o.id, long_text).researcher_justification.size() ==
+        max_metadata_text * unit.size());
+    long_text.researcher_justification = repeat(unit, max_metadata_text + 1);
+    const auto e = thrown_by([&] { w.flow.edit_metadata(w.r1, at_limit.id, o.id, long_text); });
+    CHECK(e.code() == errc::invalid_argument);
+    CHECK(std::string(e.what()) ==
+          fmt::format("researcher_justification: longer than {} characters", max_metadata_text));
+  }
 }
 
 TEST_CASE("create: an archived project refuses new requests and keeps its history") {
@@ -129,7 +178,7 @@ TEST_CASE("submit: refusals change nothing") {
   const auto empty = w.flow.create_request(w.r1, {w.proj.id, direction::egress, "Empty", ""});
   const auto full = w.draft();
   const snapshot before(w);
-  CHECK(thrown_by([&] { w.flow.submit(w.r1, empty.id); }).code() == errc::invalid_transition);
+  CHECK(thrown_by([&] { w.flow.submit(w.r1, empty.id); }).code() == errc::invalid_argument);
   CHECK(thrown_by([&] { w.flow.submit(w.r2, full.id); }).code() == errc::forbidden);
   CHECK(thrown_by([&] { w.flow.submit(w.c1, full.id); }).code() == errc::forbidden);
   CHECK(thrown_by([&] { w.flow.submit(w.outsider, full.id); }).code() == errc::not_found);
@@ -190,7 +239,7 @@ TEST_CASE("reviews: a revision cycle ends APPROVED (round 2 counts only its own 
   CHECK(w.flow.get_object(w.r1, r.id, objects[0].id).state == object_state::changes_requested);
   // Undecided, and the outcome is not APPROVED: it stays PENDING (rule 7).
   CHECK(w.flow.get_object(w.r1, r.id, objects[1].id).state == object_state::pending);
-  CHECK(thrown_by([&] { w.flow.resubmit(w.r1, r.id); }).code() == errc::invalid_transition);
+  CHECK(thrown_by([&] { w.flow.resubmit(w.r1, r.id); }).code() == errc::invalid_argument);
 
   new_object v2;
   v2.filename = "table1-rounded.csv";
@@ -288,14 +337,16 @@ TEST_CASE("agent: SUBMITTED, then the agent's review moves the request to HUMAN_
   CHECK(thrown_by([&] {
           w.flow.record_review(w.c1, r.id, decide(review_decision::approved));
         }).code() == errc::invalid_transition);
-  CHECK(w.flow.start_agent_review(r.id).status == request_status::agent_review);
-  CHECK(thrown_by([&] { w.flow.start_agent_review(r.id); }).code() == errc::invalid_transition);
-  const auto review = w.flow.record_agent_review(r.id, {review_decision::approved, "clean", "[]"});
+  CHECK(w.flow.start_agent_review(w.agent, r.id).status == request_status::agent_review);
+  CHECK(thrown_by([&] { w.flow.start_agent_review(w.agent, r.id); }).code() ==
+        errc::invalid_transition);
+  const auto review =
+      w.flow.record_agent_review(w.agent, r.id, {review_decision::approved, "clean", "[]"});
   CHECK(review.reviewer_type == reviewer_type::agent);
   CHECK_FALSE(review.reviewer_id);
   CHECK(w.flow.get_request(w.r1, r.id).status == request_status::human_review);
   CHECK(thrown_by([&] {
-          w.flow.record_agent_review(r.id, {review_decision::approved, "", "[]"});
+          w.flow.record_agent_review(w.agent, r.id, {review_decision::approved, "", "[]"});
         }).code() == errc::invalid_transition);
   // The agent counts as one reviewer: one human approval closes the round.
   auto accept = decide(review_decision::approved);
@@ -315,7 +366,8 @@ TEST_CASE("agent: a review from SUBMITTED passes through AGENT_REVIEW; checkers 
   world w({.agent_review = true});
   const auto r = w.submitted();
   w.box.mark_all_read(w.c1);
-  w.flow.record_agent_review(r.id, {review_decision::escalated, "small cells", R"({"rules":[]})"});
+  w.flow.record_agent_review(w.agent, r.id,
+                             {review_decision::escalated, "small cells", R"({"rules":[]})"});
   const auto types = types_of(w.trail(r.id));
   const std::vector<std::string> tail(types.end() - 3, types.end());
   CHECK(tail == std::vector<std::string>{"request.agent_review_started", "review.created",
@@ -336,9 +388,100 @@ TEST_CASE("agent: bad findings are refused before anything is written") {
   const auto r = w.submitted();
   const snapshot before(w);
   CHECK(thrown_by([&] {
-          w.flow.record_agent_review(r.id, {review_decision::approved, "", "{oops"});
+          w.flow.record_agent_review(w.agent, r.id, {review_decision::approved, "", "{oops"});
         }).code() == errc::invalid_argument);
-  CHECK(thrown_by([&] { w.flow.record_agent_review(uuid::v7(), {}); }).code() == errc::not_found);
+  CHECK(thrown_by([&] { w.flow.record_agent_review(w.agent, uuid::v7(), {}); }).code() ==
+        errc::not_found);
+  CHECK(snapshot(w) == before);
+}
+
+TEST_CASE("agent: its credential names it in the trail; a malformed name is refused") {
+  world w({.agent_review = true});
+  const auto r = w.submitted();
+  const agent_credential external("svc-sdc-checker");
+  w.flow.start_agent_review(external, r.id);
+  w.flow.record_agent_review(external, r.id, {review_decision::approved, "", "[]"});
+  const auto trail = w.trail(r.id);
+  const std::vector<audit_event> tail(trail.end() - 3, trail.end());
+  for (const auto& e : tail) CHECK(e.actor == "agent:svc-sdc-checker");
+  CHECK(w.agent.audit_actor() == agent_actor);
+  for (const char* bad : {"", "two words", "tab\there", "\x7f"})
+    CHECK(thrown_by([&] { agent_credential{bad}; }).code() == errc::invalid_argument);
+  CHECK(thrown_by([&] { agent_credential{std::string(129, 'a')}; }).code() ==
+        errc::invalid_argument);
+  CHECK_NOTHROW(agent_credential{std::string(128, 'a')});
+}
+
+TEST_CASE("agent: reads every project's requests, objects, metadata and versions; downloads") {
+  world w({.agent_review = true});
+  // A request of a project the agent has no tie to, next to one of proj.
+  const project_spec spec{uuid::v7(), "proj-beta", "Project Beta"};
+  const std::vector<project_spec> both{{w.proj.id, w.proj.name, w.proj.display_name}, spec};
+  w.dir.reconcile_projects(w.admin, both);
+  const auto beta_researcher = w.actor_for("bea");
+  w.dir.add_membership(w.admin, beta_researcher.user_id, spec.id, membership_role::researcher);
+  auto beta = w.flow.create_request(beta_researcher, {spec.id, direction::egress, "Beta", ""});
+  w.upload(beta_researcher, beta.id, "beta.csv", "x,y\n1,2\n");
+  w.flow.submit(beta_researcher, beta.id);
+  const auto alpha = w.submitted();
+  const auto draft = w.draft();
+
+  const auto& bot = w.agent_reader;
+  const auto waiting = w.flow.list_requests(bot, {.status = request_status::submitted});
+  std::vector<uuid> ids;
+  for (const auto& r : waiting) ids.push_back(r.id);
+  std::sort(ids.begin(), ids.end());
+  std::vector<uuid> expected{alpha.id, beta.id};
+  std::sort(expected.begin(), expected.end());
+  CHECK(ids == expected);
+  CHECK(w.flow.list_requests(bot).size() == 3);  // the draft too: every request is visible
+
+  const auto detail = w.flow.get_request_detail(bot, beta.id);
+  REQUIRE(detail.objects.size() == 1);
+  const auto object = detail.objects[0];
+  CHECK(w.flow.list_objects(bot, beta.id).size() == 1);
+  CHECK(w.flow.get_object(bot, beta.id, object.id).filename == "beta.csv");
+  CHECK(w.flow.object_versions(bot, beta.id, object.id).size() == 1);
+  CHECK(w.flow.get_metadata(bot, beta.id, object.id).logical_object_id == object.logical_object_id);
+  std::string bytes;
+  w.flow.download_object(bot, beta.id, object.id, [&](std::string_view c) { bytes += c; });
+  CHECK(bytes == "x,y\n1,2\n");
+  const auto last = w.trail(beta.id).back();
+  CHECK(last.event_type == "object.downloaded");
+  CHECK(last.actor == "agent:trevor-agent");
+  CHECK(test::payload_of(last).at("object_id").as_string() == object.id.str());
+  CHECK(w.flow.get_request(bot, draft.id).status == request_status::draft);
+}
+
+TEST_CASE("agent: may do nothing but read and record agent reviews; refusals write nothing") {
+  world w({.agent_review = true});
+  const auto draft = w.draft();
+  const auto oid = w.flow.list_objects(w.r1, draft.id)[0].id;
+  const auto submitted = w.submitted();
+  w.flow.record_agent_review(w.agent, submitted.id, {review_decision::approved, "", "[]"});
+  const auto& bot = w.agent_reader;
+  const snapshot before(w);
+  new_object in;
+  in.filename = "x.csv";
+  const std::vector<std::pair<const char*, std::function<void()>>> attempts{
+      {"create",
+       [&] {
+         w.flow.create_request(bot, {w.proj.id, direction::egress, "T", ""});
+       }},
+      {"upload", [&] { w.flow.add_object(bot, draft.id, in, test::bytes_of("a")); }},
+      {"replace", [&] { w.flow.replace_object(bot, draft.id, oid, in, test::bytes_of("a")); }},
+      {"metadata", [&] { w.flow.edit_metadata(bot, draft.id, oid, {.title = "x"}); }},
+      {"submit", [&] { w.flow.submit(bot, draft.id); }},
+      {"withdraw", [&] { w.flow.withdraw(bot, draft.id); }},
+      {"human review",
+       [&] { w.flow.record_review(bot, submitted.id, decide(review_decision::approved)); }},
+      {"notifications", [&] { w.box.list(bot, 10, std::nullopt, false); }},
+      {"users", [&] { w.dir.list_users(bot, std::nullopt); }},
+  };
+  for (const auto& [what, attempt] : attempts) {
+    CAPTURE(what);
+    CHECK(thrown_by(attempt).code() == errc::forbidden);
+  }
   CHECK(snapshot(w) == before);
 }
 
@@ -497,6 +640,41 @@ TEST_CASE("metadata: partial update with lock_version; stale versions conflict")
   CHECK(snapshot(w) == before);
 }
 
+TEST_CASE("metadata: without lock_version the patch applies to the current row") {
+  world w;
+  const auto r = w.draft();
+  const auto o = w.flow.list_objects(w.r1, r.id)[0];
+  const auto m1 = w.flow.get_metadata(w.r1, r.id, o.id);
+  const auto events = w.trail(r.id).size();
+  const auto m2 = w.flow.edit_metadata(w.r1, r.id, o.id, {.title = "No version given"});
+  CHECK(m2.lock_version == m1.lock_version + 1);
+  CHECK(m2.title == "No version given");
+  const auto trail = w.trail(r.id);
+  REQUIRE(trail.size() == events + 1);
+  CHECK(trail.back().event_type == "object.metadata_updated");
+  // Again: still bumps the version, whatever the client last read.
+  CHECK(w.flow.edit_metadata(w.r1, r.id, o.id, {.title = "Again"}).lock_version ==
+        m1.lock_version + 2);
+  // Every other refusal stands without it: not the researcher, unknown
+  // request, another request's object, bad text; nothing written.
+  const snapshot before(w);
+  const metadata_patch p{.title = "x"};
+  CHECK(thrown_by([&] { w.flow.edit_metadata(w.c1, r.id, o.id, p); }).code() == errc::forbidden);
+  CHECK(thrown_by([&] { w.flow.edit_metadata(w.outsider, r.id, o.id, p); }).code() ==
+        errc::not_found);
+  CHECK(thrown_by([&] { w.flow.edit_metadata(w.r1, uuid::v7(), o.id, p); }).code() ==
+        errc::not_found);
+  CHECK(thrown_by([&] { w.flow.edit_metadata(w.r1, r.id, uuid::v7(), p); }).code() ==
+        errc::not_found);
+  CHECK(thrown_by([&] { w.flow.edit_metadata(w.r1, r.id, o.id, {.tags_json = "[1]"}); }).code() ==
+        errc::invalid_argument);
+  CHECK(snapshot(w) == before);
+  // And the status rule: frozen in review.
+  w.flow.submit(w.r1, r.id);
+  CHECK(thrown_by([&] { w.flow.edit_metadata(w.r1, r.id, o.id, p); }).code() ==
+        errc::invalid_transition);
+}
+
 TEST_CASE("metadata: frozen once the request is in review or approved") {
   world w;
   const auto r = w.submitted();
@@ -542,7 +720,7 @@ TEST_CASE("ingress: slots are confirmed once with their bytes before submission"
   const auto slot = w.flow.add_slot(w.s1, r.id, in);
   CHECK(slot.checksum_sha256.empty());
   CHECK(slot.size_bytes == 0);
-  CHECK(thrown_by([&] { w.flow.submit(w.s1, r.id); }).code() == errc::invalid_transition);
+  CHECK(thrown_by([&] { w.flow.submit(w.s1, r.id); }).code() == errc::invalid_argument);
   const auto filled = w.flow.confirm_upload(w.s1, r.id, slot.id, test::bytes_of("print(1)\n"));
   CHECK(filled.size_bytes == 9);
   CHECK(w.blobs.verify(filled.storage_key, filled.checksum_sha256));

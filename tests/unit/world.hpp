@@ -29,6 +29,9 @@ struct world {
 
   actor admin, r1, r2, c1, c2, s1, outsider;
   project proj;
+  /// The built-in agent's credential, and the agent as the actor of reads.
+  agent_credential agent = agent_credential::builtin();
+  actor agent_reader = actor::of_agent(agent);
 
   user make_user(const std::string& username);
   actor actor_for(const std::string& username, bool tre_admin = false);

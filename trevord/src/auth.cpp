@@ -204,10 +204,17 @@ principal authenticator::from_claims(const trevor::identity_claims& claims,
                                      std::vector<std::string> roles) {
   principal p;
   p.subject = claims.subject;
-  p.agent = has_role(roles, agent_role);
-  p.actor.tre_admin = has_role(roles, admin_role);
   p.realm_roles = std::move(roles);
-  if (p.agent) return p;  // a service account, not a person: no user row
+  if (has_role(p.realm_roles, agent_role)) {
+    // A service account, not a person: no user row, and no other role counts.
+    try {
+      p.actor = trevor::actor::of_agent(trevor::agent_credential(claims.username));
+    } catch (const trevor::error& e) {
+      unauthorized(fmt::format("the agent's preferred_username (or sub): {}", e.what()));
+    }
+    return p;
+  }
+  p.actor.tre_admin = has_role(p.realm_roles, admin_role);
 
   std::string fingerprint;
   for (const auto* part : {&claims.subject, &claims.username, &claims.email, &claims.given_name,

@@ -18,6 +18,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <filesystem>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -36,11 +37,12 @@ inline constexpr std::string_view agent_role = "trevor_agent";
 inline constexpr std::string_view admin_role = "tre_admin";
 
 struct principal {
-  /// The agent's service account: it records agent reviews and nothing else.
-  bool agent = false;
   std::string subject;
-  trevor::actor actor;  // user_id is nil for the agent
+  /// A person, or the agent's service account (realm role trevor_agent:
+  /// actor.agent is set, named by the token's preferred_username or subject).
+  trevor::actor actor;
   std::vector<std::string> realm_roles;
+  bool agent() const noexcept { return actor.is_agent(); }
 };
 
 class authenticator {

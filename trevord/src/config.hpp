@@ -62,12 +62,18 @@ struct config {
 };
 
 /// Reads the configuration through `getenv` (injectable for tests).
-/// Throws trevor::error(invalid_argument) with one line naming the variable.
+/// Throws trevor::error(invalid_argument) listing every missing or invalid
+/// setting, one line each, each naming its variable.
 config load_config(const std::function<std::optional<std::string>(const char*)>& getenv);
 
 /// What serving needs beyond load_config() (the migrate commands do not):
-/// outside development and test, signing keys. Throws like load_config().
+/// outside development and test, the identity provider's keys and the link
+/// secret. Throws like load_config().
 void check_serve_config(const config& c);
+
+/// load_config() and check_serve_config() in one: every problem of both in
+/// one error.
+config load_serve_config(const std::function<std::optional<std::string>(const char*)>& getenv);
 
 /// The process environment.
 std::optional<std::string> process_env(const char* name);

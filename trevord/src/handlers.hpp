@@ -84,8 +84,17 @@ inline reply no_content() {
   return r;
 }
 
-/// A person's actor; 403 for the agent's service account, which only records
-/// agent reviews.
+/// A person's actor; 403 for the agent's service account (routes a person
+/// alone may use).
 const trevor::actor& person(const call& c);
+
+/// The caller's actor, the agent's included: the routes the agent may use
+/// besides recording its review (reading requests, objects, metadata and
+/// versions, and downloading object content). The library decides what each
+/// may see.
+const trevor::actor& reader(const call& c);
+
+/// The agent's credential; 403 for anyone else (recording agent reviews).
+const trevor::agent_credential& agent(const call& c);
 
 }  // namespace trevord::handlers

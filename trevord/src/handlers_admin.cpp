@@ -11,9 +11,12 @@ namespace trevord::handlers {
 
 namespace {
 
+/// An RFC 3339 time, or a plain date (YYYY-MM-DD: that day's 00:00 UTC).
 trevor::timestamp parse_time(std::string_view name, std::string_view text) {
-  auto t = trevor::timestamp::parse(text);
-  if (!t) invalid(name, fmt::format("'{}' is not an RFC 3339 time", text));
+  const bool plain_date = text.size() == 10 && text[4] == '-' && text[7] == '-';
+  auto t =
+      trevor::timestamp::parse(plain_date ? fmt::format("{}T00:00:00Z", text) : std::string(text));
+  if (!t) invalid(name, fmt::format("'{}' is not an RFC 3339 time or a date (YYYY-MM-DD)", text));
   return *t;
 }
 

@@ -9,11 +9,24 @@
 namespace trevord::handlers {
 
 const trevor::actor& person(const call& c) {
-  if (c.who.agent)
+  if (c.who.agent())
     throw http_error(http::status::forbidden,
-                     "the agent's service account only records agent reviews "
-                     "(POST /requests/{id}/agent-review)");
+                     "the agent's service account may read requests, their objects and "
+                     "metadata, download object content and record agent reviews; nothing else");
   return c.who.actor;
+}
+
+const trevor::actor& reader(const call& c) {
+  return c.who.actor;
+}
+
+const trevor::agent_credential& agent(const call& c) {
+  if (!c.who.agent())
+    throw http_error(http::status::forbidden,
+                     fmt::format("only the agent's service account (realm role {}) records agent "
+                                 "reviews",
+                                 agent_role));
+  return *c.who.actor.agent;
 }
 
 // ---------------------------------------------------------------- operations
@@ -49,15 +62,25 @@ reply openapi(api&, call&) {
 // ------------------------------------------------------------------- users
 
 reply users_me(api& a, call& c) {
-  const auto& who = person(c);
+  json::array realm_roles;
+  for (const auto& r : c.who.realm_roles) realm_roles.emplace_back(r);
+  if (c.who.agent()) {
+    // The agent's service account has no user row and no memberships.
+    return ok(json::object{{"id", nullptr},
+                           {"username", c.who.actor.agent->name()},
+                           {"agent", true},
+                           {"is_admin", false},
+                           {"realm_roles", std::move(realm_roles)},
+                           {"memberships", json::array()}});
+  }
+  const auto& who = c.who.actor;
   auto user = a.directory.find_user(who.user_id);
   if (!user) throw http_error(http::status::not_found, "your user row does not exist");
   auto v = to_json(*user);
   auto& o = v.as_object();
+  o["agent"] = false;
   o["is_admin"] = who.tre_admin;
-  json::array roles;
-  for (const auto& r : c.who.realm_roles) roles.emplace_back(r);
-  o["realm_roles"] = std::move(roles);
+  o["realm_roles"] = std::move(realm_roles);
   json::array memberships;
   for (const auto& m : a.directory.user_memberships(who.user_id))
     memberships.push_back(json::object{{"id", m.id.str()},

@@ -10,10 +10,24 @@ namespace trevord::handlers {
 
 namespace {
 
-/// The object fields an upload may carry, from form fields or query parameters.
-void apply_field(trevor::new_object& o, std::string_view name, std::string value) {
+/// What an upload says about its object, from form fields or query parameters.
+struct upload_fields {
+  trevor::new_object object;
+  bool has_output_type = false;  // required: no silent default
+
+  /// The fields every upload needs, checked before the first byte is stored.
+  void require_complete(std::string_view where) const {
+    if (!has_output_type)
+      invalid("output_type",
+              fmt::format("required ({}): one of {}", where, choices_of<trevor::output_type>()));
+  }
+};
+
+void apply_field(upload_fields& fields, std::string_view name, std::string value) {
+  auto& o = fields.object;
   if (name == "output_type") {
     o.output_type = parse_choice<trevor::output_type>("output_type", value);
+    fields.has_output_type = true;
   } else if (name == "statbarn") {
     o.statbarn = std::move(value);
   } else if (name == "filename") {
@@ -54,7 +68,8 @@ trevor::byte_reader limited(std::function<std::size_t(char*, std::size_t)> sourc
 /// to `store` (which calls the library). Form fields must precede the file.
 template <class Store>
 reply upload(api& a, call& c, Store&& store) {
-  trevor::new_object input;
+  upload_fields fields;
+  auto& input = fields.object;
   if (auto boundary = multipart_reader::boundary_of(c.content_type)) {
     if (boundary->empty())
       throw http_error(http::status::bad_request,
@@ -62,11 +77,14 @@ reply upload(api& a, call& c, Store&& store) {
     multipart_reader form(*boundary, c.read_body);
     while (auto part = form.next()) {
       if (part->name != "file") {
-        apply_field(input, part->name, form.read_all(part->name, trevor::max_metadata_text));
+        // Limits are in characters (checked by the library); a character
+        // takes at most 4 bytes of UTF-8.
+        apply_field(fields, part->name, form.read_all(part->name, 4 * trevor::max_metadata_text));
         continue;
       }
       if (input.filename.empty()) input.filename = part->filename.value_or("");
       if (input.filename.empty()) invalid("file", "the part has no filename");
+      fields.require_complete("a form field before the file part");
       // The file part ends the form: a field after it would come too late to
       // apply, so it fails the upload before anything is recorded.
       auto bytes = [&form](char* buf, std::size_t cap) -> std::size_t {
@@ -81,8 +99,9 @@ reply upload(api& a, call& c, Store&& store) {
     invalid("file", "required (a multipart part named \"file\")");
   }
   // application/octet-stream: the fields are query parameters.
-  for (const auto& [k, v] : c.query) apply_field(input, k, v);
+  for (const auto& [k, v] : c.query) apply_field(fields, k, v);
   if (input.filename.empty()) invalid("filename", "required (a query parameter)");
+  fields.require_complete("a query parameter");
   return ok(to_json(store(input, limited(c.read_body, a.cfg.max_upload_bytes))),
             http::status::created);
 }
@@ -106,11 +125,11 @@ reply requests_list(api& a, call& c) {
   if (auto s = c.query_value("status")) {
     f.status = parse_choice<trevor::request_status>("status", *s);
   }
-  return ok(to_json(a.workflow.list_requests(person(c), f)));
+  return ok(to_json(a.workflow.list_requests(reader(c), f)));
 }
 
 reply request_get(api& a, call& c) {
-  return ok(to_json(a.workflow.get_request_detail(person(c), c.id("request_id"))));
+  return ok(to_json(a.workflow.get_request_detail(reader(c), c.id("request_id"))));
 }
 
 reply request_submit(api& a, call& c) {
@@ -148,19 +167,19 @@ reply object_replace(api& a, call& c) {
 
 reply objects_list(api& a, call& c) {
   const bool all = c.query_bool("include_superseded").value_or(false);
-  return ok(to_json(a.workflow.list_objects(person(c), c.id("request_id"), all)));
+  return ok(to_json(a.workflow.list_objects(reader(c), c.id("request_id"), all)));
 }
 
 reply object_get(api& a, call& c) {
-  return ok(to_json(a.workflow.get_object(person(c), c.id("request_id"), c.id("object_id"))));
+  return ok(to_json(a.workflow.get_object(reader(c), c.id("request_id"), c.id("object_id"))));
 }
 
 reply object_versions(api& a, call& c) {
-  return ok(to_json(a.workflow.object_versions(person(c), c.id("request_id"), c.id("object_id"))));
+  return ok(to_json(a.workflow.object_versions(reader(c), c.id("request_id"), c.id("object_id"))));
 }
 
 reply object_content(api& a, call& c) {
-  const auto& who = person(c);
+  const auto& who = reader(c);
   const auto request_id = c.id("request_id");
   const auto object_id = c.id("object_id");
   const auto object = a.workflow.get_object(who, request_id, object_id);
@@ -175,7 +194,7 @@ reply object_content(api& a, call& c) {
 }
 
 reply object_metadata_get(api& a, call& c) {
-  return ok(to_json(a.workflow.get_metadata(person(c), c.id("request_id"), c.id("object_id"))));
+  return ok(to_json(a.workflow.get_metadata(reader(c), c.id("request_id"), c.id("object_id"))));
 }
 
 reply object_metadata_patch(api& a, call& c) {
@@ -184,8 +203,8 @@ reply object_metadata_patch(api& a, call& c) {
     invalid("checker_feedback", "is written by reviews only and cannot be patched");
   body.only({"title", "description", "researcher_justification", "suppression_notes", "tags",
              "lock_version"});
+  // Optional: without it the patch applies to the current metadata.
   const auto lock_version = body.optional_integer("lock_version");
-  if (!lock_version) invalid("lock_version", "required (the lock_version you last read)");
   trevor::metadata_patch patch;
   patch.title = body.optional_string("title");
   patch.description = body.optional_string("description");
@@ -196,7 +215,7 @@ reply object_metadata_patch(api& a, call& c) {
     patch.tags_json = json::serialize(*tags);
   }
   return ok(to_json(a.workflow.edit_metadata(person(c), c.id("request_id"), c.id("object_id"),
-                                             patch, *lock_version)));
+                                             patch, lock_version)));
 }
 
 reply reviews_list(api& a, call& c) {
@@ -225,11 +244,7 @@ reply review_create(api& a, call& c) {
 }
 
 reply agent_review(api& a, call& c) {
-  if (!c.who.agent)
-    throw http_error(http::status::forbidden,
-                     fmt::format("only the agent's service account (realm role {}) records agent "
-                                 "reviews",
-                                 agent_role));
+  const auto& credential = agent(c);
   json_body body(c.body);
   body.only({"decision", "summary", "findings"});
   trevor::agent_review_input input;
@@ -239,7 +254,7 @@ reply agent_review(api& a, call& c) {
     if (!findings->is_array()) invalid("findings", "must be an array");
     input.findings_json = json::serialize(*findings);
   }
-  return ok(to_json(a.workflow.record_agent_review(c.id("request_id"), input)),
+  return ok(to_json(a.workflow.record_agent_review(credential, c.id("request_id"), input)),
             http::status::created);
 }
 

@@ -22,11 +22,26 @@ json::value opt_id(const std::optional<trevor::uuid>& id) {
   return id ? json::value(id->str()) : json::value(nullptr);
 }
 
-json::value opt_number(const std::optional<double>& v) {
-  return v ? json::value(*v) : json::value(nullptr);
+// Figures are rounded to what they mean: hours to 6 places (under 4 ms),
+// rates and shares to 4.
+constexpr int hour_places = 6;
+constexpr int rate_places = 4;
+
+double rounded(double v, int places) {
+  const double scale = std::pow(10.0, places);
+  return std::round(v * scale) / scale;
+}
+json::value hours(double v) {
+  return rounded(v, hour_places);
+}
+json::value opt_hours(const std::optional<double>& v) {
+  return v ? hours(*v) : json::value(nullptr);
+}
+json::value opt_rate(const std::optional<double>& v) {
+  return v ? json::value(rounded(*v, rate_places)) : json::value(nullptr);
 }
 json::value percentiles_json(const trevor::percentiles& p) {
-  return json::object{{"median", opt_number(p.median)}, {"p90", opt_number(p.p90)}};
+  return json::object{{"median", opt_hours(p.median)}, {"p90", opt_hours(p.p90)}};
 }
 template <class E>
 json::value counts_json(const std::vector<std::pair<E, std::int64_t>>& counts) {
@@ -35,13 +50,40 @@ json::value counts_json(const std::vector<std::pair<E, std::int64_t>>& counts) {
   return o;
 }
 
+}  // namespace
+
+std::string plain_decimal(double d) {
+  if (!std::isfinite(d)) return "null";
+  // The shortest text that reads back as `d`, with any exponent written out.
+  std::string text = fmt::format("{}", d);
+  const auto e = text.find('e');
+  if (e == std::string::npos) return text;
+  const int exponent = std::stoi(text.substr(e + 1));
+  std::string mantissa = text.substr(0, e);
+  const bool negative = mantissa.front() == '-';
+  if (negative) mantissa.erase(0, 1);
+  const auto dot = mantissa.find('.');
+  const long whole = static_cast<long>(dot == std::string::npos ? mantissa.size() : dot);
+  std::string digits = mantissa;
+  if (dot != std::string::npos) digits.erase(dot, 1);
+  const long point = whole + exponent;  // where the decimal point falls in `digits`
+  const long n = static_cast<long>(digits.size());
+  std::string out = negative ? "-" : "";
+  if (point <= 0)
+    out += "0." + std::string(static_cast<std::size_t>(-point), '0') + digits;
+  else if (point >= n)
+    out += digits + std::string(static_cast<std::size_t>(point - n), '0');
+  else
+    out += digits.substr(0, static_cast<std::size_t>(point)) + "." +
+           digits.substr(static_cast<std::size_t>(point));
+  return out;
+}
+
+namespace {
+
 void write_text(const json::value& v, std::string& out) {
   switch (v.kind()) {
-    case json::kind::double_: {
-      const double d = v.get_double();
-      out += std::isfinite(d) ? fmt::format("{}", d) : std::string("null");
-      return;
-    }
+    case json::kind::double_: out += plain_decimal(v.get_double()); return;
     case json::kind::object: {
       out += '{';
       bool first = true;
@@ -105,7 +147,7 @@ json::value to_json(const trevor::overview_item& i) {
                       {"submitted_at", opt_ts(i.submitted_at)},
                       {"created_at", ts(i.created_at)},
                       {"updated_at", ts(i.updated_at)},
-                      {"age_hours", i.age_hours}};
+                      {"age_hours", hours(i.age_hours)}};
 }
 
 json::value to_json(const trevor::pipeline_metrics& m) {
@@ -117,34 +159,33 @@ json::value to_json(const trevor::pipeline_metrics& m) {
                                  {"title", s.title},
                                  {"status", trevor::to_string(s.status)},
                                  {"since", ts(s.since)},
-                                 {"waiting_hours", s.waiting_hours}});
+                                 {"waiting_hours", hours(s.waiting_hours)}});
   return json::object{{"since", ts(m.since)},
                       {"until", ts(m.until)},
                       {"total_requests", m.total_requests},
                       {"by_status", counts_json(m.by_status)},
                       {"by_direction", counts_json(m.by_direction)},
-                      {"approval_rate", opt_number(m.approval_rate)},
-                      {"revision_rate", opt_number(m.revision_rate)},
-                      {"rejection_rate", opt_number(m.rejection_rate)},
-                      {"median_hours_to_first_review", opt_number(m.hours_to_first_review.median)},
-                      {"p90_hours_to_first_review", opt_number(m.hours_to_first_review.p90)},
-                      {"median_hours_to_decision", opt_number(m.hours_to_decision.median)},
-                      {"p90_hours_to_decision", opt_number(m.hours_to_decision.p90)},
-                      {"median_revisions_per_request", opt_number(m.median_revisions_per_request)},
+                      {"approval_rate", opt_rate(m.approval_rate)},
+                      {"revision_rate", opt_rate(m.revision_rate)},
+                      {"rejection_rate", opt_rate(m.rejection_rate)},
+                      {"median_hours_to_first_review", opt_hours(m.hours_to_first_review.median)},
+                      {"p90_hours_to_first_review", opt_hours(m.hours_to_first_review.p90)},
+                      {"median_hours_to_decision", opt_hours(m.hours_to_decision.median)},
+                      {"p90_hours_to_decision", opt_hours(m.hours_to_decision.p90)},
+                      {"median_revisions_per_request", opt_rate(m.median_revisions_per_request)},
                       {"hours_in_state", std::move(in_state)},
                       {"stuck_requests", std::move(stuck)}};
 }
 
 json::value to_json(const trevor::checker_performance& p) {
-  return json::object{
-      {"reviewer_id", p.reviewer_id.str()},
-      {"reviewer_name", p.reviewer_name},
-      {"reviews", p.reviews},
-      {"approved", p.approved},
-      {"changes_requested", p.changes_requested},
-      {"rejected", p.rejected},
-      {"median_turnaround_hours", opt_number(p.median_turnaround_hours)},
-      {"accepted_agent_findings_share", opt_number(p.accepted_agent_findings_share)}};
+  return json::object{{"reviewer_id", p.reviewer_id.str()},
+                      {"reviewer_name", p.reviewer_name},
+                      {"reviews", p.reviews},
+                      {"approved", p.approved},
+                      {"changes_requested", p.changes_requested},
+                      {"rejected", p.rejected},
+                      {"median_turnaround_hours", opt_hours(p.median_turnaround_hours)},
+                      {"accepted_agent_findings_share", opt_rate(p.accepted_agent_findings_share)}};
 }
 
 json::value to_json(const trevor::project_summary& p) {
@@ -156,7 +197,7 @@ json::value to_json(const trevor::project_summary& p) {
                       {"objects_approved", p.objects_approved},
                       {"objects_released", p.objects_released},
                       {"releases", p.releases},
-                      {"median_hours_to_decision", opt_number(p.median_hours_to_decision)}};
+                      {"median_hours_to_decision", opt_hours(p.median_hours_to_decision)}};
 }
 
 json::value to_json(const trevor::user& u) {
@@ -324,11 +365,15 @@ void invalid(std::string_view field, std::string_view what) {
   throw http_error(http::status::unprocessable_entity, fmt::format("{}: {}", field, what));
 }
 
-void invalid_choice(std::string_view field, std::string_view text, const std::string_view* names,
-                    std::size_t count) {
+std::string list_of(const std::string_view* names, std::size_t count) {
   std::string allowed;
   for (std::size_t i = 0; i < count; ++i) allowed += fmt::format("{}{}", i ? ", " : "", names[i]);
-  invalid(field, fmt::format("'{}' is not one of {}", text, allowed));
+  return allowed;
+}
+
+void invalid_choice(std::string_view field, std::string_view text, const std::string_view* names,
+                    std::size_t count) {
+  invalid(field, fmt::format("'{}' is not one of {}", text, list_of(names, count)));
 }
 
 json_body::json_body(std::string_view text) {

@@ -43,9 +43,14 @@ json::value to_json(const trevor::checker_performance& p);
 json::value to_json(const trevor::project_summary& p);
 
 /// The response body's text: boost::json::serialize, except that numbers
-/// with a fraction are written in their shortest exact form ("5.4", "0.25",
-/// "149"), not Boost's exponent form ("5.4E0").
+/// with a fraction are written as plain decimals (plain_decimal(): "5.4",
+/// "0.25", "0.000007"), never in an exponent form ("5.4E0", "7e-06").
 std::string to_text(const json::value& v);
+
+/// A finite number as a plain JSON decimal (never an exponent): the
+/// shortest digits that read back as `d`, written out ("0.000007",
+/// "12000000"). Not finite: "null".
+std::string plain_decimal(double d);
 
 template <class T>
 json::value to_json(const std::vector<T>& items) {
@@ -96,6 +101,16 @@ trevor::uuid parse_id(std::string_view field, std::string_view text);
 
 /// Re-throws a refusal about a list item with the item's place in front.
 [[noreturn]] void rethrow_for_item(const http_error& e, std::string_view field, std::size_t index);
+
+/// "a, b, c".
+std::string list_of(const std::string_view* names, std::size_t count);
+
+/// The text forms of an enum, "a, b, c".
+template <class E>
+std::string choices_of() {
+  const auto& names = trevor::enum_names<E>::names;
+  return list_of(names.data(), names.size());
+}
 
 /// 422 "<field>: '<text>' is not one of a, b, c".
 [[noreturn]] void invalid_choice(std::string_view field, std::string_view text,

@@ -36,8 +36,15 @@ Configuration comes from the environment (DATABASE_URL, TREVOR_ENV, ...);
 see README.md for the full table.
 )";
 
+/// Prints `message` to stderr, each of its lines as "trevord: <line>".
 int fail(const std::string& message, int code = 1) {
-  std::fprintf(stderr, "trevord: %s\n", message.c_str());
+  std::string_view rest = message;
+  do {
+    const auto nl = rest.find('\n');
+    const auto line = rest.substr(0, nl);
+    std::fprintf(stderr, "trevord: %.*s\n", static_cast<int>(line.size()), line.data());
+    rest = nl == std::string_view::npos ? std::string_view{} : rest.substr(nl + 1);
+  } while (!rest.empty());
   return code;
 }
 
@@ -127,8 +134,7 @@ int main(int argc, char** argv) {
   try {
     if (command == "serve") {
       if (args.size() > 1) return fail("serve takes no arguments", 2);
-      const auto cfg = trevord::load_config(trevord::process_env);
-      trevord::check_serve_config(cfg);
+      const auto cfg = trevord::load_serve_config(trevord::process_env);
       return serve(cfg);
     }
     if (command == "migrate") {

@@ -415,7 +415,8 @@ class session : public std::enable_shared_from_this<session>, private body_sink 
     try {
       if (route_->authenticated) {
         call_.who = srv_.api.auth.authenticate(authorization_);
-        actor_ = call_.who.agent ? "agent:" + call_.who.subject : call_.who.actor.user_id.str();
+        actor_ = call_.who.agent() ? call_.who.actor.agent->audit_actor()
+                                   : call_.who.actor.user_id.str();
       }
       r = route_->handle(srv_.api, call_);
       status = r.status;

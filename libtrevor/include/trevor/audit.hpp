@@ -1,5 +1,5 @@
 #pragma once
-// trevor::audit_log — the insert-only audit trail (domain §1 P1, §5).
+// trevor::audit_log — the insert-only audit trail.
 //
 // The database refuses UPDATE and DELETE on audit_events (triggers on both
 // engines, and missing privileges for the application role on PostgreSQL);

@@ -1,5 +1,5 @@
 #pragma once
-// trevor::dashboard — the read models of the admin dashboard (domain §6).
+// trevor::dashboard — the read models of the admin dashboard.
 //
 // Computed by the database, never by loading rows and looping in C++: each
 // read is one SQL statement or a small fixed number of them, with the
@@ -35,10 +35,11 @@
 #include <utility>
 #include <vector>
 
+#include "trevor/actor.hpp"
 #include "trevor/audit.hpp"
 #include "trevor/blob_store.hpp"
 #include "trevor/database.hpp"
-#include "trevor/workflow.hpp"
+#include "trevor/model.hpp"
 
 namespace trevor {
 

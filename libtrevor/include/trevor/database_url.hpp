@@ -1,5 +1,5 @@
 #pragma once
-// DATABASE_URL: the one setting that chooses the engine (domain §8).
+// DATABASE_URL: the one setting that chooses the engine.
 //
 // Accepted forms:
 //   sqlite:///relative/path.db      (relative to the working directory)

@@ -1,6 +1,6 @@
 #pragma once
 // trevor::directory — users, projects and project memberships: the
-// configuration the workflow's rules read (domain §2).
+// configuration the workflow's rules read.
 //
 // Users are shadows of the identity provider's accounts, written only when a
 // claim changed. Projects belong to the platform and arrive through
@@ -18,9 +18,9 @@
 #include <string>
 #include <vector>
 
+#include "trevor/actor.hpp"
 #include "trevor/database.hpp"
 #include "trevor/model.hpp"
-#include "trevor/workflow.hpp"
 
 namespace trevor {
 

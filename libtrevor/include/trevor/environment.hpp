@@ -1,5 +1,5 @@
 #pragma once
-// TREVOR_ENV and the start-up rules that depend on it (domain §8).
+// TREVOR_ENV and the start-up rules that depend on it.
 
 #include <optional>
 #include <string>
@@ -25,8 +25,9 @@ inline constexpr std::string_view default_dev_database_url = "sqlite:///./trevor
 
 /// Applies the environment rules to a would-be configuration and returns the
 /// DATABASE_URL to use. Outside development and test it refuses a missing
-/// DATABASE_URL, a SQLite URL and the development authentication bypass, each
-/// with a trevor::error(invalid_argument) that says why.
+/// DATABASE_URL, a SQLite URL and the development authentication bypass; a
+/// malformed DATABASE_URL anywhere. One trevor::error(invalid_argument) names
+/// every problem found, one line each.
 std::string check_environment(environment env, std::optional<std::string_view> database_url,
                               bool dev_auth_bypass);
 

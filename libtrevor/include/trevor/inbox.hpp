@@ -1,5 +1,5 @@
 #pragma once
-// trevor::inbox — a user's in-app notifications (domain §5).
+// trevor::inbox — a user's in-app notifications.
 //
 // The rows are written by the workflow in the transaction of the event that
 // caused them; here their owner reads them and marks them read. Nobody reads
@@ -11,9 +11,9 @@
 #include <optional>
 #include <vector>
 
+#include "trevor/actor.hpp"
 #include "trevor/database.hpp"
 #include "trevor/model.hpp"
-#include "trevor/workflow.hpp"
 
 namespace trevor {
 

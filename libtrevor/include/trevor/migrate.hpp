@@ -1,5 +1,5 @@
 #pragma once
-// Schema migrations (domain §7).
+// Schema migrations.
 //
 // The migrations are the files of schema/, embedded into the library at build
 // time. Each has an id (its 4-digit prefix), a name and a checksum: SHA-256 of

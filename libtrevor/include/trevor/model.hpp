@@ -1,5 +1,5 @@
 #pragma once
-// The domain's entities (domain §2) as plain values.
+// The domain's entities as plain values.
 //
 // Field names follow the table columns. Timestamps are set by the database and
 // are only read here. JSON columns (tags, checker_feedback, findings, audit

@@ -1,5 +1,5 @@
 #pragma once
-// The workflow's rules as plain data and pure functions (domain §3, §4).
+// The workflow's rules as plain data and pure functions.
 //
 // Nothing here touches a database, a clock or a file: the workflow service
 // loads the facts, asks these functions, and writes what they decide. The
@@ -32,7 +32,7 @@ enum class operation {
   submit,
   start_agent_review,
   record_agent_review,
-  close_round,  // the round's last required review arrived (domain §4)
+  close_round,  // the round's last required review arrived
   resubmit,
   withdraw,
   start_release,
@@ -51,7 +51,7 @@ struct enum_names<operation> {
       "deliver"};
 };
 
-/// Who may perform a transition (the "Who" column of domain §3).
+/// Who may perform a transition (the "Who" of each transition).
 enum class party {
   contributor,  // egress: a researcher on the project; ingress: tre_admin or a senior checker on it
   owner_or_admin,  // the request's owner, or tre_admin
@@ -81,7 +81,7 @@ struct transition_rule {
 };
 
 // clang-format off
-/// The request lifecycle (domain §3). Anything not listed is an invalid
+/// The request lifecycle. Anything not listed is an invalid
 /// transition and changes nothing.
 inline constexpr std::array<transition_rule, 24> transitions{{
   {std::nullopt, request_status::draft, operation::create, party::contributor, direction_scope::both, "", "project active"},
@@ -134,7 +134,7 @@ std::vector<request_status> targets(std::optional<request_status> from, operatio
 const transition_rule& require_transition(request_status from, operation op, direction d,
                                           request_status to);
 
-/// Terminal request states (domain §3).
+/// Terminal request states.
 constexpr bool is_terminal(request_status s) noexcept {
   return s == request_status::released || s == request_status::rejected ||
          s == request_status::withdrawn;
@@ -190,6 +190,17 @@ constexpr bool may_see(const actor_facts& a) noexcept {
   return a.is_agent || a.tre_admin || a.roles.any();
 }
 
+/// Why `a` may not download the objects of a request it can see, or nullopt
+/// when it may: the project's checkers, tre_admin and the agent may; the
+/// request's owner may not (whatever other roles they hold).
+constexpr std::optional<std::string_view> download_refusal(const actor_facts& a) noexcept {
+  if (a.is_agent) return std::nullopt;
+  if (a.is_owner) return "the request's owner may not download its objects";
+  if (!a.tre_admin && !a.roles.any_checker())
+    return "only the project's checkers, tre_admin and the agent may download objects";
+  return std::nullopt;
+}
+
 // ---------------------------------------------------------------- reviews
 
 /// Defaults for the two-person rule.
@@ -222,7 +233,7 @@ struct round_facts {
 inline constexpr std::size_t max_review_summary = 20'000;
 inline constexpr std::size_t max_object_feedback = 20'000;
 
-/// Rules 3, 4, 5 and 7 (domain §4) for a human review of the current round:
+/// Review rules 3, 4, 5 and 7 (README, "Review rules") for a human review of the current round:
 /// forbidden for an ineligible reviewer (no checker role, the owner, a
 /// non-senior after an escalation, tre_admin without a checker role), conflict
 /// for a second review of the round by the same person, invalid_argument for

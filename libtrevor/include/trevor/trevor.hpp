@@ -1,5 +1,6 @@
 #pragma once
 // The whole public API of libtrevor.
+#include "trevor/actor.hpp"
 #include "trevor/audit.hpp"
 #include "trevor/blob_store.hpp"
 #include "trevor/dashboard.hpp"

@@ -1,6 +1,6 @@
 #pragma once
 // trevor::workflow — the airlock's operations on requests, objects, metadata
-// and reviews (domain §3–§5).
+// and reviews.
 //
 // Every mutating member function is one database transaction that checks the
 // policy (trevor/policy.hpp), writes the change, its audit event(s) and its
@@ -30,6 +30,7 @@
 #include <utility>
 #include <vector>
 
+#include "trevor/actor.hpp"
 #include "trevor/audit.hpp"
 #include "trevor/blob_store.hpp"
 #include "trevor/database.hpp"
@@ -38,13 +39,6 @@
 #include "trevor/signed_link.hpp"
 
 namespace trevor {
-
-/// Who asks. Built by the caller from a verified identity: the user's row id
-/// and whether the identity provider grants the realm role tre_admin.
-struct actor {
-  uuid user_id;
-  bool tre_admin = false;
-};
 
 struct workflow_options {
   /// Distinct reviewers that close a round, the agent counting as one
@@ -85,7 +79,9 @@ struct workflow_options {
   std::filesystem::path scratch_dir;
 };
 
-/// Limits on request and object text (bytes), checked before any write.
+/// Limits on request and object text in characters (Unicode code points, as
+/// the database's length() counts them), checked before any write; text
+/// must be valid UTF-8.
 inline constexpr std::size_t max_title_length = 300;
 inline constexpr std::size_t max_description_length = 20'000;
 inline constexpr std::size_t max_filename_length = 255;
@@ -96,7 +92,7 @@ inline constexpr std::size_t max_tags_json = 20'000;
 struct new_request {
   uuid project_id;
   trevor::direction direction = direction::egress;
-  std::string title;  // 1..max_title_length bytes, not only blanks
+  std::string title;  // 1..max_title_length characters, not only blanks
   std::string description;
 };
 
@@ -217,8 +213,8 @@ class workflow {
   /// How many requests are in each status (every status listed, zeros
   /// included): the daemon's metrics. No actor: operators' figures.
   std::vector<std::pair<request_status, std::int64_t>> count_requests_by_status() const;
-  /// tre_admin sees every request; anyone else those of their projects.
-  /// Newest first.
+  /// tre_admin and the agent see every request; anyone else those of their
+  /// projects. Newest first.
   std::vector<airlock_request> list_requests(const actor& who,
                                              const request_list_filter& filter = {}) const;
 
@@ -246,11 +242,14 @@ class workflow {
   output_object replace_object(const actor& who, const uuid& request_id, const uuid& object_id,
                                const new_object& input, const byte_reader& bytes);
 
-  /// Partial update of the logical object's metadata if it is still at
-  /// `expected_lock_version` (else conflict). DRAFT or CHANGES_REQUESTED
-  /// only. Audits object.metadata_updated with the fields' before/after values.
+  /// Partial update of the logical object's metadata, bumping its
+  /// lock_version. With `expected_lock_version`, only if the metadata is
+  /// still at that version (else conflict, after every other check); without
+  /// it, to the current row. DRAFT or CHANGES_REQUESTED only. Audits
+  /// object.metadata_updated with the fields' before/after values.
   object_metadata edit_metadata(const actor& who, const uuid& request_id, const uuid& object_id,
-                                const metadata_patch& patch, std::int64_t expected_lock_version);
+                                const metadata_patch& patch,
+                                std::optional<std::int64_t> expected_lock_version = std::nullopt);
 
   std::vector<output_object> list_objects(const actor& who, const uuid& request_id,
                                           bool include_superseded = false) const;
@@ -261,28 +260,30 @@ class workflow {
   object_metadata get_metadata(const actor& who, const uuid& request_id,
                                const uuid& object_id) const;
 
-  /// Streams an object's bytes to a checker of the project or tre_admin (not
-  /// the owner) and audits object.downloaded. The audit event is committed
+  /// Streams an object's bytes to a checker of the project, tre_admin or the
+  /// agent (never the request's owner) and audits object.downloaded. The audit event is committed
   /// before the first byte is written.
   void download_object(const actor& who, const uuid& request_id, const uuid& object_id,
                        const byte_writer& sink);
 
   // ------------------------------------------------------------- reviews
 
-  /// A human review of the current round (domain §4). Appends per-object
+  /// A human review of the current round (README, "Review rules"). Appends per-object
   /// feedback to the objects' checker_feedback; when the review completes the
   /// round, closes it in the same transaction (status, object states, events
   /// and notifications). Audits review.created.
   review record_review(const actor& who, const uuid& request_id, const human_review_input& input);
 
-  /// SUBMITTED → AGENT_REVIEW. Audits request.agent_review_started.
-  airlock_request start_agent_review(const uuid& request_id);
+  /// SUBMITTED → AGENT_REVIEW, by the agent. Audits
+  /// request.agent_review_started with agent.audit_actor() as the actor.
+  airlock_request start_agent_review(const agent_credential& agent, const uuid& request_id);
 
   /// Records the agent's review of the current round and moves the request to
   /// HUMAN_REVIEW (from SUBMITTED through AGENT_REVIEW in one call). A second
   /// agent review in a round is a conflict. Notifies the project's checkers
-  /// (agent_review.ready).
-  review record_agent_review(const uuid& request_id, const agent_review_input& input);
+  /// (agent_review.ready). The events name agent.audit_actor().
+  review record_agent_review(const agent_credential& agent, const uuid& request_id,
+                             const agent_review_input& input);
 
   std::vector<review> list_reviews(const actor& who, const uuid& request_id) const;
   review get_review(const actor& who, const uuid& request_id, const uuid& review_id) const;

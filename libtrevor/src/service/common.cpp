@@ -20,6 +20,9 @@ void require_active(const std::optional<bool>& active) {
 }
 
 user require_active_user(connection& c, const actor& who) {
+  if (who.is_agent())
+    throw error(errc::forbidden,
+                "actor: the agent may only read requests and record agent reviews");
   auto u = find_user(c, who.user_id);
   require_active(u ? std::optional<bool>(u->active) : std::nullopt);
   return std::move(*u);
@@ -27,8 +30,9 @@ user require_active_user(connection& c, const actor& who) {
 
 actor_facts facts_of(const actor& who, const request_facts& f) {
   actor_facts a;
-  a.tre_admin = who.tre_admin;
-  a.is_owner = f.request.owner_id == who.user_id;
+  a.is_agent = who.is_agent();
+  a.tre_admin = who.tre_admin && !a.is_agent;
+  a.is_owner = !a.is_agent && f.request.owner_id == who.user_id;
   a.roles = f.roles;
   return a;
 }
@@ -57,7 +61,7 @@ void require_party(const transition_rule& rule, const actor_facts& a, direction 
 request_facts visible_request(connection& c, const uuid& request_id, const actor& who, bool lock) {
   auto f = load_request_facts(c, request_id, who.user_id, lock);
   if (!f) throw error(errc::not_found, fmt::format("request {} not found", request_id.str()));
-  require_active(f->actor_active);
+  if (!who.is_agent()) require_active(f->actor_active);
   require_visible(facts_of(who, *f), request_id);
   return std::move(*f);
 }
@@ -65,7 +69,7 @@ request_facts visible_request(connection& c, const uuid& request_id, const actor
 airlock_request readable_request(connection& c, const uuid& request_id, const actor& who) {
   auto f = load_request_for_reader(c, request_id, who.user_id);
   if (!f) throw error(errc::not_found, fmt::format("request {} not found", request_id.str()));
-  require_active(f->actor_active);
+  if (!who.is_agent()) require_active(f->actor_active);
   require_visible(facts_of(who, *f), request_id);
   return std::move(f->request);
 }
@@ -141,9 +145,45 @@ void require_json(std::string_view text, std::string_view what) {
   if (ec) throw error(errc::invalid_argument, fmt::format("{}: is not valid JSON", what));
 }
 
+std::optional<std::size_t> utf8_length(std::string_view text) noexcept {
+  std::size_t count = 0;
+  const auto* p = reinterpret_cast<const unsigned char*>(text.data());
+  const auto* end = p + text.size();
+  while (p < end) {
+    const unsigned char b = *p;
+    std::size_t n;
+    char32_t cp;
+    if (b < 0x80) {
+      n = 1, cp = b;
+    } else if (b >= 0xC2 && b <= 0xDF) {
+      n = 2, cp = b & 0x1Fu;
+    } else if (b >= 0xE0 && b <= 0xEF) {
+      n = 3, cp = b & 0x0Fu;
+    } else if (b >= 0xF0 && b <= 0xF4) {
+      n = 4, cp = b & 0x07u;
+    } else {
+      return std::nullopt;  // a continuation byte first, or C0, C1, F5..FF
+    }
+    if (static_cast<std::size_t>(end - p) < n) return std::nullopt;
+    for (std::size_t i = 1; i < n; ++i) {
+      if ((p[i] & 0xC0u) != 0x80u) return std::nullopt;
+      cp = (cp << 6) | (p[i] & 0x3Fu);
+    }
+    // Overlong forms, UTF-16 surrogates and code points past U+10FFFF.
+    if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10FFFF)) ||
+        (cp >= 0xD800 && cp <= 0xDFFF))
+      return std::nullopt;
+    p += n;
+    ++count;
+  }
+  return count;
+}
+
 void check_text(std::string_view text, std::string_view what, std::size_t max, bool required) {
-  if (text.size() > max)
-    throw error(errc::invalid_argument, fmt::format("{}: longer than {} bytes", what, max));
+  const auto length = utf8_length(text);
+  if (!length) throw error(errc::invalid_argument, fmt::format("{}: is not valid UTF-8", what));
+  if (*length > max)
+    throw error(errc::invalid_argument, fmt::format("{}: longer than {} characters", what, max));
   if (text.find('\0') != std::string_view::npos)
     throw error(errc::invalid_argument, fmt::format("{}: contains a NUL byte", what));
   if (required && text.find_first_not_of(" \t\r\n") == std::string_view::npos)

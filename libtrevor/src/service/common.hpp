@@ -22,7 +22,8 @@ namespace trevor::detail {
 /// Throws forbidden unless `active` says the actor is a known, active user.
 void require_active(const std::optional<bool>& active);
 
-/// The actor's user row; forbidden unless it exists and is active.
+/// The actor's user row; forbidden unless it exists and is active (the
+/// agent has none: forbidden).
 user require_active_user(connection& c, const actor& who);
 
 /// The policy's view of `who` on a request.
@@ -35,7 +36,8 @@ void require_visible(const actor_facts& a, const uuid& request_id);
 void require_party(const transition_rule& rule, const actor_facts& a, direction d);
 
 /// The request's facts for a reader: not_found unless it exists and `who`
-/// may see it; forbidden for a deactivated actor.
+/// may see it; forbidden for a deactivated actor. The agent sees every
+/// request.
 request_facts visible_request(connection& c, const uuid& request_id, const actor& who,
                               bool lock = false);
 
@@ -90,9 +92,9 @@ class pending_blob {
   bool kept_ = false;
 };
 
-/// The actor column of an audit event for a user.
+/// The actor column of an audit event: the user's id, or the agent's name.
 inline std::string actor_name(const actor& who) {
-  return who.user_id.str();
+  return who.agent ? who.agent->audit_actor() : who.user_id.str();
 }
 
 /// `t` moved `by` later (link expiries, sweep thresholds).
@@ -114,8 +116,13 @@ void require_json_object(std::string_view text, std::string_view what);
 /// Throws invalid_argument unless `text` parses as JSON (any value).
 void require_json(std::string_view text, std::string_view what);
 
-/// Throws invalid_argument naming `what` when `text` is longer than `max`
-/// bytes, or (if `required`) empty or only blanks.
+/// The number of Unicode code points in `text`; nullopt unless it is valid
+/// UTF-8 (no overlong forms, surrogates or code points past U+10FFFF).
+std::optional<std::size_t> utf8_length(std::string_view text) noexcept;
+
+/// Throws invalid_argument naming `what` when `text` is not valid UTF-8, is
+/// longer than `max` characters (code points, as the database's length()
+/// counts them), contains a NUL, or (if `required`) is empty or only blanks.
 void check_text(std::string_view text, std::string_view what, std::size_t max, bool required);
 
 }  // namespace trevor::detail

@@ -1,4 +1,4 @@
-// dashboard: the admin dashboard's read models (domain §6).
+// dashboard: the admin dashboard's read models.
 #include "trevor/dashboard.hpp"
 
 #include <fmt/format.h>
@@ -101,7 +101,9 @@ pipeline_metrics dashboard::metrics(const actor& who, const window_query& q) con
     m.until = q.until.value_or(now);
     m.since =
         q.since.value_or(timestamp(m.until.micros() - default_metrics_days * 24 * micros_per_hour));
-    if (!(m.since < m.until))
+    if (q.since && !q.until && !(*q.since < now))
+      m.until = m.since;  // a window that has not begun yet: empty, not an error
+    else if (!(m.since < m.until))
       throw error(errc::invalid_argument,
                   "until: must be later than since (default: 30 days "
                   "before until)");

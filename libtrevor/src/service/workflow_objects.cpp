@@ -362,7 +362,7 @@ output_object workflow::replace_object(const actor& who, const uuid& request_id,
 
 object_metadata workflow::edit_metadata(const actor& who, const uuid& request_id,
                                         const uuid& object_id, const metadata_patch& patch,
-                                        std::int64_t expected_lock_version) {
+                                        std::optional<std::int64_t> expected_lock_version) {
   if (patch.empty()) throw error(errc::invalid_argument, "metadata: no field to change");
   check_patch(patch);
   return detail::run_transaction(db_.impl(), mode::write, "edit metadata", [&](connection& c) {
@@ -371,10 +371,12 @@ object_metadata workflow::edit_metadata(const actor& who, const uuid& request_id
     const auto o = detail::object_in_request(c, request_id, object_id);
     auto m = detail::find_metadata(c, o.logical_object_id);
     if (!m) throw error(errc::internal, "object metadata missing");
-    if (m->lock_version != expected_lock_version)
+    // Without an expected version the patch applies to the row read here
+    // (the request's row lock and the conditional update keep it atomic).
+    if (expected_lock_version && m->lock_version != *expected_lock_version)
       throw error(errc::conflict,
                   fmt::format("lock_version: the metadata is at version {}, not {}; reload it",
-                              m->lock_version, expected_lock_version));
+                              m->lock_version, *expected_lock_version));
     auto changes = apply_patch(*m, patch);
     if (changes.empty()) return *m;  // nothing changed: nothing written
     event_batch batch(ids_);
@@ -425,13 +427,8 @@ void workflow::download_object(const actor& who, const uuid& request_id, const u
   const auto key =
       detail::run_transaction(db_.impl(), mode::write, "download object", [&](connection& c) {
         const auto f = detail::visible_request(c, request_id, who);
-        const auto a = detail::facts_of(who, f);
-        if (a.is_owner)
-          throw error(errc::forbidden,
-                      "download: the request's owner may not download its objects");
-        if (!a.tre_admin && !a.roles.any_checker())
-          throw error(errc::forbidden,
-                      "download: only the project's checkers and tre_admin may download objects");
+        if (const auto why = download_refusal(detail::facts_of(who, f)))
+          throw error(errc::forbidden, fmt::format("download: {}", *why));
         const auto o = detail::object_in_request(c, request_id, object_id);
         if (o.checksum_sha256.empty())
           throw error(errc::not_found,

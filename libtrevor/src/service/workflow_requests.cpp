@@ -118,21 +118,23 @@ airlock_request workflow::move_request(const actor& who, const uuid& request_id,
         detail::require_visible(a, request_id);
         const auto& req = f->request;
         detail::require_party(require_transition(from, op, req.direction, to), a, req.direction);
+        // The status allows the step (else invalid_transition above); what the
+        // request holds does not yet: invalid_argument (HTTP 422).
         if (op == operation::submit) {
           if (f->live_objects == 0)
-            throw error(errc::invalid_transition, "submit: the request has no objects");
+            throw error(errc::invalid_argument, "submit: the request has no objects");
           if (f->unconfirmed_slots > 0)
-            throw error(errc::invalid_transition,
+            throw error(errc::invalid_argument,
                         fmt::format("submit: {} ingress slot(s) still wait for their upload",
                                     f->unconfirmed_slots));
         } else {
           if (f->changes_requested_objects > 0)
-            throw error(errc::invalid_transition,
+            throw error(errc::invalid_argument,
                         fmt::format("resubmit: {} object(s) are still CHANGES_REQUESTED; replace "
                                     "them first",
                                     f->changes_requested_objects));
           if (f->pending_objects == 0)
-            throw error(errc::invalid_transition,
+            throw error(errc::invalid_argument,
                         "resubmit: no object is PENDING; replace an object first");
         }
         event_batch batch(ids_);
@@ -210,11 +212,11 @@ std::vector<std::pair<request_status, std::int64_t>> workflow::count_requests_by
 std::vector<airlock_request> workflow::list_requests(const actor& who,
                                                      const request_list_filter& filter) const {
   return detail::run_transaction(db_.impl(), mode::read, "list requests", [&](connection& c) {
-    detail::require_active_user(c, who);
+    if (!who.is_agent()) detail::require_active_user(c, who);
     detail::request_filter f;
     f.project_id = filter.project_id;
     f.status = filter.status;
-    if (!who.tre_admin) f.member_id = who.user_id;
+    if (!who.tre_admin && !who.is_agent()) f.member_id = who.user_id;
     return detail::list_requests(c, f);
   });
 }

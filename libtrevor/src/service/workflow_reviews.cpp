@@ -135,8 +135,10 @@ review workflow::record_review(const actor& who, const uuid& request_id,
   });
 }
 
-airlock_request workflow::start_agent_review(const uuid& request_id) {
+airlock_request workflow::start_agent_review(const agent_credential& agent,
+                                             const uuid& request_id) {
   const uuid nobody;
+  const auto name = agent.audit_actor();
   return detail::run_transaction(
       db_.impl(), mode::write, "start agent review", [&](connection& c) -> airlock_request {
         auto f = detail::transition_request_facts(c, request_id, request_status::submitted,
@@ -151,8 +153,7 @@ airlock_request workflow::start_agent_review(const uuid& request_id) {
         }
         const auto& req = f->request;
         event_batch batch(ids_);
-        batch.event(std::string(agent_actor),
-                    status_event_type(operation::start_agent_review, req.status), request_id,
+        batch.event(name, status_event_type(operation::start_agent_review, req.status), request_id,
                     req.project_id,
                     detail::status_change(request_status::submitted, req.status, req.review_round));
         batch.write(c);
@@ -160,7 +161,9 @@ airlock_request workflow::start_agent_review(const uuid& request_id) {
       });
 }
 
-review workflow::record_agent_review(const uuid& request_id, const agent_review_input& input) {
+review workflow::record_agent_review(const agent_credential& agent, const uuid& request_id,
+                                     const agent_review_input& input) {
+  const auto name = agent.audit_actor();
   if (input.summary.size() > max_review_summary)
     throw error(errc::invalid_argument,
                 fmt::format("summary: longer than {} bytes", max_review_summary));
@@ -181,8 +184,7 @@ review workflow::record_agent_review(const uuid& request_id, const agent_review_
           if (!detail::transition_request(c, request_id, at, request_status::agent_review, {}))
             throw error(errc::conflict, "request changed concurrently; retry");
           batch.event(
-              std::string(agent_actor),
-              status_event_type(operation::record_agent_review, request_status::agent_review),
+              name, status_event_type(operation::record_agent_review, request_status::agent_review),
               request_id, req.project_id,
               detail::status_change(at, request_status::agent_review, req.review_round));
           at = request_status::agent_review;
@@ -200,12 +202,12 @@ review workflow::record_agent_review(const uuid& request_id, const agent_review_
         const auto stored = detail::insert_review(c, r);
         if (!detail::transition_request(c, request_id, at, request_status::human_review, {}))
           throw error(errc::conflict, "request changed concurrently; retry");
-        batch.event(std::string(agent_actor), "review.created", request_id, req.project_id,
+        batch.event(name, "review.created", request_id, req.project_id,
                     {{"review_id", stored.id.str()},
                      {"round", stored.round},
                      {"reviewer_type", to_string(stored.reviewer_type)},
                      {"decision", to_string(stored.decision)}});
-        batch.event(std::string(agent_actor),
+        batch.event(name,
                     status_event_type(operation::record_agent_review, request_status::human_review),
                     request_id, req.project_id,
                     detail::status_change(at, request_status::human_review, req.review_round));

@@ -118,7 +118,27 @@ TEST_CASE("blob store: open() pulls a blob in the reader's chunks; unknown keys 
   CHECK(test::thrown_by([&] { store.open("../x"); }).code() == errc::invalid_argument);
 }
 
-TEST_CASE("storage keys: ADR-0011 layout with a sanitised filename") {
+TEST_CASE("stock readers: a string and a file, pulled in the caller's chunks") {
+  auto drain = [](const byte_reader& r, std::size_t cap) {
+    std::string out, buf(cap, '\0');
+    while (const auto n = r(buf.data(), cap)) out.append(buf.data(), n);
+    CHECK(r(buf.data(), cap) == 0);  // stays at its end
+    return out;
+  };
+  const std::string content = "age,count\n40,12\n50,15\n";
+  CHECK(drain(string_reader(content), 5) == content);
+  CHECK(drain(string_reader(""), 5).empty());
+  test::temp_dir dir;
+  const auto path = std::filesystem::path(dir.path()) / "t.csv";
+  std::ofstream(path, std::ios::binary) << content;
+  CHECK(drain(file_reader(path), 3) == content);
+  filesystem_blob_store store(dir.path() + "/blobs");
+  CHECK(store.put("k/a.csv", file_reader(path), 1000).sha256 == detail::sha256_hex(content));
+  CHECK(test::thrown_by([&] { file_reader(path.string() + ".missing"); }).code() ==
+        errc::not_found);
+}
+
+TEST_CASE("storage keys: the object layout with a sanitised filename") {
   const auto rel = uuid::v7();
   CHECK(release_storage_key(uuid{}, uuid{}, rel) ==
         "releases/" + uuid{}.str() + "/" + uuid{}.str() + "/" + rel.str() + ".zip");

@@ -26,6 +26,15 @@ using byte_reader = std::function<std::size_t(char* buffer, std::size_t capacity
 /// Receives the bytes of a blob in order, chunk by chunk.
 using byte_writer = std::function<void(std::string_view chunk)>;
 
+/// A byte_reader over `content` (an upload held in memory).
+byte_reader string_reader(std::string content);
+
+/// A byte_reader over the file at `path`, read as it is pulled (the file
+/// stays open until the reader is destroyed). Throws error(not_found) when
+/// there is no such file; the reader throws error(unavailable) when a read
+/// fails.
+byte_reader file_reader(const std::filesystem::path& path);
+
 struct blob_info {
   std::string key;
   std::string sha256;  // lower-case hex
@@ -102,7 +111,7 @@ std::string sanitize_filename(std::string_view filename);
 std::string release_storage_key(const uuid& project_id, const uuid& request_id,
                                 const uuid& release_id);
 
-/// The storage key of an object version (ADR-0011):
+/// The storage key of an object version:
 /// {project}/{request}/{logical_object}/{version}/{object_id}-{sanitized filename}.
 std::string object_storage_key(const uuid& project_id, const uuid& request_id,
                                const uuid& logical_object_id, std::int64_t version,

@@ -2,10 +2,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <cstring>
 #include <memory>
+#include <optional>
 #include <system_error>
 #include <utility>
 
@@ -75,6 +77,25 @@ bool read_file(const std::filesystem::path& p, const byte_writer& sink) {
     if (r == 0) return true;
     sink(std::string_view(buf.data(), static_cast<std::size_t>(r)));
   }
+}
+
+/// A pull stream over the file at `path`; nullopt when it does not exist.
+/// The reader keeps the file open until it is destroyed and throws
+/// error(unavailable) when a read fails.
+std::optional<byte_reader> pull_file(std::filesystem::path path) {
+  auto f = std::make_shared<fd_guard>(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (f->get() < 0) {
+    if (errno == ENOENT) return std::nullopt;
+    fail_io("cannot open", path);
+  }
+  return byte_reader(
+      [f, path = std::move(path)](char* buffer, std::size_t capacity) -> std::size_t {
+        for (;;) {
+          const ssize_t r = ::read(f->get(), buffer, capacity);
+          if (r >= 0) return static_cast<std::size_t>(r);
+          if (errno != EINTR) fail_io("cannot read", path);
+        }
+      });
 }
 
 }  // namespace
@@ -163,19 +184,26 @@ void filesystem_blob_store::get(const std::string& key, const byte_writer& sink)
 }
 
 byte_reader filesystem_blob_store::open(const std::string& key) const {
-  auto path = path_of(key);
-  auto f = std::make_shared<fd_guard>(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (f->get() < 0) {
-    if (errno == ENOENT) throw error(errc::not_found, fmt::format("blob store: no blob '{}'", key));
-    fail_io("cannot open", path);
-  }
-  return [f, path = std::move(path)](char* buffer, std::size_t capacity) -> std::size_t {
-    for (;;) {
-      const ssize_t r = ::read(f->get(), buffer, capacity);
-      if (r >= 0) return static_cast<std::size_t>(r);
-      if (errno != EINTR) fail_io("cannot read", path);
-    }
+  auto reader = pull_file(path_of(key));
+  if (!reader) throw error(errc::not_found, fmt::format("blob store: no blob '{}'", key));
+  return std::move(*reader);
+}
+
+byte_reader string_reader(std::string content) {
+  auto data = std::make_shared<const std::string>(std::move(content));
+  auto pos = std::make_shared<std::size_t>(0);
+  return [data, pos](char* buffer, std::size_t capacity) -> std::size_t {
+    const std::size_t n = std::min(capacity, data->size() - *pos);
+    std::copy_n(data->data() + *pos, n, buffer);
+    *pos += n;
+    return n;
   };
+}
+
+byte_reader file_reader(const std::filesystem::path& path) {
+  auto reader = pull_file(path);
+  if (!reader) throw error(errc::not_found, fmt::format("{}: no such file", path.string()));
+  return std::move(*reader);
 }
 
 std::int64_t filesystem_blob_store::size(const std::string& key) const {

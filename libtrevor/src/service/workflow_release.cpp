@@ -1,5 +1,4 @@
 // workflow: release (egress), delivery (ingress), their signed links and sweeps.
-#include <fstream>
 #include <limits>
 
 #include <fmt/format.h>
@@ -73,19 +72,6 @@ std::optional<airlock_request> return_to_approved(connection& c, event_batch& ba
   payload["detail"] = detail;
   batch.event(actor_name, "request.release_failed", request_id, moved->project_id, payload);
   return moved;
-}
-
-/// A byte_reader over a local file (the assembled package).
-byte_reader file_reader(const std::filesystem::path& path) {
-  auto in = std::make_shared<std::ifstream>(path, std::ios::binary);
-  if (!*in)
-    throw error(errc::unavailable, fmt::format("release package: cannot read {}", path.string()));
-  return [in, path](char* buffer, std::size_t capacity) -> std::size_t {
-    in->read(buffer, static_cast<std::streamsize>(capacity));
-    if (in->bad())
-      throw error(errc::unavailable, fmt::format("release package: cannot read {}", path.string()));
-    return static_cast<std::size_t>(in->gcount());
-  };
 }
 
 /// Removes a scratch file on scope exit.

@@ -500,6 +500,39 @@ TEST_CASE("ingress: slots filled through upload links, reviewed, delivered with 
                     [](const notification& n) { return n.event_type == "request.delivered"; }));
 }
 
+TEST_CASE("ingress: a delivery is announced to the project's researchers and its creator") {
+  release_world rw;
+  auto& w = rw.w;
+  // A researcher of another project, who must hear nothing.
+  const project_spec specs[] = {{w.proj.id, w.proj.name, w.proj.display_name},
+                                {uuid::v7(), "proj-beta", "Beta"}};
+  w.dir.reconcile_projects(w.admin, specs);
+  w.dir.add_membership(w.admin, w.outsider.user_id, specs[1].id, membership_role::researcher);
+  auto r = w.flow.create_request(w.admin, {w.proj.id, direction::ingress, "Lookup", ""});
+  new_object in;
+  in.filename = "codes.csv";
+  const auto slot = w.flow.add_slot(w.admin, r.id, in);
+  w.flow.confirm_upload(w.admin, r.id, slot.id, test::bytes_of("1,a\n"));
+  w.flow.submit(w.admin, r.id);
+  w.flow.record_review(w.c1, r.id, test::decide(review_decision::approved));
+  w.flow.record_review(w.c2, r.id, test::decide(review_decision::approved));
+  w.flow.deliver(w.admin, r.id);
+
+  auto delivered_to = [&](const actor& who) {
+    const auto notes = w.box.list(who, 100).items;
+    return std::count_if(notes.begin(), notes.end(), [&](const notification& n) {
+      return n.event_type == "request.delivered" && n.request_id == r.id;
+    });
+  };
+  CHECK(delivered_to(w.r1) == 1);
+  CHECK(delivered_to(w.r2) == 1);
+  CHECK(delivered_to(w.admin) == 1);
+  CHECK(delivered_to(w.outsider) == 0);
+  CHECK(delivered_to(w.c1) == 0);
+  CHECK(w.fdb.count("SELECT count(*) FROM notifications WHERE event_type = 'request.delivered'") ==
+        3);
+}
+
 TEST_CASE("ingress: a delivered object changed in the blob store stops the delivery") {
   release_world rw;
   auto& w = rw.w;

@@ -330,7 +330,8 @@ class workflow {
 
   /// Ingress, tre_admin: APPROVED → RELEASED with a delivery record and a
   /// download link per APPROVED object (options().delivery_link_ttl).
-  /// Audits request.delivered and notifies the owner.
+  /// Audits request.delivered and notifies the owner (the admin who created
+  /// the request) and every active researcher of the project.
   delivery deliver(const actor& who, const uuid& request_id);
 
   /// The delivery with fresh links (same expiry) for its objects (members

@@ -13,6 +13,7 @@
 #include <fmt/format.h>
 
 #include "domain/sha256.hpp"
+#include "release/crate.hpp"
 #include "world.hpp"
 
 namespace json = boost::json;
@@ -132,7 +133,8 @@ std::map<std::string, json::object> check_json_ld(const json::value& doc) {
   static const std::set<std::string> rocrate_terms{
       "conformsTo",  "about",   "identifier", "name",        "description", "datePublished",
       "author",      "hasPart", "mentions",   "contentSize", "version",     "alternateName",
-      "affiliation", "agent",   "object",     "instrument",  "endTime",     "actionStatus"};
+      "affiliation", "agent",   "object",     "instrument",  "endTime",     "actionStatus",
+      "license",     "encodingFormat", "comment", "text",     "dateCreated"};
   const auto& top = doc.as_object();
   REQUIRE(top.size() == 2);
   const auto& ctx = top.at("@context").as_array();
@@ -291,6 +293,108 @@ TEST_CASE("release: an approved egress request becomes a verifiable RO-Crate pac
   CHECK(thrown_by([&] { w.flow.release(w.admin, r.id); }).code() == errc::invalid_transition);
   CHECK(w.rows("audit_events") == events);
   CHECK(w.rows("release_records") == 1);
+}
+
+TEST_CASE("release: the package states its licence, each file's media type and its feedback") {
+  release_world rw;
+  auto& w = rw.w;
+  auto r = w.flow.create_request(w.r1, {w.proj.id, direction::egress, "Feedback", ""});
+  const auto table = w.upload(w.r1, r.id, "table.csv", "a,b\n1,2\n");
+  const auto odd = w.upload(w.r1, r.id, "model.rds", "binary");
+  w.flow.submit(w.r1, r.id);
+  // Round 1 goes back for changes; its feedback is not the deciding round's.
+  auto first = test::decide(review_decision::changes_requested, "round 1");
+  first.object_decisions = {{table.id, review_decision::approved, "round 1: looks fine"}};
+  w.flow.record_review(w.c1, r.id, first);
+  w.flow.record_review(w.c2, r.id, test::decide(review_decision::approved, "ok"));
+  REQUIRE(w.flow.get_request(w.r1, r.id).status == request_status::changes_requested);
+  w.flow.resubmit(w.r1, r.id);
+  // Round 2 approves, with feedback on each object.
+  auto second = test::decide(review_decision::approved, "round 2");
+  second.object_decisions = {{table.id, review_decision::approved, "round 2: cells >= 10"}};
+  w.flow.record_review(w.c1, r.id, second);
+  auto third = test::decide(review_decision::approved, "round 2 too");
+  third.object_decisions = {{odd.id, review_decision::approved, "a fitted model, no records"}};
+  w.flow.record_review(w.c2, r.id, third);
+  REQUIRE(w.flow.get_request(w.r1, r.id).status == request_status::approved);
+
+  const auto rec = w.flow.release(w.admin, r.id);
+  const auto z = read_zip(std::filesystem::path(w.blobs.root()) / rec.crate_storage_key);
+  auto by_id = check_json_ld(json::parse(z.entries.at("ro-crate-metadata.json")));
+
+  // Not licensed for reuse unless configured otherwise.
+  const auto& root = by_id.at("./");
+  REQUIRE(root.contains("license"));
+  const std::string licence(root.at("license").as_object().at("@id").as_string());
+  const auto& terms = by_id.at(licence);
+  CHECK(terms.at("@type") == "CreativeWork");
+  CHECK(terms.at("name") == "Not licensed for reuse");
+  CHECK(std::string(terms.at("description").as_string()).find("not licensed for reuse") !=
+        std::string::npos);
+
+  // Media types from the file name; unknown extensions are octet streams.
+  const auto& csv = by_id.at("data/table.csv");
+  CHECK(csv.at("encodingFormat") == "text/csv");
+  CHECK(by_id.at("data/model.rds").at("encodingFormat") == "application/octet-stream");
+
+  // Each file's feedback of the deciding round, as comments by their reviewers.
+  auto comments_of = [&](const json::object& file) {
+    std::vector<json::object> out;
+    if (!file.contains("comment")) return out;
+    for (const auto& ref : file.at("comment").as_array())
+      out.push_back(by_id.at(std::string(ref.as_object().at("@id").as_string())));
+    return out;
+  };
+  const auto on_table = comments_of(csv);
+  REQUIRE(on_table.size() == 1);
+  CHECK(on_table[0].at("@type") == "Comment");
+  CHECK(on_table[0].at("text") == "round 2: cells >= 10");
+  CHECK(on_table[0].at("author").as_object().at("@id") == J("#user-" + w.c1.user_id.str()));
+  CHECK(on_table[0].at("decision") == "approved");
+  CHECK(on_table[0].at("reviewRound") == 2);
+  const auto on_odd = comments_of(by_id.at("data/model.rds"));
+  REQUIRE(on_odd.size() == 1);
+  CHECK(on_odd[0].at("text") == "a fitted model, no records");
+  CHECK(on_odd[0].at("author").as_object().at("@id") == J("#user-" + w.c2.user_id.str()));
+  CHECK(z.entries.at("ro-crate-metadata.json").find("round 1: looks fine") == std::string::npos);
+}
+
+TEST_CASE("release package: a configured licence, as a URL or as text; media types by extension") {
+  detail::crate_content k;
+  k.request.id = uuid::v7();
+  k.request.title = "T";
+  k.researcher.id = uuid::v7();
+  k.researcher.username = "rita";
+  auto licence_of = [&](const std::string& configured) {
+    k.license = configured;
+    auto by_id = check_json_ld(json::parse(detail::crate_metadata(k)));
+    const std::string id(by_id.at("./").at("license").as_object().at("@id").as_string());
+    return by_id.at(id);
+  };
+  const auto cc = licence_of("https://creativecommons.org/licenses/by/4.0/");
+  CHECK(cc.at("@id") == "https://creativecommons.org/licenses/by/4.0/");
+  CHECK(cc.at("@type") == "CreativeWork");
+  const auto text = licence_of("Open Government Licence v3.0, with the TRE's attribution text");
+  CHECK(text.at("@id") == "#license");
+  CHECK(text.at("description") == "Open Government Licence v3.0, with the TRE's attribution text");
+  CHECK(licence_of("https://example.org/a licence with blanks").at("@id") == "#license");
+  CHECK(licence_of("").at("name") == "Not licensed for reuse");
+
+  using detail::media_type_of;
+  CHECK(media_type_of("table.csv") == "text/csv");
+  CHECK(media_type_of("TABLE.CSV") == "text/csv");
+  CHECK(media_type_of("counts.tsv") == "text/tab-separated-values");
+  CHECK(media_type_of("notes.txt") == "text/plain");
+  CHECK(media_type_of("fig.svg") == "image/svg+xml");
+  CHECK(media_type_of("photo.JPEG") == "image/jpeg");
+  CHECK(media_type_of("paper.pdf") == "application/pdf");
+  CHECK(media_type_of("book.xlsx") ==
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet");
+  CHECK(media_type_of("archive.tar.gz") == "application/gzip");
+  CHECK(media_type_of("model.rds") == "application/octet-stream");
+  CHECK(media_type_of("README") == "application/octet-stream");
+  CHECK(media_type_of(".csv") == "application/octet-stream");
+  CHECK(media_type_of("trailing.") == "application/octet-stream");
 }
 
 TEST_CASE("release: a file changed in the blob store after approval is caught; nothing released") {

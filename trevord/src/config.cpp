@@ -128,6 +128,11 @@ config load_config(const std::function<std::optional<std::string>(const char*)>&
       bad("TREVOR_PUBLIC_URL", *v, "an http:// or https:// URL");
     c.public_url = *v;
   }
+  if (auto v = getenv("TREVOR_RELEASE_LICENSE")) {
+    const auto first = v->find_first_not_of(" \t\r\n");
+    const auto last = v->find_last_not_of(" \t\r\n");
+    c.release_license = first == std::string::npos ? "" : v->substr(first, last - first + 1);
+  }
   // Link lifetimes, the warning before expiry, the release timeout, the sweep period.
   const struct {
     const char* name;

@@ -83,6 +83,11 @@ struct workflow_options {
   /// store (it needs room for the package). Empty: the system's temporary
   /// directory.
   std::filesystem::path scratch_dir;
+  /// TREVOR_RELEASE_LICENSE: the licence a release package states (its root
+  /// Dataset's `license`). An http:// or https:// URL names the licence
+  /// itself; any other text describes the terms; empty: "not licensed for
+  /// reuse".
+  std::string release_license;
 };
 
 /// Limits on request and object text (bytes), checked before any write.

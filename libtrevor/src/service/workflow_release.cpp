@@ -131,6 +131,7 @@ release_record workflow::release(const actor& who, const uuid& request_id) {
         if (auto u = detail::find_user(c, *rv.reviewer_id)) k.reviewers.push_back(std::move(*u));
     k.required_reviews = options_.required_reviews;
     k.agent_review = options_.agent_review;
+    k.license = options_.release_license;
     k.released_at = detail::database_now(c);
     event_batch batch(ids_);
     auto payload = detail::status_change(request_status::approved, request_status::releasing,

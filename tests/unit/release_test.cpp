@@ -191,6 +191,9 @@ TEST_CASE("release: an approved egress request becomes a verifiable RO-Crate pac
   CHECK(rec.crate_storage_key == release_storage_key(w.proj.id, r.id, rec.id));
   CHECK(rec.download_url.starts_with("https://airlock.example.org/requests/" + r.id.str() +
                                      "/release/download?token=v1.release_download."));
+  // The link's token, ready for release_download(); every read of the record has it.
+  CHECK(rec.link_token.starts_with("v1.release_download."));
+  CHECK(rec.download_url.ends_with("?token=" + rec.link_token));
   // The link lasts 7 days by default (database time).
   CHECK(rec.url_expires_at.micros() - rec.created_at.micros() ==
         doctest::Approx(7.0 * 24 * 3600 * 1e6).epsilon(1e-6));
@@ -275,10 +278,11 @@ TEST_CASE("release: an approved egress request becomes a verifiable RO-Crate pac
     return n.event_type == "request.released" && n.request_id == r.id;
   }));
   CHECK(w.flow.get_release(w.r1, r.id).crate_checksum_sha256 == rec.crate_checksum_sha256);
+  CHECK(w.flow.get_release(w.r1, r.id).link_token == rec.link_token);
   CHECK(thrown_by([&] { w.flow.get_release(w.outsider, r.id); }).code() == errc::not_found);
 
   // The link downloads the package, and each download is audited.
-  const auto d = w.flow.release_download(r.id, token_of(rec.download_url), {"10.0.0.7", "curl/8"});
+  const auto d = w.flow.release_download(r.id, rec.link_token, {"10.0.0.7", "curl/8"});
   CHECK(d.content_type == "application/zip");
   CHECK(d.size_bytes == static_cast<std::int64_t>(zip_bytes.size()));
   CHECK(read_all(w, d) == zip_bytes);
@@ -680,7 +684,9 @@ TEST_CASE("sweeps: the expiry warning goes out once per link; interrupted releas
   CHECK(w.fdb.count("SELECT count(*) FROM audit_events WHERE event_type = "
                     "'presigned_url.expiring_soon'") == 1);
   // A fresh link is warned about again, once.
-  w.flow.renew_release_link(w.admin, r.id);
+  const auto renewed = w.flow.renew_release_link(w.admin, r.id);
+  CHECK(renewed.link_token != rec.link_token);
+  CHECK(renewed.download_url.ends_with("?token=" + renewed.link_token));
   CHECK(w.flow.sweep_expiring_links().size() == 1);
   CHECK(w.flow.sweep_expiring_links().empty());
   CHECK(count_warnings() == 2);

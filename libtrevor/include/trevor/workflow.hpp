@@ -305,8 +305,8 @@ class workflow {
   /// request.release_failed audited with the reason.
   release_record release(const actor& who, const uuid& request_id);
 
-  /// The release record (members of the project and tre_admin); not_found
-  /// before the release.
+  /// The release record (members of the project and tre_admin), with its
+  /// current link and that link's token; not_found before the release.
   release_record get_release(const actor& who, const uuid& request_id) const;
 
   /// tre_admin: a new download link for a release, valid for

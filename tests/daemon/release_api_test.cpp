@@ -105,6 +105,47 @@ TEST_CASE("egress release over HTTP: 202, the package behind its link, refusals"
   CHECK(d.get(path_of(str(renewed.json(), "download_url")), "").status == 200);
 }
 
+TEST_CASE("release over HTTP: storage keys and paths are for tre_admin only") {
+  daemon d;
+  world w(d);
+  const auto id = w.draft("Storage");
+  w.upload(id, "a,b\n1,2\n", "s.csv");
+  REQUIRE(d.post("/requests/" + id + "/submit", world::r1).status == 200);
+  approve(d, id);
+  auto rel = d.post("/requests/" + id + "/release", world::admin);
+  REQUIRE(rel.status == 202);
+  const auto key = str(rel.json(), "crate_storage_key");
+  CHECK(key.starts_with("releases/" + w.project_id + "/" + id + "/"));
+
+  // The record: the researcher sees everything but where the package is kept.
+  const auto mine = d.get("/requests/" + id + "/release", world::r1);
+  REQUIRE(mine.status == 200);
+  CHECK_FALSE(mine.json().as_object().contains("crate_storage_key"));
+  CHECK(mine.body.find(key) == std::string::npos);
+  CHECK(str(mine.json(), "crate_checksum_sha256") == str(rel.json(), "crate_checksum_sha256"));
+  CHECK(!str(mine.json(), "download_url").empty());
+  const auto theirs = d.get("/requests/" + id + "/release", world::admin);
+  REQUIRE(theirs.status == 200);
+  CHECK(str(theirs.json(), "crate_storage_key") == key);
+  auto renewed = d.post("/requests/" + id + "/release/link", world::admin);
+  REQUIRE(renewed.status == 200);
+  CHECK(str(renewed.json(), "crate_storage_key") == key);
+
+  // The request's audit trail: the same for members, the whole payload for tre_admin.
+  const auto trail = d.get("/requests/" + id + "/audit", world::r1);
+  REQUIRE(trail.status == 200);
+  CHECK(trail.body.find(key) == std::string::npos);
+  CHECK(trail.body.find("request.released") != std::string::npos);
+  CHECK(d.get("/requests/" + id + "/audit", world::admin).body.find(key) != std::string::npos);
+
+  // A link holder whose package is gone from the store is not told where it was.
+  std::filesystem::remove(std::filesystem::path(d.cfg().storage_dir) / key);
+  auto gone = d.get(path_of(str(renewed.json(), "download_url")), "");
+  CHECK(gone.status >= 400);
+  CHECK(gone.detail().find(key) == std::string::npos);
+  CHECK(gone.detail().find(d.cfg().storage_dir) == std::string::npos);
+}
+
 TEST_CASE("the daemon's periodic sweep warns a release's owner once before the link expires") {
   daemon d([](config& c) {
     c.sweep_seconds = 1;

@@ -96,6 +96,9 @@ TEST_CASE("configuration: names the variable and what it should be") {
   CHECK(c.max_json_body_bytes == 1024 * 1024);
   CHECK(c.max_header_bytes == 16 * 1024);
   CHECK_FALSE(c.agent_review);
+  CHECK(c.release_license.empty());
+  CHECK(load({{"TREVOR_RELEASE_LICENSE", " https://example.org/licence \n"}}).release_license ==
+        "https://example.org/licence");
   CHECK(load({{"TREVOR_AGENT_REVIEW", "external"}}).agent_review);
   CHECK(message({{"TREVOR_AGENT_REVIEW", "on"}}).find("off or external") != std::string::npos);
   CHECK(message({{"TREVOR_REQUIRED_REVIEWS", "1"}}).find("TREVOR_REQUIRED_REVIEWS") !=

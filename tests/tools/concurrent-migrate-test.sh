@@ -16,6 +16,7 @@ if [[ $admin_url == postgres* ]]; then
   count_rows() { psql -qtA "$url" -c "SELECT count(*) || ' ' || count(DISTINCT id) FROM schema_migrations"; }
 else
   trap 'rm -rf "$work"' EXIT
+  : >"$work/concurrent.db"  # an empty database: `migrate status` never creates one
   url="sqlite:///$work/concurrent.db"
   count_rows() { sqlite3 "$work/concurrent.db" "SELECT count(*) || ' ' || count(DISTINCT id) FROM schema_migrations"; }
 fi

@@ -39,15 +39,23 @@ expect() {
   ok "$name"
 }
 
-# A new, empty database URL for the engine under test.
+# A new, empty database for the engine under test; its URL is left in $db_url.
+# Called directly, never in $(...): a failure here stops the whole script
+# instead of a subshell, and created_dbs records every database to drop.
 new_db() {
+  db_url=
   if [[ $admin_url == postgres* ]]; then
     local name="trevor_cli_$(date +%s%N | tail -c 10)_$RANDOM"
-    psql -q "$admin_url" -c "CREATE DATABASE $name" >/dev/null || exit 1
+    if ! psql -q "$admin_url" -c "CREATE DATABASE $name" >/dev/null; then
+      echo "FAIL - cannot create a test database on $admin_url" >&2
+      exit 1
+    fi
     created_dbs+=("$name")
-    echo "${admin_url%/*}/$name"
+    db_url="${admin_url%/*}/$name"
   else
-    echo "sqlite:///$work/db-$RANDOM-$RANDOM.db"
+    local file="$work/db-$RANDOM-$RANDOM.db"
+    : >"$file" || { echo "FAIL - cannot create $file" >&2; exit 1; }  # an empty file is an empty SQLite database
+    db_url="sqlite:///$file"
   fi
 }
 
@@ -104,7 +112,27 @@ if [[ $admin_url == postgres* ]]; then
 fi
 
 # ---------------------------------------------------------------- migrate commands
-url=$(new_db)
+# The commands that only read never create a database: a mistyped SQLite path
+# (in an existing directory, where SQLite would create the file) is an error.
+for cmd in status verify plan; do
+  missing="$work/typo-$cmd.db"
+  expect "$cmd on a missing SQLite file names it" 1 "no database at $missing" -- \
+    env DATABASE_URL="sqlite:///$missing" "$trevord" migrate "$cmd"
+  if [ -e "$missing" ]; then
+    not_ok "$cmd on a missing SQLite file creates nothing" "$(ls -la "$work")"
+  else
+    ok "$cmd on a missing SQLite file creates nothing"
+  fi
+done
+expect "up creates a missing SQLite file" 0 "applied 0001_initial" -- \
+  env DATABASE_URL="sqlite:///$work/typo-status.db" "$trevord" migrate up
+[ -s "$work/typo-status.db" ] && ok "up created the SQLite file" || not_ok "up created the SQLite file"
+
+new_db
+url=$db_url
+[ -n "$url" ] || { echo "FAIL - new_db left no URL"; exit 1; }
+expect "verify on an empty database says no migrations are applied" 1 "no migrations applied" -- \
+  env DATABASE_URL="$url" "$trevord" migrate verify
 expect "status on an empty database lists pending and exits 1" 1 "pending  0001_initial" -- \
   env DATABASE_URL="$url" "$trevord" migrate status
 expect "plan prints the SQL" 0 "CREATE TABLE audit_events" -- env DATABASE_URL="$url" "$trevord" migrate plan
@@ -112,9 +140,17 @@ expect "up applies" 0 "applied 0001_initial" -- env DATABASE_URL="$url" "$trevor
 expect "up again is a no-op" 0 "(0 migration(s) applied now)" -- env DATABASE_URL="$url" "$trevord" migrate up
 expect "status is current" 0 "schema is current" -- env DATABASE_URL="$url" "$trevord" migrate status
 expect "verify passes" 0 "verified" -- env DATABASE_URL="$url" "$trevord" migrate verify
-expect "plan is empty when current" 0 "" -- env DATABASE_URL="$url" "$trevord" migrate plan
+expect "plan says there is nothing to apply when current" 0 "nothing to apply" -- \
+  env DATABASE_URL="$url" "$trevord" migrate plan
+plan_out=$(env DATABASE_URL="$url" "$trevord" migrate plan 2>&1)
+if [[ $plan_out == *"CREATE "* || $plan_out == *"-- migration"* ]]; then
+  not_ok "plan prints no SQL when current" "$plan_out"
+else
+  ok "plan prints no SQL when current"
+fi
 
-drifted=$(new_db)
+new_db
+drifted=$db_url
 env DATABASE_URL="$drifted" "$trevord" migrate up >/dev/null
 sql "$drifted" "UPDATE schema_migrations SET checksum = 'deadbeef' WHERE id = 1"
 expect "verify names a drifted migration" 1 "migration 0001_initial differs: checksum deadbeef in the database" -- \
@@ -124,7 +160,8 @@ expect "serve refuses a drifted schema" 1 "0001_initial differs" -- \
 expect "auto-migrate refuses a drifted schema too" 1 "0001_initial differs" -- \
   env DATABASE_URL="$drifted" TREVOR_AUTO_MIGRATE=true TREVOR_PORT="$(free_port)" "$trevord"
 
-newer=$(new_db)
+new_db
+newer=$db_url
 env DATABASE_URL="$newer" "$trevord" migrate up >/dev/null
 sql "$newer" "INSERT INTO schema_migrations (id, name, checksum, duration_ms) VALUES (42, 'from_the_future', 'x', 0)"
 expect "status names a migration from a newer trevor" 1 "0042_from_the_future that this build does not know" -- \
@@ -169,8 +206,10 @@ serve_and_probe() {
     ok "$name: one JSON log line per request" || not_ok "$name: one JSON log line per request" "$(cat "$log")"
 }
 
-serve_and_probe "auto-migrating daemon" "$(new_db)" true 200 '"status":"ready"'
-serve_and_probe "daemon on an out-of-date schema" "$(new_db)" false 503 "migration(s) pending"
+new_db
+serve_and_probe "auto-migrating daemon" "$db_url" true 200 '"status":"ready"'
+new_db
+serve_and_probe "daemon on an out-of-date schema" "$db_url" false 503 "migration(s) pending"
 
 echo "$passed passed, $failed failed"
 [ "$failed" = 0 ]

@@ -13,6 +13,7 @@
 #include <fmt/format.h>
 
 #include "domain/sha256.hpp"
+#include "release/crate.hpp"
 #include "world.hpp"
 
 namespace json = boost::json;
@@ -132,7 +133,8 @@ std::map<std::string, json::object> check_json_ld(const json::value& doc) {
   static const std::set<std::string> rocrate_terms{
       "conformsTo",  "about",   "identifier", "name",        "description", "datePublished",
       "author",      "hasPart", "mentions",   "contentSize", "version",     "alternateName",
-      "affiliation", "agent",   "object",     "instrument",  "endTime",     "actionStatus"};
+      "affiliation", "agent",   "object",     "instrument",  "endTime",     "actionStatus",
+      "license",     "encodingFormat", "comment", "text",     "dateCreated"};
   const auto& top = doc.as_object();
   REQUIRE(top.size() == 2);
   const auto& ctx = top.at("@context").as_array();
@@ -189,6 +191,9 @@ TEST_CASE("release: an approved egress request becomes a verifiable RO-Crate pac
   CHECK(rec.crate_storage_key == release_storage_key(w.proj.id, r.id, rec.id));
   CHECK(rec.download_url.starts_with("https://airlock.example.org/requests/" + r.id.str() +
                                      "/release/download?token=v1.release_download."));
+  // The link's token, ready for release_download(); every read of the record has it.
+  CHECK(rec.link_token.starts_with("v1.release_download."));
+  CHECK(rec.download_url.ends_with("?token=" + rec.link_token));
   // The link lasts 7 days by default (database time).
   CHECK(rec.url_expires_at.micros() - rec.created_at.micros() ==
         doctest::Approx(7.0 * 24 * 3600 * 1e6).epsilon(1e-6));
@@ -273,10 +278,11 @@ TEST_CASE("release: an approved egress request becomes a verifiable RO-Crate pac
     return n.event_type == "request.released" && n.request_id == r.id;
   }));
   CHECK(w.flow.get_release(w.r1, r.id).crate_checksum_sha256 == rec.crate_checksum_sha256);
+  CHECK(w.flow.get_release(w.r1, r.id).link_token == rec.link_token);
   CHECK(thrown_by([&] { w.flow.get_release(w.outsider, r.id); }).code() == errc::not_found);
 
   // The link downloads the package, and each download is audited.
-  const auto d = w.flow.release_download(r.id, token_of(rec.download_url), {"10.0.0.7", "curl/8"});
+  const auto d = w.flow.release_download(r.id, rec.link_token, {"10.0.0.7", "curl/8"});
   CHECK(d.content_type == "application/zip");
   CHECK(d.size_bytes == static_cast<std::int64_t>(zip_bytes.size()));
   CHECK(read_all(w, d) == zip_bytes);
@@ -291,6 +297,108 @@ TEST_CASE("release: an approved egress request becomes a verifiable RO-Crate pac
   CHECK(thrown_by([&] { w.flow.release(w.admin, r.id); }).code() == errc::invalid_transition);
   CHECK(w.rows("audit_events") == events);
   CHECK(w.rows("release_records") == 1);
+}
+
+TEST_CASE("release: the package states its licence, each file's media type and its feedback") {
+  release_world rw;
+  auto& w = rw.w;
+  auto r = w.flow.create_request(w.r1, {w.proj.id, direction::egress, "Feedback", ""});
+  const auto table = w.upload(w.r1, r.id, "table.csv", "a,b\n1,2\n");
+  const auto odd = w.upload(w.r1, r.id, "model.rds", "binary");
+  w.flow.submit(w.r1, r.id);
+  // Round 1 goes back for changes; its feedback is not the deciding round's.
+  auto first = test::decide(review_decision::changes_requested, "round 1");
+  first.object_decisions = {{table.id, review_decision::approved, "round 1: looks fine"}};
+  w.flow.record_review(w.c1, r.id, first);
+  w.flow.record_review(w.c2, r.id, test::decide(review_decision::approved, "ok"));
+  REQUIRE(w.flow.get_request(w.r1, r.id).status == request_status::changes_requested);
+  w.flow.resubmit(w.r1, r.id);
+  // Round 2 approves, with feedback on each object.
+  auto second = test::decide(review_decision::approved, "round 2");
+  second.object_decisions = {{table.id, review_decision::approved, "round 2: cells >= 10"}};
+  w.flow.record_review(w.c1, r.id, second);
+  auto third = test::decide(review_decision::approved, "round 2 too");
+  third.object_decisions = {{odd.id, review_decision::approved, "a fitted model, no records"}};
+  w.flow.record_review(w.c2, r.id, third);
+  REQUIRE(w.flow.get_request(w.r1, r.id).status == request_status::approved);
+
+  const auto rec = w.flow.release(w.admin, r.id);
+  const auto z = read_zip(std::filesystem::path(w.blobs.root()) / rec.crate_storage_key);
+  auto by_id = check_json_ld(json::parse(z.entries.at("ro-crate-metadata.json")));
+
+  // Not licensed for reuse unless configured otherwise.
+  const auto& root = by_id.at("./");
+  REQUIRE(root.contains("license"));
+  const std::string licence(root.at("license").as_object().at("@id").as_string());
+  const auto& terms = by_id.at(licence);
+  CHECK(terms.at("@type") == "CreativeWork");
+  CHECK(terms.at("name") == "Not licensed for reuse");
+  CHECK(std::string(terms.at("description").as_string()).find("not licensed for reuse") !=
+        std::string::npos);
+
+  // Media types from the file name; unknown extensions are octet streams.
+  const auto& csv = by_id.at("data/table.csv");
+  CHECK(csv.at("encodingFormat") == "text/csv");
+  CHECK(by_id.at("data/model.rds").at("encodingFormat") == "application/octet-stream");
+
+  // Each file's feedback of the deciding round, as comments by their reviewers.
+  auto comments_of = [&](const json::object& file) {
+    std::vector<json::object> out;
+    if (!file.contains("comment")) return out;
+    for (const auto& ref : file.at("comment").as_array())
+      out.push_back(by_id.at(std::string(ref.as_object().at("@id").as_string())));
+    return out;
+  };
+  const auto on_table = comments_of(csv);
+  REQUIRE(on_table.size() == 1);
+  CHECK(on_table[0].at("@type") == "Comment");
+  CHECK(on_table[0].at("text") == "round 2: cells >= 10");
+  CHECK(on_table[0].at("author").as_object().at("@id") == J("#user-" + w.c1.user_id.str()));
+  CHECK(on_table[0].at("decision") == "approved");
+  CHECK(on_table[0].at("reviewRound") == 2);
+  const auto on_odd = comments_of(by_id.at("data/model.rds"));
+  REQUIRE(on_odd.size() == 1);
+  CHECK(on_odd[0].at("text") == "a fitted model, no records");
+  CHECK(on_odd[0].at("author").as_object().at("@id") == J("#user-" + w.c2.user_id.str()));
+  CHECK(z.entries.at("ro-crate-metadata.json").find("round 1: looks fine") == std::string::npos);
+}
+
+TEST_CASE("release package: a configured licence, as a URL or as text; media types by extension") {
+  detail::crate_content k;
+  k.request.id = uuid::v7();
+  k.request.title = "T";
+  k.researcher.id = uuid::v7();
+  k.researcher.username = "rita";
+  auto licence_of = [&](const std::string& configured) {
+    k.license = configured;
+    auto by_id = check_json_ld(json::parse(detail::crate_metadata(k)));
+    const std::string id(by_id.at("./").at("license").as_object().at("@id").as_string());
+    return by_id.at(id);
+  };
+  const auto cc = licence_of("https://creativecommons.org/licenses/by/4.0/");
+  CHECK(cc.at("@id") == "https://creativecommons.org/licenses/by/4.0/");
+  CHECK(cc.at("@type") == "CreativeWork");
+  const auto text = licence_of("Open Government Licence v3.0, with the TRE's attribution text");
+  CHECK(text.at("@id") == "#license");
+  CHECK(text.at("description") == "Open Government Licence v3.0, with the TRE's attribution text");
+  CHECK(licence_of("https://example.org/a licence with blanks").at("@id") == "#license");
+  CHECK(licence_of("").at("name") == "Not licensed for reuse");
+
+  using detail::media_type_of;
+  CHECK(media_type_of("table.csv") == "text/csv");
+  CHECK(media_type_of("TABLE.CSV") == "text/csv");
+  CHECK(media_type_of("counts.tsv") == "text/tab-separated-values");
+  CHECK(media_type_of("notes.txt") == "text/plain");
+  CHECK(media_type_of("fig.svg") == "image/svg+xml");
+  CHECK(media_type_of("photo.JPEG") == "image/jpeg");
+  CHECK(media_type_of("paper.pdf") == "application/pdf");
+  CHECK(media_type_of("book.xlsx") ==
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet");
+  CHECK(media_type_of("archive.tar.gz") == "application/gzip");
+  CHECK(media_type_of("model.rds") == "application/octet-stream");
+  CHECK(media_type_of("README") == "application/octet-stream");
+  CHECK(media_type_of(".csv") == "application/octet-stream");
+  CHECK(media_type_of("trailing.") == "application/octet-stream");
 }
 
 TEST_CASE("release: a file changed in the blob store after approval is caught; nothing released") {
@@ -500,6 +608,39 @@ TEST_CASE("ingress: slots filled through upload links, reviewed, delivered with 
                     [](const notification& n) { return n.event_type == "request.delivered"; }));
 }
 
+TEST_CASE("ingress: a delivery is announced to the project's researchers and its creator") {
+  release_world rw;
+  auto& w = rw.w;
+  // A researcher of another project, who must hear nothing.
+  const project_spec specs[] = {{w.proj.id, w.proj.name, w.proj.display_name},
+                                {uuid::v7(), "proj-beta", "Beta"}};
+  w.dir.reconcile_projects(w.admin, specs);
+  w.dir.add_membership(w.admin, w.outsider.user_id, specs[1].id, membership_role::researcher);
+  auto r = w.flow.create_request(w.admin, {w.proj.id, direction::ingress, "Lookup", ""});
+  new_object in;
+  in.filename = "codes.csv";
+  const auto slot = w.flow.add_slot(w.admin, r.id, in);
+  w.flow.confirm_upload(w.admin, r.id, slot.id, test::bytes_of("1,a\n"));
+  w.flow.submit(w.admin, r.id);
+  w.flow.record_review(w.c1, r.id, test::decide(review_decision::approved));
+  w.flow.record_review(w.c2, r.id, test::decide(review_decision::approved));
+  w.flow.deliver(w.admin, r.id);
+
+  auto delivered_to = [&](const actor& who) {
+    const auto notes = w.box.list(who, 100).items;
+    return std::count_if(notes.begin(), notes.end(), [&](const notification& n) {
+      return n.event_type == "request.delivered" && n.request_id == r.id;
+    });
+  };
+  CHECK(delivered_to(w.r1) == 1);
+  CHECK(delivered_to(w.r2) == 1);
+  CHECK(delivered_to(w.admin) == 1);
+  CHECK(delivered_to(w.outsider) == 0);
+  CHECK(delivered_to(w.c1) == 0);
+  CHECK(w.fdb.count("SELECT count(*) FROM notifications WHERE event_type = 'request.delivered'") ==
+        3);
+}
+
 TEST_CASE("ingress: a delivered object changed in the blob store stops the delivery") {
   release_world rw;
   auto& w = rw.w;
@@ -543,7 +684,9 @@ TEST_CASE("sweeps: the expiry warning goes out once per link; interrupted releas
   CHECK(w.fdb.count("SELECT count(*) FROM audit_events WHERE event_type = "
                     "'presigned_url.expiring_soon'") == 1);
   // A fresh link is warned about again, once.
-  w.flow.renew_release_link(w.admin, r.id);
+  const auto renewed = w.flow.renew_release_link(w.admin, r.id);
+  CHECK(renewed.link_token != rec.link_token);
+  CHECK(renewed.download_url.ends_with("?token=" + renewed.link_token));
   CHECK(w.flow.sweep_expiring_links().size() == 1);
   CHECK(w.flow.sweep_expiring_links().empty());
   CHECK(count_warnings() == 2);

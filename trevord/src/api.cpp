@@ -167,6 +167,7 @@ trevor::workflow_options workflow_options_of(const config& cfg) {
   o.upload_link_ttl = std::chrono::hours(cfg.upload_link_hours);
   o.link_warning = std::chrono::hours(cfg.link_warning_hours);
   o.release_timeout = std::chrono::minutes(cfg.release_timeout_minutes);
+  o.release_license = cfg.release_license;
   // Packages are assembled beside the blobs (same file system, room for them).
   o.scratch_dir = std::filesystem::path(cfg.storage_dir) / ".scratch";
   return o;

@@ -226,6 +226,11 @@ config read_config(const std::function<std::optional<std::string>(const char*)>&
     else
       c.public_url = *v;
   }
+  if (auto v = getenv("TREVOR_RELEASE_LICENSE")) {
+    const auto first = v->find_first_not_of(" \t\r\n");
+    const auto last = v->find_last_not_of(" \t\r\n");
+    c.release_license = first == std::string::npos ? "" : v->substr(first, last - first + 1);
+  }
   // Link lifetimes, the warning before expiry, the release timeout, the sweep period.
   number("TREVOR_RELEASE_LINK_HOURS", c.release_link_hours, 1, 8760);
   number("TREVOR_DELIVERY_LINK_HOURS", c.delivery_link_hours, 1, 8760);

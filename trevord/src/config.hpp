@@ -46,6 +46,9 @@ struct config {
   long upload_link_hours = 24;
   long link_warning_hours = 24;
   long release_timeout_minutes = 60;
+  /// TREVOR_RELEASE_LICENSE: what a release package states as its licence
+  /// (a URL, or text); empty: not licensed for reuse.
+  std::string release_license;
   /// TREVOR_SWEEP_SECONDS: how often the daemon runs the sweeps (stuck
   /// requests, expiring links, interrupted releases); 0 turns them off.
   long sweep_seconds = 300;

@@ -79,15 +79,19 @@ reply upload_through_link(api& a, call& c) {
 }
 
 reply release_create(api& a, call& c) {
-  return ok(to_json(a.workflow.release(person(c), c.id("request_id"))), http::status::accepted);
+  const auto& who = person(c);
+  return ok(to_json(a.workflow.release(who, c.id("request_id")), who.tre_admin),
+            http::status::accepted);
 }
 
 reply release_get(api& a, call& c) {
-  return ok(to_json(a.workflow.get_release(person(c), c.id("request_id"))));
+  const auto& who = person(c);
+  return ok(to_json(a.workflow.get_release(who, c.id("request_id")), who.tre_admin));
 }
 
 reply release_link_renew(api& a, call& c) {
-  return ok(to_json(a.workflow.renew_release_link(person(c), c.id("request_id"))));
+  const auto& who = person(c);
+  return ok(to_json(a.workflow.renew_release_link(who, c.id("request_id")), who.tre_admin));
 }
 
 reply release_download(api& a, call& c) {

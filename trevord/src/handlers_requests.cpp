@@ -145,7 +145,8 @@ reply request_withdraw(api& a, call& c) {
 }
 
 reply request_audit(api& a, call& c) {
-  return ok(to_json(a.workflow.request_audit(person(c), c.id("request_id"))));
+  const auto& who = person(c);
+  return ok(audit_trail_json(a.workflow.request_audit(who, c.id("request_id")), who.tre_admin));
 }
 
 reply object_upload(api& a, call& c) {

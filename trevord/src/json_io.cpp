@@ -251,11 +251,10 @@ json::value to_json(const trevor::request_detail& d) {
   return v;
 }
 
-json::value to_json(const trevor::release_record& r) {
-  return json::object{
+json::value to_json(const trevor::release_record& r, bool admin) {
+  json::object o{
       {"id", r.id.str()},
       {"request_id", r.request_id.str()},
-      {"crate_storage_key", r.crate_storage_key},
       {"crate_checksum_sha256", r.crate_checksum_sha256},
       {"download_url", r.download_url},
       {"presigned_url", r.download_url},
@@ -264,6 +263,8 @@ json::value to_json(const trevor::release_record& r) {
        r.expiry_warned_at ? json::value(r.expiry_warned_at->str()) : json::value(nullptr)},
       {"released_by", r.released_by.str()},
       {"created_at", r.created_at.str()}};
+  if (admin) o["crate_storage_key"] = r.crate_storage_key;
+  return o;
 }
 
 json::value to_json(const trevor::delivery& d) {
@@ -352,6 +353,32 @@ json::value to_json(const trevor::notification& n) {
                       {"request_id", opt_id(n.request_id)},
                       {"read", n.read},
                       {"created_at", ts(n.created_at)}};
+}
+
+bool names_storage(std::string_view text) {
+  return text.find("blob store:") != std::string_view::npos ||
+         text.find("release package:") != std::string_view::npos ||
+         text.find("TREVOR_STORAGE_DIR") != std::string_view::npos;
+}
+
+std::string storage_failure_detail(std::string_view request_id) {
+  return fmt::format("the stored files could not be read or written; the server's log has the "
+                     "details (request id {})",
+                     request_id);
+}
+
+json::value audit_trail_json(const std::vector<trevor::audit_event>& events, bool admin) {
+  auto out = to_json(events);
+  if (admin) return out;
+  for (auto& e : out.as_array()) {
+    auto* payload = e.as_object().at("payload").if_object();
+    if (!payload) continue;
+    payload->erase("crate_storage_key");
+    if (auto* detail = payload->if_contains("detail");
+        detail && detail->is_string() && names_storage(detail->get_string()))
+      *detail = "a storage failure (its detail is for tre_admin)";
+  }
+  return out;
 }
 
 json::value parse_stored(std::string_view text) {

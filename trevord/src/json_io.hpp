@@ -34,7 +34,8 @@ json::value to_json(const trevor::object_metadata& m);
 json::value to_json(const trevor::review& r);
 json::value to_json(const trevor::audit_event& e);
 json::value to_json(const trevor::notification& n);
-json::value to_json(const trevor::release_record& r);
+/// Where the package is kept (`crate_storage_key`) only when `admin`.
+json::value to_json(const trevor::release_record& r, bool admin);
 json::value to_json(const trevor::delivery& d);
 json::value to_json(const trevor::upload_link& l);
 json::value to_json(const trevor::overview_item& i);
@@ -62,6 +63,18 @@ json::value to_json(const std::vector<T>& items) {
 
 /// Parses embedded JSON text kept by the library (tags, findings, payloads).
 json::value parse_stored(std::string_view text);
+
+// Storage internals (blob keys, file system paths) are for tre_admin only.
+
+/// True when a library message may name storage internals: the blob store's
+/// and the release packager's errors name keys and paths.
+bool names_storage(std::string_view text);
+/// What a caller who is not tre_admin reads instead of such a message.
+std::string storage_failure_detail(std::string_view request_id);
+/// A request's audit trail for `admin`, or for a member: members get every
+/// event with `crate_storage_key` left out and a storage failure's `detail`
+/// replaced (see names_storage).
+json::value audit_trail_json(const std::vector<trevor::audit_event>& events, bool admin);
 
 /// A request body that must be a JSON object. Malformed JSON is 400; a value
 /// of the wrong type or a missing required field is 422 naming the field.

@@ -1,5 +1,6 @@
 // trevord: the airlock daemon, and the schema commands operators run.
 #include <cstdio>
+#include <filesystem>
 #include <iostream>
 #include <string>
 #include <vector>
@@ -10,6 +11,7 @@
 #include "log.hpp"
 #include "server.hpp"
 #include "trevor/database.hpp"
+#include "trevor/database_url.hpp"
 #include "trevor/error.hpp"
 #include "trevor/migrate.hpp"
 #include "trevor/version.hpp"
@@ -23,14 +25,19 @@ Commands:
   migrate status            list applied and pending migrations; exit 1 if any
                             is pending or the database disagrees with this build
   migrate up                apply pending migrations (one transaction each)
-  migrate verify            exit 1 if an applied migration's checksum differs or
-                            the database has migrations this build does not know
+  migrate verify            exit 1 if an applied migration's checksum differs,
+                            the database has migrations this build does not
+                            know, or none is applied at all
   migrate plan              print the SQL that `migrate up` would run
+                            ("nothing to apply" when the schema is current)
   db grant-app-role ROLE    PostgreSQL: grant an existing login role exactly the
                             privileges the application needs (run as the owner,
                             after `migrate up`)
   --help, -h                this text
   --version                 the version
+
+Only `serve` and `migrate up` create a SQLite file that does not exist; the
+other commands refuse it ("no database at PATH").
 
 Configuration comes from the environment (DATABASE_URL, TREVOR_ENV, ...);
 see README.md for the full table.
@@ -52,8 +59,28 @@ trevor::database open_database(const trevord::config& cfg) {
   return trevor::database::open(cfg.database_url, {.pool_size = cfg.db_pool_size});
 }
 
+/// For the commands that only read: opening a SQLite file that does not exist
+/// would create an empty one, so a mistyped path is refused before it is
+/// opened. (PostgreSQL never creates a database on connecting; `:memory:` is
+/// not a file.)
+trevor::database open_existing_database(const trevord::config& cfg) {
+  const auto url = trevor::parse_database_url(cfg.database_url);
+  if (url.kind == trevor::engine::sqlite && !url.in_memory()) {
+    std::error_code ec;  // a path that cannot be checked is left to the driver's error
+    if (!std::filesystem::exists(url.sqlite_path, ec) && !ec)
+      throw trevor::error(trevor::errc::not_found,
+                          fmt::format("no database at {} (DATABASE_URL {}); `trevord migrate up` "
+                                      "creates one",
+                                      url.sqlite_path, url.redacted));
+  }
+  return open_database(cfg);
+}
+
 int migrate_command(const trevord::config& cfg, const std::string& sub) {
-  auto db = open_database(cfg);
+  if (sub != "up" && sub != "verify" && sub != "plan" && sub != "status")
+    return fail(
+        fmt::format("unknown migrate command '{}' (expected status, up, verify or plan)", sub), 2);
+  auto db = sub == "up" ? open_database(cfg) : open_existing_database(cfg);
   trevor::migrator m(db);
   if (sub == "up") {
     const auto applied = m.up();
@@ -64,31 +91,37 @@ int migrate_command(const trevord::config& cfg, const std::string& sub) {
     return 0;
   }
   if (sub == "verify") {
+    // Nothing applied is nothing verified: most likely the wrong database.
+    if (m.status().applied.empty())
+      return fail(fmt::format("no migrations applied (DATABASE_URL {}): nothing to verify; is it "
+                              "the right database? `trevord migrate up` applies them",
+                              db.url().redacted));
     m.verify();
     std::printf("verified: every applied migration matches this build\n");
     return 0;
   }
   if (sub == "plan") {
-    std::fputs(m.plan().c_str(), stdout);
+    const auto sql = m.plan();
+    if (sql.empty())
+      std::printf("-- nothing to apply: the schema is current\n");
+    else
+      std::fputs(sql.c_str(), stdout);
     return 0;
   }
-  if (sub == "status") {
-    const auto report = m.status();
-    for (const auto& a : report.applied)
-      std::printf("applied  %04d_%s  sha256 %s  at %s  (%lld ms)\n", a.id, a.name.c_str(),
-                  a.checksum.c_str(), a.applied_at.str().c_str(),
-                  static_cast<long long>(a.duration_ms));
-    for (const auto& p : report.pending)
-      std::printf("pending  %04d_%s  sha256 %s\n", p.id, p.name.c_str(), p.checksum.c_str());
-    for (const auto& p : report.problems) std::printf("problem  %s\n", p.c_str());
-    if (report.current()) {
-      std::printf("schema is current\n");
-      return 0;
-    }
-    return 1;
+  // status
+  const auto report = m.status();
+  for (const auto& a : report.applied)
+    std::printf("applied  %04d_%s  sha256 %s  at %s  (%lld ms)\n", a.id, a.name.c_str(),
+                a.checksum.c_str(), a.applied_at.str().c_str(),
+                static_cast<long long>(a.duration_ms));
+  for (const auto& p : report.pending)
+    std::printf("pending  %04d_%s  sha256 %s\n", p.id, p.name.c_str(), p.checksum.c_str());
+  for (const auto& p : report.problems) std::printf("problem  %s\n", p.c_str());
+  if (report.current()) {
+    std::printf("schema is current\n");
+    return 0;
   }
-  return fail(
-      fmt::format("unknown migrate command '{}' (expected status, up, verify or plan)", sub), 2);
+  return 1;
 }
 
 int serve(const trevord::config& cfg) {
@@ -145,7 +178,7 @@ int main(int argc, char** argv) {
       if (args.size() != 3 || args[1] != "grant-app-role")
         return fail("usage: trevord db grant-app-role ROLE", 2);
       auto cfg = trevord::load_config(trevord::process_env);
-      auto db = open_database(cfg);
+      auto db = open_existing_database(cfg);
       trevor::grant_application_role(db, args[2]);
       std::printf("granted the application privileges to %s\n", args[2].c_str());
       return 0;

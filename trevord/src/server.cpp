@@ -429,6 +429,13 @@ class session : public std::enable_shared_from_this<session>, private body_sink 
       if (e.code() == trevor::errc::internal)
         log(level::error, "internal error",
             {{"request_id", request_id_}, {"route", route_name_}, {"error", e.what()}});
+      // Storage keys and paths are for tre_admin (and the log) only.
+      if (!call_.who.actor.tre_admin && names_storage(detail)) {
+        if (e.code() != trevor::errc::internal)
+          log(level::warning, "storage failure",
+              {{"request_id", request_id_}, {"route", route_name_}, {"error", e.what()}});
+        detail = storage_failure_detail(request_id_);
+      }
     } catch (const std::exception& e) {
       status = http::status::internal_server_error;
       log(level::error, "unexpected exception",

@@ -123,7 +123,15 @@ struct release_record {
   uuid request_id;
   std::string crate_storage_key;
   std::string crate_checksum_sha256;
+  /// The current link: workflow_options::public_url, the download path and
+  /// `?token=` followed by link_token.
   std::string download_url;
+  /// The current link's token, for workflow::release_download(): the one
+  /// credential of the link, so an embedding program that serves downloads
+  /// itself needs nothing else. Filled by every read of the record, from the
+  /// stored link (release(), renew_release_link() and get_release() alike);
+  /// the token is not kept anywhere else.
+  std::string link_token;
   timestamp url_expires_at;
   std::optional<timestamp> expiry_warned_at;
   uuid released_by;

@@ -77,6 +77,11 @@ struct workflow_options {
   /// store (it needs room for the package). Empty: the system's temporary
   /// directory.
   std::filesystem::path scratch_dir;
+  /// TREVOR_RELEASE_LICENSE: the licence a release package states (its root
+  /// Dataset's `license`). An http:// or https:// URL names the licence
+  /// itself; any other text describes the terms; empty: "not licensed for
+  /// reuse".
+  std::string release_license;
 };
 
 /// Limits on request and object text in characters (Unicode code points, as
@@ -301,8 +306,8 @@ class workflow {
   /// request.release_failed audited with the reason.
   release_record release(const actor& who, const uuid& request_id);
 
-  /// The release record (members of the project and tre_admin); not_found
-  /// before the release.
+  /// The release record (members of the project and tre_admin), with its
+  /// current link and that link's token; not_found before the release.
   release_record get_release(const actor& who, const uuid& request_id) const;
 
   /// tre_admin: a new download link for a release, valid for
@@ -331,7 +336,8 @@ class workflow {
 
   /// Ingress, tre_admin: APPROVED → RELEASED with a delivery record and a
   /// download link per APPROVED object (options().delivery_link_ttl).
-  /// Audits request.delivered and notifies the owner.
+  /// Audits request.delivered and notifies the owner (the admin who created
+  /// the request) and every active researcher of the project.
   delivery deliver(const actor& who, const uuid& request_id);
 
   /// The delivery with fresh links (same expiry) for its objects (members

@@ -56,7 +56,98 @@ json::value parse_or_string(const std::string& text) {
   return v;
 }
 
+/// The package's licence: what the root's `license` points at, and the
+/// contextual entity describing it. A URL (http:// or https://, no blanks) is
+/// the licence's own @id; any other text is the description of a local
+/// CreativeWork; nothing configured means "not licensed for reuse".
+json::object license_entity(const std::string& configured) {
+  const bool url = (configured.starts_with("https://") || configured.starts_with("http://")) &&
+                   configured.find_first_of(" \t\r\n") == std::string::npos;
+  if (url) return {{"@id", configured}, {"@type", "CreativeWork"}, {"name", configured}};
+  if (!configured.empty())
+    return {{"@id", "#license"},
+            {"@type", "CreativeWork"},
+            {"name", "Licence of this release"},
+            {"description", configured}};
+  return {{"@id", "#license"},
+          {"@type", "CreativeWork"},
+          {"name", "Not licensed for reuse"},
+          {"description",
+           "These outputs left a Trusted Research Environment after review; they are not "
+           "licensed for reuse. Use is governed by the TRE's terms and the data access "
+           "agreement of the project."}};
+}
+
+/// The deciding round's human review that wrote a checker_feedback entry
+/// (an entry carries its review's reviewer and time); null for feedback of
+/// an earlier round.
+const review* deciding_review(const crate_content& in, const json::object& entry) {
+  const auto* who = entry.if_contains("reviewer_id");
+  const auto* at = entry.if_contains("created_at");
+  if (!who || !who->is_string() || !at || !at->is_string()) return nullptr;
+  for (const auto& rv : in.reviews)
+    if (rv.reviewer_type == reviewer_type::human && rv.reviewer_id &&
+        rv.reviewer_id->str() == who->get_string() && rv.created_at.str() == at->get_string())
+      return &rv;
+  return nullptr;
+}
+
+/// The decision a review gave `object_id`: its per-object decision, else
+/// the review's own.
+review_decision decision_on(const review& rv, const uuid& object_id) {
+  for (const auto& d : parse_object_decisions(rv.findings_json))
+    if (d.object_id == object_id) return d.decision;
+  return rv.decision;
+}
+
 }  // namespace
+
+std::string_view media_type_of(std::string_view filename) {
+  static constexpr std::pair<std::string_view, std::string_view> types[] = {
+      {"csv", "text/csv"},
+      {"tsv", "text/tab-separated-values"},
+      {"tab", "text/tab-separated-values"},
+      {"txt", "text/plain"},
+      {"log", "text/plain"},
+      {"md", "text/markdown"},
+      {"html", "text/html"},
+      {"htm", "text/html"},
+      {"xml", "application/xml"},
+      {"json", "application/json"},
+      {"yaml", "application/yaml"},
+      {"yml", "application/yaml"},
+      {"pdf", "application/pdf"},
+      {"ps", "application/postscript"},
+      {"eps", "application/postscript"},
+      {"rtf", "application/rtf"},
+      {"png", "image/png"},
+      {"jpg", "image/jpeg"},
+      {"jpeg", "image/jpeg"},
+      {"gif", "image/gif"},
+      {"tif", "image/tiff"},
+      {"tiff", "image/tiff"},
+      {"svg", "image/svg+xml"},
+      {"xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"},
+      {"xls", "application/vnd.ms-excel"},
+      {"docx", "application/vnd.openxmlformats-officedocument.wordprocessingml.document"},
+      {"doc", "application/msword"},
+      {"pptx", "application/vnd.openxmlformats-officedocument.presentationml.presentation"},
+      {"odt", "application/vnd.oasis.opendocument.text"},
+      {"ods", "application/vnd.oasis.opendocument.spreadsheet"},
+      {"zip", "application/zip"},
+      {"gz", "application/gzip"},
+      {"tar", "application/x-tar"},
+      {"parquet", "application/vnd.apache.parquet"}};
+  const auto dot = filename.rfind('.');
+  if (dot == std::string_view::npos || dot == 0 || dot + 1 == filename.size())
+    return "application/octet-stream";
+  std::string ext(filename.substr(dot + 1));
+  for (auto& ch : ext)
+    if (ch >= 'A' && ch <= 'Z') ch = static_cast<char>(ch - 'A' + 'a');
+  for (const auto& [e, type] : types)
+    if (e == ext) return type;
+  return "application/octet-stream";
+}
 
 void assign_crate_paths(std::vector<crate_file>& files) {
   std::set<std::string> taken;
@@ -94,6 +185,8 @@ std::string crate_metadata(const crate_content& in) {
   json::array parts, mentions;
   for (const auto& f : in.files) parts.push_back(id_ref(crate_id_of(f.path)));
   for (const auto& rv : in.reviews) mentions.push_back(id_ref("#review-" + rv.id.str()));
+  auto license = license_entity(in.license);
+  const std::string license_id(license.at("@id").as_string());
   json::object root{{"@id", "./"},
                     {"@type", "Dataset"},
                     {"identifier", r.id.str()},
@@ -106,9 +199,11 @@ std::string crate_metadata(const crate_content& in) {
                     {"direction", to_string(r.direction)},
                     {"projectId", r.project_id.str()},
                     {"reviewRound", r.review_round},
-                    {"reviewPolicy", id_ref("#review-policy")}};
+                    {"reviewPolicy", id_ref("#review-policy")},
+                    {"license", id_ref(license_id)}};
   graph.push_back(std::move(root));
 
+  json::array comments;  // the deciding round's feedback, after the files
   for (const auto& f : in.files) {
     const auto& o = f.object;
     const auto& m = f.metadata;
@@ -119,6 +214,7 @@ std::string crate_metadata(const crate_content& in) {
                       {"contentSize", std::to_string(o.size_bytes)},
                       {"sha256", o.checksum_sha256},
                       {"version", std::to_string(o.version)},
+                      {"encodingFormat", media_type_of(o.filename)},
                       {"outputType", to_string(o.output_type)},
                       {"statbarn", o.statbarn},
                       {"researcherJustification", m.researcher_justification},
@@ -126,8 +222,37 @@ std::string crate_metadata(const crate_content& in) {
                       {"author", id_ref(person_id(in.researcher.id))}};
     if (!m.title.empty()) file["alternateName"] = m.title;
     if (!m.description.empty()) file["description"] = m.description;
+    // Checker feedback on this version from the round that approved it.
+    json::array refs;
+    const auto feedback = parse_or_string(m.checker_feedback_json);
+    if (feedback.is_array())
+      for (const auto& item : feedback.as_array()) {
+        const auto* entry = item.if_object();
+        if (!entry) continue;
+        const auto* version = entry->if_contains("version");
+        const auto* text = entry->if_contains("feedback");
+        boost::system::error_code ec;
+        if (!version || version->to_number<std::int64_t>(ec) != o.version || ec || !text ||
+            !text->is_string())
+          continue;
+        const review* rv = deciding_review(in, *entry);
+        if (!rv) continue;
+        const std::string id = fmt::format("#feedback-{}-{}", rv->id.str(), o.id.str());
+        refs.push_back(id_ref(id));
+        comments.push_back(json::object{{"@id", id},
+                                        {"@type", "Comment"},
+                                        {"text", text->get_string()},
+                                        {"author", id_ref(person_id(*rv->reviewer_id))},
+                                        {"dateCreated", rv->created_at.str()},
+                                        {"about", id_ref(crate_id_of(f.path))},
+                                        {"decision", to_string(decision_on(*rv, o.id))},
+                                        {"reviewRound", rv->round}});
+      }
+    if (!refs.empty()) file["comment"] = std::move(refs);
     graph.push_back(std::move(file));
   }
+  for (auto& c : comments) graph.push_back(std::move(c));
+  graph.push_back(std::move(license));
 
   graph.push_back(person(in.researcher));
   for (const auto& u : in.reviewers)

@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "trevor/blob_store.hpp"
@@ -36,11 +37,17 @@ struct crate_content {
   int required_reviews = 2;
   bool agent_review = false;
   timestamp released_at;
+  /// workflow_options::release_license: empty for "not licensed for reuse".
+  std::string license;
 };
 
 /// The zip paths of the files: data/<filename>, or data/<object id>/<filename>
 /// for a name an earlier file already took.
 void assign_crate_paths(std::vector<crate_file>& files);
+
+/// The media type of a file from its name's extension (case-insensitive), for
+/// the common output formats; application/octet-stream for anything else.
+std::string_view media_type_of(std::string_view filename);
 
 /// ro-crate-metadata.json for `content` (JSON-LD, flattened @graph).
 std::string crate_metadata(const crate_content& content);

@@ -117,6 +117,7 @@ release_record workflow::release(const actor& who, const uuid& request_id) {
         if (auto u = detail::find_user(c, *rv.reviewer_id)) k.reviewers.push_back(std::move(*u));
     k.required_reviews = options_.required_reviews;
     k.agent_review = options_.agent_review;
+    k.license = options_.release_license;
     k.released_at = detail::database_now(c);
     event_batch batch(ids_);
     auto payload = detail::status_change(request_status::approved, request_status::releasing,
@@ -350,7 +351,11 @@ delivery workflow::deliver(const actor& who, const uuid& request_id) {
     event_batch batch(ids_);
     batch.event(detail::actor_name(who), "request.delivered", request_id, moved->project_id,
                 payload);
-    batch.notify({moved->owner_id}, "request.delivered", fmt::format("Delivered: {}", moved->title),
+    // The files are for the project's researchers; the owner is the admin
+    // who created the request (event_batch drops duplicates).
+    auto recipients = f.researchers;
+    recipients.push_back(moved->owner_id);
+    batch.notify(recipients, "request.delivered", fmt::format("Delivered: {}", moved->title),
                  fmt::format("The files of \"{}\" have been delivered; their links work until {}.",
                              moved->title, out.record.url_expires_at.str()),
                  request_id);

@@ -9,6 +9,14 @@ namespace {
   "id, request_id, crate_storage_key, crate_checksum_sha256, download_url, {t:url_expires_at}, " \
   "{t:expiry_warned_at}, released_by, {t:created_at}, {t:updated_at}"
 
+/// The token of a stored release link: the link ends with `?token=<token>`
+/// (release_download_path), and tokens are URL-safe as they are.
+std::string link_token_of(const std::string& url) {
+  constexpr std::string_view marker = "?token=";
+  const auto at = url.rfind(marker);
+  return at == std::string::npos ? std::string() : url.substr(at + marker.size());
+}
+
 release_record read_release(const soci::row& r) {
   release_record x;
   x.id = get_uuid(r, 0);
@@ -16,6 +24,7 @@ release_record read_release(const soci::row& r) {
   x.crate_storage_key = get_str(r, 2);
   x.crate_checksum_sha256 = get_str(r, 3);
   x.download_url = get_str(r, 4);
+  x.link_token = link_token_of(x.download_url);
   x.url_expires_at = get_ts(r, 5);
   x.expiry_warned_at = get_opt_ts(r, 6);
   x.released_by = get_uuid(r, 7);

@@ -45,7 +45,9 @@ airlock_request read_request(const soci::row& r) {
   ", (SELECT count(*) FROM output_objects o WHERE o.request_id = airlock_requests.id "        \
   "AND o.state <> 'SUPERSEDED' AND o.checksum_sha256 = '')"                                   \
   ", (SELECT {list:c.user_id} FROM (SELECT DISTINCT m.user_id FROM project_memberships m "    \
-  "WHERE m.project_id = airlock_requests.project_id AND m.role <> 'researcher') c)"
+  "WHERE m.project_id = airlock_requests.project_id AND m.role <> 'researcher') c)"           \
+  ", (SELECT {list:m.user_id} FROM project_memberships m JOIN users u ON u.id = m.user_id "    \
+  "WHERE m.project_id = airlock_requests.project_id AND m.role = 'researcher' AND u.active)"
 
 role_set roles_from_mask(std::int64_t mask) {
   return {(mask & 1) != 0, (mask & 2) != 0, (mask & 4) != 0};
@@ -58,7 +60,7 @@ std::vector<uuid> uuid_list(const std::string& joined) {
     auto comma = joined.find(',', start);
     if (comma == std::string::npos) comma = joined.size();
     out.push_back(
-        uuid::parse_or_throw(std::string_view(joined).substr(start, comma - start), "checker id"));
+        uuid::parse_or_throw(std::string_view(joined).substr(start, comma - start), "member id"));
     start = comma + 1;
   }
   std::sort(out.begin(), out.end());
@@ -77,6 +79,7 @@ request_facts read_facts(const soci::row& r) {
   f.changes_requested_objects = get_i64(r, base + 5);
   f.unconfirmed_slots = get_i64(r, base + 6);
   f.checkers = uuid_list(get_str(r, base + 7));
+  f.researchers = uuid_list(get_str(r, base + 8));
   return f;
 }
 

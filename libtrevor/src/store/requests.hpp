@@ -59,6 +59,7 @@ struct request_facts {
   long long changes_requested_objects = 0;
   long long unconfirmed_slots = 0;  // live objects still without bytes
   std::vector<uuid> checkers;       // users with a checker role on the project
+  std::vector<uuid> researchers;    // active users with the researcher role on the project
 };
 
 /// The facts of request `id` for `actor_id` (nil for the agent or the

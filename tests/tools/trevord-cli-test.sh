@@ -96,6 +96,22 @@ expect "serving in production needs a link secret" 1 "TREVOR_LINK_SECRET: " -- \
   TREVOR_OIDC_ISSUER=https://idp TREVOR_OIDC_AUDIENCE=trevor "$trevord"
 expect "a short link secret is refused, not echoed" 1 "TREVOR_LINK_SECRET: '(hidden)'" -- \
   env TREVOR_LINK_SECRET=short "$trevord"
+# Every problem of one start in one run, one line each, "not set" for what is missing.
+out=$(env -u DATABASE_URL TREVOR_ENV=production TREVOR_PORT=http TREVOR_LOG_LEVEL=verbose \
+  timeout 30 "$trevord" 2>&1)
+rc=$?
+want="trevord: DATABASE_URL is required when TREVOR_ENV=production
+trevord: TREVOR_PORT: 'http' is not a whole number from 0 to 65535
+trevord: TREVOR_LOG_LEVEL: 'verbose' is not one of debug, info, warning (or warn), error
+trevord: TREVOR_JWKS_FILE: not set; set it or TREVOR_JWKS_URL (without the identity provider's keys nobody can sign in)
+trevord: TREVOR_LINK_SECRET: not set; set it to at least 32 bytes, the same on every daemon (download and upload links are signed with it)"
+if [ "$rc" = 1 ] && [ "$out" = "$want" ]; then
+  ok "production: every missing or invalid setting reported in one run"
+else
+  not_ok "production: every missing or invalid setting reported in one run" "exit $rc: $out"
+fi
+expect "TREVOR_LOG_LEVEL=WARN is accepted" 0 "schema is current" -- \
+  env TREVOR_LOG_LEVEL=WARN DATABASE_URL="sqlite:///:memory:" "$trevord" migrate up
 expect "a JWKS needs the issuer" 1 "TREVOR_OIDC_ISSUER" -- \
   env TREVOR_JWKS_FILE=/nonexistent "$trevord"
 expect "bad TREVOR_PORT" 1 "TREVOR_PORT: '70000' is not a whole number from 0 to 65535" -- \

@@ -58,7 +58,8 @@ case "${1:-}" in
     configure_and_build build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTREVOR_BUILD_TESTS=OFF -DTREVOR_BUILD_BENCH=OFF
     export TREVOR_ENV=${TREVOR_ENV:-development}
     export DATABASE_URL=${DATABASE_URL:-sqlite:///./trevor.db}
-    # Development sign-in: the bearer text names the user (README, "Authentication").
+    # Development sign-in: the bearer text names the user (trevord/README.md,
+    # "Authentication").
     export TREVOR_DEV_AUTH_BYPASS=${TREVOR_DEV_AUTH_BYPASS:-true}
     echo "dev.sh: trevord on $DATABASE_URL, http://${TREVOR_HOST:-127.0.0.1}:${TREVOR_PORT:-8000}/health (Ctrl-C stops it)"
     exec build/trevord/trevord serve

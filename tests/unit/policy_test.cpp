@@ -1,5 +1,5 @@
 // The workflow policy without a database: every cell of the transition table
-// and every numbered review rule (README, "Review rules").
+// and every numbered review rule (libtrevor/README.md, "Review rules").
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -105,7 +105,7 @@ TEST_CASE("table: APPROVED deliver goes to RELEASED, ingress only, tre_admin") {
   expect_rule(rs::approved, op::deliver, rs::released, party::admin, {direction::ingress});
 }
 
-// The spec's table written out again, independently of the code: every
+// The transition table written out again, independently of the code: every
 // combination of (from, operation, direction, to) outside it is refused.
 TEST_CASE("table: every other (from, operation, to) is an invalid transition") {
   const std::set<std::string> allowed = {
@@ -568,7 +568,7 @@ TEST_CASE("rule 8: per-object feedback is carried in the review's findings") {
 
 TEST_CASE("rule 2 and 6: a revision cycle ends APPROVED") {
   // Round 1 closes with changes requested; round 2 holds only its own
-  // reviews and closes APPROVED (upstream counted round 1's reviews too).
+  // reviews and closes APPROVED.
   round_builder b;
   const auto obj = b.object();
   b.human(uuid::v7(), review_decision::changes_requested,

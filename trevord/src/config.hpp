@@ -1,6 +1,6 @@
 #pragma once
 // trevord's configuration, read once from the environment at start-up.
-// Every variable and its default is listed in README.md ("Configuration").
+// Every variable and its default is listed in trevord/README.md ("Configuration").
 
 #include <chrono>
 #include <cstdint>
@@ -25,7 +25,7 @@ struct config {
   /// How long a drain (SIGTERM) waits for requests in flight.
   std::chrono::seconds drain_timeout{20};
 
-  // Authentication (README "Authentication").
+  // Authentication (trevord/README.md, "Authentication").
   std::string oidc_issuer;
   std::string oidc_audience;
   std::string jwks_file;
@@ -38,7 +38,7 @@ struct config {
   std::int64_t max_upload_bytes = std::int64_t{500} * 1024 * 1024;
   std::string storage_dir = "./trevor-data";
 
-  // Release, delivery and their links (README "Release and delivery").
+  // Release, delivery and their links (trevord/README.md, "Release and delivery").
   std::string link_secret;  // TREVOR_LINK_SECRET; required outside development/test
   std::string public_url;   // TREVOR_PUBLIC_URL; default http://{host}:{port}
   long release_link_hours = 24 * 7;

@@ -1,5 +1,5 @@
 #pragma once
-// The handlers of the route table (api.cpp), one per endpoint of api.md.
+// The handlers of the route table (api.cpp), one per endpoint of trevord/openapi.json.
 // Internal to trevord.
 
 #include "api.hpp"

@@ -47,7 +47,7 @@ json::object whole_list(const std::vector<T>& items) {
   return json::object{{"items", to_json(items)}, {"total", items.size()}};
 }
 
-// The largest page /admin/audit serves (api.md).
+// The largest page /admin/audit serves (trevord/openapi.json).
 constexpr long long max_admin_audit_page = 500;
 constexpr long long default_admin_audit_page = 100;
 

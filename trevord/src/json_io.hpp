@@ -1,5 +1,5 @@
 #pragma once
-// JSON ⇄ libtrevor values: the field names of api.md ("JSON shapes") and the
+// JSON ⇄ libtrevor values: the field names of trevord/openapi.json and the
 // parsing of request bodies with errors that name the field.
 
 #include <optional>

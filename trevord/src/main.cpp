@@ -40,7 +40,7 @@ Only `serve` and `migrate up` create a SQLite file that does not exist; the
 other commands refuse it ("no database at PATH").
 
 Configuration comes from the environment (DATABASE_URL, TREVOR_ENV, ...);
-see README.md for the full table.
+see trevord/README.md for the full table.
 )";
 
 /// Prints `message` to stderr, each of its lines as "trevord: <line>".

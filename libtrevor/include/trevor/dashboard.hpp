@@ -121,7 +121,8 @@ struct stuck_request {
 };
 
 /// Pipeline metrics over the requests created in [since, until) (default:
-/// the 30 days before now). See the README for every definition.
+/// the 30 days before now). libtrevor/README.md ("Dashboard read models")
+/// gives every definition.
 struct pipeline_metrics {
   timestamp since;
   timestamp until;

@@ -7,7 +7,7 @@
 //   sqlite:///:memory:              (private in-memory database)
 //   postgresql://user:pass@host:port/db?sslmode=require&...
 //   postgres://...                  (alias)
-//   sqlite+aiosqlite://... and postgresql+asyncpg://... (the upstream forms)
+//   sqlite+aiosqlite://... and postgresql+asyncpg://... (SQLAlchemy's async spellings)
 //
 // User, password, host and database name are percent-decoded. Query
 // parameters are passed to libpq as connection keywords (sslmode,

@@ -4,7 +4,8 @@
 // Nothing here touches a database, a clock or a file: the workflow service
 // loads the facts, asks these functions, and writes what they decide. The
 // request lifecycle is the table `transitions` below, in one place; the
-// state diagram in the README is generated from it (state_diagram_mermaid).
+// state diagram in libtrevor/README.md is generated from it
+// (state_diagram_mermaid).
 
 #include <array>
 #include <cstdint>
@@ -233,7 +234,8 @@ struct round_facts {
 inline constexpr std::size_t max_review_summary = 20'000;
 inline constexpr std::size_t max_object_feedback = 20'000;
 
-/// Review rules 3, 4, 5 and 7 (README, "Review rules") for a human review of the current round:
+/// Review rules 3, 4, 5 and 7 (libtrevor/README.md, "Review rules") for a human review of the
+/// current round:
 /// forbidden for an ineligible reviewer (no checker role, the owner, a
 /// non-senior after an escalation, tre_admin without a checker role), conflict
 /// for a second review of the round by the same person, invalid_argument for

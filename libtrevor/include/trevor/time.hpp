@@ -1,7 +1,8 @@
 #pragma once
 // UTC timestamps with microsecond resolution.
 //
-// Timestamps are set by the database (domain P5); the library only reads,
+// Timestamps are set by the database (schema/README.md, "What the database
+// itself enforces"); the library only reads,
 // compares and formats them. The text form is RFC 3339 in UTC with exactly six
 // fractional digits and a `Z`: 2026-11-23T10:15:30.123456Z. That form sorts
 // lexically in time order, which the SQLite schema relies on.

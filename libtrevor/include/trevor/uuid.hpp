@@ -1,5 +1,5 @@
 #pragma once
-// UUIDs: the identifiers of every row (domain P6).
+// UUIDs: the identifiers of every row.
 //
 // New identifiers are UUIDv7 (RFC 9562): 48 bits of Unix milliseconds, a
 // 12-bit counter and 62 bits from a cryptographic random source, so they sort

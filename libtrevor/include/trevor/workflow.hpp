@@ -52,7 +52,7 @@ struct workflow_options {
   /// AGENT_REVIEW or HUMAN_REVIEW before the sweep reports it.
   std::chrono::hours stuck_after{72};
 
-  // Release, delivery and their links (README "Release and delivery").
+  // Release, delivery and their links (libtrevor/README.md, "Release and delivery").
   /// TREVOR_LINK_SECRET: the HMAC key of download and upload links, shared
   /// by every daemon (at least 32 bytes). Empty: a random key of this
   /// workflow object, so links die with it (development and tests).
@@ -273,7 +273,7 @@ class workflow {
 
   // ------------------------------------------------------------- reviews
 
-  /// A human review of the current round (README, "Review rules"). Appends per-object
+  /// A human review of the current round (libtrevor/README.md, "Review rules"). Appends per-object
   /// feedback to the objects' checker_feedback; when the review completes the
   /// round, closes it in the same transaction (status, object states, events
   /// and notifications). Audits review.created.

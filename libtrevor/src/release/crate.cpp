@@ -23,7 +23,7 @@ namespace json = boost::json;
 namespace {
 
 constexpr std::string_view crate_spec = "https://w3id.org/ro/crate/1.1";
-/// trevor's own terms (README "Release packages" lists them).
+/// trevor's own terms (libtrevor/README.md, "The package", lists them).
 constexpr std::string_view trevor_terms = "https://w3id.org/trevor/terms#";
 
 json::object id_ref(std::string_view id) {

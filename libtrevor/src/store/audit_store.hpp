@@ -3,7 +3,7 @@
 //
 // insert_audit_event() runs on the caller's connection, inside the caller's
 // transaction when there is one: that is how a workflow operation writes its
-// events atomically with its change (domain P4).
+// events atomically with its change (libtrevor/README.md, "The services").
 
 #include <optional>
 #include <span>

@@ -21,7 +21,7 @@ namespace {
 // ------------------------------------------------------------ SQL fragments
 
 // Decided = a reviewers' outcome is the request's current status; WITHDRAWN
-// is not a decision (api.md, metrics).
+// is not a decision (libtrevor/README.md, "Dashboard read models").
 #define TREVOR_DECIDED "('APPROVED', 'RELEASING', 'RELEASED', 'REJECTED', 'CHANGES_REQUESTED')"
 
 // When the current decision was taken: closed_at is stamped on entering

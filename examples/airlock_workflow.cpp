@@ -71,32 +71,32 @@ int main(int argc, char** argv) {
                           trevor::membership_role::output_checker);
 
     // The researcher asks to take a table out; two checkers approve it.
-    const auto req = airlock.create_request(
+    const auto req = airlock.requests.create(
         rita, {project.id, trevor::direction::egress, "Table 2 for the paper", ""});
     trevor::new_object table;
     table.filename = "table2.csv";
     table.output_type = trevor::output_type::tabular;
-    airlock.add_object(rita, req.id, table,
-                       trevor::string_reader("age_band,n\n40-49,112\n50-59,97\n"));
-    airlock.submit(rita, req.id);
+    airlock.objects.add(rita, req.id, table,
+                        trevor::string_reader("age_band,n\n40-49,112\n50-59,97\n"));
+    airlock.requests.submit(rita, req.id);
     trevor::human_review_input ok;
     ok.decision = trevor::review_decision::approved;
     ok.summary = "no cell below 10";
-    airlock.record_review(chen, req.id, ok);
-    airlock.record_review(carla, req.id, ok);
+    airlock.reviews.record(chen, req.id, ok);
+    airlock.reviews.record(carla, req.id, ok);
 
-    const auto approved = airlock.get_request(rita, req.id);
+    const auto approved = airlock.requests.get(rita, req.id);
     std::printf("request \"%s\" is %s\n", approved.title.c_str(),
                 std::string(trevor::to_string(approved.status)).c_str());
 
     // An administrator releases it: an RO-Crate zip with a signed download
     // link. The record carries the link's token, which is all a download needs.
-    const auto release = airlock.release(admin, req.id);
-    const auto download = airlock.release_download(req.id, release.link_token,
-                                                   {"127.0.0.1", "airlock_workflow example"});
+    const auto release = airlock.releases.release(admin, req.id);
+    const auto download = airlock.releases.download(req.id, release.link_token,
+                                                    {"127.0.0.1", "airlock_workflow example"});
     sha256_hasher hash;
     std::int64_t size = 0;
-    airlock.read_blob(download, [&](std::string_view chunk) {
+    airlock.releases.read_blob(download, [&](std::string_view chunk) {
       hash.update(chunk);
       size += static_cast<std::int64_t>(chunk.size());
     });
@@ -110,7 +110,7 @@ int main(int argc, char** argv) {
     for (const auto& e : trail) std::printf("  %s\n", e.event_type.c_str());
     std::printf("%zu audit events\n", trail.size());
 
-    const auto done = airlock.get_request(rita, req.id);
+    const auto done = airlock.requests.get(rita, req.id);
     std::printf("request %s is %s; package of %lld bytes read back, sha256 %s\n",
                 done.id.str().c_str(), std::string(trevor::to_string(done.status)).c_str(),
                 static_cast<long long>(size), verified ? "verified" : "MISMATCH");

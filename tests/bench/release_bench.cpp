@@ -78,37 +78,38 @@ int main(int argc, char** argv) {
     dir.add_membership(admin, chen.user_id, spec.id, trevor::membership_role::output_checker);
     dir.add_membership(admin, carla.user_id, spec.id, trevor::membership_role::output_checker);
 
-    const auto r = flow.create_request(rita, {spec.id, trevor::direction::egress, "Bench", ""});
+    const auto r = flow.requests.create(rita, {spec.id, trevor::direction::egress, "Bench", ""});
     const std::int64_t each = megabytes * 1024 * 1024 / objects;
     reset_peak_rss();
     auto t0 = clock_type::now();
     for (int i = 0; i < objects; ++i) {
       trevor::new_object o;
       o.filename = fmt::format("part-{}.bin", i);
-      flow.add_object(rita, r.id, o, noise(each, 0x9e3779b97f4a7c15ULL + static_cast<unsigned>(i)));
+      flow.objects.add(rita, r.id, o,
+                       noise(each, 0x9e3779b97f4a7c15ULL + static_cast<unsigned>(i)));
     }
     const double upload_s = seconds_since(t0);
     const long upload_kb = bench::peak_rss_kb();
-    flow.submit(rita, r.id);
+    flow.requests.submit(rita, r.id);
     trevor::human_review_input ok;
     ok.decision = trevor::review_decision::approved;
-    flow.record_review(chen, r.id, ok);
-    flow.record_review(carla, r.id, ok);
+    flow.reviews.record(chen, r.id, ok);
+    flow.reviews.record(carla, r.id, ok);
 
     reset_peak_rss();
     const long before_kb = bench::peak_rss_kb();
     t0 = clock_type::now();
-    const auto rec = flow.release(admin, r.id);
+    const auto rec = flow.releases.release(admin, r.id);
     const double release_s = seconds_since(t0);
     const long release_kb = bench::peak_rss_kb();
 
     reset_peak_rss();
     t0 = clock_type::now();
     const auto token = rec.download_url.substr(rec.download_url.find("token=") + 6);
-    const auto d = flow.release_download(r.id, token, {"127.0.0.1", "bench"});
+    const auto d = flow.releases.download(r.id, token, {"127.0.0.1", "bench"});
     std::int64_t got = 0;
-    flow.read_blob(d,
-                   [&](std::string_view chunk) { got += static_cast<std::int64_t>(chunk.size()); });
+    flow.releases.read_blob(
+        d, [&](std::string_view chunk) { got += static_cast<std::int64_t>(chunk.size()); });
     const double download_s = seconds_since(t0);
     const long download_kb = bench::peak_rss_kb();
 

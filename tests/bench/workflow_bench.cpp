@@ -88,13 +88,13 @@ struct tre {
   std::vector<trevor::uuid> drafts(std::size_t n) {
     std::vector<trevor::uuid> ids;
     for (std::size_t i = 0; i < n; ++i) {
-      const auto r = flow.create_request(
+      const auto r = flow.requests.create(
           researcher, {project, trevor::direction::egress, fmt::format("Request {}", i), ""});
       trevor::new_object o;
       o.filename = "table.csv";
       o.output_type = trevor::output_type::tabular;
       bool done = false;
-      flow.add_object(researcher, r.id, o, [&](char* buf, std::size_t) -> std::size_t {
+      flow.objects.add(researcher, r.id, o, [&](char* buf, std::size_t) -> std::size_t {
         if (done) return 0;
         done = true;
         std::memcpy(buf, "n,mean\n42,1.5\n", 14);
@@ -133,14 +133,15 @@ int main(int argc, char** argv) {
     std::vector<double> raw_rates;
     raw_rates.push_back(rate(n, time_it(n, [&] { raw.insert_one(); })));
     std::size_t i = 0;
-    const double submit = rate(n, time_it(n, [&] { t.flow.submit(t.researcher, ids[i++]); }));
+    const double submit =
+        rate(n, time_it(n, [&] { t.flow.requests.submit(t.researcher, ids[i++]); }));
     raw_rates.push_back(rate(n, time_it(n, [&] { raw.insert_one(); })));
     i = 0;
     const double review_open =
-        rate(n, time_it(n, [&] { t.flow.record_review(t.checker1, ids[i++], approve()); }));
+        rate(n, time_it(n, [&] { t.flow.reviews.record(t.checker1, ids[i++], approve()); }));
     i = 0;
     const double review_close =
-        rate(n, time_it(n, [&] { t.flow.record_review(t.checker2, ids[i++], approve()); }));
+        rate(n, time_it(n, [&] { t.flow.reviews.record(t.checker2, ids[i++], approve()); }));
     raw_rates.push_back(rate(n, time_it(n, [&] { raw.insert_one(); })));
     const double raw_rate = median3(raw_rates);
 
@@ -160,11 +161,12 @@ int main(int argc, char** argv) {
         for (const auto& id : more) fn(id);
         return static_cast<double>(counter.count()) / traced;
       };
-      const double rt_submit = per_op([&](const auto& id) { t.flow.submit(t.researcher, id); });
+      const double rt_submit =
+          per_op([&](const auto& id) { t.flow.requests.submit(t.researcher, id); });
       const double rt_open =
-          per_op([&](const auto& id) { t.flow.record_review(t.checker1, id, approve()); });
+          per_op([&](const auto& id) { t.flow.reviews.record(t.checker1, id, approve()); });
       const double rt_close =
-          per_op([&](const auto& id) { t.flow.record_review(t.checker2, id, approve()); });
+          per_op([&](const auto& id) { t.flow.reviews.record(t.checker2, id, approve()); });
       std::printf("round trips per operation on PostgreSQL (with BEGIN and COMMIT / without):\n");
       std::printf("  submit                          %5.1f / %4.1f  (target <= 3 without)\n",
                   rt_submit, rt_submit - 2);

@@ -40,20 +40,20 @@ TEST_CASE("concurrency: two reviewers at once, 100 rounds: both recorded, one tr
   world w({}, /*sqlite_file=*/true, /*pool_size=*/4);
   for (int i = 0; i < 100; ++i) {
     const auto r = w.submitted();
-    const auto o = w.flow.list_objects(w.r1, r.id)[0];
+    const auto o = w.flow.objects.list(w.r1, r.id)[0];
     auto ask = decide(review_decision::changes_requested);
     ask.object_decisions = {{o.id, review_decision::changes_requested, "fix"}};
     const auto [a, b] =
-        race([&] { w.flow.record_review(w.c1, r.id, decide(review_decision::approved)); },
-             [&] { w.flow.record_review(w.c2, r.id, ask); });
+        race([&] { w.flow.reviews.record(w.c1, r.id, decide(review_decision::approved)); },
+             [&] { w.flow.reviews.record(w.c2, r.id, ask); });
     REQUIRE_FALSE(a);
     REQUIRE_FALSE(b);
     // Both reviews are in the round, and the one transition accounts for
     // both: changes were asked by one of them, so the outcome must say so.
-    const auto reviews = w.flow.list_reviews(w.r1, r.id);
+    const auto reviews = w.flow.reviews.list(w.r1, r.id);
     REQUIRE(reviews.size() == 2);
-    CHECK(w.flow.get_request(w.r1, r.id).status == request_status::changes_requested);
-    CHECK(w.flow.get_object(w.r1, r.id, o.id).state == object_state::changes_requested);
+    CHECK(w.flow.requests.get(w.r1, r.id).status == request_status::changes_requested);
+    CHECK(w.flow.objects.get(w.r1, r.id, o.id).state == object_state::changes_requested);
     int transitions = 0;
     for (const auto& e : w.trail(r.id)) {
       if (e.event_type != "request.changes_requested" && e.event_type != "request.approved")
@@ -70,8 +70,8 @@ TEST_CASE("concurrency: two submits at once: one succeeds, one is an invalid tra
   world w({}, /*sqlite_file=*/true, /*pool_size=*/4);
   for (int i = 0; i < 20; ++i) {
     const auto d = w.draft();
-    const auto [a, b] =
-        race([&] { w.flow.submit(w.r1, d.id); }, [&] { w.flow.submit(w.admin, d.id); });
+    const auto [a, b] = race([&] { w.flow.requests.submit(w.r1, d.id); },
+                             [&] { w.flow.requests.submit(w.admin, d.id); });
     CHECK(a.has_value() != b.has_value());
     CHECK((a ? *a : *b) == errc::invalid_transition);
     int submitted = 0;
@@ -84,16 +84,16 @@ TEST_CASE("concurrency: two metadata edits from the same version: one conflict")
   world w({}, /*sqlite_file=*/true, /*pool_size=*/4);
   for (int i = 0; i < 20; ++i) {
     const auto d = w.draft();
-    const auto o = w.flow.list_objects(w.r1, d.id)[0];
-    const auto version = w.flow.get_metadata(w.r1, d.id, o.id).lock_version;
+    const auto o = w.flow.objects.list(w.r1, d.id)[0];
+    const auto version = w.flow.objects.metadata(w.r1, d.id, o.id).lock_version;
     metadata_patch p1, p2;
     p1.title = "from Rita";
     p2.title = "from Ravi";
-    const auto [a, b] = race([&] { w.flow.edit_metadata(w.r1, d.id, o.id, p1, version); },
-                             [&] { w.flow.edit_metadata(w.r2, d.id, o.id, p2, version); });
+    const auto [a, b] = race([&] { w.flow.objects.edit_metadata(w.r1, d.id, o.id, p1, version); },
+                             [&] { w.flow.objects.edit_metadata(w.r2, d.id, o.id, p2, version); });
     CHECK(a.has_value() != b.has_value());
     CHECK((a ? *a : *b) == errc::conflict);
-    const auto m = w.flow.get_metadata(w.r1, d.id, o.id);
+    const auto m = w.flow.objects.metadata(w.r1, d.id, o.id);
     CHECK(m.lock_version == version + 1);
     CHECK(m.title == (a ? "from Ravi" : "from Rita"));
   }
@@ -102,14 +102,14 @@ TEST_CASE("concurrency: two metadata edits from the same version: one conflict")
 TEST_CASE("concurrency: two replacements of one object at once: one new version") {
   world w({}, /*sqlite_file=*/true, /*pool_size=*/4);
   const auto d = w.draft();
-  const auto o = w.flow.list_objects(w.r1, d.id)[0];
+  const auto o = w.flow.objects.list(w.r1, d.id)[0];
   new_object in;
   in.filename = "v2.csv";
   const auto [a, b] =
-      race([&] { w.flow.replace_object(w.r1, d.id, o.id, in, test::bytes_of("a")); },
-           [&] { w.flow.replace_object(w.r2, d.id, o.id, in, test::bytes_of("b")); });
+      race([&] { w.flow.objects.replace(w.r1, d.id, o.id, in, test::bytes_of("a")); },
+           [&] { w.flow.objects.replace(w.r2, d.id, o.id, in, test::bytes_of("b")); });
   CHECK(a.has_value() != b.has_value());
-  CHECK(w.flow.object_versions(w.r1, d.id, o.id).size() == 2);
+  CHECK(w.flow.objects.versions(w.r1, d.id, o.id).size() == 2);
   CHECK(w.blob_files() == 2);  // the loser's bytes were discarded
 }
 

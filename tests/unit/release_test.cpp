@@ -52,8 +52,8 @@ struct upload_spec {
 
 /// An egress request by r1 with the files, approved by c1 and c2.
 airlock_request approved_egress(test::world& w, const std::vector<upload_spec>& files) {
-  auto r = w.flow.create_request(w.r1, {w.proj.id, direction::egress, "Mortality tables",
-                                        "Age-standardised rates, 2015-2020"});
+  auto r = w.flow.requests.create(w.r1, {w.proj.id, direction::egress, "Mortality tables",
+                                         "Age-standardised rates, 2015-2020"});
   for (const auto& f : files) {
     new_object o;
     o.filename = f.filename;
@@ -61,12 +61,12 @@ airlock_request approved_egress(test::world& w, const std::vector<upload_spec>& 
     o.statbarn = "frequency_table";
     o.metadata.researcher_justification = f.justification;
     o.metadata.suppression_notes = f.suppression;
-    w.flow.add_object(w.r1, r.id, o, test::bytes_of(f.content, 1000));
+    w.flow.objects.add(w.r1, r.id, o, test::bytes_of(f.content, 1000));
   }
-  w.flow.submit(w.r1, r.id);
-  w.flow.record_review(w.c1, r.id, test::decide(review_decision::approved, "cells >= 10"));
-  w.flow.record_review(w.c2, r.id, test::decide(review_decision::approved, "fine"));
-  const auto now = w.flow.get_request(w.admin, r.id);
+  w.flow.requests.submit(w.r1, r.id);
+  w.flow.reviews.record(w.c1, r.id, test::decide(review_decision::approved, "cells >= 10"));
+  w.flow.reviews.record(w.c2, r.id, test::decide(review_decision::approved, "fine"));
+  const auto now = w.flow.requests.get(w.admin, r.id);
   REQUIRE(now.status == request_status::approved);
   return now;
 }
@@ -111,7 +111,7 @@ unzipped read_zip(const std::filesystem::path& p) {
 
 std::string read_all(test::world& w, const blob_download& d) {
   std::string out;
-  w.flow.read_blob(d, [&](std::string_view chunk) { out.append(chunk); });
+  w.flow.releases.read_blob(d, [&](std::string_view chunk) { out.append(chunk); });
   return out;
 }
 
@@ -131,10 +131,10 @@ bool has(const std::vector<std::string>& v, std::string_view s) {
 /// and every property a term the context defines.
 std::map<std::string, json::object> check_json_ld(const json::value& doc) {
   static const std::set<std::string> rocrate_terms{
-      "conformsTo",  "about",   "identifier", "name",        "description", "datePublished",
-      "author",      "hasPart", "mentions",   "contentSize", "version",     "alternateName",
-      "affiliation", "agent",   "object",     "instrument",  "endTime",     "actionStatus",
-      "license",     "encodingFormat", "comment", "text",     "dateCreated"};
+      "conformsTo",  "about",          "identifier", "name",        "description", "datePublished",
+      "author",      "hasPart",        "mentions",   "contentSize", "version",     "alternateName",
+      "affiliation", "agent",          "object",     "instrument",  "endTime",     "actionStatus",
+      "license",     "encodingFormat", "comment",    "text",        "dateCreated"};
   const auto& top = doc.as_object();
   REQUIRE(top.size() == 2);
   const auto& ctx = top.at("@context").as_array();
@@ -182,10 +182,10 @@ TEST_CASE("release: an approved egress request becomes a verifiable RO-Crate pac
       {"figure 1.png", std::string(70'000, 'x') + "png", "Figure 1", ""},
       {"rates.csv", "age,rate\n50,2.5\n", "Table 3 (same name, other file)", "none"}};
   const auto r = approved_egress(w, files);
-  const auto objects = w.flow.list_objects(w.admin, r.id);
+  const auto objects = w.flow.objects.list(w.admin, r.id);
 
-  const auto rec = w.flow.release(w.admin, r.id);
-  CHECK(w.flow.get_request(w.admin, r.id).status == request_status::released);
+  const auto rec = w.flow.releases.release(w.admin, r.id);
+  CHECK(w.flow.requests.get(w.admin, r.id).status == request_status::released);
   CHECK(rec.request_id == r.id);
   CHECK(rec.released_by == w.admin.user_id);
   CHECK(rec.crate_storage_key == release_storage_key(w.proj.id, r.id, rec.id));
@@ -277,12 +277,12 @@ TEST_CASE("release: an approved egress request becomes a verifiable RO-Crate pac
   CHECK(std::any_of(notes.begin(), notes.end(), [&](const notification& n) {
     return n.event_type == "request.released" && n.request_id == r.id;
   }));
-  CHECK(w.flow.get_release(w.r1, r.id).crate_checksum_sha256 == rec.crate_checksum_sha256);
-  CHECK(w.flow.get_release(w.r1, r.id).link_token == rec.link_token);
-  CHECK(thrown_by([&] { w.flow.get_release(w.outsider, r.id); }).code() == errc::not_found);
+  CHECK(w.flow.releases.get(w.r1, r.id).crate_checksum_sha256 == rec.crate_checksum_sha256);
+  CHECK(w.flow.releases.get(w.r1, r.id).link_token == rec.link_token);
+  CHECK(thrown_by([&] { w.flow.releases.get(w.outsider, r.id); }).code() == errc::not_found);
 
   // The link downloads the package, and each download is audited.
-  const auto d = w.flow.release_download(r.id, rec.link_token, {"10.0.0.7", "curl/8"});
+  const auto d = w.flow.releases.download(r.id, rec.link_token, {"10.0.0.7", "curl/8"});
   CHECK(d.content_type == "application/zip");
   CHECK(d.size_bytes == static_cast<std::int64_t>(zip_bytes.size()));
   CHECK(read_all(w, d) == zip_bytes);
@@ -294,7 +294,8 @@ TEST_CASE("release: an approved egress request becomes a verifiable RO-Crate pac
 
   // Releasing again: an invalid transition (409), nothing written.
   const auto events = w.rows("audit_events");
-  CHECK(thrown_by([&] { w.flow.release(w.admin, r.id); }).code() == errc::invalid_transition);
+  CHECK(thrown_by([&] { w.flow.releases.release(w.admin, r.id); }).code() ==
+        errc::invalid_transition);
   CHECK(w.rows("audit_events") == events);
   CHECK(w.rows("release_records") == 1);
 }
@@ -302,27 +303,27 @@ TEST_CASE("release: an approved egress request becomes a verifiable RO-Crate pac
 TEST_CASE("release: the package states its licence, each file's media type and its feedback") {
   release_world rw;
   auto& w = rw.w;
-  auto r = w.flow.create_request(w.r1, {w.proj.id, direction::egress, "Feedback", ""});
+  auto r = w.flow.requests.create(w.r1, {w.proj.id, direction::egress, "Feedback", ""});
   const auto table = w.upload(w.r1, r.id, "table.csv", "a,b\n1,2\n");
   const auto odd = w.upload(w.r1, r.id, "model.rds", "binary");
-  w.flow.submit(w.r1, r.id);
+  w.flow.requests.submit(w.r1, r.id);
   // Round 1 goes back for changes; its feedback is not the deciding round's.
   auto first = test::decide(review_decision::changes_requested, "round 1");
   first.object_decisions = {{table.id, review_decision::approved, "round 1: looks fine"}};
-  w.flow.record_review(w.c1, r.id, first);
-  w.flow.record_review(w.c2, r.id, test::decide(review_decision::approved, "ok"));
-  REQUIRE(w.flow.get_request(w.r1, r.id).status == request_status::changes_requested);
-  w.flow.resubmit(w.r1, r.id);
+  w.flow.reviews.record(w.c1, r.id, first);
+  w.flow.reviews.record(w.c2, r.id, test::decide(review_decision::approved, "ok"));
+  REQUIRE(w.flow.requests.get(w.r1, r.id).status == request_status::changes_requested);
+  w.flow.requests.resubmit(w.r1, r.id);
   // Round 2 approves, with feedback on each object.
   auto second = test::decide(review_decision::approved, "round 2");
   second.object_decisions = {{table.id, review_decision::approved, "round 2: cells >= 10"}};
-  w.flow.record_review(w.c1, r.id, second);
+  w.flow.reviews.record(w.c1, r.id, second);
   auto third = test::decide(review_decision::approved, "round 2 too");
   third.object_decisions = {{odd.id, review_decision::approved, "a fitted model, no records"}};
-  w.flow.record_review(w.c2, r.id, third);
-  REQUIRE(w.flow.get_request(w.r1, r.id).status == request_status::approved);
+  w.flow.reviews.record(w.c2, r.id, third);
+  REQUIRE(w.flow.requests.get(w.r1, r.id).status == request_status::approved);
 
-  const auto rec = w.flow.release(w.admin, r.id);
+  const auto rec = w.flow.releases.release(w.admin, r.id);
   const auto z = read_zip(std::filesystem::path(w.blobs.root()) / rec.crate_storage_key);
   auto by_id = check_json_ld(json::parse(z.entries.at("ro-crate-metadata.json")));
 
@@ -406,7 +407,7 @@ TEST_CASE("release: a file changed in the blob store after approval is caught; n
   auto& w = rw.w;
   const auto r =
       approved_egress(w, {{"a.csv", "x,y\n1,2\n", "", ""}, {"b.csv", "x,y\n3,4\n", "", ""}});
-  const auto objects = w.flow.list_objects(w.admin, r.id);
+  const auto objects = w.flow.objects.list(w.admin, r.id);
   const auto path = std::filesystem::path(w.blobs.root()) / objects[1].storage_key;
   const auto original = file_text(path);
   {
@@ -417,11 +418,11 @@ TEST_CASE("release: a file changed in the blob store after approval is caught; n
     out << "x,y\n3,5\n";
   }
   const auto blobs_before = w.blob_files();
-  auto e = thrown_by([&] { w.flow.release(w.admin, r.id); });
+  auto e = thrown_by([&] { w.flow.releases.release(w.admin, r.id); });
   CHECK(e.code() == errc::conflict);
   CHECK(std::string(e.what()).find(objects[1].id.str()) != std::string::npos);
   CHECK(std::string(e.what()).find("SHA-256") != std::string::npos);
-  CHECK(w.flow.get_request(w.admin, r.id).status == request_status::approved);
+  CHECK(w.flow.requests.get(w.admin, r.id).status == request_status::approved);
   CHECK(w.rows("release_records") == 0);
   CHECK(w.blob_files() == blobs_before);  // no package left in the release area
   CHECK(test::files_under(rw.scratch.path()) == 0);
@@ -441,36 +442,38 @@ TEST_CASE("release: a file changed in the blob store after approval is caught; n
     std::ofstream out(path, std::ios::binary | std::ios::trunc);
     out << original << "extra";
   }
-  e = thrown_by([&] { w.flow.release(w.admin, r.id); });
+  e = thrown_by([&] { w.flow.releases.release(w.admin, r.id); });
   CHECK(e.code() == errc::conflict);
   CHECK(std::string(e.what()).find("recorded") != std::string::npos);
   std::filesystem::remove(path);
-  e = thrown_by([&] { w.flow.release(w.admin, r.id); });
+  e = thrown_by([&] { w.flow.releases.release(w.admin, r.id); });
   CHECK(e.code() == errc::internal);
   CHECK(test::payload_of(w.trail(r.id).back()).at("reason") == "storage_failed");
-  CHECK(w.flow.get_request(w.admin, r.id).status == request_status::approved);
+  CHECK(w.flow.requests.get(w.admin, r.id).status == request_status::approved);
 
   // Put the reviewed bytes back: the release goes through.
   {
     std::ofstream out(path, std::ios::binary | std::ios::trunc);
     out << original;
   }
-  CHECK(w.flow.release(w.admin, r.id).crate_checksum_sha256.size() == 64);
-  CHECK(w.flow.get_request(w.admin, r.id).status == request_status::released);
+  CHECK(w.flow.releases.release(w.admin, r.id).crate_checksum_sha256.size() == 64);
+  CHECK(w.flow.requests.get(w.admin, r.id).status == request_status::released);
 }
 
 TEST_CASE("release: only tre_admin, only APPROVED egress requests") {
   release_world rw;
   auto& w = rw.w;
   const auto draft = w.draft(1);
-  CHECK(thrown_by([&] { w.flow.release(w.admin, draft.id); }).code() == errc::invalid_transition);
+  CHECK(thrown_by([&] { w.flow.releases.release(w.admin, draft.id); }).code() ==
+        errc::invalid_transition);
   const auto r = approved_egress(w, {{"a.csv", "1\n", "", ""}});
-  CHECK(thrown_by([&] { w.flow.release(w.r1, r.id); }).code() == errc::forbidden);
-  CHECK(thrown_by([&] { w.flow.release(w.s1, r.id); }).code() == errc::forbidden);
-  CHECK(thrown_by([&] { w.flow.release(w.outsider, r.id); }).code() == errc::not_found);
-  CHECK(thrown_by([&] { w.flow.deliver(w.admin, r.id); }).code() == errc::invalid_transition);
-  CHECK(thrown_by([&] { w.flow.get_release(w.admin, r.id); }).code() == errc::not_found);
-  CHECK(w.flow.get_request(w.admin, r.id).status == request_status::approved);
+  CHECK(thrown_by([&] { w.flow.releases.release(w.r1, r.id); }).code() == errc::forbidden);
+  CHECK(thrown_by([&] { w.flow.releases.release(w.s1, r.id); }).code() == errc::forbidden);
+  CHECK(thrown_by([&] { w.flow.releases.release(w.outsider, r.id); }).code() == errc::not_found);
+  CHECK(thrown_by([&] { w.flow.releases.deliver(w.admin, r.id); }).code() ==
+        errc::invalid_transition);
+  CHECK(thrown_by([&] { w.flow.releases.get(w.admin, r.id); }).code() == errc::not_found);
+  CHECK(w.flow.requests.get(w.admin, r.id).status == request_status::approved);
   CHECK(w.rows("release_records") == 0);
 }
 
@@ -479,12 +482,12 @@ TEST_CASE("release links: forged, expired, for another resource or replaced are 
   auto& w = rw.w;
   const auto a = approved_egress(w, {{"a.csv", "1\n", "", ""}});
   const auto b = approved_egress(w, {{"b.csv", "2\n", "", ""}});
-  const auto ra = w.flow.release(w.admin, a.id);
-  const auto rb = w.flow.release(w.admin, b.id);
+  const auto ra = w.flow.releases.release(w.admin, a.id);
+  const auto rb = w.flow.releases.release(w.admin, b.id);
   const auto token = token_of(ra.download_url);
   const link_client client{"10.1.1.1", "test"};
   auto refused = [&](const uuid& request, const std::string& t, std::string_view why) {
-    const auto e = thrown_by([&] { w.flow.release_download(request, t, client); });
+    const auto e = thrown_by([&] { w.flow.releases.download(request, t, client); });
     CHECK(e.code() == errc::forbidden);
     CHECK_MESSAGE(std::string(e.what()).find(why) != std::string::npos, e.what());
   };
@@ -493,7 +496,7 @@ TEST_CASE("release links: forged, expired, for another resource or replaced are 
   refused(a.id, forged, "signature");
   refused(b.id, token, "another resource");  // a's link used for b
   const link_signer signer(secret);
-  const auto now = w.flow.get_request(w.admin, a.id).updated_at;
+  const auto now = w.flow.requests.get(w.admin, a.id).updated_at;
   refused(a.id, signer.issue({link_purpose::release_download, ra.id, timestamp(now.micros() - 1)}),
           "expired");
   refused(a.id, signer.issue({link_purpose::object_download, ra.id, ra.url_expires_at}),
@@ -505,13 +508,13 @@ TEST_CASE("release links: forged, expired, for another resource or replaced are 
   CHECK(w.rows("audit_events") == downloads);  // refusals write nothing
 
   // A fresh link (tre_admin only): the old one stops working.
-  CHECK(thrown_by([&] { w.flow.renew_release_link(w.r1, a.id); }).code() == errc::forbidden);
-  const auto renewed = w.flow.renew_release_link(w.admin, a.id);
+  CHECK(thrown_by([&] { w.flow.releases.renew_link(w.r1, a.id); }).code() == errc::forbidden);
+  const auto renewed = w.flow.releases.renew_link(w.admin, a.id);
   CHECK(renewed.download_url != ra.download_url);
   CHECK(renewed.crate_checksum_sha256 == ra.crate_checksum_sha256);
   CHECK(renewed.url_expires_at >= ra.url_expires_at);
   refused(a.id, token, "replaced by a newer link");
-  CHECK(w.flow.release_download(a.id, token_of(renewed.download_url), client).size_bytes > 0);
+  CHECK(w.flow.releases.download(a.id, token_of(renewed.download_url), client).size_bytes > 0);
   CHECK(w.trail(a.id).back().event_type == "release.downloaded");
   const auto types = types_of(w, a.id);
   CHECK(has(types, "release.link_issued"));
@@ -521,55 +524,56 @@ TEST_CASE("release links: forged, expired, for another resource or replaced are 
 TEST_CASE("ingress: slots filled through upload links, reviewed, delivered with download links") {
   release_world rw;
   auto& w = rw.w;
-  auto r = w.flow.create_request(w.s1, {w.proj.id, direction::ingress, "Reference data", ""});
+  auto r = w.flow.requests.create(w.s1, {w.proj.id, direction::ingress, "Reference data", ""});
   new_object in;
   in.filename = "lookup.csv";
   in.output_type = output_type::tabular;
-  const auto slot1 = w.flow.add_slot(w.s1, r.id, in);
+  const auto slot1 = w.flow.objects.add_slot(w.s1, r.id, in);
   in.filename = "codes.txt";
-  const auto slot2 = w.flow.add_slot(w.s1, r.id, in);
-  CHECK(thrown_by([&] { w.flow.submit(w.s1, r.id); }).code() == errc::invalid_argument);
+  const auto slot2 = w.flow.objects.add_slot(w.s1, r.id, in);
+  CHECK(thrown_by([&] { w.flow.requests.submit(w.s1, r.id); }).code() == errc::invalid_argument);
 
   // Upload links: contributors only; each is bound to its slot.
-  CHECK(thrown_by([&] { w.flow.issue_upload_link(w.c1, r.id, slot1.id); }).code() ==
+  CHECK(thrown_by([&] { w.flow.objects.issue_upload_link(w.c1, r.id, slot1.id); }).code() ==
         errc::forbidden);
-  const auto l1 = w.flow.issue_upload_link(w.s1, r.id, slot1.id);
-  const auto l2 = w.flow.issue_upload_link(w.admin, r.id, slot2.id);
+  const auto l1 = w.flow.objects.issue_upload_link(w.s1, r.id, slot1.id);
+  const auto l2 = w.flow.objects.issue_upload_link(w.admin, r.id, slot2.id);
   CHECK(l1.upload_url.starts_with("https://airlock.example.org/requests/" + r.id.str() +
                                   "/objects/" + slot1.id.str() + "/upload?token="));
   const link_client client{"192.0.2.1", "uploader"};
   auto e = thrown_by([&] {
-    w.flow.upload_through_link(r.id, slot2.id, token_of(l1.upload_url), client,
-                               test::bytes_of("wrong slot"));
+    w.flow.objects.upload_through_link(r.id, slot2.id, token_of(l1.upload_url), client,
+                                       test::bytes_of("wrong slot"));
   });
   CHECK(e.code() == errc::forbidden);
-  const auto f1 = w.flow.upload_through_link(r.id, slot1.id, token_of(l1.upload_url), client,
-                                             test::bytes_of("code,label\n1,a\n"));
+  const auto f1 = w.flow.objects.upload_through_link(r.id, slot1.id, token_of(l1.upload_url),
+                                                     client, test::bytes_of("code,label\n1,a\n"));
   CHECK(f1.checksum_sha256 == detail::sha256_hex("code,label\n1,a\n"));
   CHECK(f1.size_bytes == 15);
   // The link fills its slot once.
   e = thrown_by([&] {
-    w.flow.upload_through_link(r.id, slot1.id, token_of(l1.upload_url), client,
-                               test::bytes_of("again"));
+    w.flow.objects.upload_through_link(r.id, slot1.id, token_of(l1.upload_url), client,
+                                       test::bytes_of("again"));
   });
   CHECK(e.code() == errc::conflict);
-  CHECK(thrown_by([&] { w.flow.issue_upload_link(w.s1, r.id, slot1.id); }).code() ==
+  CHECK(thrown_by([&] { w.flow.objects.issue_upload_link(w.s1, r.id, slot1.id); }).code() ==
         errc::conflict);
-  w.flow.upload_through_link(r.id, slot2.id, token_of(l2.upload_url), client,
-                             test::bytes_of("A01 cholera\n"));
+  w.flow.objects.upload_through_link(r.id, slot2.id, token_of(l2.upload_url), client,
+                                     test::bytes_of("A01 cholera\n"));
   const auto confirmed = w.trail(r.id);
   CHECK(std::count_if(confirmed.begin(), confirmed.end(), [](const audit_event& ev) {
           return ev.event_type == "object.upload_confirmed" && ev.actor == link_actor;
         }) == 2);
 
   // The same two-person review, then delivery.
-  w.flow.submit(w.s1, r.id);
-  w.flow.record_review(w.c1, r.id, test::decide(review_decision::approved));
-  w.flow.record_review(w.c2, r.id, test::decide(review_decision::approved));
-  CHECK(thrown_by([&] { w.flow.deliver(w.s1, r.id); }).code() == errc::forbidden);
-  CHECK(thrown_by([&] { w.flow.release(w.admin, r.id); }).code() == errc::invalid_transition);
-  const auto d = w.flow.deliver(w.admin, r.id);
-  CHECK(w.flow.get_request(w.admin, r.id).status == request_status::released);
+  w.flow.requests.submit(w.s1, r.id);
+  w.flow.reviews.record(w.c1, r.id, test::decide(review_decision::approved));
+  w.flow.reviews.record(w.c2, r.id, test::decide(review_decision::approved));
+  CHECK(thrown_by([&] { w.flow.releases.deliver(w.s1, r.id); }).code() == errc::forbidden);
+  CHECK(thrown_by([&] { w.flow.releases.release(w.admin, r.id); }).code() ==
+        errc::invalid_transition);
+  const auto d = w.flow.releases.deliver(w.admin, r.id);
+  CHECK(w.flow.requests.get(w.admin, r.id).status == request_status::released);
   CHECK(d.record.object_count == 2);
   CHECK(d.record.delivered_by == w.admin.user_id);
   CHECK(d.record.url_expires_at.micros() - d.record.created_at.micros() ==
@@ -577,18 +581,18 @@ TEST_CASE("ingress: slots filled through upload links, reviewed, delivered with 
   REQUIRE(d.objects.size() == 2);
   CHECK(d.objects[0].object_id == slot1.id);
   CHECK(d.objects[0].checksum_sha256 == f1.checksum_sha256);
-  const auto got =
-      w.flow.delivered_object_download(r.id, slot1.id, token_of(d.objects[0].download_url), client);
+  const auto got = w.flow.releases.delivered_download(r.id, slot1.id,
+                                                      token_of(d.objects[0].download_url), client);
   CHECK(read_all(w, got) == "code,label\n1,a\n");
   CHECK(w.trail(r.id).back().event_type == "delivery.downloaded");
   // A link for one object does not open another.
   e = thrown_by([&] {
-    w.flow.delivered_object_download(r.id, slot2.id, token_of(d.objects[0].download_url), client);
+    w.flow.releases.delivered_download(r.id, slot2.id, token_of(d.objects[0].download_url), client);
   });
   CHECK(e.code() == errc::forbidden);
   const link_signer signer(secret);
   e = thrown_by([&] {
-    w.flow.delivered_object_download(
+    w.flow.releases.delivered_download(
         r.id, slot2.id,
         signer.issue({link_purpose::object_download, slot2.id, timestamp(d.record.created_at)}),
         client);
@@ -596,12 +600,13 @@ TEST_CASE("ingress: slots filled through upload links, reviewed, delivered with 
   CHECK(e.code() == errc::forbidden);
   CHECK(std::string(e.what()).find("expired") != std::string::npos);
   // get_delivery gives working links with the record's expiry.
-  const auto again = w.flow.get_delivery(w.s1, r.id);
+  const auto again = w.flow.releases.get_delivery(w.s1, r.id);
   CHECK(again.record.id == d.record.id);
-  CHECK(read_all(w, w.flow.delivered_object_download(
+  CHECK(read_all(w, w.flow.releases.delivered_download(
                         r.id, slot2.id, token_of(again.objects[1].download_url), client)) ==
         "A01 cholera\n");
-  CHECK(thrown_by([&] { w.flow.deliver(w.admin, r.id); }).code() == errc::invalid_transition);
+  CHECK(thrown_by([&] { w.flow.releases.deliver(w.admin, r.id); }).code() ==
+        errc::invalid_transition);
   CHECK(w.rows("delivery_records") == 1);
   const auto notes = w.box.list(w.s1, 100).items;
   CHECK(std::any_of(notes.begin(), notes.end(),
@@ -616,15 +621,15 @@ TEST_CASE("ingress: a delivery is announced to the project's researchers and its
                                 {uuid::v7(), "proj-beta", "Beta"}};
   w.dir.reconcile_projects(w.admin, specs);
   w.dir.add_membership(w.admin, w.outsider.user_id, specs[1].id, membership_role::researcher);
-  auto r = w.flow.create_request(w.admin, {w.proj.id, direction::ingress, "Lookup", ""});
+  auto r = w.flow.requests.create(w.admin, {w.proj.id, direction::ingress, "Lookup", ""});
   new_object in;
   in.filename = "codes.csv";
-  const auto slot = w.flow.add_slot(w.admin, r.id, in);
-  w.flow.confirm_upload(w.admin, r.id, slot.id, test::bytes_of("1,a\n"));
-  w.flow.submit(w.admin, r.id);
-  w.flow.record_review(w.c1, r.id, test::decide(review_decision::approved));
-  w.flow.record_review(w.c2, r.id, test::decide(review_decision::approved));
-  w.flow.deliver(w.admin, r.id);
+  const auto slot = w.flow.objects.add_slot(w.admin, r.id, in);
+  w.flow.objects.confirm_upload(w.admin, r.id, slot.id, test::bytes_of("1,a\n"));
+  w.flow.requests.submit(w.admin, r.id);
+  w.flow.reviews.record(w.c1, r.id, test::decide(review_decision::approved));
+  w.flow.reviews.record(w.c2, r.id, test::decide(review_decision::approved));
+  w.flow.releases.deliver(w.admin, r.id);
 
   auto delivered_to = [&](const actor& who) {
     const auto notes = w.box.list(who, 100).items;
@@ -644,20 +649,20 @@ TEST_CASE("ingress: a delivery is announced to the project's researchers and its
 TEST_CASE("ingress: a delivered object changed in the blob store stops the delivery") {
   release_world rw;
   auto& w = rw.w;
-  auto r = w.flow.create_request(w.admin, {w.proj.id, direction::ingress, "Lookup", ""});
+  auto r = w.flow.requests.create(w.admin, {w.proj.id, direction::ingress, "Lookup", ""});
   new_object in;
   in.filename = "l.csv";
-  const auto slot = w.flow.add_slot(w.admin, r.id, in);
-  w.flow.confirm_upload(w.admin, r.id, slot.id, test::bytes_of("1,2\n"));
-  w.flow.submit(w.admin, r.id);
-  w.flow.record_review(w.c1, r.id, test::decide(review_decision::approved));
-  w.flow.record_review(w.c2, r.id, test::decide(review_decision::approved));
+  const auto slot = w.flow.objects.add_slot(w.admin, r.id, in);
+  w.flow.objects.confirm_upload(w.admin, r.id, slot.id, test::bytes_of("1,2\n"));
+  w.flow.requests.submit(w.admin, r.id);
+  w.flow.reviews.record(w.c1, r.id, test::decide(review_decision::approved));
+  w.flow.reviews.record(w.c2, r.id, test::decide(review_decision::approved));
   const auto path = std::filesystem::path(w.blobs.root()) / slot.storage_key;
   std::filesystem::permissions(path, std::filesystem::perms::owner_write,
                                std::filesystem::perm_options::add);
   std::ofstream(path, std::ios::binary | std::ios::trunc) << "1,3\n";
-  CHECK(thrown_by([&] { w.flow.deliver(w.admin, r.id); }).code() == errc::conflict);
-  CHECK(w.flow.get_request(w.admin, r.id).status == request_status::approved);
+  CHECK(thrown_by([&] { w.flow.releases.deliver(w.admin, r.id); }).code() == errc::conflict);
+  CHECK(w.flow.requests.get(w.admin, r.id).status == request_status::approved);
   CHECK(w.rows("delivery_records") == 0);
 }
 
@@ -668,14 +673,14 @@ TEST_CASE("sweeps: the expiry warning goes out once per link; interrupted releas
   release_world rw(o);
   auto& w = rw.w;
   const auto r = approved_egress(w, {{"a.csv", "1\n", "", ""}});
-  CHECK(w.flow.sweep_expiring_links().empty());  // nothing released yet
-  const auto rec = w.flow.release(w.admin, r.id);
-  const auto warned = w.flow.sweep_expiring_links();
+  CHECK(w.flow.sweeps.expiring_links().empty());  // nothing released yet
+  const auto rec = w.flow.releases.release(w.admin, r.id);
+  const auto warned = w.flow.sweeps.expiring_links();
   REQUIRE(warned.size() == 1);
   CHECK(warned[0].id == rec.id);
   CHECK(warned[0].expiry_warned_at.has_value());
-  CHECK(w.flow.sweep_expiring_links().empty());
-  CHECK(w.flow.sweep_expiring_links().empty());
+  CHECK(w.flow.sweeps.expiring_links().empty());
+  CHECK(w.flow.sweeps.expiring_links().empty());
   auto count_warnings = [&] {
     return w.fdb.count(
         "SELECT count(*) FROM notifications WHERE event_type = 'presigned_url.expiring_soon'");
@@ -684,27 +689,27 @@ TEST_CASE("sweeps: the expiry warning goes out once per link; interrupted releas
   CHECK(w.fdb.count("SELECT count(*) FROM audit_events WHERE event_type = "
                     "'presigned_url.expiring_soon'") == 1);
   // A fresh link is warned about again, once.
-  const auto renewed = w.flow.renew_release_link(w.admin, r.id);
+  const auto renewed = w.flow.releases.renew_link(w.admin, r.id);
   CHECK(renewed.link_token != rec.link_token);
   CHECK(renewed.download_url.ends_with("?token=" + renewed.link_token));
-  CHECK(w.flow.sweep_expiring_links().size() == 1);
-  CHECK(w.flow.sweep_expiring_links().empty());
+  CHECK(w.flow.sweeps.expiring_links().size() == 1);
+  CHECK(w.flow.sweeps.expiring_links().empty());
   CHECK(count_warnings() == 2);
 
   // A release whose daemon stopped mid-way: RELEASING, then back to APPROVED.
   const auto stuck = approved_egress(w, {{"b.csv", "2\n", "", ""}});
   w.fdb.exec(fmt::format("UPDATE airlock_requests SET status = 'RELEASING' WHERE id = '{}'",
                          stuck.id.str()));
-  CHECK(w.flow.sweep_interrupted_releases().empty());  // not yet past the timeout
+  CHECK(w.flow.sweeps.interrupted_releases().empty());  // not yet past the timeout
   std::this_thread::sleep_for(std::chrono::milliseconds(1100));
-  const auto back = w.flow.sweep_interrupted_releases();
+  const auto back = w.flow.sweeps.interrupted_releases();
   REQUIRE(back.size() == 1);
   CHECK(back[0].id == stuck.id);
   CHECK(back[0].status == request_status::approved);
-  CHECK(w.flow.sweep_interrupted_releases().empty());
+  CHECK(w.flow.sweeps.interrupted_releases().empty());
   CHECK(w.trail(stuck.id).back().event_type == "request.release_failed");
   CHECK(test::payload_of(w.trail(stuck.id).back()).at("reason") == "interrupted");
-  CHECK(w.flow.release(w.admin, stuck.id).request_id == stuck.id);
+  CHECK(w.flow.releases.release(w.admin, stuck.id).request_id == stuck.id);
 }
 
 }  // namespace trevor

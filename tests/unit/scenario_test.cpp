@@ -40,20 +40,20 @@ TEST_CASE(
   world w;
   const std::map<std::string, std::string> names = {
       {w.r1.user_id.str(), "rita"}, {w.c1.user_id.str(), "chen"}, {w.c2.user_id.str(), "carla"}};
-  const auto r = w.flow.create_request(w.r1, {w.proj.id, direction::egress, "Paper 1", ""});
+  const auto r = w.flow.requests.create(w.r1, {w.proj.id, direction::egress, "Paper 1", ""});
   const auto t1 = w.upload(w.r1, r.id, "table1.csv", "a\n1");
   const auto t2 = w.upload(w.r1, r.id, "table2.csv", "b\n2");
-  w.flow.submit(w.r1, r.id);
-  w.flow.record_review(w.c1, r.id, decide(review_decision::approved));
+  w.flow.requests.submit(w.r1, r.id);
+  w.flow.reviews.record(w.c1, r.id, decide(review_decision::approved));
   auto ask = decide(review_decision::changes_requested);
   ask.object_decisions = {{t1.id, review_decision::changes_requested, "suppress small cells"}};
-  w.flow.record_review(w.c2, r.id, ask);
+  w.flow.reviews.record(w.c2, r.id, ask);
   new_object v2;
   v2.filename = "table1.csv";
-  const auto t1v2 = w.flow.replace_object(w.r1, r.id, t1.id, v2, test::bytes_of("a\n10"));
-  w.flow.resubmit(w.r1, r.id);
-  w.flow.record_review(w.c1, r.id, decide(review_decision::approved));
-  w.flow.record_review(w.c2, r.id, decide(review_decision::approved));
+  const auto t1v2 = w.flow.objects.replace(w.r1, r.id, t1.id, v2, test::bytes_of("a\n10"));
+  w.flow.requests.resubmit(w.r1, r.id);
+  w.flow.reviews.record(w.c1, r.id, decide(review_decision::approved));
+  w.flow.reviews.record(w.c2, r.id, decide(review_decision::approved));
 
   const std::vector<step> expected = {
       {"request.created", "rita", "", "DRAFT"},
@@ -99,32 +99,32 @@ TEST_CASE("replay: every request's status and object's state rebuilt from the au
   // A spread of histories: approved after a revision, rejected, withdrawn,
   // an agent escalation, an ingress request with a slot, a draft.
   const auto revised = w.submitted(2);
-  w.flow.record_agent_review(w.agent, revised.id, {review_decision::approved, "", "[]"});
-  const auto objs = w.flow.list_objects(w.r1, revised.id);
+  w.flow.reviews.record_agent_review(w.agent, revised.id, {review_decision::approved, "", "[]"});
+  const auto objs = w.flow.objects.list(w.r1, revised.id);
   auto ask = decide(review_decision::changes_requested);
   ask.object_decisions = {{objs[0].id, review_decision::rejected, "no"}};
-  w.flow.record_review(w.c1, revised.id, ask);
+  w.flow.reviews.record(w.c1, revised.id, ask);
   new_object v2;
   v2.filename = "again.csv";
-  w.flow.replace_object(w.r1, revised.id, objs[0].id, v2, test::bytes_of("x"));
-  w.flow.resubmit(w.r1, revised.id);
-  w.flow.start_agent_review(w.agent, revised.id);
-  w.flow.record_agent_review(w.agent, revised.id, {review_decision::escalated, "", "[]"});
-  w.flow.record_review(w.s1, revised.id, decide(review_decision::approved));
+  w.flow.objects.replace(w.r1, revised.id, objs[0].id, v2, test::bytes_of("x"));
+  w.flow.requests.resubmit(w.r1, revised.id);
+  w.flow.reviews.start_agent_review(w.agent, revised.id);
+  w.flow.reviews.record_agent_review(w.agent, revised.id, {review_decision::escalated, "", "[]"});
+  w.flow.reviews.record(w.s1, revised.id, decide(review_decision::approved));
 
   const auto rejected = w.submitted();
-  w.flow.record_agent_review(w.agent, rejected.id, {review_decision::approved, "", "[]"});
-  w.flow.record_review(w.c2, rejected.id, decide(review_decision::rejected));
+  w.flow.reviews.record_agent_review(w.agent, rejected.id, {review_decision::approved, "", "[]"});
+  w.flow.reviews.record(w.c2, rejected.id, decide(review_decision::rejected));
 
   const auto withdrawn = w.draft();
-  w.flow.withdraw(w.r1, withdrawn.id);
+  w.flow.requests.withdraw(w.r1, withdrawn.id);
 
-  const auto ingress = w.flow.create_request(w.s1, {w.proj.id, direction::ingress, "In", ""});
+  const auto ingress = w.flow.requests.create(w.s1, {w.proj.id, direction::ingress, "In", ""});
   new_object slot;
   slot.filename = "ref.csv";
-  const auto s = w.flow.add_slot(w.s1, ingress.id, slot);
-  w.flow.confirm_upload(w.s1, ingress.id, s.id, test::bytes_of("ref"));
-  w.flow.submit(w.s1, ingress.id);
+  const auto s = w.flow.objects.add_slot(w.s1, ingress.id, slot);
+  w.flow.objects.confirm_upload(w.s1, ingress.id, s.id, test::bytes_of("ref"));
+  w.flow.requests.submit(w.s1, ingress.id);
 
   w.draft(3);
 
@@ -151,10 +151,10 @@ TEST_CASE("replay: every request's status and object's state rebuilt from the au
   }
 
   std::map<std::string, std::string> table_status, table_state;
-  for (const auto& r : w.flow.list_requests(w.admin))
+  for (const auto& r : w.flow.requests.list(w.admin))
     table_status[r.id.str()] = to_string(r.status);
   for (const auto& [id, _] : table_status)
-    for (const auto& o : w.flow.list_objects(w.admin, *uuid::parse(id), true))
+    for (const auto& o : w.flow.objects.list(w.admin, *uuid::parse(id), true))
       table_state[o.id.str()] = to_string(o.state);
   CHECK(status == table_status);
   CHECK(state == table_state);

@@ -42,7 +42,7 @@ std::vector<std::string> types_of(const std::vector<audit_event>& events) {
 
 TEST_CASE("create: a researcher creates an egress DRAFT, audited") {
   world w;
-  const auto r = w.flow.create_request(w.r1, {w.proj.id, direction::egress, "Tables", "desc"});
+  const auto r = w.flow.requests.create(w.r1, {w.proj.id, direction::egress, "Tables", "desc"});
   CHECK(r.status == request_status::draft);
   CHECK(r.owner_id == w.r1.user_id);
   CHECK(r.review_round == 1);
@@ -60,20 +60,20 @@ TEST_CASE("create: who may create depends on the direction") {
   world w;
   const new_request egress{w.proj.id, direction::egress, "Out", ""};
   const new_request ingress{w.proj.id, direction::ingress, "In", ""};
-  CHECK(thrown_by([&] { w.flow.create_request(w.c1, egress); }).code() == errc::forbidden);
-  CHECK(thrown_by([&] { w.flow.create_request(w.admin, egress); }).code() == errc::forbidden);
-  CHECK(thrown_by([&] { w.flow.create_request(w.outsider, egress); }).code() == errc::forbidden);
-  CHECK(thrown_by([&] { w.flow.create_request(w.r1, ingress); }).code() == errc::forbidden);
-  CHECK(thrown_by([&] { w.flow.create_request(w.c1, ingress); }).code() == errc::forbidden);
-  CHECK(w.flow.create_request(w.s1, ingress).direction == direction::ingress);
-  CHECK(w.flow.create_request(w.admin, ingress).owner_id == w.admin.user_id);
+  CHECK(thrown_by([&] { w.flow.requests.create(w.c1, egress); }).code() == errc::forbidden);
+  CHECK(thrown_by([&] { w.flow.requests.create(w.admin, egress); }).code() == errc::forbidden);
+  CHECK(thrown_by([&] { w.flow.requests.create(w.outsider, egress); }).code() == errc::forbidden);
+  CHECK(thrown_by([&] { w.flow.requests.create(w.r1, ingress); }).code() == errc::forbidden);
+  CHECK(thrown_by([&] { w.flow.requests.create(w.c1, ingress); }).code() == errc::forbidden);
+  CHECK(w.flow.requests.create(w.s1, ingress).direction == direction::ingress);
+  CHECK(w.flow.requests.create(w.admin, ingress).owner_id == w.admin.user_id);
 }
 
 TEST_CASE("create: bad input is refused with the field named and nothing written") {
   world w;
   const snapshot before(w);
   auto check = [&](new_request in, errc code, std::string_view field) {
-    const auto e = thrown_by([&] { w.flow.create_request(w.r1, in); });
+    const auto e = thrown_by([&] { w.flow.requests.create(w.r1, in); });
     CHECK(e.code() == code);
     CHECK(std::string(e.what()).find(field) != std::string::npos);
   };
@@ -102,16 +102,16 @@ TEST_CASE("text limits count characters, not bytes, at the limit and one past it
   for (const std::string_view unit : {"\u03A9", "\u7EDF", "\U0001F600"}) {
     CAPTURE(unit);
     const auto at_limit =
-        w.flow.create_request(w.r1, {w.proj.id, direction::egress, repeat(unit, max_title_length),
-                                     repeat(unit, max_description_length)});
+        w.flow.requests.create(w.r1, {w.proj.id, direction::egress, repeat(unit, max_title_length),
+                                      repeat(unit, max_description_length)});
     CHECK(at_limit.title.size() == max_title_length * unit.size());
     CHECK(thrown_by([&] {
-            w.flow.create_request(
+            w.flow.requests.create(
                 w.r1, {w.proj.id, direction::egress, repeat(unit, max_title_length + 1), ""});
           }).code() == errc::invalid_argument);
     CHECK(thrown_by([&] {
-            w.flow.create_request(w.r1, {w.proj.id, direction::egress, "t",
-                                         repeat(unit, max_description_length + 1)});
+            w.flow.requests.create(w.r1, {w.proj.id, direction::egress, "t",
+                                          repeat(unit, max_description_length + 1)});
           }).code() == errc::invalid_argument);
     // File names and metadata text.
     const auto name = repeat(unit, max_filename_length - 4) + ".csv";
@@ -122,11 +122,11 @@ TEST_CASE("text limits count characters, not bytes, at the limit and one past it
           }).code() == errc::invalid_argument);
     metadata_patch long_text;
     long_text.researcher_justification = repeat(unit, max_metadata_text);
-    CHECK(
-        w.flow.edit_metadata(w.r1, at_limit.id, o.id, long_text).researcher_justification.size() ==
-        max_metadata_text * unit.size());
+    CHECK(w.flow.objects.edit_metadata(w.r1, at_limit.id, o.id, long_text)
+              .researcher_justification.size() == max_metadata_text * unit.size());
     long_text.researcher_justification = repeat(unit, max_metadata_text + 1);
-    const auto e = thrown_by([&] { w.flow.edit_metadata(w.r1, at_limit.id, o.id, long_text); });
+    const auto e =
+        thrown_by([&] { w.flow.objects.edit_metadata(w.r1, at_limit.id, o.id, long_text); });
     CHECK(e.code() == errc::invalid_argument);
     CHECK(std::string(e.what()) ==
           fmt::format("researcher_justification: longer than {} characters", max_metadata_text));
@@ -142,11 +142,11 @@ TEST_CASE("create: an archived project refuses new requests and keeps its histor
   CHECK(result.archived == 1);
   CHECK(w.dir.get_project(w.proj.id).status == project_status::archived);
   const auto e = thrown_by([&] {
-    w.flow.create_request(w.r1, {w.proj.id, direction::egress, "More", ""});
+    w.flow.requests.create(w.r1, {w.proj.id, direction::egress, "More", ""});
   });
   CHECK(e.code() == errc::conflict);
   CHECK(std::string(e.what()).find("archived") != std::string::npos);
-  CHECK(w.flow.get_request(w.r1, old.id).id == old.id);
+  CHECK(w.flow.requests.get(w.r1, old.id).id == old.id);
 }
 
 // ------------------------------------------------------------------ submit
@@ -154,7 +154,7 @@ TEST_CASE("create: an archived project refuses new requests and keeps its histor
 TEST_CASE("submit: DRAFT to HUMAN_REVIEW with the agent off; checkers notified once each") {
   world w;
   const auto d = w.draft(2);
-  const auto r = w.flow.submit(w.r1, d.id);
+  const auto r = w.flow.requests.submit(w.r1, d.id);
   CHECK(r.status == request_status::human_review);
   CHECK(r.submitted_at.has_value());
   CHECK(r.review_round == 1);
@@ -175,20 +175,22 @@ TEST_CASE("submit: DRAFT to HUMAN_REVIEW with the agent off; checkers notified o
 
 TEST_CASE("submit: refusals change nothing") {
   world w;
-  const auto empty = w.flow.create_request(w.r1, {w.proj.id, direction::egress, "Empty", ""});
+  const auto empty = w.flow.requests.create(w.r1, {w.proj.id, direction::egress, "Empty", ""});
   const auto full = w.draft();
   const snapshot before(w);
-  CHECK(thrown_by([&] { w.flow.submit(w.r1, empty.id); }).code() == errc::invalid_argument);
-  CHECK(thrown_by([&] { w.flow.submit(w.r2, full.id); }).code() == errc::forbidden);
-  CHECK(thrown_by([&] { w.flow.submit(w.c1, full.id); }).code() == errc::forbidden);
-  CHECK(thrown_by([&] { w.flow.submit(w.outsider, full.id); }).code() == errc::not_found);
-  CHECK(thrown_by([&] { w.flow.submit(w.r1, uuid::v7()); }).code() == errc::not_found);
-  CHECK(thrown_by([&] { w.flow.resubmit(w.r1, full.id); }).code() == errc::invalid_transition);
+  CHECK(thrown_by([&] { w.flow.requests.submit(w.r1, empty.id); }).code() ==
+        errc::invalid_argument);
+  CHECK(thrown_by([&] { w.flow.requests.submit(w.r2, full.id); }).code() == errc::forbidden);
+  CHECK(thrown_by([&] { w.flow.requests.submit(w.c1, full.id); }).code() == errc::forbidden);
+  CHECK(thrown_by([&] { w.flow.requests.submit(w.outsider, full.id); }).code() == errc::not_found);
+  CHECK(thrown_by([&] { w.flow.requests.submit(w.r1, uuid::v7()); }).code() == errc::not_found);
+  CHECK(thrown_by([&] { w.flow.requests.resubmit(w.r1, full.id); }).code() ==
+        errc::invalid_transition);
   CHECK(snapshot(w) == before);
-  CHECK(w.flow.get_request(w.r1, full.id).status == request_status::draft);
+  CHECK(w.flow.requests.get(w.r1, full.id).status == request_status::draft);
   // tre_admin may submit on the owner's behalf; a second submit is refused.
-  CHECK(w.flow.submit(w.admin, full.id).status == request_status::human_review);
-  const auto e = thrown_by([&] { w.flow.submit(w.r1, full.id); });
+  CHECK(w.flow.requests.submit(w.admin, full.id).status == request_status::human_review);
+  const auto e = thrown_by([&] { w.flow.requests.submit(w.r1, full.id); });
   CHECK(e.code() == errc::invalid_transition);
   CHECK(std::string(e.what()) == "request is HUMAN_REVIEW; submit is allowed only in DRAFT");
 }
@@ -196,15 +198,17 @@ TEST_CASE("submit: refusals change nothing") {
 TEST_CASE("withdraw: owner or admin, from DRAFT or CHANGES_REQUESTED only") {
   world w;
   const auto a = w.draft();
-  CHECK(thrown_by([&] { w.flow.withdraw(w.r2, a.id); }).code() == errc::forbidden);
-  const auto out = w.flow.withdraw(w.r1, a.id);
+  CHECK(thrown_by([&] { w.flow.requests.withdraw(w.r2, a.id); }).code() == errc::forbidden);
+  const auto out = w.flow.requests.withdraw(w.r1, a.id);
   CHECK(out.status == request_status::withdrawn);
   CHECK(out.closed_at.has_value());
   CHECK(test::payload_of(w.trail(a.id).back()) ==
         boost::json::object{{"from", "DRAFT"}, {"to", "WITHDRAWN"}, {"round", 1}});
-  CHECK(thrown_by([&] { w.flow.withdraw(w.r1, a.id); }).code() == errc::invalid_transition);
+  CHECK(thrown_by([&] { w.flow.requests.withdraw(w.r1, a.id); }).code() ==
+        errc::invalid_transition);
   const auto b = w.submitted();
-  CHECK(thrown_by([&] { w.flow.withdraw(w.admin, b.id); }).code() == errc::invalid_transition);
+  CHECK(thrown_by([&] { w.flow.requests.withdraw(w.admin, b.id); }).code() ==
+        errc::invalid_transition);
 }
 
 // ------------------------------------------------------------------ reviews
@@ -212,51 +216,51 @@ TEST_CASE("withdraw: owner or admin, from DRAFT or CHANGES_REQUESTED only") {
 TEST_CASE("reviews: two approvals close the round APPROVED; the owner is notified") {
   world w;
   const auto r = w.submitted(2);
-  const auto first = w.flow.record_review(w.c1, r.id, decide(review_decision::approved));
+  const auto first = w.flow.reviews.record(w.c1, r.id, decide(review_decision::approved));
   CHECK(first.round == 1);
-  CHECK(w.flow.get_request(w.r1, r.id).status == request_status::human_review);
-  w.flow.record_review(w.c2, r.id, decide(review_decision::approved));
-  const auto after = w.flow.get_request(w.r1, r.id);
+  CHECK(w.flow.requests.get(w.r1, r.id).status == request_status::human_review);
+  w.flow.reviews.record(w.c2, r.id, decide(review_decision::approved));
+  const auto after = w.flow.requests.get(w.r1, r.id);
   CHECK(after.status == request_status::approved);
   CHECK(after.closed_at.has_value());
-  for (const auto& o : w.flow.list_objects(w.r1, r.id)) CHECK(o.state == object_state::approved);
+  for (const auto& o : w.flow.objects.list(w.r1, r.id)) CHECK(o.state == object_state::approved);
   const auto page = w.box.list(w.r1);
   REQUIRE(page.items.size() == 1);
   CHECK(page.items[0].event_type == "request.approved");
-  CHECK(w.flow.list_reviews(w.c1, r.id).size() == 2);
-  CHECK(w.flow.get_review(w.r1, r.id, first.id).reviewer_id == w.c1.user_id);
+  CHECK(w.flow.reviews.list(w.c1, r.id).size() == 2);
+  CHECK(w.flow.reviews.get(w.r1, r.id, first.id).reviewer_id == w.c1.user_id);
 }
 
 TEST_CASE("reviews: a revision cycle ends APPROVED (round 2 counts only its own reviews)") {
   world w;
   const auto r = w.submitted(2);
-  const auto objects = w.flow.list_objects(w.r1, r.id);
+  const auto objects = w.flow.objects.list(w.r1, r.id);
   auto ask = decide(review_decision::changes_requested);
   ask.object_decisions = {{objects[0].id, review_decision::changes_requested, "round to 10"}};
-  w.flow.record_review(w.c1, r.id, ask);
-  w.flow.record_review(w.c2, r.id, decide(review_decision::approved));
-  CHECK(w.flow.get_request(w.r1, r.id).status == request_status::changes_requested);
-  CHECK(w.flow.get_object(w.r1, r.id, objects[0].id).state == object_state::changes_requested);
+  w.flow.reviews.record(w.c1, r.id, ask);
+  w.flow.reviews.record(w.c2, r.id, decide(review_decision::approved));
+  CHECK(w.flow.requests.get(w.r1, r.id).status == request_status::changes_requested);
+  CHECK(w.flow.objects.get(w.r1, r.id, objects[0].id).state == object_state::changes_requested);
   // Undecided, and the outcome is not APPROVED: it stays PENDING (rule 7).
-  CHECK(w.flow.get_object(w.r1, r.id, objects[1].id).state == object_state::pending);
-  CHECK(thrown_by([&] { w.flow.resubmit(w.r1, r.id); }).code() == errc::invalid_argument);
+  CHECK(w.flow.objects.get(w.r1, r.id, objects[1].id).state == object_state::pending);
+  CHECK(thrown_by([&] { w.flow.requests.resubmit(w.r1, r.id); }).code() == errc::invalid_argument);
 
   new_object v2;
   v2.filename = "table1-rounded.csv";
   v2.output_type = output_type::tabular;
   const auto replacement =
-      w.flow.replace_object(w.r1, r.id, objects[0].id, v2, test::bytes_of("n,mean\n10"));
+      w.flow.objects.replace(w.r1, r.id, objects[0].id, v2, test::bytes_of("n,mean\n10"));
   CHECK(replacement.version == 2);
   CHECK(replacement.replaces_id == objects[0].id);
-  const auto again = w.flow.resubmit(w.r1, r.id);
+  const auto again = w.flow.requests.resubmit(w.r1, r.id);
   CHECK(again.review_round == 2);
   CHECK(again.status == request_status::human_review);
-  w.flow.record_review(w.c1, r.id, decide(review_decision::approved));
-  CHECK(w.flow.get_request(w.r1, r.id).status == request_status::human_review);
-  w.flow.record_review(w.c2, r.id, decide(review_decision::approved));
-  CHECK(w.flow.get_request(w.r1, r.id).status == request_status::approved);
-  CHECK(w.flow.get_object(w.r1, r.id, replacement.id).state == object_state::approved);
-  CHECK(w.flow.get_object(w.r1, r.id, objects[0].id).state == object_state::superseded);
+  w.flow.reviews.record(w.c1, r.id, decide(review_decision::approved));
+  CHECK(w.flow.requests.get(w.r1, r.id).status == request_status::human_review);
+  w.flow.reviews.record(w.c2, r.id, decide(review_decision::approved));
+  CHECK(w.flow.requests.get(w.r1, r.id).status == request_status::approved);
+  CHECK(w.flow.objects.get(w.r1, r.id, replacement.id).state == object_state::approved);
+  CHECK(w.flow.objects.get(w.r1, r.id, objects[0].id).state == object_state::superseded);
 }
 
 TEST_CASE("reviews: eligibility is checked against the database's memberships") {
@@ -264,28 +268,28 @@ TEST_CASE("reviews: eligibility is checked against the database's memberships") 
   const auto r = w.submitted();
   const snapshot before(w);
   CHECK(thrown_by([&] {
-          w.flow.record_review(w.admin, r.id, decide(review_decision::approved));
+          w.flow.reviews.record(w.admin, r.id, decide(review_decision::approved));
         }).code() == errc::forbidden);
   CHECK(thrown_by([&] {
-          w.flow.record_review(w.r2, r.id, decide(review_decision::approved));
+          w.flow.reviews.record(w.r2, r.id, decide(review_decision::approved));
         }).code() == errc::forbidden);
   CHECK(thrown_by([&] {
-          w.flow.record_review(w.outsider, r.id, decide(review_decision::approved));
+          w.flow.reviews.record(w.outsider, r.id, decide(review_decision::approved));
         }).code() == errc::not_found);
   CHECK(snapshot(w) == before);
-  w.flow.record_review(w.c1, r.id, decide(review_decision::approved));
+  w.flow.reviews.record(w.c1, r.id, decide(review_decision::approved));
   CHECK(thrown_by([&] {
-          w.flow.record_review(w.c1, r.id, decide(review_decision::approved));
+          w.flow.reviews.record(w.c1, r.id, decide(review_decision::approved));
         }).code() == errc::conflict);
 }
 
 TEST_CASE("reviews: a senior checker who owns an ingress request may not review it") {
   world w;
-  auto r = w.flow.create_request(w.s1, {w.proj.id, direction::ingress, "Reference data", ""});
+  auto r = w.flow.requests.create(w.s1, {w.proj.id, direction::ingress, "Reference data", ""});
   w.upload(w.s1, r.id, "codes.csv");
-  w.flow.submit(w.s1, r.id);
+  w.flow.requests.submit(w.s1, r.id);
   CHECK(thrown_by([&] {
-          w.flow.record_review(w.s1, r.id, decide(review_decision::approved));
+          w.flow.reviews.record(w.s1, r.id, decide(review_decision::approved));
         }).code() == errc::forbidden);
 }
 
@@ -293,10 +297,10 @@ TEST_CASE("reviews: decisions on superseded or foreign objects are rejected") {
   world w;
   const auto r = w.submitted();
   const auto other = w.draft();
-  const auto foreign = w.flow.list_objects(w.r1, other.id)[0];
+  const auto foreign = w.flow.objects.list(w.r1, other.id)[0];
   auto in = decide(review_decision::changes_requested);
   in.object_decisions = {{foreign.id, review_decision::approved, ""}};
-  const auto e = thrown_by([&] { w.flow.record_review(w.c1, r.id, in); });
+  const auto e = thrown_by([&] { w.flow.reviews.record(w.c1, r.id, in); });
   CHECK(e.code() == errc::invalid_argument);
   CHECK(std::string(e.what()).find("object_decisions[0].object_id") != std::string::npos);
 }
@@ -304,11 +308,11 @@ TEST_CASE("reviews: decisions on superseded or foreign objects are rejected") {
 TEST_CASE("reviews: feedback is appended to the object's checker_feedback") {
   world w;
   const auto r = w.submitted();
-  const auto o = w.flow.list_objects(w.r1, r.id)[0];
+  const auto o = w.flow.objects.list(w.r1, r.id)[0];
   auto in = decide(review_decision::changes_requested);
   in.object_decisions = {{o.id, review_decision::changes_requested, "suppress cells < 10"}};
-  const auto review = w.flow.record_review(w.c1, r.id, in);
-  const auto m = w.flow.get_metadata(w.r1, r.id, o.id);
+  const auto review = w.flow.reviews.record(w.c1, r.id, in);
+  const auto m = w.flow.objects.metadata(w.r1, r.id, o.id);
   CHECK(m.checker_feedback_json.find("suppress cells < 10") != std::string::npos);
   CHECK(m.checker_feedback_json.find(w.c1.user_id.str()) != std::string::npos);
   CHECK(m.checker_feedback_json.find(review.created_at.str()) != std::string::npos);
@@ -318,14 +322,14 @@ TEST_CASE("reviews: feedback is appended to the object's checker_feedback") {
 TEST_CASE("reviews: an approved review may reject some objects; they end REJECTED") {
   world w;
   const auto r = w.submitted(2);
-  const auto objects = w.flow.list_objects(w.r1, r.id);
+  const auto objects = w.flow.objects.list(w.r1, r.id);
   auto in = decide(review_decision::approved);
   in.object_decisions = {{objects[1].id, review_decision::rejected, "identifiable"}};
-  w.flow.record_review(w.c1, r.id, in);
-  w.flow.record_review(w.c2, r.id, decide(review_decision::approved));
-  CHECK(w.flow.get_request(w.r1, r.id).status == request_status::approved);
-  CHECK(w.flow.get_object(w.r1, r.id, objects[0].id).state == object_state::approved);
-  CHECK(w.flow.get_object(w.r1, r.id, objects[1].id).state == object_state::rejected);
+  w.flow.reviews.record(w.c1, r.id, in);
+  w.flow.reviews.record(w.c2, r.id, decide(review_decision::approved));
+  CHECK(w.flow.requests.get(w.r1, r.id).status == request_status::approved);
+  CHECK(w.flow.objects.get(w.r1, r.id, objects[0].id).state == object_state::approved);
+  CHECK(w.flow.objects.get(w.r1, r.id, objects[1].id).state == object_state::rejected);
 }
 
 // ------------------------------------------------------------------ the agent
@@ -335,25 +339,25 @@ TEST_CASE("agent: SUBMITTED, then the agent's review moves the request to HUMAN_
   const auto r = w.submitted();
   CHECK(r.status == request_status::submitted);
   CHECK(thrown_by([&] {
-          w.flow.record_review(w.c1, r.id, decide(review_decision::approved));
+          w.flow.reviews.record(w.c1, r.id, decide(review_decision::approved));
         }).code() == errc::invalid_transition);
-  CHECK(w.flow.start_agent_review(w.agent, r.id).status == request_status::agent_review);
-  CHECK(thrown_by([&] { w.flow.start_agent_review(w.agent, r.id); }).code() ==
+  CHECK(w.flow.reviews.start_agent_review(w.agent, r.id).status == request_status::agent_review);
+  CHECK(thrown_by([&] { w.flow.reviews.start_agent_review(w.agent, r.id); }).code() ==
         errc::invalid_transition);
   const auto review =
-      w.flow.record_agent_review(w.agent, r.id, {review_decision::approved, "clean", "[]"});
+      w.flow.reviews.record_agent_review(w.agent, r.id, {review_decision::approved, "clean", "[]"});
   CHECK(review.reviewer_type == reviewer_type::agent);
   CHECK_FALSE(review.reviewer_id);
-  CHECK(w.flow.get_request(w.r1, r.id).status == request_status::human_review);
+  CHECK(w.flow.requests.get(w.r1, r.id).status == request_status::human_review);
   CHECK(thrown_by([&] {
-          w.flow.record_agent_review(w.agent, r.id, {review_decision::approved, "", "[]"});
+          w.flow.reviews.record_agent_review(w.agent, r.id, {review_decision::approved, "", "[]"});
         }).code() == errc::invalid_transition);
   // The agent counts as one reviewer: one human approval closes the round.
   auto accept = decide(review_decision::approved);
   accept.accepted_agent_findings = true;
-  const auto human = w.flow.record_review(w.c1, r.id, accept);
+  const auto human = w.flow.reviews.record(w.c1, r.id, accept);
   CHECK(human.accepted_agent_findings);
-  CHECK(w.flow.get_request(w.r1, r.id).status == request_status::approved);
+  CHECK(w.flow.requests.get(w.r1, r.id).status == request_status::approved);
   const auto types = types_of(w.trail(r.id));
   const std::vector<std::string> tail(types.end() - 7, types.end());
   CHECK(tail == std::vector<std::string>{"request.submitted", "request.agent_review_started",
@@ -366,8 +370,8 @@ TEST_CASE("agent: a review from SUBMITTED passes through AGENT_REVIEW; checkers 
   world w({.agent_review = true});
   const auto r = w.submitted();
   w.box.mark_all_read(w.c1);
-  w.flow.record_agent_review(w.agent, r.id,
-                             {review_decision::escalated, "small cells", R"({"rules":[]})"});
+  w.flow.reviews.record_agent_review(
+      w.agent, r.id, {review_decision::escalated, "small cells", R"({"rules":[]})"});
   const auto types = types_of(w.trail(r.id));
   const std::vector<std::string> tail(types.end() - 3, types.end());
   CHECK(tail == std::vector<std::string>{"request.agent_review_started", "review.created",
@@ -377,20 +381,21 @@ TEST_CASE("agent: a review from SUBMITTED passes through AGENT_REVIEW; checkers 
   CHECK(page.items[0].event_type == "agent_review.ready");
   // Escalated: only the senior checker may review, and its human decision wins.
   CHECK(thrown_by([&] {
-          w.flow.record_review(w.c1, r.id, decide(review_decision::approved));
+          w.flow.reviews.record(w.c1, r.id, decide(review_decision::approved));
         }).code() == errc::forbidden);
-  w.flow.record_review(w.s1, r.id, decide(review_decision::approved));
-  CHECK(w.flow.get_request(w.r1, r.id).status == request_status::approved);
+  w.flow.reviews.record(w.s1, r.id, decide(review_decision::approved));
+  CHECK(w.flow.requests.get(w.r1, r.id).status == request_status::approved);
 }
 
 TEST_CASE("agent: bad findings are refused before anything is written") {
   world w({.agent_review = true});
   const auto r = w.submitted();
   const snapshot before(w);
-  CHECK(thrown_by([&] {
-          w.flow.record_agent_review(w.agent, r.id, {review_decision::approved, "", "{oops"});
-        }).code() == errc::invalid_argument);
-  CHECK(thrown_by([&] { w.flow.record_agent_review(w.agent, uuid::v7(), {}); }).code() ==
+  CHECK(
+      thrown_by([&] {
+        w.flow.reviews.record_agent_review(w.agent, r.id, {review_decision::approved, "", "{oops"});
+      }).code() == errc::invalid_argument);
+  CHECK(thrown_by([&] { w.flow.reviews.record_agent_review(w.agent, uuid::v7(), {}); }).code() ==
         errc::not_found);
   CHECK(snapshot(w) == before);
 }
@@ -399,8 +404,8 @@ TEST_CASE("agent: its credential names it in the trail; a malformed name is refu
   world w({.agent_review = true});
   const auto r = w.submitted();
   const agent_credential external("svc-sdc-checker");
-  w.flow.start_agent_review(external, r.id);
-  w.flow.record_agent_review(external, r.id, {review_decision::approved, "", "[]"});
+  w.flow.reviews.start_agent_review(external, r.id);
+  w.flow.reviews.record_agent_review(external, r.id, {review_decision::approved, "", "[]"});
   const auto trail = w.trail(r.id);
   const std::vector<audit_event> tail(trail.end() - 3, trail.end());
   for (const auto& e : tail) CHECK(e.actor == "agent:svc-sdc-checker");
@@ -420,45 +425,46 @@ TEST_CASE("agent: reads every project's requests, objects, metadata and versions
   w.dir.reconcile_projects(w.admin, both);
   const auto beta_researcher = w.actor_for("bea");
   w.dir.add_membership(w.admin, beta_researcher.user_id, spec.id, membership_role::researcher);
-  auto beta = w.flow.create_request(beta_researcher, {spec.id, direction::egress, "Beta", ""});
+  auto beta = w.flow.requests.create(beta_researcher, {spec.id, direction::egress, "Beta", ""});
   w.upload(beta_researcher, beta.id, "beta.csv", "x,y\n1,2\n");
-  w.flow.submit(beta_researcher, beta.id);
+  w.flow.requests.submit(beta_researcher, beta.id);
   const auto alpha = w.submitted();
   const auto draft = w.draft();
 
   const auto& bot = w.agent_reader;
-  const auto waiting = w.flow.list_requests(bot, {.status = request_status::submitted});
+  const auto waiting = w.flow.requests.list(bot, {.status = request_status::submitted});
   std::vector<uuid> ids;
   for (const auto& r : waiting) ids.push_back(r.id);
   std::sort(ids.begin(), ids.end());
   std::vector<uuid> expected{alpha.id, beta.id};
   std::sort(expected.begin(), expected.end());
   CHECK(ids == expected);
-  CHECK(w.flow.list_requests(bot).size() == 3);  // the draft too: every request is visible
+  CHECK(w.flow.requests.list(bot).size() == 3);  // the draft too: every request is visible
 
-  const auto detail = w.flow.get_request_detail(bot, beta.id);
+  const auto detail = w.flow.requests.get_detail(bot, beta.id);
   REQUIRE(detail.objects.size() == 1);
   const auto object = detail.objects[0];
-  CHECK(w.flow.list_objects(bot, beta.id).size() == 1);
-  CHECK(w.flow.get_object(bot, beta.id, object.id).filename == "beta.csv");
-  CHECK(w.flow.object_versions(bot, beta.id, object.id).size() == 1);
-  CHECK(w.flow.get_metadata(bot, beta.id, object.id).logical_object_id == object.logical_object_id);
+  CHECK(w.flow.objects.list(bot, beta.id).size() == 1);
+  CHECK(w.flow.objects.get(bot, beta.id, object.id).filename == "beta.csv");
+  CHECK(w.flow.objects.versions(bot, beta.id, object.id).size() == 1);
+  CHECK(w.flow.objects.metadata(bot, beta.id, object.id).logical_object_id ==
+        object.logical_object_id);
   std::string bytes;
-  w.flow.download_object(bot, beta.id, object.id, [&](std::string_view c) { bytes += c; });
+  w.flow.objects.download(bot, beta.id, object.id, [&](std::string_view c) { bytes += c; });
   CHECK(bytes == "x,y\n1,2\n");
   const auto last = w.trail(beta.id).back();
   CHECK(last.event_type == "object.downloaded");
   CHECK(last.actor == "agent:trevor-agent");
   CHECK(test::payload_of(last).at("object_id").as_string() == object.id.str());
-  CHECK(w.flow.get_request(bot, draft.id).status == request_status::draft);
+  CHECK(w.flow.requests.get(bot, draft.id).status == request_status::draft);
 }
 
 TEST_CASE("agent: may do nothing but read and record agent reviews; refusals write nothing") {
   world w({.agent_review = true});
   const auto draft = w.draft();
-  const auto oid = w.flow.list_objects(w.r1, draft.id)[0].id;
+  const auto oid = w.flow.objects.list(w.r1, draft.id)[0].id;
   const auto submitted = w.submitted();
-  w.flow.record_agent_review(w.agent, submitted.id, {review_decision::approved, "", "[]"});
+  w.flow.reviews.record_agent_review(w.agent, submitted.id, {review_decision::approved, "", "[]"});
   const auto& bot = w.agent_reader;
   const snapshot before(w);
   new_object in;
@@ -466,15 +472,15 @@ TEST_CASE("agent: may do nothing but read and record agent reviews; refusals wri
   const std::vector<std::pair<const char*, std::function<void()>>> attempts{
       {"create",
        [&] {
-         w.flow.create_request(bot, {w.proj.id, direction::egress, "T", ""});
+         w.flow.requests.create(bot, {w.proj.id, direction::egress, "T", ""});
        }},
-      {"upload", [&] { w.flow.add_object(bot, draft.id, in, test::bytes_of("a")); }},
-      {"replace", [&] { w.flow.replace_object(bot, draft.id, oid, in, test::bytes_of("a")); }},
-      {"metadata", [&] { w.flow.edit_metadata(bot, draft.id, oid, {.title = "x"}); }},
-      {"submit", [&] { w.flow.submit(bot, draft.id); }},
-      {"withdraw", [&] { w.flow.withdraw(bot, draft.id); }},
+      {"upload", [&] { w.flow.objects.add(bot, draft.id, in, test::bytes_of("a")); }},
+      {"replace", [&] { w.flow.objects.replace(bot, draft.id, oid, in, test::bytes_of("a")); }},
+      {"metadata", [&] { w.flow.objects.edit_metadata(bot, draft.id, oid, {.title = "x"}); }},
+      {"submit", [&] { w.flow.requests.submit(bot, draft.id); }},
+      {"withdraw", [&] { w.flow.requests.withdraw(bot, draft.id); }},
       {"human review",
-       [&] { w.flow.record_review(bot, submitted.id, decide(review_decision::approved)); }},
+       [&] { w.flow.reviews.record(bot, submitted.id, decide(review_decision::approved)); }},
       {"notifications", [&] { w.box.list(bot, 10, std::nullopt, false); }},
       {"users", [&] { w.dir.list_users(bot, std::nullopt); }},
   };
@@ -489,21 +495,21 @@ TEST_CASE("agent: may do nothing but read and record agent reviews; refusals wri
 
 TEST_CASE("objects: uploads are streamed, hashed, stored under their key and audited") {
   world w;
-  const auto r = w.flow.create_request(w.r1, {w.proj.id, direction::egress, "T", ""});
+  const auto r = w.flow.requests.create(w.r1, {w.proj.id, direction::egress, "T", ""});
   new_object in;
   in.filename = "summary stats.csv";
   in.output_type = output_type::tabular;
   in.statbarn = "descriptive";
   in.metadata.title = "Summary";
   in.metadata.tags_json = R"({"cohort":"A"})";
-  const auto o = w.flow.add_object(w.r1, r.id, in, test::bytes_of("x,y\n1,2\n", 3));
+  const auto o = w.flow.objects.add(w.r1, r.id, in, test::bytes_of("x,y\n1,2\n", 3));
   CHECK(o.version == 1);
   CHECK(o.state == object_state::pending);
   CHECK(o.size_bytes == 8);
   CHECK(o.checksum_sha256.size() == 64);
   CHECK(o.storage_key.ends_with(o.id.str() + "-summary_stats.csv"));
   CHECK(w.blobs.verify(o.storage_key, o.checksum_sha256));
-  const auto m = w.flow.get_metadata(w.r1, r.id, o.id);
+  const auto m = w.flow.objects.metadata(w.r1, r.id, o.id);
   CHECK(m.title == "Summary");
   CHECK(m.tags_json.find("cohort") != std::string::npos);
   CHECK(w.trail(r.id).back().event_type == "object.uploaded");
@@ -518,14 +524,14 @@ TEST_CASE("objects: bad uploads leave the database and the blob store as they we
     w.dir.reconcile_projects(w.admin, specs);
     const auto r2 = w.actor_for("rosa");
     w.dir.add_membership(w.admin, r2.user_id, specs[1].id, membership_role::researcher);
-    const auto theirs = w.flow.create_request(r2, {specs[1].id, direction::egress, "Theirs", ""});
+    const auto theirs = w.flow.requests.create(r2, {specs[1].id, direction::egress, "Theirs", ""});
     return std::make_pair(r2, theirs);
   }();
   const snapshot before(w);
   auto upload = [&](const actor& who, const uuid& request, std::string name, std::string body) {
     new_object in;
     in.filename = std::move(name);
-    return thrown_by([&] { w.flow.add_object(who, request, in, test::bytes_of(body, 100)); });
+    return thrown_by([&] { w.flow.objects.add(who, request, in, test::bytes_of(body, 100)); });
   };
   auto e = upload(w.r1, r.id, "../../etc/passwd", "x");
   CHECK(e.code() == errc::invalid_argument);
@@ -542,7 +548,7 @@ TEST_CASE("objects: bad uploads leave the database and the blob store as they we
   new_object bad_tags;
   bad_tags.filename = "t.csv";
   bad_tags.metadata.tags_json = "[1,2]";
-  CHECK(thrown_by([&] { w.flow.add_object(w.r1, r.id, bad_tags, test::bytes_of("x")); }).code() ==
+  CHECK(thrown_by([&] { w.flow.objects.add(w.r1, r.id, bad_tags, test::bytes_of("x")); }).code() ==
         errc::invalid_argument);
   CHECK(snapshot(w) == before);
 }
@@ -572,21 +578,21 @@ TEST_CASE("objects: a failing transaction discards the bytes it had stored") {
 TEST_CASE("objects: replacing supersedes version n and records n + 1, in DRAFT") {
   world w;
   const auto r = w.draft();
-  const auto v1 = w.flow.list_objects(w.r1, r.id)[0];
+  const auto v1 = w.flow.objects.list(w.r1, r.id)[0];
   new_object in;
   in.filename = "table1-v2.csv";
   in.metadata.description = "fixed";
-  const auto v2 = w.flow.replace_object(w.r1, r.id, v1.id, in, test::bytes_of("new"));
+  const auto v2 = w.flow.objects.replace(w.r1, r.id, v1.id, in, test::bytes_of("new"));
   CHECK(v2.logical_object_id == v1.logical_object_id);
   CHECK(v2.state == object_state::pending);
-  CHECK(w.flow.get_object(w.r1, r.id, v1.id).state == object_state::superseded);
-  CHECK(w.flow.object_versions(w.r1, r.id, v2.id).size() == 2);
-  CHECK(w.flow.list_objects(w.r1, r.id).size() == 1);
-  CHECK(w.flow.list_objects(w.r1, r.id, true).size() == 2);
-  CHECK(w.flow.get_metadata(w.r1, r.id, v2.id).description == "fixed");
+  CHECK(w.flow.objects.get(w.r1, r.id, v1.id).state == object_state::superseded);
+  CHECK(w.flow.objects.versions(w.r1, r.id, v2.id).size() == 2);
+  CHECK(w.flow.objects.list(w.r1, r.id).size() == 1);
+  CHECK(w.flow.objects.list(w.r1, r.id, true).size() == 2);
+  CHECK(w.flow.objects.metadata(w.r1, r.id, v2.id).description == "fixed");
   const snapshot before(w);
   CHECK(thrown_by([&] {
-          w.flow.replace_object(w.r1, r.id, v1.id, in, test::bytes_of("again"));
+          w.flow.objects.replace(w.r1, r.id, v1.id, in, test::bytes_of("again"));
         }).code() == errc::invalid_transition);
   CHECK(snapshot(w) == before);
 }
@@ -594,30 +600,30 @@ TEST_CASE("objects: replacing supersedes version n and records n + 1, in DRAFT")
 TEST_CASE("objects: while changes are requested only objects sent back may be replaced") {
   world w;
   const auto r = w.submitted(2);
-  const auto objects = w.flow.list_objects(w.r1, r.id);
+  const auto objects = w.flow.objects.list(w.r1, r.id);
   auto ask = decide(review_decision::changes_requested);
   ask.object_decisions = {{objects[0].id, review_decision::changes_requested, ""},
                           {objects[1].id, review_decision::approved, ""}};
-  w.flow.record_review(w.c1, r.id, ask);
-  w.flow.record_review(w.c2, r.id, decide(review_decision::approved));
+  w.flow.reviews.record(w.c1, r.id, ask);
+  w.flow.reviews.record(w.c2, r.id, decide(review_decision::approved));
   new_object in;
   in.filename = "v2.csv";
   CHECK(thrown_by([&] {
-          w.flow.replace_object(w.r1, r.id, objects[1].id, in, test::bytes_of("x"));
+          w.flow.objects.replace(w.r1, r.id, objects[1].id, in, test::bytes_of("x"));
         }).code() == errc::invalid_transition);
   CHECK(thrown_by([&] { w.upload(w.r1, r.id, "new.csv"); }).code() == errc::invalid_transition);
-  CHECK_NOTHROW(w.flow.replace_object(w.r1, r.id, objects[0].id, in, test::bytes_of("x")));
+  CHECK_NOTHROW(w.flow.objects.replace(w.r1, r.id, objects[0].id, in, test::bytes_of("x")));
 }
 
 TEST_CASE("metadata: partial update with lock_version; stale versions conflict") {
   world w;
   const auto r = w.draft();
-  const auto o = w.flow.list_objects(w.r1, r.id)[0];
-  const auto m1 = w.flow.get_metadata(w.r1, r.id, o.id);
+  const auto o = w.flow.objects.list(w.r1, r.id)[0];
+  const auto m1 = w.flow.objects.metadata(w.r1, r.id, o.id);
   metadata_patch p;
   p.title = "Table 1";
   p.suppression_notes = "cells < 10 suppressed";
-  const auto m2 = w.flow.edit_metadata(w.r1, r.id, o.id, p, m1.lock_version);
+  const auto m2 = w.flow.objects.edit_metadata(w.r1, r.id, o.id, p, m1.lock_version);
   CHECK(m2.lock_version == m1.lock_version + 1);
   CHECK(m2.title == "Table 1");
   CHECK(m2.description == m1.description);  // untouched field kept
@@ -626,110 +632,117 @@ TEST_CASE("metadata: partial update with lock_version; stale versions conflict")
   CHECK(test::payload_of(ev).at("changes").at("title") ==
         boost::json::object{{"from", ""}, {"to", "Table 1"}});
   const snapshot before(w);
-  const auto e = thrown_by([&] { w.flow.edit_metadata(w.r1, r.id, o.id, p, m1.lock_version); });
+  const auto e =
+      thrown_by([&] { w.flow.objects.edit_metadata(w.r1, r.id, o.id, p, m1.lock_version); });
   CHECK(e.code() == errc::conflict);
   CHECK(std::string(e.what()).starts_with("lock_version"));
-  CHECK(thrown_by([&] { w.flow.edit_metadata(w.r1, r.id, o.id, {}, m2.lock_version); }).code() ==
-        errc::invalid_argument);
+  CHECK(thrown_by([&] {
+          w.flow.objects.edit_metadata(w.r1, r.id, o.id, {}, m2.lock_version);
+        }).code() == errc::invalid_argument);
   metadata_patch bad;
   bad.tags_json = "not json";
-  CHECK(thrown_by([&] { w.flow.edit_metadata(w.r1, r.id, o.id, bad, m2.lock_version); }).code() ==
-        errc::invalid_argument);
-  CHECK(thrown_by([&] { w.flow.edit_metadata(w.c1, r.id, o.id, p, m2.lock_version); }).code() ==
-        errc::forbidden);
+  CHECK(thrown_by([&] {
+          w.flow.objects.edit_metadata(w.r1, r.id, o.id, bad, m2.lock_version);
+        }).code() == errc::invalid_argument);
+  CHECK(thrown_by([&] {
+          w.flow.objects.edit_metadata(w.c1, r.id, o.id, p, m2.lock_version);
+        }).code() == errc::forbidden);
   CHECK(snapshot(w) == before);
 }
 
 TEST_CASE("metadata: without lock_version the patch applies to the current row") {
   world w;
   const auto r = w.draft();
-  const auto o = w.flow.list_objects(w.r1, r.id)[0];
-  const auto m1 = w.flow.get_metadata(w.r1, r.id, o.id);
+  const auto o = w.flow.objects.list(w.r1, r.id)[0];
+  const auto m1 = w.flow.objects.metadata(w.r1, r.id, o.id);
   const auto events = w.trail(r.id).size();
-  const auto m2 = w.flow.edit_metadata(w.r1, r.id, o.id, {.title = "No version given"});
+  const auto m2 = w.flow.objects.edit_metadata(w.r1, r.id, o.id, {.title = "No version given"});
   CHECK(m2.lock_version == m1.lock_version + 1);
   CHECK(m2.title == "No version given");
   const auto trail = w.trail(r.id);
   REQUIRE(trail.size() == events + 1);
   CHECK(trail.back().event_type == "object.metadata_updated");
   // Again: still bumps the version, whatever the client last read.
-  CHECK(w.flow.edit_metadata(w.r1, r.id, o.id, {.title = "Again"}).lock_version ==
+  CHECK(w.flow.objects.edit_metadata(w.r1, r.id, o.id, {.title = "Again"}).lock_version ==
         m1.lock_version + 2);
   // Every other refusal stands without it: not the researcher, unknown
   // request, another request's object, bad text; nothing written.
   const snapshot before(w);
   const metadata_patch p{.title = "x"};
-  CHECK(thrown_by([&] { w.flow.edit_metadata(w.c1, r.id, o.id, p); }).code() == errc::forbidden);
-  CHECK(thrown_by([&] { w.flow.edit_metadata(w.outsider, r.id, o.id, p); }).code() ==
+  CHECK(thrown_by([&] { w.flow.objects.edit_metadata(w.c1, r.id, o.id, p); }).code() ==
+        errc::forbidden);
+  CHECK(thrown_by([&] { w.flow.objects.edit_metadata(w.outsider, r.id, o.id, p); }).code() ==
         errc::not_found);
-  CHECK(thrown_by([&] { w.flow.edit_metadata(w.r1, uuid::v7(), o.id, p); }).code() ==
+  CHECK(thrown_by([&] { w.flow.objects.edit_metadata(w.r1, uuid::v7(), o.id, p); }).code() ==
         errc::not_found);
-  CHECK(thrown_by([&] { w.flow.edit_metadata(w.r1, r.id, uuid::v7(), p); }).code() ==
+  CHECK(thrown_by([&] { w.flow.objects.edit_metadata(w.r1, r.id, uuid::v7(), p); }).code() ==
         errc::not_found);
-  CHECK(thrown_by([&] { w.flow.edit_metadata(w.r1, r.id, o.id, {.tags_json = "[1]"}); }).code() ==
-        errc::invalid_argument);
+  CHECK(thrown_by([&] {
+          w.flow.objects.edit_metadata(w.r1, r.id, o.id, {.tags_json = "[1]"});
+        }).code() == errc::invalid_argument);
   CHECK(snapshot(w) == before);
   // And the status rule: frozen in review.
-  w.flow.submit(w.r1, r.id);
-  CHECK(thrown_by([&] { w.flow.edit_metadata(w.r1, r.id, o.id, p); }).code() ==
+  w.flow.requests.submit(w.r1, r.id);
+  CHECK(thrown_by([&] { w.flow.objects.edit_metadata(w.r1, r.id, o.id, p); }).code() ==
         errc::invalid_transition);
 }
 
 TEST_CASE("metadata: frozen once the request is in review or approved") {
   world w;
   const auto r = w.submitted();
-  const auto o = w.flow.list_objects(w.r1, r.id)[0];
+  const auto o = w.flow.objects.list(w.r1, r.id)[0];
   metadata_patch p;
   p.title = "late";
-  CHECK(thrown_by([&] { w.flow.edit_metadata(w.r1, r.id, o.id, p, 1); }).code() ==
+  CHECK(thrown_by([&] { w.flow.objects.edit_metadata(w.r1, r.id, o.id, p, 1); }).code() ==
         errc::invalid_transition);
-  w.flow.record_review(w.c1, r.id, decide(review_decision::approved));
-  w.flow.record_review(w.c2, r.id, decide(review_decision::approved));
-  CHECK(thrown_by([&] { w.flow.edit_metadata(w.r1, r.id, o.id, p, 1); }).code() ==
+  w.flow.reviews.record(w.c1, r.id, decide(review_decision::approved));
+  w.flow.reviews.record(w.c2, r.id, decide(review_decision::approved));
+  CHECK(thrown_by([&] { w.flow.objects.edit_metadata(w.r1, r.id, o.id, p, 1); }).code() ==
         errc::invalid_transition);
 }
 
 TEST_CASE("download: checkers and tre_admin only, never the owner; audited") {
   world w;
   const auto r = w.submitted();
-  const auto o = w.flow.list_objects(w.r1, r.id)[0];
+  const auto o = w.flow.objects.list(w.r1, r.id)[0];
   std::string got;
-  w.flow.download_object(w.c1, r.id, o.id, [&](std::string_view s) { got.append(s); });
+  w.flow.objects.download(w.c1, r.id, o.id, [&](std::string_view s) { got.append(s); });
   CHECK(got == "n,mean\n0");
   const auto ev = w.trail(r.id).back();
   CHECK(ev.event_type == "object.downloaded");
   CHECK(ev.actor == w.c1.user_id.str());
   auto sink = [](std::string_view) {};
-  CHECK(thrown_by([&] { w.flow.download_object(w.r1, r.id, o.id, sink); }).code() ==
+  CHECK(thrown_by([&] { w.flow.objects.download(w.r1, r.id, o.id, sink); }).code() ==
         errc::forbidden);
-  CHECK(thrown_by([&] { w.flow.download_object(w.r2, r.id, o.id, sink); }).code() ==
+  CHECK(thrown_by([&] { w.flow.objects.download(w.r2, r.id, o.id, sink); }).code() ==
         errc::forbidden);
-  CHECK(thrown_by([&] { w.flow.download_object(w.outsider, r.id, o.id, sink); }).code() ==
+  CHECK(thrown_by([&] { w.flow.objects.download(w.outsider, r.id, o.id, sink); }).code() ==
         errc::not_found);
-  CHECK_NOTHROW(w.flow.download_object(w.admin, r.id, o.id, sink));
+  CHECK_NOTHROW(w.flow.objects.download(w.admin, r.id, o.id, sink));
 }
 
 // ------------------------------------------------------------------ ingress
 
 TEST_CASE("ingress: slots are confirmed once with their bytes before submission") {
   world w;
-  const auto r = w.flow.create_request(w.s1, {w.proj.id, direction::ingress, "Code", ""});
+  const auto r = w.flow.requests.create(w.s1, {w.proj.id, direction::ingress, "Code", ""});
   new_object in;
   in.filename = "analysis.R";
   in.output_type = output_type::code;
-  const auto slot = w.flow.add_slot(w.s1, r.id, in);
+  const auto slot = w.flow.objects.add_slot(w.s1, r.id, in);
   CHECK(slot.checksum_sha256.empty());
   CHECK(slot.size_bytes == 0);
-  CHECK(thrown_by([&] { w.flow.submit(w.s1, r.id); }).code() == errc::invalid_argument);
-  const auto filled = w.flow.confirm_upload(w.s1, r.id, slot.id, test::bytes_of("print(1)\n"));
+  CHECK(thrown_by([&] { w.flow.requests.submit(w.s1, r.id); }).code() == errc::invalid_argument);
+  const auto filled =
+      w.flow.objects.confirm_upload(w.s1, r.id, slot.id, test::bytes_of("print(1)\n"));
   CHECK(filled.size_bytes == 9);
   CHECK(w.blobs.verify(filled.storage_key, filled.checksum_sha256));
   const snapshot before(w);
   CHECK(thrown_by([&] {
-          w.flow.confirm_upload(w.s1, r.id, slot.id, test::bytes_of("again"));
+          w.flow.objects.confirm_upload(w.s1, r.id, slot.id, test::bytes_of("again"));
         }).code() == errc::conflict);
   CHECK(snapshot(w) == before);
-  CHECK(w.flow.submit(w.s1, r.id).status == request_status::human_review);
+  CHECK(w.flow.requests.submit(w.s1, r.id).status == request_status::human_review);
   const auto types = types_of(w.trail(r.id));
   CHECK(types == std::vector<std::string>{"request.created", "object.slot_created",
                                           "object.upload_confirmed", "request.submitted"});
@@ -740,7 +753,7 @@ TEST_CASE("ingress: slots do not exist for egress requests") {
   const auto r = w.draft();
   new_object in;
   in.filename = "x.csv";
-  const auto e = thrown_by([&] { w.flow.add_slot(w.r1, r.id, in); });
+  const auto e = thrown_by([&] { w.flow.objects.add_slot(w.r1, r.id, in); });
   CHECK(e.code() == errc::invalid_transition);
   CHECK(std::string(e.what()) == "add_slot does not apply to egress requests");
 }
@@ -763,19 +776,19 @@ TEST_CASE("users: written only when a claim changed; deactivated users are refus
   const auto r = w.draft();
   w.dir.set_user_active(w.admin, w.r1.user_id, false);
   const snapshot frozen(w);
-  CHECK(thrown_by([&] { w.flow.submit(w.r1, r.id); }).code() == errc::forbidden);
-  CHECK(thrown_by([&] { w.flow.get_request(w.r1, r.id); }).code() == errc::forbidden);
-  CHECK(thrown_by([&] { w.flow.list_requests(w.r1); }).code() == errc::forbidden);
+  CHECK(thrown_by([&] { w.flow.requests.submit(w.r1, r.id); }).code() == errc::forbidden);
+  CHECK(thrown_by([&] { w.flow.requests.get(w.r1, r.id); }).code() == errc::forbidden);
+  CHECK(thrown_by([&] { w.flow.requests.list(w.r1); }).code() == errc::forbidden);
   CHECK(thrown_by([&] { w.upload(w.r1, r.id, "x.csv"); }).code() == errc::forbidden);
   CHECK(thrown_by([&] {
-          w.flow.create_request(w.r1, {w.proj.id, direction::egress, "x", ""});
+          w.flow.requests.create(w.r1, {w.proj.id, direction::egress, "x", ""});
         }).code() == errc::forbidden);
   CHECK(thrown_by([&] { w.box.unread_count(w.r1); }).code() == errc::forbidden);
   CHECK(snapshot(w) == frozen);
   CHECK(thrown_by([&] { w.dir.set_user_active(w.c1, w.r1.user_id, true); }).code() ==
         errc::forbidden);
   w.dir.set_user_active(w.admin, w.r1.user_id, true);
-  CHECK(w.flow.submit(w.r1, r.id).status == request_status::human_review);
+  CHECK(w.flow.requests.submit(w.r1, r.id).status == request_status::human_review);
 }
 
 TEST_CASE("users: a username held by another identity is a conflict") {
@@ -876,36 +889,36 @@ TEST_CASE("stuck sweep: checkers notified once per request per stuck period") {
   const auto r = w.submitted();
   const auto draft = w.draft();  // DRAFT is never stuck
   w.box.mark_all_read(w.c1);
-  const auto found = w.flow.sweep_stuck_requests();
+  const auto found = w.flow.sweeps.stuck_requests();
   REQUIRE(found.size() == 1);
   CHECK(found[0].id == r.id);
   CHECK(w.box.unread_count(w.c1) == 1);
   CHECK(w.box.list(w.c1).items[0].event_type == "request.stuck");
-  CHECK(w.flow.sweep_stuck_requests().empty());  // same period: once
+  CHECK(w.flow.sweeps.stuck_requests().empty());  // same period: once
   // CHANGES_REQUESTED waits on the researcher, not on the checkers.
-  const auto o = w.flow.list_objects(w.r1, r.id)[0];
+  const auto o = w.flow.objects.list(w.r1, r.id)[0];
   auto ask = decide(review_decision::changes_requested);
   ask.object_decisions = {{o.id, review_decision::changes_requested, ""}};
-  w.flow.record_review(w.c1, r.id, ask);
-  w.flow.record_review(w.c2, r.id, decide(review_decision::approved));
-  CHECK(w.flow.sweep_stuck_requests().empty());
+  w.flow.reviews.record(w.c1, r.id, ask);
+  w.flow.reviews.record(w.c2, r.id, decide(review_decision::approved));
+  CHECK(w.flow.sweeps.stuck_requests().empty());
   // Back in review: a new stuck period, reported again. (SQLite's clock has
   // millisecond resolution; let it move past the previous report.)
   std::this_thread::sleep_for(std::chrono::milliseconds(3));
   new_object in;
   in.filename = "v2.csv";
-  w.flow.replace_object(w.r1, r.id, o.id, in, test::bytes_of("fixed"));
-  w.flow.resubmit(w.r1, r.id);
-  const auto again = w.flow.sweep_stuck_requests();
+  w.flow.objects.replace(w.r1, r.id, o.id, in, test::bytes_of("fixed"));
+  w.flow.requests.resubmit(w.r1, r.id);
+  const auto again = w.flow.sweeps.stuck_requests();
   REQUIRE(again.size() == 1);
   CHECK(again[0].review_round == 2);
-  CHECK(w.flow.get_request(w.r1, draft.id).status == request_status::draft);
+  CHECK(w.flow.requests.get(w.r1, draft.id).status == request_status::draft);
 }
 
 TEST_CASE("stuck sweep: requests younger than the threshold are left alone") {
   world w({.stuck_after = std::chrono::hours(72)});
   w.submitted();
-  CHECK(w.flow.sweep_stuck_requests().empty());
+  CHECK(w.flow.sweeps.stuck_requests().empty());
 }
 
 TEST_CASE("options: the two-person rule cannot be configured away") {
@@ -919,22 +932,23 @@ TEST_CASE("options: the two-person rule cannot be configured away") {
 TEST_CASE("reads for the daemon: request detail, a request's audit trail, counts by status") {
   world w;
   const auto r = w.draft(2);
-  const auto d = w.flow.get_request_detail(w.r1, r.id);
+  const auto d = w.flow.requests.get_detail(w.r1, r.id);
   CHECK(d.request.id == r.id);
   CHECK(d.objects.size() == 2);
-  CHECK(thrown_by([&] { w.flow.get_request_detail(w.outsider, r.id); }).code() == errc::not_found);
+  CHECK(thrown_by([&] { w.flow.requests.get_detail(w.outsider, r.id); }).code() == errc::not_found);
 
-  const auto events = w.flow.request_audit(w.c1, r.id);
+  const auto events = w.flow.requests.audit_trail(w.c1, r.id);
   REQUIRE(events.size() == 3);  // created, two uploads
   CHECK(events.front().event_type == "request.created");
   for (std::size_t i = 1; i < events.size(); ++i) CHECK(events[i].seq > events[i - 1].seq);
   const auto trail = w.trail(r.id);
   REQUIRE(trail.size() == events.size());
   for (std::size_t i = 0; i < events.size(); ++i) CHECK(events[i].id == trail[i].id);
-  CHECK(thrown_by([&] { w.flow.request_audit(w.outsider, r.id); }).code() == errc::not_found);
+  CHECK(thrown_by([&] { w.flow.requests.audit_trail(w.outsider, r.id); }).code() ==
+        errc::not_found);
 
   w.submitted();
-  const auto counts = w.flow.count_requests_by_status();
+  const auto counts = w.flow.requests.count_by_status();
   REQUIRE(counts.size() == enum_names<request_status>::names.size());
   std::int64_t total = 0;
   for (const auto& [status, n] : counts) {

@@ -51,7 +51,7 @@ actor world::actor_for(const std::string& username, bool tre_admin) {
 }
 
 airlock_request world::draft(int objects, const std::string& title) {
-  auto r = flow.create_request(r1, {proj.id, direction::egress, title, "for the paper"});
+  auto r = flow.requests.create(r1, {proj.id, direction::egress, title, "for the paper"});
   for (int i = 0; i < objects; ++i)
     upload(r1, r.id, "table" + std::to_string(i + 1) + ".csv", "n,mean\n" + std::to_string(i));
   return r;
@@ -63,12 +63,12 @@ output_object world::upload(const actor& who, const uuid& request_id, const std:
   o.filename = filename;
   o.output_type = output_type::tabular;
   o.statbarn = "frequency_table";
-  return flow.add_object(who, request_id, o, bytes_of(content));
+  return flow.objects.add(who, request_id, o, bytes_of(content));
 }
 
 airlock_request world::submitted(int objects) {
   const auto r = draft(objects);
-  return flow.submit(r1, r.id);
+  return flow.requests.submit(r1, r.id);
 }
 
 std::vector<audit_event> world::trail(const uuid& request_id) {

@@ -45,7 +45,7 @@ reply metrics_text(api& a, call&) {
   auto g = a.server_gauges();
   g.pool_size = a.db.pool_size();
   g.pool_in_use = a.db.in_use();
-  for (const auto& [status, n] : a.workflow.count_requests_by_status())
+  for (const auto& [status, n] : a.workflow.requests.count_by_status())
     g.requests_by_status.emplace_back(trevor::to_string(status), n);
   reply r;
   r.text = a.metrics.render(g);

@@ -25,7 +25,7 @@ trevor::link_client client_of(const call& c) {
 reply stream(api& a, call& c, const trevor::blob_download& d) {
   c.sink->start(static_cast<std::uint64_t>(d.size_bytes), d.content_type,
                 fmt::format("attachment; filename=\"{}\"", trevor::sanitize_filename(d.filename)));
-  a.workflow.read_blob(d, [&](std::string_view chunk) { c.sink->write(chunk); });
+  a.workflow.releases.read_blob(d, [&](std::string_view chunk) { c.sink->write(chunk); });
   reply r;
   r.streamed = true;
   return r;
@@ -47,11 +47,13 @@ reply slot_create(api& a, call& c) {
   in.metadata.description = body.optional_string("description");
   in.metadata.researcher_justification = body.optional_string("researcher_justification");
   in.metadata.suppression_notes = body.optional_string("suppression_notes");
-  return ok(to_json(a.workflow.add_slot(person(c), c.id("request_id"), in)), http::status::created);
+  return ok(to_json(a.workflow.objects.add_slot(person(c), c.id("request_id"), in)),
+            http::status::created);
 }
 
 reply upload_link_create(api& a, call& c) {
-  return ok(to_json(a.workflow.issue_upload_link(person(c), c.id("request_id"), c.id("object_id"))),
+  return ok(to_json(a.workflow.objects.issue_upload_link(person(c), c.id("request_id"),
+                                                         c.id("object_id"))),
             http::status::created);
 }
 
@@ -74,42 +76,43 @@ reply upload_through_link(api& a, call& c) {
                                    max));
     return n;
   };
-  return ok(
-      to_json(a.workflow.upload_through_link(request_id, object_id, token, client_of(c), bytes)));
+  return ok(to_json(
+      a.workflow.objects.upload_through_link(request_id, object_id, token, client_of(c), bytes)));
 }
 
 reply release_create(api& a, call& c) {
   const auto& who = person(c);
-  return ok(to_json(a.workflow.release(who, c.id("request_id")), who.tre_admin),
+  return ok(to_json(a.workflow.releases.release(who, c.id("request_id")), who.tre_admin),
             http::status::accepted);
 }
 
 reply release_get(api& a, call& c) {
   const auto& who = person(c);
-  return ok(to_json(a.workflow.get_release(who, c.id("request_id")), who.tre_admin));
+  return ok(to_json(a.workflow.releases.get(who, c.id("request_id")), who.tre_admin));
 }
 
 reply release_link_renew(api& a, call& c) {
   const auto& who = person(c);
-  return ok(to_json(a.workflow.renew_release_link(who, c.id("request_id")), who.tre_admin));
+  return ok(to_json(a.workflow.releases.renew_link(who, c.id("request_id")), who.tre_admin));
 }
 
 reply release_download(api& a, call& c) {
-  const auto d = a.workflow.release_download(c.id("request_id"), token_of(c), client_of(c));
+  const auto d = a.workflow.releases.download(c.id("request_id"), token_of(c), client_of(c));
   return stream(a, c, d);
 }
 
 reply deliver(api& a, call& c) {
-  return ok(to_json(a.workflow.deliver(person(c), c.id("request_id"))), http::status::accepted);
+  return ok(to_json(a.workflow.releases.deliver(person(c), c.id("request_id"))),
+            http::status::accepted);
 }
 
 reply delivery_get(api& a, call& c) {
-  return ok(to_json(a.workflow.get_delivery(person(c), c.id("request_id"))));
+  return ok(to_json(a.workflow.releases.get_delivery(person(c), c.id("request_id"))));
 }
 
 reply delivered_object_download(api& a, call& c) {
-  const auto d = a.workflow.delivered_object_download(c.id("request_id"), c.id("object_id"),
-                                                      token_of(c), client_of(c));
+  const auto d = a.workflow.releases.delivered_download(c.id("request_id"), c.id("object_id"),
+                                                        token_of(c), client_of(c));
   return stream(a, c, d);
 }
 

@@ -116,7 +116,7 @@ reply request_create(api& a, call& c) {
   input.direction = body.enumeration<trevor::direction>("direction");
   input.title = body.string("title");
   input.description = body.optional_string("description").value_or("");
-  return ok(to_json(a.workflow.create_request(person(c), input)), http::status::created);
+  return ok(to_json(a.workflow.requests.create(person(c), input)), http::status::created);
 }
 
 reply requests_list(api& a, call& c) {
@@ -125,35 +125,36 @@ reply requests_list(api& a, call& c) {
   if (auto s = c.query_value("status")) {
     f.status = parse_choice<trevor::request_status>("status", *s);
   }
-  return ok(to_json(a.workflow.list_requests(reader(c), f)));
+  return ok(to_json(a.workflow.requests.list(reader(c), f)));
 }
 
 reply request_get(api& a, call& c) {
-  return ok(to_json(a.workflow.get_request_detail(reader(c), c.id("request_id"))));
+  return ok(to_json(a.workflow.requests.get_detail(reader(c), c.id("request_id"))));
 }
 
 reply request_submit(api& a, call& c) {
-  return ok(to_json(a.workflow.submit(person(c), c.id("request_id"))));
+  return ok(to_json(a.workflow.requests.submit(person(c), c.id("request_id"))));
 }
 
 reply request_resubmit(api& a, call& c) {
-  return ok(to_json(a.workflow.resubmit(person(c), c.id("request_id"))));
+  return ok(to_json(a.workflow.requests.resubmit(person(c), c.id("request_id"))));
 }
 
 reply request_withdraw(api& a, call& c) {
-  return ok(to_json(a.workflow.withdraw(person(c), c.id("request_id"))));
+  return ok(to_json(a.workflow.requests.withdraw(person(c), c.id("request_id"))));
 }
 
 reply request_audit(api& a, call& c) {
   const auto& who = person(c);
-  return ok(audit_trail_json(a.workflow.request_audit(who, c.id("request_id")), who.tre_admin));
+  return ok(
+      audit_trail_json(a.workflow.requests.audit_trail(who, c.id("request_id")), who.tre_admin));
 }
 
 reply object_upload(api& a, call& c) {
   const auto& who = person(c);
   const auto request_id = c.id("request_id");
   return upload(a, c, [&](const trevor::new_object& input, const trevor::byte_reader& bytes) {
-    return a.workflow.add_object(who, request_id, input, bytes);
+    return a.workflow.objects.add(who, request_id, input, bytes);
   });
 }
 
@@ -162,40 +163,40 @@ reply object_replace(api& a, call& c) {
   const auto request_id = c.id("request_id");
   const auto object_id = c.id("object_id");
   return upload(a, c, [&](const trevor::new_object& input, const trevor::byte_reader& bytes) {
-    return a.workflow.replace_object(who, request_id, object_id, input, bytes);
+    return a.workflow.objects.replace(who, request_id, object_id, input, bytes);
   });
 }
 
 reply objects_list(api& a, call& c) {
   const bool all = c.query_bool("include_superseded").value_or(false);
-  return ok(to_json(a.workflow.list_objects(reader(c), c.id("request_id"), all)));
+  return ok(to_json(a.workflow.objects.list(reader(c), c.id("request_id"), all)));
 }
 
 reply object_get(api& a, call& c) {
-  return ok(to_json(a.workflow.get_object(reader(c), c.id("request_id"), c.id("object_id"))));
+  return ok(to_json(a.workflow.objects.get(reader(c), c.id("request_id"), c.id("object_id"))));
 }
 
 reply object_versions(api& a, call& c) {
-  return ok(to_json(a.workflow.object_versions(reader(c), c.id("request_id"), c.id("object_id"))));
+  return ok(to_json(a.workflow.objects.versions(reader(c), c.id("request_id"), c.id("object_id"))));
 }
 
 reply object_content(api& a, call& c) {
   const auto& who = reader(c);
   const auto request_id = c.id("request_id");
   const auto object_id = c.id("object_id");
-  const auto object = a.workflow.get_object(who, request_id, object_id);
+  const auto object = a.workflow.objects.get(who, request_id, object_id);
   c.sink->start(
       static_cast<std::uint64_t>(object.size_bytes), "application/octet-stream",
       fmt::format("attachment; filename=\"{}\"", trevor::sanitize_filename(object.filename)));
-  a.workflow.download_object(who, request_id, object_id,
-                             [&](std::string_view chunk) { c.sink->write(chunk); });
+  a.workflow.objects.download(who, request_id, object_id,
+                              [&](std::string_view chunk) { c.sink->write(chunk); });
   reply r;
   r.streamed = true;
   return r;
 }
 
 reply object_metadata_get(api& a, call& c) {
-  return ok(to_json(a.workflow.get_metadata(reader(c), c.id("request_id"), c.id("object_id"))));
+  return ok(to_json(a.workflow.objects.metadata(reader(c), c.id("request_id"), c.id("object_id"))));
 }
 
 reply object_metadata_patch(api& a, call& c) {
@@ -215,16 +216,16 @@ reply object_metadata_patch(api& a, call& c) {
     if (!tags->is_object()) invalid("tags", "must be a JSON object");
     patch.tags_json = json::serialize(*tags);
   }
-  return ok(to_json(a.workflow.edit_metadata(person(c), c.id("request_id"), c.id("object_id"),
-                                             patch, lock_version)));
+  return ok(to_json(a.workflow.objects.edit_metadata(person(c), c.id("request_id"),
+                                                     c.id("object_id"), patch, lock_version)));
 }
 
 reply reviews_list(api& a, call& c) {
-  return ok(to_json(a.workflow.list_reviews(person(c), c.id("request_id"))));
+  return ok(to_json(a.workflow.reviews.list(person(c), c.id("request_id"))));
 }
 
 reply review_get(api& a, call& c) {
-  return ok(to_json(a.workflow.get_review(person(c), c.id("request_id"), c.id("review_id"))));
+  return ok(to_json(a.workflow.reviews.get(person(c), c.id("request_id"), c.id("review_id"))));
 }
 
 reply review_create(api& a, call& c) {
@@ -240,7 +241,7 @@ reply review_create(api& a, call& c) {
                                       entry.enumeration<trevor::review_decision>("decision"),
                                       entry.optional_string("feedback").value_or("")});
   });
-  return ok(to_json(a.workflow.record_review(person(c), c.id("request_id"), input)),
+  return ok(to_json(a.workflow.reviews.record(person(c), c.id("request_id"), input)),
             http::status::created);
 }
 
@@ -255,7 +256,7 @@ reply agent_review(api& a, call& c) {
     if (!findings->is_array()) invalid("findings", "must be an array");
     input.findings_json = json::serialize(*findings);
   }
-  return ok(to_json(a.workflow.record_agent_review(credential, c.id("request_id"), input)),
+  return ok(to_json(a.workflow.reviews.record_agent_review(credential, c.id("request_id"), input)),
             http::status::created);
 }
 

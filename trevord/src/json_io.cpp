@@ -252,17 +252,16 @@ json::value to_json(const trevor::request_detail& d) {
 }
 
 json::value to_json(const trevor::release_record& r, bool admin) {
-  json::object o{
-      {"id", r.id.str()},
-      {"request_id", r.request_id.str()},
-      {"crate_checksum_sha256", r.crate_checksum_sha256},
-      {"download_url", r.download_url},
-      {"presigned_url", r.download_url},
-      {"url_expires_at", r.url_expires_at.str()},
-      {"expiry_warned_at",
-       r.expiry_warned_at ? json::value(r.expiry_warned_at->str()) : json::value(nullptr)},
-      {"released_by", r.released_by.str()},
-      {"created_at", r.created_at.str()}};
+  json::object o{{"id", r.id.str()},
+                 {"request_id", r.request_id.str()},
+                 {"crate_checksum_sha256", r.crate_checksum_sha256},
+                 {"download_url", r.download_url},
+                 {"presigned_url", r.download_url},
+                 {"url_expires_at", r.url_expires_at.str()},
+                 {"expiry_warned_at", r.expiry_warned_at ? json::value(r.expiry_warned_at->str())
+                                                         : json::value(nullptr)},
+                 {"released_by", r.released_by.str()},
+                 {"created_at", r.created_at.str()}};
   if (admin) o["crate_storage_key"] = r.crate_storage_key;
   return o;
 }
@@ -362,9 +361,10 @@ bool names_storage(std::string_view text) {
 }
 
 std::string storage_failure_detail(std::string_view request_id) {
-  return fmt::format("the stored files could not be read or written; the server's log has the "
-                     "details (request id {})",
-                     request_id);
+  return fmt::format(
+      "the stored files could not be read or written; the server's log has the "
+      "details (request id {})",
+      request_id);
 }
 
 json::value audit_trail_json(const std::vector<trevor::audit_event>& events, bool admin) {

@@ -93,9 +93,10 @@ int migrate_command(const trevord::config& cfg, const std::string& sub) {
   if (sub == "verify") {
     // Nothing applied is nothing verified: most likely the wrong database.
     if (m.status().applied.empty())
-      return fail(fmt::format("no migrations applied (DATABASE_URL {}): nothing to verify; is it "
-                              "the right database? `trevord migrate up` applies them",
-                              db.url().redacted));
+      return fail(
+          fmt::format("no migrations applied (DATABASE_URL {}): nothing to verify; is it "
+                      "the right database? `trevord migrate up` applies them",
+                      db.url().redacted));
     m.verify();
     std::printf("verified: every applied migration matches this build\n");
     return 0;

@@ -632,9 +632,9 @@ void server::impl::run_sweeps() {
       log(level::warning, "sweep failed", {{"sweep", name}, {"error", e.what()}});
     }
   };
-  sweep("stuck_requests", [&] { return api.workflow.sweep_stuck_requests(); });
-  sweep("expiring_links", [&] { return api.workflow.sweep_expiring_links(); });
-  sweep("interrupted_releases", [&] { return api.workflow.sweep_interrupted_releases(); });
+  sweep("stuck_requests", [&] { return api.workflow.sweeps.stuck_requests(); });
+  sweep("expiring_links", [&] { return api.workflow.sweeps.expiring_links(); });
+  sweep("interrupted_releases", [&] { return api.workflow.sweeps.interrupted_releases(); });
 }
 
 void server::impl::begin_drain(std::string_view why) {

@@ -126,10 +126,10 @@ struct release_record {
   /// The current link: workflow_options::public_url, the download path and
   /// `?token=` followed by link_token.
   std::string download_url;
-  /// The current link's token, for workflow::release_download(): the one
+  /// The current link's token, for release_service::download(): the one
   /// credential of the link, so an embedding program that serves downloads
   /// itself needs nothing else. Filled by every read of the record, from the
-  /// stored link (release(), renew_release_link() and get_release() alike);
+  /// stored link (release(), renew_link() and get() alike);
   /// the token is not kept anywhere else.
   std::string link_token;
   timestamp url_expires_at;

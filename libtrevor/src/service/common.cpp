@@ -11,6 +11,7 @@
 #include "store/objects.hpp"
 #include "store/users.hpp"
 #include "trevor/error.hpp"
+#include "trevor/signed_link.hpp"
 
 namespace trevor::detail {
 
@@ -188,6 +189,22 @@ void check_text(std::string_view text, std::string_view what, std::size_t max, b
     throw error(errc::invalid_argument, fmt::format("{}: contains a NUL byte", what));
   if (required && text.find_first_not_of(" \t\r\n") == std::string_view::npos)
     throw error(errc::invalid_argument, fmt::format("{}: must not be empty", what));
+}
+
+std::optional<airlock_request> return_to_approved(connection& c, event_batch& batch,
+                                                  const uuid& request_id,
+                                                  const std::string& actor_name,
+                                                  std::string_view reason,
+                                                  const std::string& detail) {
+  auto moved = detail::transition_request(c, request_id, request_status::releasing,
+                                          request_status::approved, {});
+  if (!moved) return std::nullopt;
+  auto payload = detail::status_change(request_status::releasing, request_status::approved,
+                                       moved->review_round);
+  payload["reason"] = reason;
+  payload["detail"] = detail;
+  batch.event(actor_name, "request.release_failed", request_id, moved->project_id, payload);
+  return moved;
 }
 
 }  // namespace trevor::detail

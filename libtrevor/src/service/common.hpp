@@ -106,6 +106,14 @@ inline timestamp later(timestamp t, std::chrono::seconds by) {
 /// id, the client's address and User-Agent (at most 255 bytes).
 boost::json::object link_use(const link_client& client, std::string_view token);
 
+/// RELEASING → APPROVED with request.release_failed in `batch`; nullopt when
+/// the request is no longer RELEASING (someone else settled it).
+std::optional<airlock_request> return_to_approved(connection& c, event_batch& batch,
+                                                  const uuid& request_id,
+                                                  const std::string& actor_name,
+                                                  std::string_view reason,
+                                                  const std::string& detail);
+
 /// JSON helpers for payloads.
 boost::json::value json_of(const std::optional<uuid>& id);
 boost::json::object status_change(request_status from, request_status to, std::int64_t round);

@@ -6,11 +6,11 @@
 
 #include "db/transaction.hpp"
 #include "service/common.hpp"
+#include "service/workflow_state.hpp"
 #include "store/objects.hpp"
 #include "store/requests.hpp"
 #include "store/reviews.hpp"
 #include "trevor/error.hpp"
-#include "trevor/workflow.hpp"
 
 namespace trevor {
 
@@ -63,17 +63,17 @@ std::string_view outcome_word(request_status s) {
 
 }  // namespace
 
-review workflow::record_review(const actor& who, const uuid& request_id,
-                               const human_review_input& input) {
-  const uuid review_id = next_id();
-  return detail::run_transaction(db_.impl(), mode::write, "record review", [&](connection& c) {
+review review_service::record(const actor& who, const uuid& request_id,
+                              const human_review_input& input) {
+  const uuid review_id = s_.next_id();
+  return detail::run_transaction(s_.db.impl(), mode::write, "record review", [&](connection& c) {
     auto f = detail::visible_request(c, request_id, who, /*lock=*/true);
     const auto& req = f.request;
     // Read after taking the lock: these include every review committed
     // before it (rule 9: the second of two simultaneous reviewers sees the first).
     auto reviews = detail::list_reviews(c, request_id, req.review_round);
     const auto objects = detail::list_objects(c, request_id, /*include_superseded=*/true);
-    round_facts round{&req, reviews, objects, options_.required_reviews};
+    round_facts round{&req, reviews, objects, s_.options.required_reviews};
     check_human_review(round, who.user_id, detail::facts_of(who, f), input);
 
     review r;
@@ -89,7 +89,7 @@ review workflow::record_review(const actor& who, const uuid& request_id,
     const auto stored = detail::insert_review(c, r);
     append_feedback(c, stored, objects, input.object_decisions);
 
-    event_batch batch(ids_);
+    event_batch batch(s_.ids);
     batch.event(detail::actor_name(who), "review.created", request_id, req.project_id,
                 {{"review_id", stored.id.str()},
                  {"round", stored.round},
@@ -135,12 +135,12 @@ review workflow::record_review(const actor& who, const uuid& request_id,
   });
 }
 
-airlock_request workflow::start_agent_review(const agent_credential& agent,
-                                             const uuid& request_id) {
+airlock_request review_service::start_agent_review(const agent_credential& agent,
+                                                   const uuid& request_id) {
   const uuid nobody;
   const auto name = agent.audit_actor();
   return detail::run_transaction(
-      db_.impl(), mode::write, "start agent review", [&](connection& c) -> airlock_request {
+      s_.db.impl(), mode::write, "start agent review", [&](connection& c) -> airlock_request {
         auto f = detail::transition_request_facts(c, request_id, request_status::submitted,
                                                   request_status::agent_review, {}, nobody);
         if (!f) {
@@ -152,7 +152,7 @@ airlock_request workflow::start_agent_review(const agent_credential& agent,
           throw error(errc::conflict, "request changed concurrently; retry");
         }
         const auto& req = f->request;
-        event_batch batch(ids_);
+        event_batch batch(s_.ids);
         batch.event(name, status_event_type(operation::start_agent_review, req.status), request_id,
                     req.project_id,
                     detail::status_change(request_status::submitted, req.status, req.review_round));
@@ -161,21 +161,21 @@ airlock_request workflow::start_agent_review(const agent_credential& agent,
       });
 }
 
-review workflow::record_agent_review(const agent_credential& agent, const uuid& request_id,
-                                     const agent_review_input& input) {
+review review_service::record_agent_review(const agent_credential& agent, const uuid& request_id,
+                                           const agent_review_input& input) {
   const auto name = agent.audit_actor();
   if (input.summary.size() > max_review_summary)
     throw error(errc::invalid_argument,
                 fmt::format("summary: longer than {} bytes", max_review_summary));
   detail::require_json(input.findings_json, "findings");
-  const uuid review_id = next_id();
+  const uuid review_id = s_.next_id();
   const uuid nobody;
   return detail::run_transaction(
-      db_.impl(), mode::write, "record agent review", [&](connection& c) {
+      s_.db.impl(), mode::write, "record agent review", [&](connection& c) {
         auto f = detail::load_request_facts(c, request_id, nobody, /*lock=*/true);
         if (!f) throw error(errc::not_found, fmt::format("request {} not found", request_id.str()));
         const auto& req = f->request;
-        event_batch batch(ids_);
+        event_batch batch(s_.ids);
         request_status at = req.status;
         if (at == request_status::submitted) {
           // Started and recorded in one call: both steps are in the table.
@@ -222,15 +222,15 @@ review workflow::record_agent_review(const agent_credential& agent, const uuid& 
       });
 }
 
-std::vector<review> workflow::list_reviews(const actor& who, const uuid& request_id) const {
-  return detail::run_transaction(db_.impl(), mode::read, "list reviews", [&](connection& c) {
+std::vector<review> review_service::list(const actor& who, const uuid& request_id) const {
+  return detail::run_transaction(s_.db.impl(), mode::read, "list reviews", [&](connection& c) {
     detail::readable_request(c, request_id, who);
     return detail::list_reviews(c, request_id, std::nullopt);
   });
 }
 
-review workflow::get_review(const actor& who, const uuid& request_id, const uuid& review_id) const {
-  return detail::run_transaction(db_.impl(), mode::read, "get review", [&](connection& c) {
+review review_service::get(const actor& who, const uuid& request_id, const uuid& review_id) const {
+  return detail::run_transaction(s_.db.impl(), mode::read, "get review", [&](connection& c) {
     detail::readable_request(c, request_id, who);
     auto r = detail::find_review(c, review_id);
     if (!r || r->request_id != request_id)

@@ -3,11 +3,11 @@
 
 #include "db/transaction.hpp"
 #include "service/common.hpp"
+#include "service/workflow_state.hpp"
 #include "store/dashboard.hpp"
 #include "store/objects.hpp"
 #include "store/requests.hpp"
 #include "trevor/error.hpp"
-#include "trevor/workflow.hpp"
 
 namespace trevor {
 
@@ -137,45 +137,46 @@ object_metadata write_metadata(connection& c, const object_metadata& m, boost::j
 
 }  // namespace
 
-output_object workflow::add_object(const actor& who, const uuid& request_id,
-                                   const new_object& input, const byte_reader& bytes) {
+output_object object_service::add(const actor& who, const uuid& request_id, const new_object& input,
+                                  const byte_reader& bytes) {
   check_new_object(input);
-  const uuid object_id = next_id(), logical_id = next_id();
+  const uuid object_id = s_.next_id(), logical_id = s_.next_id();
   // Refuse before streaming: a doomed upload is not worth its bytes.
   const auto project_id =
-      detail::run_transaction(db_.impl(), mode::read, "add object", [&](connection& c) {
+      detail::run_transaction(s_.db.impl(), mode::read, "add object", [&](connection& c) {
         const auto f = detail::visible_request(c, request_id, who);
         check_content_op(f, who, operation::add_object);
         return f.request.project_id;
       });
   const auto key =
       object_storage_key(project_id, request_id, logical_id, 1, object_id, input.filename);
-  const auto blob = blobs_.put(key, bytes, options_.max_upload_bytes);
-  detail::pending_blob guard(blobs_, key);
-  auto stored = detail::run_transaction(db_.impl(), mode::write, "add object", [&](connection& c) {
-    const auto f = detail::visible_request(c, request_id, who, /*lock=*/true);
-    check_content_op(f, who, operation::add_object);
-    auto o = object_row(object_id, request_id, logical_id, 1, input, who);
-    o.storage_key = key;
-    o.checksum_sha256 = blob.sha256;
-    o.size_bytes = blob.size;
-    auto obj = detail::insert_object(c, o);
-    detail::insert_metadata(c, new_metadata(logical_id, request_id, input.metadata));
-    event_batch batch(ids_);
-    batch.event(detail::actor_name(who), "object.uploaded", request_id, f.request.project_id,
-                object_payload(obj));
-    batch.write(c);
-    return obj;
-  });
+  const auto blob = s_.blobs.put(key, bytes, s_.options.max_upload_bytes);
+  detail::pending_blob guard(s_.blobs, key);
+  auto stored =
+      detail::run_transaction(s_.db.impl(), mode::write, "add object", [&](connection& c) {
+        const auto f = detail::visible_request(c, request_id, who, /*lock=*/true);
+        check_content_op(f, who, operation::add_object);
+        auto o = object_row(object_id, request_id, logical_id, 1, input, who);
+        o.storage_key = key;
+        o.checksum_sha256 = blob.sha256;
+        o.size_bytes = blob.size;
+        auto obj = detail::insert_object(c, o);
+        detail::insert_metadata(c, new_metadata(logical_id, request_id, input.metadata));
+        event_batch batch(s_.ids);
+        batch.event(detail::actor_name(who), "object.uploaded", request_id, f.request.project_id,
+                    object_payload(obj));
+        batch.write(c);
+        return obj;
+      });
   guard.keep();
   return stored;
 }
 
-output_object workflow::add_slot(const actor& who, const uuid& request_id,
-                                 const new_object& input) {
+output_object object_service::add_slot(const actor& who, const uuid& request_id,
+                                       const new_object& input) {
   check_new_object(input);
-  const uuid object_id = next_id(), logical_id = next_id();
-  return detail::run_transaction(db_.impl(), mode::write, "add slot", [&](connection& c) {
+  const uuid object_id = s_.next_id(), logical_id = s_.next_id();
+  return detail::run_transaction(s_.db.impl(), mode::write, "add slot", [&](connection& c) {
     const auto f = detail::visible_request(c, request_id, who, /*lock=*/true);
     check_content_op(f, who, operation::add_slot);
     auto o = object_row(object_id, request_id, logical_id, 1, input, who);
@@ -183,7 +184,7 @@ output_object workflow::add_slot(const actor& who, const uuid& request_id,
                                        input.filename);
     auto obj = detail::insert_object(c, o);
     detail::insert_metadata(c, new_metadata(logical_id, request_id, input.metadata));
-    event_batch batch(ids_);
+    event_batch batch(s_.ids);
     batch.event(detail::actor_name(who), "object.slot_created", request_id, f.request.project_id,
                 object_payload(obj));
     batch.write(c);
@@ -235,15 +236,15 @@ output_object unfilled_slot(connection& c, const uuid& request_id, const uuid& o
 
 }  // namespace
 
-output_object workflow::confirm_upload(const actor& who, const uuid& request_id,
-                                       const uuid& object_id, const byte_reader& bytes) {
+output_object object_service::confirm_upload(const actor& who, const uuid& request_id,
+                                             const uuid& object_id, const byte_reader& bytes) {
   const auto slot =
-      detail::run_transaction(db_.impl(), mode::read, "confirm upload", [&](connection& c) {
+      detail::run_transaction(s_.db.impl(), mode::read, "confirm upload", [&](connection& c) {
         const auto f = detail::visible_request(c, request_id, who);
         check_content_op(f, who, operation::confirm_upload);
         return unfilled_slot(c, request_id, object_id);
       });
-  return fill_slot(db_.impl(), blobs_, ids_, options_.max_upload_bytes, slot, bytes,
+  return fill_slot(s_.db.impl(), s_.blobs, s_.ids, s_.options.max_upload_bytes, slot, bytes,
                    [&](connection& c) {
                      const auto f = detail::visible_request(c, request_id, who, /*lock=*/true);
                      check_content_op(f, who, operation::confirm_upload);
@@ -252,18 +253,18 @@ output_object workflow::confirm_upload(const actor& who, const uuid& request_id,
                    detail::actor_name(who), {});
 }
 
-upload_link workflow::issue_upload_link(const actor& who, const uuid& request_id,
-                                        const uuid& object_id) {
-  return detail::run_transaction(db_.impl(), mode::write, "upload link", [&](connection& c) {
+upload_link object_service::issue_upload_link(const actor& who, const uuid& request_id,
+                                              const uuid& object_id) {
+  return detail::run_transaction(s_.db.impl(), mode::write, "upload link", [&](connection& c) {
     const auto f = detail::visible_request(c, request_id, who, /*lock=*/true);
     check_content_op(f, who, operation::confirm_upload);
     const auto slot = unfilled_slot(c, request_id, object_id);
     upload_link l;
     l.object_id = slot.id;
-    l.expires_at = detail::later(detail::database_now(c), options_.upload_link_ttl);
-    const auto token = links_.issue({link_purpose::slot_upload, slot.id, l.expires_at});
-    l.upload_url = options_.public_url + slot_upload_path(request_id, slot.id, token);
-    event_batch batch(ids_);
+    l.expires_at = detail::later(detail::database_now(c), s_.options.upload_link_ttl);
+    const auto token = s_.links.issue({link_purpose::slot_upload, slot.id, l.expires_at});
+    l.upload_url = s_.options.public_url + slot_upload_path(request_id, slot.id, token);
+    event_batch batch(s_.ids);
     batch.event(detail::actor_name(who), "object.upload_link_issued", request_id,
                 f.request.project_id,
                 {{"object_id", slot.id.str()},
@@ -274,13 +275,13 @@ upload_link workflow::issue_upload_link(const actor& who, const uuid& request_id
   });
 }
 
-output_object workflow::upload_through_link(const uuid& request_id, const uuid& object_id,
-                                            std::string_view token, const link_client& client,
-                                            const byte_reader& bytes) {
+output_object object_service::upload_through_link(const uuid& request_id, const uuid& object_id,
+                                                  std::string_view token, const link_client& client,
+                                                  const byte_reader& bytes) {
   // The link is the credential: checked first, against the database's clock.
   // The request must still accept the slot's bytes (an ingress DRAFT).
   auto open_slot = [&](connection& c, bool lock) {
-    links_.verify(token, link_purpose::slot_upload, object_id, detail::database_now(c));
+    s_.links.verify(token, link_purpose::slot_upload, object_id, detail::database_now(c));
     const auto o = detail::find_object(c, object_id);
     if (!o || o->request_id != request_id)
       throw error(errc::forbidden, "link token refused: made for another request");
@@ -292,25 +293,25 @@ output_object workflow::upload_through_link(const uuid& request_id, const uuid& 
     return std::pair{unfilled_slot(c, request_id, object_id), r->request.project_id};
   };
   const auto slot =
-      detail::run_transaction(db_.impl(), mode::read, "upload through link",
+      detail::run_transaction(s_.db.impl(), mode::read, "upload through link",
                               [&](connection& c) { return open_slot(c, false).first; });
   return fill_slot(
-      db_.impl(), blobs_, ids_, options_.max_upload_bytes, slot, bytes,
+      s_.db.impl(), s_.blobs, s_.ids, s_.options.max_upload_bytes, slot, bytes,
       [&](connection& c) { return open_slot(c, true).second; }, std::string(link_actor),
       detail::link_use(client, token));
 }
 
-output_object workflow::replace_object(const actor& who, const uuid& request_id,
-                                       const uuid& object_id, const new_object& input,
-                                       const byte_reader& bytes) {
+output_object object_service::replace(const actor& who, const uuid& request_id,
+                                      const uuid& object_id, const new_object& input,
+                                      const byte_reader& bytes) {
   check_new_object(input);
-  const uuid new_id = next_id();
+  const uuid new_id = s_.next_id();
   struct target {
     uuid project_id;
     output_object old;
   };
   const auto t =
-      detail::run_transaction(db_.impl(), mode::read, "replace object", [&](connection& c) {
+      detail::run_transaction(s_.db.impl(), mode::read, "replace object", [&](connection& c) {
         const auto f = detail::visible_request(c, request_id, who);
         check_content_op(f, who, operation::replace_object);
         auto old = detail::object_in_request(c, request_id, object_id);
@@ -320,10 +321,10 @@ output_object workflow::replace_object(const actor& who, const uuid& request_id,
   const auto version = t.old.version + 1;
   const auto key = object_storage_key(t.project_id, request_id, t.old.logical_object_id, version,
                                       new_id, input.filename);
-  const auto blob = blobs_.put(key, bytes, options_.max_upload_bytes);
-  detail::pending_blob guard(blobs_, key);
+  const auto blob = s_.blobs.put(key, bytes, s_.options.max_upload_bytes);
+  detail::pending_blob guard(s_.blobs, key);
   auto stored =
-      detail::run_transaction(db_.impl(), mode::write, "replace object", [&](connection& c) {
+      detail::run_transaction(s_.db.impl(), mode::write, "replace object", [&](connection& c) {
         const auto f = detail::visible_request(c, request_id, who, /*lock=*/true);
         check_content_op(f, who, operation::replace_object);
         const auto old = detail::object_in_request(c, request_id, object_id);
@@ -336,7 +337,7 @@ output_object workflow::replace_object(const actor& who, const uuid& request_id,
         o.checksum_sha256 = blob.sha256;
         o.size_bytes = blob.size;
         auto obj = detail::insert_object(c, o);
-        event_batch batch(ids_);
+        event_batch batch(s_.ids);
         batch.event(detail::actor_name(who), "object.replaced", request_id, f.request.project_id,
                     object_payload(obj));
         batch.event(detail::actor_name(who), "object.state_changed", request_id,
@@ -360,12 +361,12 @@ output_object workflow::replace_object(const actor& who, const uuid& request_id,
   return stored;
 }
 
-object_metadata workflow::edit_metadata(const actor& who, const uuid& request_id,
-                                        const uuid& object_id, const metadata_patch& patch,
-                                        std::optional<std::int64_t> expected_lock_version) {
+object_metadata object_service::edit_metadata(const actor& who, const uuid& request_id,
+                                              const uuid& object_id, const metadata_patch& patch,
+                                              std::optional<std::int64_t> expected_lock_version) {
   if (patch.empty()) throw error(errc::invalid_argument, "metadata: no field to change");
   check_patch(patch);
-  return detail::run_transaction(db_.impl(), mode::write, "edit metadata", [&](connection& c) {
+  return detail::run_transaction(s_.db.impl(), mode::write, "edit metadata", [&](connection& c) {
     const auto f = detail::visible_request(c, request_id, who, /*lock=*/true);
     check_content_op(f, who, operation::edit_metadata);
     const auto o = detail::object_in_request(c, request_id, object_id);
@@ -379,41 +380,41 @@ object_metadata workflow::edit_metadata(const actor& who, const uuid& request_id
                               m->lock_version, *expected_lock_version));
     auto changes = apply_patch(*m, patch);
     if (changes.empty()) return *m;  // nothing changed: nothing written
-    event_batch batch(ids_);
+    event_batch batch(s_.ids);
     auto updated = write_metadata(c, *m, std::move(changes), o, who, batch, f.request);
     batch.write(c);
     return updated;
   });
 }
 
-std::vector<output_object> workflow::list_objects(const actor& who, const uuid& request_id,
-                                                  bool include_superseded) const {
-  return detail::run_transaction(db_.impl(), mode::read, "list objects", [&](connection& c) {
+std::vector<output_object> object_service::list(const actor& who, const uuid& request_id,
+                                                bool include_superseded) const {
+  return detail::run_transaction(s_.db.impl(), mode::read, "list objects", [&](connection& c) {
     detail::readable_request(c, request_id, who);
     return detail::list_objects(c, request_id, include_superseded);
   });
 }
 
-output_object workflow::get_object(const actor& who, const uuid& request_id,
-                                   const uuid& object_id) const {
-  return detail::run_transaction(db_.impl(), mode::read, "get object", [&](connection& c) {
+output_object object_service::get(const actor& who, const uuid& request_id,
+                                  const uuid& object_id) const {
+  return detail::run_transaction(s_.db.impl(), mode::read, "get object", [&](connection& c) {
     detail::readable_request(c, request_id, who);
     return detail::object_in_request(c, request_id, object_id);
   });
 }
 
-std::vector<output_object> workflow::object_versions(const actor& who, const uuid& request_id,
-                                                     const uuid& object_id) const {
-  return detail::run_transaction(db_.impl(), mode::read, "object versions", [&](connection& c) {
+std::vector<output_object> object_service::versions(const actor& who, const uuid& request_id,
+                                                    const uuid& object_id) const {
+  return detail::run_transaction(s_.db.impl(), mode::read, "object versions", [&](connection& c) {
     detail::readable_request(c, request_id, who);
     const auto o = detail::object_in_request(c, request_id, object_id);
     return detail::object_lineage(c, o.logical_object_id);
   });
 }
 
-object_metadata workflow::get_metadata(const actor& who, const uuid& request_id,
-                                       const uuid& object_id) const {
-  return detail::run_transaction(db_.impl(), mode::read, "get metadata", [&](connection& c) {
+object_metadata object_service::metadata(const actor& who, const uuid& request_id,
+                                         const uuid& object_id) const {
+  return detail::run_transaction(s_.db.impl(), mode::read, "get metadata", [&](connection& c) {
     detail::readable_request(c, request_id, who);
     const auto o = detail::object_in_request(c, request_id, object_id);
     auto m = detail::find_metadata(c, o.logical_object_id);
@@ -422,10 +423,10 @@ object_metadata workflow::get_metadata(const actor& who, const uuid& request_id,
   });
 }
 
-void workflow::download_object(const actor& who, const uuid& request_id, const uuid& object_id,
-                               const byte_writer& sink) {
+void object_service::download(const actor& who, const uuid& request_id, const uuid& object_id,
+                              const byte_writer& sink) {
   const auto key =
-      detail::run_transaction(db_.impl(), mode::write, "download object", [&](connection& c) {
+      detail::run_transaction(s_.db.impl(), mode::write, "download object", [&](connection& c) {
         const auto f = detail::visible_request(c, request_id, who);
         if (const auto why = download_refusal(detail::facts_of(who, f)))
           throw error(errc::forbidden, fmt::format("download: {}", *why));
@@ -433,7 +434,7 @@ void workflow::download_object(const actor& who, const uuid& request_id, const u
         if (o.checksum_sha256.empty())
           throw error(errc::not_found,
                       fmt::format("object {}: no bytes uploaded yet", object_id.str()));
-        event_batch batch(ids_);
+        event_batch batch(s_.ids);
         batch.event(detail::actor_name(who), "object.downloaded", request_id, f.request.project_id,
                     {{"object_id", o.id.str()},
                      {"filename", o.filename},
@@ -443,7 +444,7 @@ void workflow::download_object(const actor& who, const uuid& request_id, const u
         batch.write(c);
         return o.storage_key;
       });
-  blobs_.get(key, sink);
+  s_.blobs.get(key, sink);
 }
 
 }  // namespace trevor

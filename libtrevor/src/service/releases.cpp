@@ -6,6 +6,7 @@
 #include "db/transaction.hpp"
 #include "release/crate.hpp"
 #include "service/common.hpp"
+#include "service/workflow_state.hpp"
 #include "store/dashboard.hpp"
 #include "store/objects.hpp"
 #include "store/records.hpp"
@@ -13,7 +14,6 @@
 #include "store/reviews.hpp"
 #include "store/users.hpp"
 #include "trevor/error.hpp"
-#include "trevor/workflow.hpp"
 
 namespace trevor {
 
@@ -56,24 +56,6 @@ void require_step(const detail::request_facts& f, const actor& who, operation op
   require_transition(f.request.status, op, d, to);
 }
 
-/// RELEASING → APPROVED with request.release_failed in `batch`; nullopt when
-/// the request is no longer RELEASING (someone else settled it).
-std::optional<airlock_request> return_to_approved(connection& c, event_batch& batch,
-                                                  const uuid& request_id,
-                                                  const std::string& actor_name,
-                                                  std::string_view reason,
-                                                  const std::string& detail) {
-  auto moved = detail::transition_request(c, request_id, request_status::releasing,
-                                          request_status::approved, {});
-  if (!moved) return std::nullopt;
-  auto payload = detail::status_change(request_status::releasing, request_status::approved,
-                                       moved->review_round);
-  payload["reason"] = reason;
-  payload["detail"] = detail;
-  batch.event(actor_name, "request.release_failed", request_id, moved->project_id, payload);
-  return moved;
-}
-
 /// Removes a scratch file on scope exit.
 struct scratch_file {
   std::filesystem::path path;
@@ -87,11 +69,11 @@ struct scratch_file {
 
 // ---------------------------------------------------------------- release
 
-release_record workflow::release(const actor& who, const uuid& request_id) {
-  const uuid release_id = next_id();
+release_record release_service::release(const actor& who, const uuid& request_id) {
+  const uuid release_id = s_.next_id();
   // 1. APPROVED → RELEASING, and everything the package says, in one
   // transaction: of two concurrent releases exactly one gets past here.
-  auto content = detail::run_transaction(db_.impl(), mode::write, "release", [&](connection& c) {
+  auto content = detail::run_transaction(s_.db.impl(), mode::write, "release", [&](connection& c) {
     const auto f = detail::visible_request(c, request_id, who, /*lock=*/true);
     require_step(f, who, operation::start_release, request_status::releasing);
     auto objects = approved_objects(c, request_id);
@@ -115,11 +97,11 @@ release_record workflow::release(const actor& who, const uuid& request_id) {
     for (const auto& rv : k.reviews)
       if (rv.reviewer_id)
         if (auto u = detail::find_user(c, *rv.reviewer_id)) k.reviewers.push_back(std::move(*u));
-    k.required_reviews = options_.required_reviews;
-    k.agent_review = options_.agent_review;
-    k.license = options_.release_license;
+    k.required_reviews = s_.options.required_reviews;
+    k.agent_review = s_.options.agent_review;
+    k.license = s_.options.release_license;
     k.released_at = detail::database_now(c);
-    event_batch batch(ids_);
+    event_batch batch(s_.ids);
     auto payload = detail::status_change(request_status::approved, request_status::releasing,
                                          moved->review_round);
     payload["release_id"] = release_id.str();
@@ -135,42 +117,42 @@ release_record workflow::release(const actor& who, const uuid& request_id) {
   const auto key = release_storage_key(content.request.project_id, request_id, release_id);
   blob_info crate;
   try {
-    const auto dir = options_.scratch_dir.empty() ? std::filesystem::temp_directory_path()
-                                                  : options_.scratch_dir;
+    const auto dir = s_.options.scratch_dir.empty() ? std::filesystem::temp_directory_path()
+                                                    : s_.options.scratch_dir;
     std::filesystem::create_directories(dir);
     scratch_file zip{dir / fmt::format("trevor-release-{}.zip", release_id.str())};
-    detail::write_crate(zip.path, content, detail::crate_metadata(content), blobs_);
-    crate = blobs_.put(key, file_reader(zip.path), std::numeric_limits<std::int64_t>::max());
+    detail::write_crate(zip.path, content, detail::crate_metadata(content), s_.blobs);
+    crate = s_.blobs.put(key, file_reader(zip.path), std::numeric_limits<std::int64_t>::max());
   } catch (const std::exception& e) {
     const auto* te = dynamic_cast<const error*>(&e);
     const bool refused = te && te->code() == errc::conflict;
-    fail_release(request_id, detail::actor_name(who),
-                 refused ? "verification_failed" : "storage_failed", e.what());
+    fail(request_id, detail::actor_name(who), refused ? "verification_failed" : "storage_failed",
+         e.what());
     if (refused)
       throw error(errc::conflict,
                   fmt::format("release refused, the request stays APPROVED: {}", e.what()));
     throw error(errc::internal,
                 fmt::format("release failed, the request stays APPROVED: {}", e.what()));
   }
-  detail::pending_blob guard(blobs_, key);
+  detail::pending_blob guard(s_.blobs, key);
 
   // 3. RELEASING → RELEASED with the record, its link and the owner's notice.
   try {
-    auto record = detail::run_transaction(db_.impl(), mode::write, "release", [&](connection& c) {
+    auto record = detail::run_transaction(s_.db.impl(), mode::write, "release", [&](connection& c) {
       auto moved = detail::transition_request(c, request_id, request_status::releasing,
                                               request_status::released, {});
       if (!moved)
         throw error(errc::conflict,
                     "release: the request left RELEASING while its package was built "
                     "(the interrupted-release sweep returned it to APPROVED); release again");
-      const auto expires = detail::later(detail::database_now(c), options_.release_link_ttl);
-      const auto token = links_.issue({link_purpose::release_download, release_id, expires});
+      const auto expires = detail::later(detail::database_now(c), s_.options.release_link_ttl);
+      const auto token = s_.links.issue({link_purpose::release_download, release_id, expires});
       release_record x;
       x.id = release_id;
       x.request_id = request_id;
       x.crate_storage_key = key;
       x.crate_checksum_sha256 = crate.sha256;
-      x.download_url = url_of(release_download_path(request_id, token));
+      x.download_url = s_.url_of(release_download_path(request_id, token));
       x.url_expires_at = expires;
       x.released_by = who.user_id;
       auto stored = detail::insert_release_record(c, x);
@@ -189,7 +171,7 @@ release_record workflow::release(const actor& who, const uuid& request_id) {
       payload["url_expires_at"] = expires.str();
       payload["link_id"] = link_signer::link_id(token);
       payload["objects"] = std::move(files);
-      event_batch batch(ids_);
+      event_batch batch(s_.ids);
       batch.event(detail::actor_name(who), "request.released", request_id, moved->project_id,
                   payload);
       batch.notify({moved->owner_id}, "request.released", fmt::format("Released: {}", moved->title),
@@ -203,21 +185,22 @@ release_record workflow::release(const actor& who, const uuid& request_id) {
     guard.keep();
     return record;
   } catch (const std::exception& e) {
-    fail_release(request_id, detail::actor_name(who), "record_failed", e.what());
+    fail(request_id, detail::actor_name(who), "record_failed", e.what());
     throw;
   }
 }
 
-void workflow::fail_release(const uuid& request_id, const std::string& actor_name,
-                            std::string_view reason, const std::string& detail) {
-  detail::run_transaction(db_.impl(), mode::write, "release failed", [&](connection& c) {
-    event_batch batch(ids_);
-    if (return_to_approved(c, batch, request_id, actor_name, reason, detail)) batch.write(c);
+void release_service::fail(const uuid& request_id, const std::string& actor_name,
+                           std::string_view reason, const std::string& detail) {
+  detail::run_transaction(s_.db.impl(), mode::write, "release failed", [&](connection& c) {
+    event_batch batch(s_.ids);
+    if (detail::return_to_approved(c, batch, request_id, actor_name, reason, detail))
+      batch.write(c);
   });
 }
 
-release_record workflow::get_release(const actor& who, const uuid& request_id) const {
-  return detail::run_transaction(db_.impl(), mode::read, "get release", [&](connection& c) {
+release_record release_service::get(const actor& who, const uuid& request_id) const {
+  return detail::run_transaction(s_.db.impl(), mode::read, "get release", [&](connection& c) {
     detail::readable_request(c, request_id, who);
     auto x = detail::find_release_record(c, request_id);
     if (!x)
@@ -227,53 +210,55 @@ release_record workflow::get_release(const actor& who, const uuid& request_id) c
   });
 }
 
-release_record workflow::renew_release_link(const actor& who, const uuid& request_id) {
-  return detail::run_transaction(db_.impl(), mode::write, "renew release link", [&](connection& c) {
-    const auto f = detail::visible_request(c, request_id, who, /*lock=*/true);
-    if (!who.tre_admin)
-      throw error(errc::forbidden, "release link: only tre_admin may issue release links");
-    auto old = detail::find_release_record(c, request_id);
-    if (!old)
-      throw error(errc::invalid_transition,
-                  fmt::format("release link: request {} is {} and has no release", request_id.str(),
-                              to_string(f.request.status)));
-    const auto expires = detail::later(detail::database_now(c), options_.release_link_ttl);
-    const auto token = links_.issue({link_purpose::release_download, old->id, expires});
-    auto x = detail::replace_release_link(
-        c, old->id, url_of(release_download_path(request_id, token)), expires);
-    if (!x) throw error(errc::internal, "release record vanished");
-    event_batch batch(ids_);
-    batch.event(detail::actor_name(who), "release.link_issued", request_id, f.request.project_id,
-                {{"release_id", x->id.str()},
-                 {"link_id", link_signer::link_id(token)},
-                 {"url_expires_at", expires.str()},
-                 {"previous_url_expires_at", old->url_expires_at.str()}});
-    batch.write(c);
-    return std::move(*x);
-  });
+release_record release_service::renew_link(const actor& who, const uuid& request_id) {
+  return detail::run_transaction(
+      s_.db.impl(), mode::write, "renew release link", [&](connection& c) {
+        const auto f = detail::visible_request(c, request_id, who, /*lock=*/true);
+        if (!who.tre_admin)
+          throw error(errc::forbidden, "release link: only tre_admin may issue release links");
+        auto old = detail::find_release_record(c, request_id);
+        if (!old)
+          throw error(errc::invalid_transition,
+                      fmt::format("release link: request {} is {} and has no release",
+                                  request_id.str(), to_string(f.request.status)));
+        const auto expires = detail::later(detail::database_now(c), s_.options.release_link_ttl);
+        const auto token = s_.links.issue({link_purpose::release_download, old->id, expires});
+        auto x = detail::replace_release_link(
+            c, old->id, s_.url_of(release_download_path(request_id, token)), expires);
+        if (!x) throw error(errc::internal, "release record vanished");
+        event_batch batch(s_.ids);
+        batch.event(detail::actor_name(who), "release.link_issued", request_id,
+                    f.request.project_id,
+                    {{"release_id", x->id.str()},
+                     {"link_id", link_signer::link_id(token)},
+                     {"url_expires_at", expires.str()},
+                     {"previous_url_expires_at", old->url_expires_at.str()}});
+        batch.write(c);
+        return std::move(*x);
+      });
 }
 
-blob_download workflow::release_download(const uuid& request_id, std::string_view token,
-                                         const link_client& client) {
-  return detail::run_transaction(db_.impl(), mode::write, "release download", [&](connection& c) {
+blob_download release_service::download(const uuid& request_id, std::string_view token,
+                                        const link_client& client) {
+  return detail::run_transaction(s_.db.impl(), mode::write, "release download", [&](connection& c) {
     auto x = detail::find_release_record(c, request_id);
     if (!x) throw error(errc::forbidden, "link token refused: the request has no release");
     const auto claims =
-        links_.verify(token, link_purpose::release_download, x->id, detail::database_now(c));
+        s_.links.verify(token, link_purpose::release_download, x->id, detail::database_now(c));
     if (claims.expires_at != x->url_expires_at)
       throw error(errc::forbidden, "link token refused: replaced by a newer link");
     const auto r = detail::find_request(c, request_id);
     auto payload = detail::link_use(client, token);
     payload["release_id"] = x->id.str();
     payload["crate_checksum_sha256"] = x->crate_checksum_sha256;
-    event_batch batch(ids_);
+    event_batch batch(s_.ids);
     batch.event(std::string(link_actor), "release.downloaded", request_id, r->project_id, payload);
     batch.write(c);
     blob_download d;
     d.storage_key = x->crate_storage_key;
     d.filename = fmt::format("trevor-release-{}.zip", request_id.str());
     d.content_type = "application/zip";
-    d.size_bytes = blobs_.size(x->crate_storage_key);
+    d.size_bytes = s_.blobs.size(x->crate_storage_key);
     d.checksum_sha256 = x->crate_checksum_sha256;
     return d;
   });
@@ -298,25 +283,25 @@ std::vector<delivered_object> delivery_links(const link_signer& links, const std
 
 }  // namespace
 
-delivery workflow::deliver(const actor& who, const uuid& request_id) {
+delivery release_service::deliver(const actor& who, const uuid& request_id) {
   // The bytes handed over are the bytes reviewed: verify before the step.
   const auto to_verify =
-      detail::run_transaction(db_.impl(), mode::read, "deliver", [&](connection& c) {
+      detail::run_transaction(s_.db.impl(), mode::read, "deliver", [&](connection& c) {
         const auto f = detail::visible_request(c, request_id, who);
         require_step(f, who, operation::deliver, request_status::released);
         return approved_objects(c, request_id);
       });
   for (const auto& o : to_verify) {
-    if (blobs_.exists(o.storage_key) && blobs_.size(o.storage_key) == o.size_bytes &&
-        blobs_.verify(o.storage_key, o.checksum_sha256))
+    if (s_.blobs.exists(o.storage_key) && s_.blobs.size(o.storage_key) == o.size_bytes &&
+        s_.blobs.verify(o.storage_key, o.checksum_sha256))
       continue;
     throw error(errc::conflict,
                 fmt::format("deliver refused, the request stays APPROVED: object {} ({}): its "
                             "stored bytes no longer match the recorded SHA-256 and size",
                             o.id.str(), o.filename));
   }
-  const uuid delivery_id = next_id();
-  return detail::run_transaction(db_.impl(), mode::write, "deliver", [&](connection& c) {
+  const uuid delivery_id = s_.next_id();
+  return detail::run_transaction(s_.db.impl(), mode::write, "deliver", [&](connection& c) {
     const auto f = detail::visible_request(c, request_id, who, /*lock=*/true);
     require_step(f, who, operation::deliver, request_status::released);
     const auto objects = approved_objects(c, request_id);
@@ -332,11 +317,11 @@ delivery workflow::deliver(const actor& who, const uuid& request_id) {
     d.request_id = request_id;
     d.delivered_by = who.user_id;
     d.object_count = static_cast<std::int64_t>(objects.size());
-    d.url_expires_at = detail::later(detail::database_now(c), options_.delivery_link_ttl);
+    d.url_expires_at = detail::later(detail::database_now(c), s_.options.delivery_link_ttl);
     delivery out;
     out.record = detail::insert_delivery_record(c, d);
-    out.objects =
-        delivery_links(links_, options_.public_url, request_id, objects, out.record.url_expires_at);
+    out.objects = delivery_links(s_.links, s_.options.public_url, request_id, objects,
+                                 out.record.url_expires_at);
     boost::json::array files;
     for (const auto& o : objects)
       files.push_back({{"object_id", o.id.str()},
@@ -348,7 +333,7 @@ delivery workflow::deliver(const actor& who, const uuid& request_id) {
     payload["delivery_id"] = delivery_id.str();
     payload["url_expires_at"] = out.record.url_expires_at.str();
     payload["objects"] = std::move(files);
-    event_batch batch(ids_);
+    event_batch batch(s_.ids);
     batch.event(detail::actor_name(who), "request.delivered", request_id, moved->project_id,
                 payload);
     // The files are for the project's researchers; the owner is the admin
@@ -364,8 +349,8 @@ delivery workflow::deliver(const actor& who, const uuid& request_id) {
   });
 }
 
-delivery workflow::get_delivery(const actor& who, const uuid& request_id) const {
-  return detail::run_transaction(db_.impl(), mode::read, "get delivery", [&](connection& c) {
+delivery release_service::get_delivery(const actor& who, const uuid& request_id) const {
+  return detail::run_transaction(s_.db.impl(), mode::read, "get delivery", [&](connection& c) {
     detail::readable_request(c, request_id, who);
     auto record = detail::find_delivery_record(c, request_id);
     if (!record)
@@ -373,89 +358,42 @@ delivery workflow::get_delivery(const actor& who, const uuid& request_id) const 
                   fmt::format("request {} has no delivery record", request_id.str()));
     delivery out;
     out.record = std::move(*record);
-    out.objects = delivery_links(links_, options_.public_url, request_id,
+    out.objects = delivery_links(s_.links, s_.options.public_url, request_id,
                                  approved_objects(c, request_id), out.record.url_expires_at);
     return out;
   });
 }
 
-blob_download workflow::delivered_object_download(const uuid& request_id, const uuid& object_id,
+blob_download release_service::delivered_download(const uuid& request_id, const uuid& object_id,
                                                   std::string_view token,
                                                   const link_client& client) {
-  return detail::run_transaction(db_.impl(), mode::write, "delivery download", [&](connection& c) {
-    links_.verify(token, link_purpose::object_download, object_id, detail::database_now(c));
-    const auto o = detail::find_object(c, object_id);
-    if (!o || o->request_id != request_id)
-      throw error(errc::forbidden, "link token refused: made for another request");
-    if (!detail::find_delivery_record(c, request_id) || o->state != object_state::approved)
-      throw error(errc::forbidden, "link token refused: the object is not delivered");
-    const auto r = detail::find_request(c, request_id);
-    auto payload = detail::link_use(client, token);
-    payload["object_id"] = o->id.str();
-    payload["filename"] = o->filename;
-    payload["checksum_sha256"] = o->checksum_sha256;
-    payload["size_bytes"] = o->size_bytes;
-    event_batch batch(ids_);
-    batch.event(std::string(link_actor), "delivery.downloaded", request_id, r->project_id, payload);
-    batch.write(c);
-    return blob_download{o->storage_key, o->filename, "application/octet-stream", o->size_bytes,
-                         o->checksum_sha256};
-  });
+  return detail::run_transaction(
+      s_.db.impl(), mode::write, "delivery download", [&](connection& c) {
+        s_.links.verify(token, link_purpose::object_download, object_id, detail::database_now(c));
+        const auto o = detail::find_object(c, object_id);
+        if (!o || o->request_id != request_id)
+          throw error(errc::forbidden, "link token refused: made for another request");
+        if (!detail::find_delivery_record(c, request_id) || o->state != object_state::approved)
+          throw error(errc::forbidden, "link token refused: the object is not delivered");
+        const auto r = detail::find_request(c, request_id);
+        auto payload = detail::link_use(client, token);
+        payload["object_id"] = o->id.str();
+        payload["filename"] = o->filename;
+        payload["checksum_sha256"] = o->checksum_sha256;
+        payload["size_bytes"] = o->size_bytes;
+        event_batch batch(s_.ids);
+        batch.event(std::string(link_actor), "delivery.downloaded", request_id, r->project_id,
+                    payload);
+        batch.write(c);
+        return blob_download{o->storage_key, o->filename, "application/octet-stream", o->size_bytes,
+                             o->checksum_sha256};
+      });
 }
 
-void workflow::read_blob(const blob_download& d, const byte_writer& sink) const {
-  blobs_.get(d.storage_key, sink);
+void release_service::read_blob(const blob_download& d, const byte_writer& sink) const {
+  s_.blobs.get(d.storage_key, sink);
 }
 
 // ----------------------------------------------------------------- sweeps
-
-std::vector<release_record> workflow::sweep_expiring_links() {
-  return detail::run_transaction(db_.impl(), mode::write, "link expiry sweep", [&](connection& c) {
-    const auto now = detail::database_now(c);
-    std::vector<release_record> out;
-    event_batch batch(ids_);
-    for (auto& e : detail::releases_expiring(c, now, detail::later(now, options_.link_warning))) {
-      // The conditional update is the "exactly once": a concurrent sweep
-      // that read the same candidate updates nothing.
-      auto warned = detail::mark_release_expiry_warned(c, e.record.id);
-      if (!warned) continue;
-      batch.event(
-          std::string(system_actor), "presigned_url.expiring_soon", e.record.request_id,
-          e.project_id,
-          {{"release_id", e.record.id.str()}, {"url_expires_at", e.record.url_expires_at.str()}});
-      batch.notify({e.owner_id}, "presigned_url.expiring_soon",
-                   fmt::format("Download link expiring: {}", e.title),
-                   fmt::format("The download link of \"{}\" expires at {}; ask an administrator "
-                               "for a new one if you still need it.",
-                               e.title, e.record.url_expires_at.str()),
-                   e.record.request_id);
-      out.push_back(std::move(*warned));
-    }
-    batch.write(c);
-    return out;
-  });
-}
-
-std::vector<airlock_request> workflow::sweep_interrupted_releases() {
-  const auto timeout = options_.release_timeout;
-  return detail::run_transaction(db_.impl(), mode::write, "release sweep", [&](connection& c) {
-    const auto now = detail::database_now(c);
-    detail::request_filter filter;
-    filter.status = request_status::releasing;
-    std::vector<airlock_request> out;
-    event_batch batch(ids_);
-    for (const auto& r : detail::list_requests(c, filter)) {
-      if (now < detail::later(r.updated_at, timeout)) continue;
-      auto moved = return_to_approved(
-          c, batch, r.id, std::string(system_actor), "interrupted",
-          fmt::format("still RELEASING {} s after the release started",
-                      std::chrono::duration_cast<std::chrono::seconds>(timeout).count()));
-      if (!moved) continue;
-      out.push_back(std::move(*moved));
-    }
-    batch.write(c);
-    return out;
-  });
-}
 
 }  // namespace trevor

@@ -5,10 +5,10 @@
 
 #include "db/transaction.hpp"
 #include "service/common.hpp"
+#include "service/workflow_state.hpp"
 #include "store/objects.hpp"
 #include "store/requests.hpp"
 #include "trevor/error.hpp"
-#include "trevor/workflow.hpp"
 
 namespace trevor {
 
@@ -16,38 +16,12 @@ using detail::connection;
 using detail::event_batch;
 using mode = detail::transaction::mode;
 
-workflow::workflow(database db, blob_store& blobs, workflow_options options, id_source* ids)
-    : db_(std::move(db)),
-      blobs_(blobs),
-      options_(std::move(options)),
-      ids_(ids),
-      links_(options_.link_secret.empty() ? link_signer::random_secret() : options_.link_secret) {
-  if (options_.required_reviews < 2)
-    throw error(errc::invalid_argument,
-                "TREVOR_REQUIRED_REVIEWS: must be at least 2 (the two-person rule)");
-  if (options_.max_upload_bytes < 1)
-    throw error(errc::invalid_argument, "TREVOR_MAX_UPLOAD_MB: must be positive");
-  if (options_.stuck_after.count() < 0)
-    throw error(errc::invalid_argument, "TREVOR_STUCK_HOURS: must not be negative");
-  for (auto [ttl, name] : {std::pair{options_.release_link_ttl, "TREVOR_RELEASE_LINK_HOURS"},
-                           std::pair{options_.delivery_link_ttl, "TREVOR_DELIVERY_LINK_HOURS"},
-                           std::pair{options_.upload_link_ttl, "TREVOR_UPLOAD_LINK_HOURS"}})
-    if (ttl.count() <= 0)
-      throw error(errc::invalid_argument, fmt::format("{}: must be positive", name));
-  if (options_.link_warning.count() < 0 || options_.release_timeout.count() <= 0)
-    throw error(errc::invalid_argument,
-                "TREVOR_LINK_WARNING_HOURS must not be negative and "
-                "TREVOR_RELEASE_TIMEOUT_MINUTES must be positive");
-  if (!options_.public_url.empty() && options_.public_url.back() == '/')
-    options_.public_url.pop_back();
-}
-
-airlock_request workflow::create_request(const actor& who, const new_request& input) {
+airlock_request request_service::create(const actor& who, const new_request& input) {
   detail::check_text(input.title, "title", max_title_length, true);
   detail::check_text(input.description, "description", max_description_length, false);
   if (input.project_id.is_nil()) throw error(errc::invalid_argument, "project_id: required");
-  const uuid id = next_id();
-  return detail::run_transaction(db_.impl(), mode::write, "create request", [&](connection& c) {
+  const uuid id = s_.next_id();
+  return detail::run_transaction(s_.db.impl(), mode::write, "create request", [&](connection& c) {
     const auto p = detail::load_project_facts(c, input.project_id, who.user_id);
     if (!p)
       throw error(errc::not_found,
@@ -69,7 +43,7 @@ airlock_request workflow::create_request(const actor& who, const new_request& in
     r.description = input.description;
     r.owner_id = who.user_id;
     auto stored = detail::insert_request(c, r);
-    event_batch batch(ids_);
+    event_batch batch(s_.ids);
     batch.event(detail::actor_name(who), status_event_type(operation::create, stored.status), id,
                 stored.project_id,
                 {{"from", nullptr},
@@ -81,12 +55,12 @@ airlock_request workflow::create_request(const actor& who, const new_request& in
   });
 }
 
-airlock_request workflow::submit(const actor& who, const uuid& request_id) {
-  return move_request(who, request_id, operation::submit);
+airlock_request request_service::submit(const actor& who, const uuid& request_id) {
+  return move(who, request_id, operation::submit);
 }
 
-airlock_request workflow::resubmit(const actor& who, const uuid& request_id) {
-  return move_request(who, request_id, operation::resubmit);
+airlock_request request_service::resubmit(const actor& who, const uuid& request_id) {
+  return move(who, request_id, operation::resubmit);
 }
 
 // Submission and resubmission take the optimistic path: the conditional
@@ -94,16 +68,16 @@ airlock_request workflow::resubmit(const actor& who, const uuid& request_id) {
 // rules need; when a rule then refuses, throwing rolls the update back. On
 // PostgreSQL that is three statements per submission: the update, the audit
 // event and the notifications.
-airlock_request workflow::move_request(const actor& who, const uuid& request_id, operation op) {
+airlock_request request_service::move(const actor& who, const uuid& request_id, operation op) {
   const bool again = op == operation::resubmit;
   const request_status from = again ? request_status::changes_requested : request_status::draft;
   const request_status to =
-      options_.agent_review ? request_status::submitted : request_status::human_review;
+      s_.options.agent_review ? request_status::submitted : request_status::human_review;
   detail::transition_effects effects;
   effects.start_new_round = again;
   effects.stamp_submitted = true;
   return detail::run_transaction(
-      db_.impl(), mode::write, to_string(op), [&](connection& c) -> airlock_request {
+      s_.db.impl(), mode::write, to_string(op), [&](connection& c) -> airlock_request {
         auto f = detail::transition_request_facts(c, request_id, from, to, effects, who.user_id);
         if (!f) {
           // Nothing was written; say why.
@@ -137,7 +111,7 @@ airlock_request workflow::move_request(const actor& who, const uuid& request_id,
             throw error(errc::invalid_argument,
                         "resubmit: no object is PENDING; replace an object first");
         }
-        event_batch batch(ids_);
+        event_batch batch(s_.ids);
         batch.event(detail::actor_name(who), status_event_type(op, to), request_id, req.project_id,
                     detail::status_change(from, to, req.review_round));
         batch.notify(f->checkers, "request.submitted",
@@ -151,8 +125,8 @@ airlock_request workflow::move_request(const actor& who, const uuid& request_id,
       });
 }
 
-airlock_request workflow::withdraw(const actor& who, const uuid& request_id) {
-  return detail::run_transaction(db_.impl(), mode::write, "withdraw", [&](connection& c) {
+airlock_request request_service::withdraw(const actor& who, const uuid& request_id) {
+  return detail::run_transaction(s_.db.impl(), mode::write, "withdraw", [&](connection& c) {
     const auto f = detail::visible_request(c, request_id, who, /*lock=*/true);
     const auto from = f.request.status;
     const auto d = f.request.direction;
@@ -163,7 +137,7 @@ airlock_request workflow::withdraw(const actor& who, const uuid& request_id) {
     auto moved =
         detail::transition_request(c, request_id, from, request_status::withdrawn, effects);
     if (!moved) throw error(errc::conflict, "request changed concurrently; retry");
-    event_batch batch(ids_);
+    event_batch batch(s_.ids);
     batch.event(detail::actor_name(who), status_event_type(operation::withdraw, moved->status),
                 request_id, moved->project_id,
                 detail::status_change(from, moved->status, moved->review_round));
@@ -172,14 +146,14 @@ airlock_request workflow::withdraw(const actor& who, const uuid& request_id) {
   });
 }
 
-airlock_request workflow::get_request(const actor& who, const uuid& request_id) const {
-  return detail::run_transaction(db_.impl(), mode::read, "get request", [&](connection& c) {
+airlock_request request_service::get(const actor& who, const uuid& request_id) const {
+  return detail::run_transaction(s_.db.impl(), mode::read, "get request", [&](connection& c) {
     return detail::readable_request(c, request_id, who);
   });
 }
 
-request_detail workflow::get_request_detail(const actor& who, const uuid& request_id) const {
-  return detail::run_transaction(db_.impl(), mode::read, "get request", [&](connection& c) {
+request_detail request_service::get_detail(const actor& who, const uuid& request_id) const {
+  return detail::run_transaction(s_.db.impl(), mode::read, "get request", [&](connection& c) {
     request_detail d;
     d.request = detail::readable_request(c, request_id, who);
     d.objects = detail::list_objects(c, request_id, false);
@@ -187,9 +161,10 @@ request_detail workflow::get_request_detail(const actor& who, const uuid& reques
   });
 }
 
-std::vector<audit_event> workflow::request_audit(const actor& who, const uuid& request_id) const {
-  get_request(who, request_id);  // not_found / forbidden as for every read
-  audit_log log(db_);
+std::vector<audit_event> request_service::audit_trail(const actor& who,
+                                                      const uuid& request_id) const {
+  get(who, request_id);  // not_found / forbidden as for every read
+  audit_log log(s_.db);
   audit_query q;
   q.request_id = request_id;
   q.order = audit_order::oldest_first;
@@ -203,48 +178,21 @@ std::vector<audit_event> workflow::request_audit(const actor& who, const uuid& r
   }
 }
 
-std::vector<std::pair<request_status, std::int64_t>> workflow::count_requests_by_status() const {
-  return detail::run_transaction(db_.impl(), mode::read, "count requests", [&](connection& c) {
+std::vector<std::pair<request_status, std::int64_t>> request_service::count_by_status() const {
+  return detail::run_transaction(s_.db.impl(), mode::read, "count requests", [&](connection& c) {
     return detail::count_requests_by_status(c);
   });
 }
 
-std::vector<airlock_request> workflow::list_requests(const actor& who,
-                                                     const request_list_filter& filter) const {
-  return detail::run_transaction(db_.impl(), mode::read, "list requests", [&](connection& c) {
+std::vector<airlock_request> request_service::list(const actor& who,
+                                                   const request_list_filter& filter) const {
+  return detail::run_transaction(s_.db.impl(), mode::read, "list requests", [&](connection& c) {
     if (!who.is_agent()) detail::require_active_user(c, who);
     detail::request_filter f;
     f.project_id = filter.project_id;
     f.status = filter.status;
     if (!who.tre_admin && !who.is_agent()) f.member_id = who.user_id;
     return detail::list_requests(c, f);
-  });
-}
-
-std::vector<airlock_request> workflow::sweep_stuck_requests() {
-  const long long hours = options_.stuck_after.count();
-  return detail::run_transaction(db_.impl(), mode::write, "stuck sweep", [&](connection& c) {
-    // Lock the candidates first (PostgreSQL), then read them again: the
-    // second statement sees the request.stuck events of a sweep that held
-    // the locks before us, so no request is reported twice for one period.
-    detail::stuck_requests(c, hours, /*lock=*/true);
-    const auto stuck = detail::stuck_requests(c, hours, /*lock=*/false);
-    event_batch batch(ids_);
-    std::vector<airlock_request> out;
-    for (const auto& f : stuck) {
-      const auto& r = f.request;
-      batch.event(std::string(system_actor), "request.stuck", r.id, r.project_id,
-                  {{"status", to_string(r.status)},
-                   {"since", r.updated_at.str()},
-                   {"threshold_hours", hours}});
-      batch.notify(f.checkers, "request.stuck", fmt::format("Request waiting: {}", r.title),
-                   fmt::format("The request \"{}\" has been in {} since {}.", r.title,
-                               to_string(r.status), r.updated_at.str()),
-                   r.id);
-      out.push_back(r);
-    }
-    batch.write(c);
-    return out;
   });
 }
 

@@ -1,0 +1,98 @@
+// workflow: the sweeps — stuck requests, expiring links, interrupted
+// releases.
+#include <fmt/format.h>
+
+#include "db/transaction.hpp"
+#include "service/common.hpp"
+#include "service/workflow_state.hpp"
+#include "store/dashboard.hpp"
+#include "store/records.hpp"
+#include "store/requests.hpp"
+#include "trevor/error.hpp"
+
+namespace trevor {
+
+using detail::connection;
+using detail::event_batch;
+using mode = detail::transaction::mode;
+
+std::vector<airlock_request> sweep_service::stuck_requests() {
+  const long long hours = s_.options.stuck_after.count();
+  return detail::run_transaction(s_.db.impl(), mode::write, "stuck sweep", [&](connection& c) {
+    // Lock the candidates first (PostgreSQL), then read them again: the
+    // second statement sees the request.stuck events of a sweep that held
+    // the locks before us, so no request is reported twice for one period.
+    detail::stuck_requests(c, hours, /*lock=*/true);
+    const auto stuck = detail::stuck_requests(c, hours, /*lock=*/false);
+    event_batch batch(s_.ids);
+    std::vector<airlock_request> out;
+    for (const auto& f : stuck) {
+      const auto& r = f.request;
+      batch.event(std::string(system_actor), "request.stuck", r.id, r.project_id,
+                  {{"status", to_string(r.status)},
+                   {"since", r.updated_at.str()},
+                   {"threshold_hours", hours}});
+      batch.notify(f.checkers, "request.stuck", fmt::format("Request waiting: {}", r.title),
+                   fmt::format("The request \"{}\" has been in {} since {}.", r.title,
+                               to_string(r.status), r.updated_at.str()),
+                   r.id);
+      out.push_back(r);
+    }
+    batch.write(c);
+    return out;
+  });
+}
+
+std::vector<release_record> sweep_service::expiring_links() {
+  return detail::run_transaction(
+      s_.db.impl(), mode::write, "link expiry sweep", [&](connection& c) {
+        const auto now = detail::database_now(c);
+        std::vector<release_record> out;
+        event_batch batch(s_.ids);
+        for (auto& e :
+             detail::releases_expiring(c, now, detail::later(now, s_.options.link_warning))) {
+          // The conditional update is the "exactly once": a concurrent sweep
+          // that read the same candidate updates nothing.
+          auto warned = detail::mark_release_expiry_warned(c, e.record.id);
+          if (!warned) continue;
+          batch.event(std::string(system_actor), "presigned_url.expiring_soon", e.record.request_id,
+                      e.project_id,
+                      {{"release_id", e.record.id.str()},
+                       {"url_expires_at", e.record.url_expires_at.str()}});
+          batch.notify(
+              {e.owner_id}, "presigned_url.expiring_soon",
+              fmt::format("Download link expiring: {}", e.title),
+              fmt::format("The download link of \"{}\" expires at {}; ask an administrator "
+                          "for a new one if you still need it.",
+                          e.title, e.record.url_expires_at.str()),
+              e.record.request_id);
+          out.push_back(std::move(*warned));
+        }
+        batch.write(c);
+        return out;
+      });
+}
+
+std::vector<airlock_request> sweep_service::interrupted_releases() {
+  const auto timeout = s_.options.release_timeout;
+  return detail::run_transaction(s_.db.impl(), mode::write, "release sweep", [&](connection& c) {
+    const auto now = detail::database_now(c);
+    detail::request_filter filter;
+    filter.status = request_status::releasing;
+    std::vector<airlock_request> out;
+    event_batch batch(s_.ids);
+    for (const auto& r : detail::list_requests(c, filter)) {
+      if (now < detail::later(r.updated_at, timeout)) continue;
+      auto moved = detail::return_to_approved(
+          c, batch, r.id, std::string(system_actor), "interrupted",
+          fmt::format("still RELEASING {} s after the release started",
+                      std::chrono::duration_cast<std::chrono::seconds>(timeout).count()));
+      if (!moved) continue;
+      out.push_back(std::move(*moved));
+    }
+    batch.write(c);
+    return out;
+  });
+}
+
+}  // namespace trevor

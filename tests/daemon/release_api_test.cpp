@@ -32,6 +32,11 @@ void approve(daemon& d, const std::string& id) {
   REQUIRE(str(d.get("/requests/" + id, world::admin).json(), "status") == "APPROVED");
 }
 
+/// Rows of the audit trail (raw count).
+long long audit_rows(daemon& d) {
+  return d.database().count("SELECT count(*) FROM audit_events");
+}
+
 std::vector<std::string> audit_types(daemon& d, const std::string& id) {
   std::vector<std::string> out;
   const auto trail = d.get("/requests/" + id + "/audit", world::admin).json();
@@ -80,7 +85,9 @@ TEST_CASE("egress release over HTTP: 202, the package behind its link, refusals"
   const auto types = audit_types(d, id);
   CHECK(std::count(types.begin(), types.end(), "release.downloaded") == 1);
 
-  // Altered, missing, or another request's: 403 with the reason.
+  // Altered, missing, or another request's: 403 with the reason, nothing written.
+  const auto other = w.draft("Other");
+  const auto events_before = audit_rows(d);
   std::string altered = link;
   altered.back() = altered.back() == '0' ? '1' : '0';
   auto bad = d.get(altered, "");
@@ -89,9 +96,9 @@ TEST_CASE("egress release over HTTP: 202, the package behind its link, refusals"
   auto none = d.get("/requests/" + id + "/release/download", "");
   CHECK(none.status == 403);
   CHECK(none.detail().find("token") != std::string::npos);
-  const auto other = w.draft("Other");
   CHECK(d.get("/requests/" + other + "/release/download?" + link.substr(link.find("token=")), "")
             .status == 403);
+  CHECK(audit_rows(d) == events_before);
 
   // Releasing twice: 409. A fresh link (tre_admin): the old one is refused.
   CHECK(d.post("/requests/" + id + "/release", world::admin).status == 409);
@@ -99,9 +106,11 @@ TEST_CASE("egress release over HTTP: 202, the package behind its link, refusals"
   auto renewed = d.post("/requests/" + id + "/release/link", world::admin);
   REQUIRE(renewed.status == 200);
   CHECK(str(renewed.json(), "download_url") != str(record, "download_url"));
+  const auto events_renewed = audit_rows(d);
   auto old = d.get(link, "");
   CHECK(old.status == 403);
   CHECK(old.detail().find("replaced") != std::string::npos);
+  CHECK(audit_rows(d) == events_renewed);
   CHECK(d.get(path_of(str(renewed.json(), "download_url")), "").status == 200);
 }
 
@@ -182,13 +191,15 @@ TEST_CASE("ingress over HTTP: slots, upload links, review, delivery and its down
   REQUIRE(link.status == 201);
   const auto upload = path_of(str(link.json(), "upload_url"));
   const std::string content = "code,label\n1,a\n";
-  // Another slot's path with this token: 403; a JSON body: 415.
+  // Another slot's path with this token: 403; a JSON body: 415. Neither writes anything.
+  const auto events_before = audit_rows(d);
   auto wrong = d.call(
       {"PUT",
        "/requests/" + id + "/objects/" + oid2 + "/upload?" + upload.substr(upload.find("token=")),
        "", content, "application/octet-stream"});
   CHECK(wrong.status == 403);
   CHECK(d.call({"PUT", upload, "", content, "application/json"}).status == 415);
+  CHECK(audit_rows(d) == events_before);
   auto put = d.call({"PUT", upload, "", content, "application/octet-stream"});
   REQUIRE(put.status == 200);
   CHECK(str(put.json(), "checksum_sha256") == sha256_hex(content));
@@ -214,11 +225,13 @@ TEST_CASE("ingress over HTTP: slots, upload links, review, delivery and its down
   auto got = d.get(path_of(str(urls[0], "download_url")), "");
   REQUIRE(got.status == 200);
   CHECK(got.body == content);
-  // One object's token on another object's path: 403.
+  // One object's token on another object's path: 403, nothing written.
+  const auto events_delivered = audit_rows(d);
   const auto u0 = path_of(str(urls[0], "download_url"));
   auto swapped = d.get(
       "/requests/" + id + "/delivery/objects/" + oid2 + "?" + u0.substr(u0.find("token=")), "");
   CHECK(swapped.status == 403);
+  CHECK(audit_rows(d) == events_delivered);
   CHECK(str(d.get("/requests/" + id, world::admin).json(), "status") == "RELEASED");
   auto read = d.get("/requests/" + id + "/delivery", world::r1);
   REQUIRE(read.status == 200);

@@ -375,6 +375,7 @@ TEST_CASE("release links: forged, expired, for another resource or replaced are 
   const auto rb = w.flow.release(w.admin, b.id);
   const auto token = token_of(ra.download_url);
   const link_client client{"10.1.1.1", "test"};
+  const auto events_before = w.rows("audit_events");
   auto refused = [&](const uuid& request, const std::string& t, std::string_view why) {
     const auto e = thrown_by([&] { w.flow.release_download(request, t, client); });
     CHECK(e.code() == errc::forbidden);
@@ -393,8 +394,7 @@ TEST_CASE("release links: forged, expired, for another resource or replaced are 
   const link_signer other(std::string(40, 'z'));
   refused(a.id, other.issue({link_purpose::release_download, ra.id, ra.url_expires_at}),
           "signature");
-  const auto downloads = w.rows("audit_events");
-  CHECK(w.rows("audit_events") == downloads);  // refusals write nothing
+  CHECK(w.rows("audit_events") == events_before);  // refusals write nothing
 
   // A fresh link (tre_admin only): the old one stops working.
   CHECK(thrown_by([&] { w.flow.renew_release_link(w.r1, a.id); }).code() == errc::forbidden);
@@ -402,7 +402,9 @@ TEST_CASE("release links: forged, expired, for another resource or replaced are 
   CHECK(renewed.download_url != ra.download_url);
   CHECK(renewed.crate_checksum_sha256 == ra.crate_checksum_sha256);
   CHECK(renewed.url_expires_at >= ra.url_expires_at);
+  const auto events_renewed = w.rows("audit_events");
   refused(a.id, token, "replaced by a newer link");
+  CHECK(w.rows("audit_events") == events_renewed);
   CHECK(w.flow.release_download(a.id, token_of(renewed.download_url), client).size_bytes > 0);
   CHECK(w.trail(a.id).back().event_type == "release.downloaded");
   const auto types = types_of(w, a.id);

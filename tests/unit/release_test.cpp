@@ -525,7 +525,6 @@ TEST_CASE("ingress: a delivered object changed in the blob store stops the deliv
 TEST_CASE("sweeps: the expiry warning goes out once per link; interrupted releases return") {
   workflow_options o;
   o.link_warning = std::chrono::hours(24 * 8);  // longer than the 7-day link: due at once
-  o.release_timeout = std::chrono::seconds(1);
   release_world rw(o);
   auto& w = rw.w;
   const auto r = approved_egress(w, {{"a.csv", "1\n", "", ""}});
@@ -550,17 +549,26 @@ TEST_CASE("sweeps: the expiry warning goes out once per link; interrupted releas
   CHECK(w.flow.sweep_expiring_links().empty());
   CHECK(count_warnings() == 2);
 
-  // A release whose daemon stopped mid-way: RELEASING, then back to APPROVED.
+  // A release whose daemon stopped mid-way: RELEASING, then back to APPROVED
+  // once the timeout has passed (database time).
   const auto stuck = approved_egress(w, {{"b.csv", "2\n", "", ""}});
   w.fdb.exec(fmt::format("UPDATE airlock_requests SET status = 'RELEASING' WHERE id = '{}'",
                          stuck.id.str()));
-  CHECK(w.flow.sweep_interrupted_releases().empty());  // not yet past the timeout
-  std::this_thread::sleep_for(std::chrono::milliseconds(1100));
-  const auto back = w.flow.sweep_interrupted_releases();
+  CHECK(w.flow.sweep_interrupted_releases().empty());  // the default hour has not passed
+  // A sweeper with a one-second timeout on the same database: polled until the
+  // second has passed, however busy the machine.
+  auto short_timeout = w.flow.options();
+  short_timeout.release_timeout = std::chrono::seconds(1);
+  workflow sweeper(w.fdb.db(), w.blobs, short_timeout);
+  std::vector<airlock_request> back;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while ((back = sweeper.sweep_interrupted_releases()).empty() &&
+         std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
   REQUIRE(back.size() == 1);
   CHECK(back[0].id == stuck.id);
   CHECK(back[0].status == request_status::approved);
-  CHECK(w.flow.sweep_interrupted_releases().empty());
+  CHECK(sweeper.sweep_interrupted_releases().empty());
   CHECK(w.trail(stuck.id).back().event_type == "request.release_failed");
   CHECK(test::payload_of(w.trail(stuck.id).back()).at("reason") == "interrupted");
   CHECK(w.flow.release(w.admin, stuck.id).request_id == stuck.id);

@@ -591,6 +591,53 @@ TEST_CASE("the agent's service account records the agent review (TREVOR_AGENT_RE
             .status == 409);
 }
 
+TEST_CASE("the agent never vetoes over HTTP: its advice against, then the checkers' approvals") {
+  daemon d([](config& c) {
+    c.agent_review = true;
+    c.required_reviews = 3;  // the agent and two checkers
+  });
+  world w(d);
+  const std::string agent = "dev:rule-engine:trevor_agent";
+  for (const char* advice : {"changes_requested", "rejected"}) {
+    CAPTURE(advice);
+    const auto id = w.submitted();
+    auto a = d.post("/requests/" + id + "/agent-review", agent,
+                    json::object{{"decision", advice}, {"summary", "small cells"}});
+    REQUIRE(a.status == 201);
+    CHECK(str(a.json(), "decision") == advice);
+    CHECK(str(d.get("/requests/" + id, world::r1).json(), "status") == "HUMAN_REVIEW");
+    for (const char* checker : {world::c1, world::c2})
+      REQUIRE(d.post("/requests/" + id + "/reviews", checker,
+                     json::object{{"decision", "approved"}, {"summary", "fine"}})
+                  .status == 201);
+    const auto r = d.get("/requests/" + id, world::r1).json();
+    CHECK(str(r, "status") == "APPROVED");
+    for (const auto& o : r.at("objects").as_array()) CHECK(str(o, "state") == "APPROVED");
+  }
+}
+
+TEST_CASE("escalation over HTTP: after the agent escalates only a senior checker reviews") {
+  daemon d([](config& c) { c.agent_review = true; });
+  world w(d);
+  const auto id = w.submitted();
+  auto a = d.post("/requests/" + id + "/agent-review", "dev:rule-engine:trevor_agent",
+                  json::object{{"decision", "escalated"}, {"summary", "needs a senior look"}});
+  REQUIRE(a.status == 201);
+  CHECK(str(d.get("/requests/" + id, world::r1).json(), "status") == "HUMAN_REVIEW");
+  const auto target = "/requests/" + id + "/reviews";
+  for (const char* checker : {world::c1, world::c2}) {
+    auto refused = d.post(target, checker, json::object{{"decision", "approved"}});
+    CHECK(refused.status == 403);
+    CHECK_MESSAGE(refused.detail().find("senior") != std::string::npos, refused.body);
+  }
+  CHECK(d.get(target, world::r1).json().as_array().size() == 1);  // the agent's alone
+  auto senior = d.post(target, world::s1, json::object{{"decision", "approved"}});
+  CHECK(senior.status == 201);
+  const auto r = d.get("/requests/" + id, world::r1).json();
+  CHECK(str(r, "status") == "APPROVED");
+  for (const auto& o : r.at("objects").as_array()) CHECK(str(o, "state") == "APPROVED");
+}
+
 TEST_CASE("notifications: list, cursor, unread count, mark read, others' rows are 404") {
   daemon d;
   world w(d);

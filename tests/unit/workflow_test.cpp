@@ -1,5 +1,6 @@
 // The workflow service on the engine under test: lifecycle, reviews,
 // objects, metadata, ingress slots, bad input and nothing half-written.
+#include <algorithm>
 #include <chrono>
 #include <map>
 #include <thread>
@@ -329,6 +330,49 @@ TEST_CASE("agent: a review from SUBMITTED passes through AGENT_REVIEW; checkers 
         }).code() == errc::forbidden);
   w.flow.record_review(w.s1, r.id, decide(review_decision::approved));
   CHECK(w.flow.get_request(w.r1, r.id).status == request_status::approved);
+}
+
+TEST_CASE("agent: its request for changes or rejection is advice; the humans approve: APPROVED") {
+  for (const auto advice : {review_decision::changes_requested, review_decision::rejected}) {
+    CAPTURE(to_string(advice));
+    // Three reviewers per round: the agent and two humans.
+    world w({.required_reviews = 3, .agent_review = true});
+    const auto r = w.submitted(2);
+    const auto agent = w.agent_review(r.id, advice, "small cells");
+    CHECK(agent.decision == advice);
+    CHECK(w.flow.get_request(w.r1, r.id).status == request_status::human_review);
+    w.flow.record_review(w.c1, r.id, decide(review_decision::approved));
+    CHECK(w.flow.get_request(w.r1, r.id).status == request_status::human_review);
+    w.flow.record_review(w.c2, r.id, decide(review_decision::approved));
+    CHECK(w.flow.get_request(w.r1, r.id).status == request_status::approved);
+    for (const auto& o : w.flow.list_objects(w.r1, r.id)) CHECK(o.state == object_state::approved);
+    // The closing event names all three reviews, the agent's among them.
+    const auto trail = w.trail(r.id);
+    const auto closed = std::find_if(trail.begin(), trail.end(), [](const audit_event& e) {
+      return e.event_type == "request.approved";
+    });
+    REQUIRE(closed != trail.end());
+    CHECK(test::payload_of(*closed).at("reviews").as_array().size() == 3);
+  }
+}
+
+TEST_CASE("agent: after an escalation only a senior checker reviews; their approval: APPROVED") {
+  world w({.agent_review = true});
+  const auto r = w.submitted();
+  w.agent_review(r.id, review_decision::escalated, "needs a senior look");
+  CHECK(w.flow.get_request(w.r1, r.id).status == request_status::human_review);
+  const snapshot before(w);
+  for (const auto& checker : {w.c1, w.c2}) {
+    const auto e = thrown_by([&] {
+      w.flow.record_review(checker, r.id, decide(review_decision::approved));
+    });
+    CHECK(e.code() == errc::forbidden);
+    CHECK_MESSAGE(std::string(e.what()).find("senior") != std::string::npos, e.what());
+  }
+  CHECK(snapshot(w) == before);
+  w.flow.record_review(w.s1, r.id, decide(review_decision::approved));
+  CHECK(w.flow.get_request(w.r1, r.id).status == request_status::approved);
+  for (const auto& o : w.flow.list_objects(w.r1, r.id)) CHECK(o.state == object_state::approved);
 }
 
 TEST_CASE("agent: bad findings are refused before anything is written") {

@@ -243,3 +243,92 @@ TEST_CASE("ingress over HTTP: slots, upload links, review, delivery and its down
 }
 
 }  // namespace trevord::test
+
+namespace trevord::test {
+
+TEST_CASE("links expire over HTTP: release, delivery and upload links work, then are refused") {
+  // Lifetimes of seconds (the configuration counts whole hours): each link is
+  // used once at once, then again after its expiry (database time).
+  constexpr auto lifetime = std::chrono::seconds(3);
+  daemon d({}, [&](trevor::workflow_options& o) {
+    o.release_link_ttl = lifetime;
+    o.delivery_link_ttl = lifetime;
+    o.upload_link_ttl = lifetime;
+  });
+  world w(d);
+
+  // An approved egress request, an approved ingress request, and an ingress
+  // draft with two empty slots.
+  const auto egress = w.draft("Released");
+  w.upload(egress, "age,n\n40,12\n", "t.csv");
+  REQUIRE(d.post("/requests/" + egress + "/submit", world::r1).status == 200);
+  approve(d, egress);
+  auto ingress_request = [&](const std::string& title) {
+    auto r = d.post("/requests", world::admin,
+                    json::object{
+                        {"project_id", w.project_id}, {"direction", "ingress"}, {"title", title}});
+    REQUIRE(r.status == 201);
+    return str(r.json(), "id");
+  };
+  auto slot = [&](const std::string& id, const std::string& filename) {
+    auto s = d.post("/requests/" + id + "/slots", world::admin, json::object{{"filename", filename}});
+    REQUIRE(s.status == 201);
+    return str(s.json(), "id");
+  };
+  auto upload_link = [&](const std::string& id, const std::string& oid) {
+    auto l = d.post("/requests/" + id + "/objects/" + oid + "/upload-link", world::admin);
+    REQUIRE(l.status == 201);
+    return l.json();
+  };
+  auto put = [&](const json::value& link, const std::string& bytes) {
+    return d.call({"PUT", path_of(str(link, "upload_url")), "", bytes, "application/octet-stream"});
+  };
+  const auto delivered = ingress_request("Delivered");
+  const auto delivered_slot = slot(delivered, "lookup.csv");
+  REQUIRE(put(upload_link(delivered, delivered_slot), "code\n1\n").status == 200);
+  REQUIRE(d.post("/requests/" + delivered + "/submit", world::admin).status == 200);
+  approve(d, delivered);
+  const auto draft = ingress_request("Draft");
+  const auto used_slot = slot(draft, "a.csv");
+  const auto idle_slot = slot(draft, "b.csv");
+
+  // Each link works when issued.
+  auto rel = d.post("/requests/" + egress + "/release", world::admin);
+  REQUIRE(rel.status == 202);
+  const auto release_link = path_of(str(rel.json(), "download_url"));
+  CHECK(d.get(release_link, "").status == 200);
+  auto del = d.post("/requests/" + delivered + "/deliver", world::admin);
+  REQUIRE(del.status == 202);
+  const auto delivery_link = path_of(str(del.json().at("object_urls").as_array()[0], "download_url"));
+  CHECK(d.get(delivery_link, "").body == "code\n1\n");
+  const auto used = upload_link(draft, used_slot);
+  const auto idle = upload_link(draft, idle_slot);
+  CHECK(put(used, "x\n").status == 200);
+
+  // After the last expiry, every one of them is refused as expired, and the
+  // refusals write nothing.
+  std::int64_t last = 0;
+  for (const auto& expiry : {str(rel.json(), "url_expires_at"), str(del.json(), "url_expires_at"),
+                             str(used, "url_expires_at"), str(idle, "url_expires_at")}) {
+    const auto t = trevor::timestamp::parse(expiry);
+    REQUIRE(t.has_value());
+    last = std::max(last, t->micros());
+  }
+  const auto now = trevor::timestamp::from_sys(std::chrono::system_clock::now()).micros();
+  CHECK(last - now <= std::chrono::microseconds(lifetime).count());  // seconds, not hours
+  std::this_thread::sleep_for(std::chrono::microseconds(last - now) +
+                              std::chrono::milliseconds(100));
+  const auto events = audit_rows(d);
+  auto expired = [](const http_response& r) {
+    CHECK(r.status == 403);
+    CHECK_MESSAGE(r.detail().find("expired") != std::string::npos, r.detail());
+  };
+  expired(d.get(release_link, ""));
+  expired(d.get(delivery_link, ""));
+  expired(put(idle, "late\n"));
+  CHECK(audit_rows(d) == events);
+  CHECK(d.database().count("SELECT count(*) FROM output_objects WHERE id = '" + idle_slot +
+                           "' AND size_bytes > 0") == 0);
+}
+
+}  // namespace trevord::test

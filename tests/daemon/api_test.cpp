@@ -750,6 +750,13 @@ TEST_CASE("/admin/audit/export: streamed CSV of every matching event, tre_admin 
   CHECK(r.body.find("request.created") != std::string::npos);
   CHECK(r.body.find("membership.created") == std::string::npos);  // filtered out
   CHECK(r.body.find("\"\"=1+2, \\\"\"quoted\\\"\"\"\"") != std::string::npos);
+  // A cell that starts with an embedder's text (the actor) is neutralised.
+  trevor::audit_log(d.database().db())
+      .append({"=cmd|' /C calc'!A0", "embedder.note", std::nullopt, std::nullopt, "{}"});
+  auto hostile = d.get("/admin/audit/export?event_type=embedder.", world::admin);
+  REQUIRE(hostile.status == 200);
+  CHECK(hostile.body.find(",'=cmd|' /C calc'!A0,") != std::string::npos);
+  CHECK(hostile.body.find(",=cmd") == std::string::npos);
   CHECK(d.get("/admin/audit/export", world::c1).status == 403);
   CHECK(d.get("/admin/audit/export?until=never", world::admin).status == 422);
 }

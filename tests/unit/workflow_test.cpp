@@ -637,6 +637,13 @@ TEST_CASE("users: written only when a claim changed; deactivated users are refus
           w.flow.create_request(w.r1, {w.proj.id, direction::egress, "x", ""});
         }).code() == errc::forbidden);
   CHECK(thrown_by([&] { w.box.unread_count(w.r1); }).code() == errc::forbidden);
+  CHECK(thrown_by([&] { w.dir.list_projects(w.r1); }).code() == errc::forbidden);
+  CHECK(thrown_by([&] { w.dir.get_project(w.r1, w.proj.id); }).code() == errc::forbidden);
+  CHECK(thrown_by([&] { w.dir.project_memberships(w.r1, w.proj.id); }).code() ==
+        errc::forbidden);
+  CHECK(w.dir.project_memberships(w.c1, w.proj.id).size() == 5);  // an active caller reads
+  CHECK(thrown_by([&] { w.dir.project_memberships(w.c1, uuid::v7()); }).code() ==
+        errc::not_found);
   CHECK(snapshot(w) == frozen);
   CHECK(thrown_by([&] { w.dir.set_user_active(w.c1, w.r1.user_id, true); }).code() ==
         errc::forbidden);

@@ -320,8 +320,9 @@ TEST_CASE("links expire over HTTP: release, delivery and upload links work, then
                               std::chrono::milliseconds(100));
   const auto events = audit_rows(d);
   auto expired = [](const http_response& r) {
-    CHECK(r.status == 403);
-    CHECK_MESSAGE(r.detail().find("expired") != std::string::npos, r.detail());
+    REQUIRE(r.status == 403);
+    const auto detail = r.detail();
+    CHECK_MESSAGE(detail.find("expired") != std::string::npos, detail);
   };
   expired(d.get(release_link, ""));
   expired(d.get(delivery_link, ""));

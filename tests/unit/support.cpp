@@ -139,9 +139,11 @@ error thrown_by(const std::function<void()>& fn) {
 bool rewrite_requested(const char* variable) {
   if (!std::getenv(variable)) return false;
   const char* ci = std::getenv("CI");
-  if (ci && *ci)
-    FAIL(variable << " is set in a CI run (CI=" << ci
-                  << "): CI compares with the reference and never rewrites it");
+  if (ci && *ci) {
+    const std::string why = std::string(variable) + " is set in a CI run (CI=" + ci +
+                            "): CI compares with the reference and never rewrites it";
+    FAIL(why);
+  }
   return true;
 }
 

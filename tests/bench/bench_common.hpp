@@ -11,9 +11,11 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <latch>
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <fmt/format.h>
@@ -45,7 +47,10 @@ inline double rate(std::size_t n, clock_type::duration d) {
   return static_cast<double>(n) / std::chrono::duration<double>(d).count();
 }
 
+/// The median of an odd number of runs (at least 3).
 inline double median3(std::vector<double> v) {
+  if (v.size() < 3 || v.size() % 2 == 0)
+    throw std::logic_error("median3: an odd number of runs, at least 3");
   std::sort(v.begin(), v.end());
   return v[v.size() / 2];
 }

@@ -84,17 +84,19 @@ TEST_CASE("SIGTERM: stop accepting, /readyz 503, finish the request in flight, e
   REQUIRE(uploading);
 
   p.signal(SIGTERM);
-  // An open connection sees /readyz go to 503 (polled: the signal is handled
-  // asynchronously); new connections are then refused.
-  std::optional<http_response> ready;
-  while (std::chrono::steady_clock::now() < deadline) {
-    ready = keep.send({"GET", "/readyz", "", "", ""});
-    if (ready->status != 200) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  // The signal is handled asynchronously: the drain has begun once its log
+  // line is out. (Polling /readyz on the open connection instead would race
+  // with the drain closing it after an answer.)
+  bool draining = false;
+  while (!draining && std::chrono::steady_clock::now() < deadline) {
+    draining = read_all(p.output_path()).find("\"msg\":\"draining\"") != std::string::npos;
+    if (!draining) std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
-  REQUIRE(ready.has_value());
-  CHECK(ready->status == 503);
-  CHECK(ready->detail() == "draining");
+  REQUIRE(draining);
+  // An open connection sees /readyz answer 503; new connections are refused.
+  auto ready = keep.send({"GET", "/readyz", "", "", ""});
+  CHECK(ready.status == 503);
+  CHECK(ready.detail() == "draining");
   bool refused = false;
   while (!refused && std::chrono::steady_clock::now() < deadline) {
     try {

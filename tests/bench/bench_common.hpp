@@ -11,9 +11,11 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <latch>
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <fmt/format.h>
@@ -45,7 +47,10 @@ inline double rate(std::size_t n, clock_type::duration d) {
   return static_cast<double>(n) / std::chrono::duration<double>(d).count();
 }
 
+/// The median of an odd number of runs (at least 3).
 inline double median3(std::vector<double> v) {
+  if (v.size() < 3 || v.size() % 2 == 0)
+    throw std::logic_error("median3: an odd number of runs, at least 3");
   std::sort(v.begin(), v.end());
   return v[v.size() / 2];
 }
@@ -220,6 +225,35 @@ inline clock_type::duration time_it(std::size_t n, const std::function<void()>& 
   const auto t0 = clock_type::now();
   for (std::size_t i = 0; i < n; ++i) fn();
   return clock_type::now() - t0;
+}
+
+/// The raw driver's single-row commit rate with `writers` threads at once,
+/// each on its own connection to the scratch's raw database, each committing
+/// `rows / writers` rows: rows per second of wall time, from the moment all
+/// start together until the last finishes.
+inline double raw_commit_rate(const scratch& s, std::size_t writers, std::size_t rows) {
+  const std::size_t each = std::max<std::size_t>(1, rows / writers);
+  std::vector<std::unique_ptr<raw_driver>> drivers;
+  for (std::size_t i = 0; i < writers; ++i) drivers.push_back(std::make_unique<raw_driver>(s));
+  std::latch ready(static_cast<std::ptrdiff_t>(writers) + 1);
+  std::vector<std::exception_ptr> errors(writers);
+  std::vector<std::thread> threads;
+  for (std::size_t i = 0; i < writers; ++i)
+    threads.emplace_back([&, i] {
+      ready.arrive_and_wait();
+      try {
+        for (std::size_t k = 0; k < each; ++k) drivers[i]->insert_one();
+      } catch (...) {
+        errors[i] = std::current_exception();
+      }
+    });
+  ready.arrive_and_wait();
+  const auto t0 = clock_type::now();
+  for (auto& t : threads) t.join();
+  const auto elapsed = clock_type::now() - t0;
+  for (const auto& e : errors)
+    if (e) std::rethrow_exception(e);
+  return rate(each * writers, elapsed);
 }
 
 inline void report(const char* what, double raw, double lib, double target) {

@@ -5,10 +5,17 @@
 # upload (raw and multipart), and across the release of those objects (about
 # 1 GB) and the download of its package.
 #
-#   tests/bench/http_bench.sh BUILD_DIR [SECONDS]     (a Release build)
+# Every rate is the median of RUNS wrk runs (default 3), and each is compared
+# with a baseline at its own concurrency: GET against the bare server under
+# the same 32 connections, POST /requests against the raw driver's
+# single-row commit from 32 writers at once (raw_commit_bench; from one
+# writer too, for reference).
+#
+#   tests/bench/http_bench.sh BUILD_DIR [SECONDS] [RUNS]     (a Release build)
 set -euo pipefail
-build=${1:?usage: http_bench.sh BUILD_DIR [SECONDS]}
+build=${1:?usage: http_bench.sh BUILD_DIR [SECONDS] [RUNS]}
 secs=${2:-10}
+runs=${3:-3}
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 tools="$build/tests/bench/http_tools"
 trevord="$build/trevord/trevord"
@@ -23,6 +30,18 @@ cleanup() {
 trap cleanup EXIT
 
 rate() { wrk -t2 -c32 -d"${secs}s" "$@" | awk '/Requests\/sec/ {printf "%.0f", $2}'; }
+# "MEDIAN RUN1 RUN2 …": RUNS runs of rate with these arguments.
+median_rate() {
+  local all=() i
+  for ((i = 0; i < runs; i++)); do all+=("$(rate "$@")"); done
+  printf '%s\n' "${all[@]}" | sort -n | awk '{v[NR] = $1} END {printf "%s", v[int((NR + 1) / 2)]}'
+  printf ' %s' "${all[@]}"
+}
+# The raw driver's single-row commit rate (median of 3) on URL's engine with WRITERS writers.
+raw_commits() {
+  "$build/tests/bench/raw_commit_bench" "$1" "$2" "$3" |
+    awk '/^median/ {sub("/s", "", $2); print $2}'
+}
 rss_kb() { awk -v k="$2" '$1 == k":" {print $2}' "/proc/$1/status"; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a / b}'; }
 
@@ -62,15 +81,15 @@ run_engine() {
   curl -sf -H 'Authorization: Bearer dev:r1' -H 'Content-Type: application/octet-stream' \
     --data-binary 'a,b' "$base/requests/$rid/objects?filename=t.csv&output_type=tabular" >/dev/null
 
-  local bare_health health get post
-  bare_health=$(rate "http://127.0.0.1:$bare_port/health")
-  health=$(rate "$base/health")
-  get=$(TOKEN=dev:r1 rate -s "$here/get_request.lua" "$base/requests/$rid")
-  post=$(TOKEN=dev:r1 PROJECT=$project rate -s "$here/post_request.lua" "$base/requests")
-  echo "GET /health            bare Beast ${bare_health}/s   trevord ${health}/s   ratio $(ratio "$health" "$bare_health")"
-  echo "GET /requests/{id}     ${get}/s   ratio to bare /health $(ratio "$get" "$bare_health") (target >= 0.4)"
-  echo "POST /requests         ${post}/s"
-  echo "POST_RATE_$engine=$post" >>"$work/rates"
+  local bare_health health get post bare_runs health_runs get_runs post_runs
+  read -r bare_health bare_runs <<<"$(median_rate "http://127.0.0.1:$bare_port/health")"
+  read -r health health_runs <<<"$(median_rate "$base/health")"
+  read -r get get_runs <<<"$(TOKEN=dev:r1 median_rate -s "$here/get_request.lua" "$base/requests/$rid")"
+  read -r post post_runs <<<"$(TOKEN=dev:r1 PROJECT=$project median_rate -s "$here/post_request.lua" "$base/requests")"
+  echo "wrk: 2 threads, 32 connections, ${secs} s per run; median of $runs runs (the runs in brackets)"
+  echo "GET /health            bare Beast ${bare_health}/s [$bare_runs]   trevord ${health}/s [$health_runs]   ratio $(ratio "$health" "$bare_health")"
+  echo "GET /requests/{id}     ${get}/s [$get_runs]   ratio to bare /health $(ratio "$get" "$bare_health") (target >= 0.4)"
+  echo "POST /requests         ${post}/s [$post_runs]"
   echo "RSS after load: $(rss_kb "$pid" VmRSS) kB"
 
   # 500 MB through the upload path, raw and multipart: peak RSS.
@@ -109,13 +128,17 @@ run_engine() {
   echo "release of ~1000 MB: $(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.1f", b - a}') s; download of the package through its link $(awk -v a="$t2" -v b="$t3" 'BEGIN {printf "%.0f", 1000 / (b - a)}') MB/s; peak RSS since the release began (VmHWM) $(rss_kb "$pid" VmHWM) kB (target < 100 MB)"
   kill -TERM "$pid"
   while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done
+
+  # The baseline of POST /requests at its concurrency: the raw driver's
+  # single-row commit from 32 writers at once (and from one), same engine.
+  local raw32 raw1
+  raw32=$(raw_commits "$url" 32 9600)
+  raw1=$(raw_commits "$url" 1 5000)
+  echo "raw single-row commit (median of 3): 32 writers ${raw32}/s, 1 writer ${raw1}/s"
+  echo "POST /requests at 32 connections: ratio to 32 raw writers $(ratio "$post" "$raw32") (target >= 0.3); to one raw writer $(ratio "$post" "$raw1")"
 }
 
 run_engine sqlite "sqlite:///$work/bench.db" 18182
-raw=$("$build/tests/bench/audit_append_bench" "sqlite:///$work/raw.db" 5000 1 |
-  awk '/one event per transaction/ {for (i = 1; i <= NF; i++) if ($i == "raw") {sub("/s", "", $(i+1)); print $(i+1)}}')
-post=$(grep POST_RATE_sqlite "$work/rates" | cut -d= -f2)
-echo "SQLite raw single-row commit (same run): ${raw}/s; POST /requests ratio $(ratio "$post" "$raw") (target >= 0.3)"
 
 PG_FSYNC=on "$here/../tools/pg-throwaway.sh" start "$state" >/dev/null
 run_engine postgresql "$(cat "$state/url")" 18183

@@ -595,6 +595,53 @@ TEST_CASE("the agent's service account records the agent review (TREVOR_AGENT_RE
             .status == 409);
 }
 
+TEST_CASE("the agent never vetoes over HTTP: its advice against, then the checkers' approvals") {
+  daemon d([](config& c) {
+    c.agent_review = true;
+    c.required_reviews = 3;  // the agent and two checkers
+  });
+  world w(d);
+  const std::string agent = "dev:rule-engine:trevor_agent";
+  for (const std::string advice : {"changes_requested", "rejected"}) {
+    CAPTURE(advice);
+    const auto id = w.submitted();
+    auto a = d.post("/requests/" + id + "/agent-review", agent,
+                    json::object{{"decision", advice}, {"summary", "small cells"}});
+    REQUIRE(a.status == 201);
+    CHECK(str(a.json(), "decision") == advice);
+    CHECK(str(d.get("/requests/" + id, world::r1).json(), "status") == "HUMAN_REVIEW");
+    for (const char* checker : {world::c1, world::c2})
+      REQUIRE(d.post("/requests/" + id + "/reviews", checker,
+                     json::object{{"decision", "approved"}, {"summary", "fine"}})
+                  .status == 201);
+    const auto r = d.get("/requests/" + id, world::r1).json();
+    CHECK(str(r, "status") == "APPROVED");
+    for (const auto& o : r.at("objects").as_array()) CHECK(str(o, "state") == "APPROVED");
+  }
+}
+
+TEST_CASE("escalation over HTTP: after the agent escalates only a senior checker reviews") {
+  daemon d([](config& c) { c.agent_review = true; });
+  world w(d);
+  const auto id = w.submitted();
+  auto a = d.post("/requests/" + id + "/agent-review", "dev:rule-engine:trevor_agent",
+                  json::object{{"decision", "escalated"}, {"summary", "needs a senior look"}});
+  REQUIRE(a.status == 201);
+  CHECK(str(d.get("/requests/" + id, world::r1).json(), "status") == "HUMAN_REVIEW");
+  const auto target = "/requests/" + id + "/reviews";
+  for (const char* checker : {world::c1, world::c2}) {
+    auto refused = d.post(target, checker, json::object{{"decision", "approved"}});
+    REQUIRE(refused.status == 403);
+    CHECK(refused.detail().find("senior") != std::string::npos);
+  }
+  CHECK(d.get(target, world::r1).json().as_array().size() == 1);  // the agent's alone
+  auto senior = d.post(target, world::s1, json::object{{"decision", "approved"}});
+  CHECK(senior.status == 201);
+  const auto r = d.get("/requests/" + id, world::r1).json();
+  CHECK(str(r, "status") == "APPROVED");
+  for (const auto& o : r.at("objects").as_array()) CHECK(str(o, "state") == "APPROVED");
+}
+
 TEST_CASE("notifications: list, cursor, unread count, mark read, others' rows are 404") {
   daemon d;
   world w(d);
@@ -646,13 +693,101 @@ TEST_CASE("/metrics: counts by route and status, latency histogram, pool and req
 }
 
 TEST_CASE("a deactivated user is refused everything") {
+  // Every authenticated route, called with well-formed parameters and body by
+  // a deactivated researcher and a deactivated tre_admin (whose role would
+  // otherwise open almost every route): 403, and nothing written. The one
+  // exception is GET /users/me, which shows the caller their own row saying
+  // they are deactivated.
   daemon d;
   world w(d);
+  const auto id = w.draft();
+  const auto oid = str(w.upload(id, "a,b\n1,2\n"), "id");
+  const auto me = d.get("/users/me", world::r1).json();
+  REQUIRE(!me.at("memberships").as_array().empty());
+  const auto membership = str(me.at("memberships").as_array()[0], "id");
+  const std::string admin2 = "dev:admin2:tre_admin";
+  REQUIRE(d.get("/users/me", admin2).status == 200);
   d.database().exec(
       "UPDATE users SET active = " + std::string(trevor::test::on_postgres() ? "false" : "0") +
-      " WHERE username = 'r1'");
-  auto r = d.get("/requests", world::r1);
-  CHECK(r.status == 403);
+      " WHERE username IN ('r1', 'admin2')");
+  const auto lock_version =
+      d.get("/requests/" + id + "/objects/" + oid + "/metadata", world::admin)
+          .json()
+          .at("lock_version")
+          .as_int64();
+
+  const std::map<std::string, std::string> params{
+      {"request_id", id},
+      {"object_id", oid},
+      {"project_id", w.project_id},
+      {"membership_id", membership},
+      {"review_id", trevor::uuid::v7().str()},
+      {"notification_id", trevor::uuid::v7().str()}};
+  // What each route with a body or required parameters is sent: a valid
+  // request for an active user with the right role.
+  struct call_shape {
+    std::string query, body, content_type;
+  };
+  const auto as_json = [](const json::value& v) {
+    return call_shape{"", json::serialize(v), "application/json"};
+  };
+  const call_shape upload{"?filename=new.csv", "x,y\n", "application/octet-stream"};
+  const std::map<std::string, call_shape> shapes{
+      {"POST /admin/projects/sync",
+       as_json(json::object{{"projects", json::array{json::object{{"id", w.project_id},
+                                                                   {"name", "proj"}}}}})},
+      {"POST /memberships", as_json(json::object{{"user_id", w.user_ids.at("outsider")},
+                                                 {"project_id", w.project_id},
+                                                 {"role", "researcher"}})},
+      {"POST /requests", as_json(json::object{{"project_id", w.project_id},
+                                              {"direction", "egress"},
+                                              {"title", "t"}})},
+      {"GET /users", {"?username=r1", "", ""}},
+      {"POST /requests/{request_id}/objects", upload},
+      {"POST /requests/{request_id}/objects/{object_id}/replace", upload},
+      {"PATCH /requests/{request_id}/objects/{object_id}/metadata",
+       as_json(json::object{{"lock_version", lock_version}, {"title", "new"}})},
+      {"POST /requests/{request_id}/reviews", as_json(json::object{{"decision", "approved"}})},
+      {"POST /requests/{request_id}/agent-review", as_json(json::object{{"decision", "approved"}})},
+      {"POST /requests/{request_id}/slots", as_json(json::object{{"filename", "s.csv"}})},
+  };
+
+  const auto tables = [&] {
+    std::vector<long long> n;
+    for (const char* t : {"airlock_requests", "output_objects", "output_object_metadata",
+                          "reviews", "notifications", "audit_events", "project_memberships",
+                          "projects"})
+      n.push_back(d.database().count(std::string("SELECT count(*) FROM ") + t));
+    return n;
+  };
+  const auto before = tables();
+  std::size_t checked = 0;
+  for (const auto& r : routes()) {
+    if (!r.authenticated) continue;
+    const std::string method(boost::beast::http::to_string(r.method));
+    const std::string name = method + " " + std::string(r.pattern);
+    std::string target(r.pattern);
+    for (std::size_t open; (open = target.find('{')) != std::string::npos;) {
+      const auto close = target.find('}', open);
+      const auto param = target.substr(open + 1, close - open - 1);
+      REQUIRE_MESSAGE(params.count(param) == 1, "no value for {" << param << "} in " << name);
+      target.replace(open, close - open + 1, params.at(param));
+    }
+    const auto shape = shapes.count(name) ? shapes.at(name) : call_shape{};
+    for (const auto& token : {std::string(world::r1), admin2}) {
+      auto res = d.call({method, target + shape.query, token, shape.body, shape.content_type});
+      ++checked;
+      if (name == "GET /users/me") {
+        CHECK(res.status == 200);
+        CHECK_FALSE(res.json().at("active").as_bool());
+        continue;
+      }
+      CHECK_MESSAGE(res.status == 403, token << " " << name << " → " << res.status << " "
+                                              << res.body);
+    }
+  }
+  CHECK(checked >= 2 * 40);
+  CHECK(tables() == before);
 }
 
 }  // namespace trevord::test
@@ -707,6 +842,13 @@ TEST_CASE("/admin/audit/export: streamed CSV of every matching event, tre_admin 
   CHECK(r.body.find("request.created") != std::string::npos);
   CHECK(r.body.find("membership.created") == std::string::npos);  // filtered out
   CHECK(r.body.find("\"\"=1+2, \\\"\"quoted\\\"\"\"\"") != std::string::npos);
+  // A cell that starts with an embedder's text (the actor) is neutralised.
+  trevor::audit_log(d.database().db())
+      .append({"=cmd|' /C calc'!A0", "embedder.note", std::nullopt, std::nullopt, "{}"});
+  auto hostile = d.get("/admin/audit/export?event_type=embedder.", world::admin);
+  REQUIRE(hostile.status == 200);
+  CHECK(hostile.body.find(",'=cmd|' /C calc'!A0,") != std::string::npos);
+  CHECK(hostile.body.find(",=cmd") == std::string::npos);
   CHECK(d.get("/admin/audit/export", world::c1).status == 403);
   CHECK(d.get("/admin/audit/export?until=never", world::admin).status == 422);
 }

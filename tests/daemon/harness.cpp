@@ -17,6 +17,7 @@
 #include <boost/beast/http.hpp>
 #include <boost/json.hpp>
 
+#include "api.hpp"
 #include "log.hpp"
 
 extern char** environ;
@@ -123,13 +124,16 @@ config test_config(const std::string& storage_dir) {
   return c;
 }
 
-daemon::daemon(std::function<void(config&)> adjust) {
+daemon::daemon(std::function<void(config&)> adjust,
+               std::function<void(trevor::workflow_options&)> adjust_workflow) {
   set_log_level("error");
   db_ = std::make_unique<trevor::test::fresh_database>(true, 4, true);
   cfg_ = test_config(storage_.path());
   cfg_.database_url = db_->url();
   if (adjust) adjust(cfg_);
-  server_ = std::make_unique<server>(cfg_, db_->db());
+  auto options = workflow_options_of(cfg_);
+  if (adjust_workflow) adjust_workflow(options);
+  server_ = std::make_unique<server>(cfg_, db_->db(), options);
   port_ = server_->port();
   runner_ = std::thread([this] { server_->run(); });
 }

@@ -16,6 +16,7 @@
 #include "server.hpp"
 #include "support.hpp"
 #include "trevor/uuid.hpp"
+#include "trevor/workflow.hpp"
 
 namespace trevord::test {
 
@@ -62,7 +63,11 @@ config test_config(const std::string& storage_dir);
 /// A trevord server in this process on a fresh migrated database.
 class daemon {
  public:
-  explicit daemon(std::function<void(config&)> adjust = {});
+  /// `adjust` changes the configuration; `adjust_workflow` then the
+  /// workflow's options derived from it (for what the configuration cannot
+  /// say, such as link lifetimes of seconds).
+  explicit daemon(std::function<void(config&)> adjust = {},
+                  std::function<void(trevor::workflow_options&)> adjust_workflow = {});
   ~daemon();
 
   unsigned short port() const { return port_; }

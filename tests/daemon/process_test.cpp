@@ -71,20 +71,41 @@ TEST_CASE("SIGTERM: stop accepting, /readyz 503, finish the request in flight, e
                    std::to_string(body.size()) + "\r\n\r\n" + body.substr(0, 100000));
   http_client keep(p.port());
   REQUIRE(keep.send({"GET", "/readyz", "", "", ""}).status == 200);
-  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  // Wait until the server is reading the upload's body: two requests in
+  // flight, the upload and the /metrics request asking.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  bool uploading = false;
+  while (!uploading && std::chrono::steady_clock::now() < deadline) {
+    const auto metrics = keep.send({"GET", "/metrics", "", "", ""});
+    REQUIRE(metrics.status == 200);
+    uploading = metrics.body.find("\ntrevord_http_requests_in_flight 2\n") != std::string::npos;
+    if (!uploading) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  REQUIRE(uploading);
 
   p.signal(SIGTERM);
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));
-  // An open connection sees /readyz go to 503; new connections are refused.
+  // The signal is handled asynchronously: the drain has begun once its log
+  // line is out. (Polling /readyz on the open connection instead would race
+  // with the drain closing it after an answer.)
+  bool draining = false;
+  while (!draining && std::chrono::steady_clock::now() < deadline) {
+    draining = read_all(p.output_path()).find("\"msg\":\"draining\"") != std::string::npos;
+    if (!draining) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  REQUIRE(draining);
+  // An open connection sees /readyz answer 503; new connections are refused.
   auto ready = keep.send({"GET", "/readyz", "", "", ""});
   CHECK(ready.status == 503);
   CHECK(ready.detail() == "draining");
   bool refused = false;
-  try {
-    http_client late(p.port());
-    late.send({"GET", "/health", "", "", ""});
-  } catch (...) {
-    refused = true;
+  while (!refused && std::chrono::steady_clock::now() < deadline) {
+    try {
+      http_client late(p.port());
+      late.send({"GET", "/health", "", "", ""});
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    } catch (...) {
+      refused = true;
+    }
   }
   CHECK(refused);
   CHECK_FALSE(p.wait(0.2).has_value());  // still finishing the upload

@@ -32,6 +32,11 @@ void approve(daemon& d, const std::string& id) {
   REQUIRE(str(d.get("/requests/" + id, world::admin).json(), "status") == "APPROVED");
 }
 
+/// Rows of the audit trail (raw count).
+long long audit_rows(daemon& d) {
+  return d.database().count("SELECT count(*) FROM audit_events");
+}
+
 std::vector<std::string> audit_types(daemon& d, const std::string& id) {
   std::vector<std::string> out;
   const auto trail = d.get("/requests/" + id + "/audit", world::admin).json();
@@ -80,7 +85,9 @@ TEST_CASE("egress release over HTTP: 202, the package behind its link, refusals"
   const auto types = audit_types(d, id);
   CHECK(std::count(types.begin(), types.end(), "release.downloaded") == 1);
 
-  // Altered, missing, or another request's: 403 with the reason.
+  // Altered, missing, or another request's: 403 with the reason, nothing written.
+  const auto other = w.draft("Other");
+  const auto events_before = audit_rows(d);
   std::string altered = link;
   altered.back() = altered.back() == '0' ? '1' : '0';
   auto bad = d.get(altered, "");
@@ -89,9 +96,9 @@ TEST_CASE("egress release over HTTP: 202, the package behind its link, refusals"
   auto none = d.get("/requests/" + id + "/release/download", "");
   CHECK(none.status == 403);
   CHECK(none.detail().find("token") != std::string::npos);
-  const auto other = w.draft("Other");
   CHECK(d.get("/requests/" + other + "/release/download?" + link.substr(link.find("token=")), "")
             .status == 403);
+  CHECK(audit_rows(d) == events_before);
 
   // Releasing twice: 409. A fresh link (tre_admin): the old one is refused.
   CHECK(d.post("/requests/" + id + "/release", world::admin).status == 409);
@@ -99,9 +106,11 @@ TEST_CASE("egress release over HTTP: 202, the package behind its link, refusals"
   auto renewed = d.post("/requests/" + id + "/release/link", world::admin);
   REQUIRE(renewed.status == 200);
   CHECK(str(renewed.json(), "download_url") != str(record, "download_url"));
+  const auto events_renewed = audit_rows(d);
   auto old = d.get(link, "");
   CHECK(old.status == 403);
   CHECK(old.detail().find("replaced") != std::string::npos);
+  CHECK(audit_rows(d) == events_renewed);
   CHECK(d.get(path_of(str(renewed.json(), "download_url")), "").status == 200);
 }
 
@@ -223,13 +232,15 @@ TEST_CASE("ingress over HTTP: slots, upload links, review, delivery and its down
   REQUIRE(link.status == 201);
   const auto upload = path_of(str(link.json(), "upload_url"));
   const std::string content = "code,label\n1,a\n";
-  // Another slot's path with this token: 403; a JSON body: 415.
+  // Another slot's path with this token: 403; a JSON body: 415. Neither writes anything.
+  const auto events_before = audit_rows(d);
   auto wrong = d.call(
       {"PUT",
        "/requests/" + id + "/objects/" + oid2 + "/upload?" + upload.substr(upload.find("token=")),
        "", content, "application/octet-stream"});
   CHECK(wrong.status == 403);
   CHECK(d.call({"PUT", upload, "", content, "application/json"}).status == 415);
+  CHECK(audit_rows(d) == events_before);
   auto put = d.call({"PUT", upload, "", content, "application/octet-stream"});
   REQUIRE(put.status == 200);
   CHECK(str(put.json(), "checksum_sha256") == sha256_hex(content));
@@ -255,11 +266,13 @@ TEST_CASE("ingress over HTTP: slots, upload links, review, delivery and its down
   auto got = d.get(path_of(str(urls[0], "download_url")), "");
   REQUIRE(got.status == 200);
   CHECK(got.body == content);
-  // One object's token on another object's path: 403.
+  // One object's token on another object's path: 403, nothing written.
+  const auto events_delivered = audit_rows(d);
   const auto u0 = path_of(str(urls[0], "download_url"));
   auto swapped = d.get(
       "/requests/" + id + "/delivery/objects/" + oid2 + "?" + u0.substr(u0.find("token=")), "");
   CHECK(swapped.status == 403);
+  CHECK(audit_rows(d) == events_delivered);
   CHECK(str(d.get("/requests/" + id, world::admin).json(), "status") == "RELEASED");
   auto read = d.get("/requests/" + id + "/delivery", world::r1);
   REQUIRE(read.status == 200);
@@ -268,6 +281,96 @@ TEST_CASE("ingress over HTTP: slots, upload links, review, delivery and its down
   const auto types = audit_types(d, id);
   CHECK(std::count(types.begin(), types.end(), "delivery.downloaded") == 1);
   CHECK(std::count(types.begin(), types.end(), "object.upload_link_issued") == 2);
+}
+
+}  // namespace trevord::test
+
+namespace trevord::test {
+
+TEST_CASE("links expire over HTTP: release, delivery and upload links work, then are refused") {
+  // Lifetimes of seconds (the configuration counts whole hours): each link is
+  // used once at once, then again after its expiry (database time).
+  constexpr auto lifetime = std::chrono::seconds(3);
+  daemon d({}, [&](trevor::workflow_options& o) {
+    o.release_link_ttl = lifetime;
+    o.delivery_link_ttl = lifetime;
+    o.upload_link_ttl = lifetime;
+  });
+  world w(d);
+
+  // An approved egress request, an approved ingress request, and an ingress
+  // draft with two empty slots.
+  const auto egress = w.draft("Released");
+  w.upload(egress, "age,n\n40,12\n", "t.csv");
+  REQUIRE(d.post("/requests/" + egress + "/submit", world::r1).status == 200);
+  approve(d, egress);
+  auto ingress_request = [&](const std::string& title) {
+    auto r = d.post("/requests", world::admin,
+                    json::object{
+                        {"project_id", w.project_id}, {"direction", "ingress"}, {"title", title}});
+    REQUIRE(r.status == 201);
+    return str(r.json(), "id");
+  };
+  auto slot = [&](const std::string& id, const std::string& filename) {
+    auto s = d.post("/requests/" + id + "/slots", world::admin, json::object{{"filename", filename}});
+    REQUIRE(s.status == 201);
+    return str(s.json(), "id");
+  };
+  auto upload_link = [&](const std::string& id, const std::string& oid) {
+    auto l = d.post("/requests/" + id + "/objects/" + oid + "/upload-link", world::admin);
+    REQUIRE(l.status == 201);
+    return l.json();
+  };
+  auto put = [&](const json::value& link, const std::string& bytes) {
+    return d.call({"PUT", path_of(str(link, "upload_url")), "", bytes, "application/octet-stream"});
+  };
+  const auto delivered = ingress_request("Delivered");
+  const auto delivered_slot = slot(delivered, "lookup.csv");
+  REQUIRE(put(upload_link(delivered, delivered_slot), "code\n1\n").status == 200);
+  REQUIRE(d.post("/requests/" + delivered + "/submit", world::admin).status == 200);
+  approve(d, delivered);
+  const auto draft = ingress_request("Draft");
+  const auto used_slot = slot(draft, "a.csv");
+  const auto idle_slot = slot(draft, "b.csv");
+
+  // Each link works when issued.
+  auto rel = d.post("/requests/" + egress + "/release", world::admin);
+  REQUIRE(rel.status == 202);
+  const auto release_link = path_of(str(rel.json(), "download_url"));
+  CHECK(d.get(release_link, "").status == 200);
+  auto del = d.post("/requests/" + delivered + "/deliver", world::admin);
+  REQUIRE(del.status == 202);
+  const auto delivery_link = path_of(str(del.json().at("object_urls").as_array()[0], "download_url"));
+  CHECK(d.get(delivery_link, "").body == "code\n1\n");
+  const auto used = upload_link(draft, used_slot);
+  const auto idle = upload_link(draft, idle_slot);
+  CHECK(put(used, "x\n").status == 200);
+
+  // After the last expiry, every one of them is refused as expired, and the
+  // refusals write nothing.
+  std::int64_t last = 0;
+  for (const auto& expiry : {str(rel.json(), "url_expires_at"), str(del.json(), "url_expires_at"),
+                             str(used, "url_expires_at"), str(idle, "url_expires_at")}) {
+    const auto t = trevor::timestamp::parse(expiry);
+    REQUIRE(t.has_value());
+    last = std::max(last, t->micros());
+  }
+  const auto now = trevor::timestamp::from_sys(std::chrono::system_clock::now()).micros();
+  CHECK(last - now <= std::chrono::microseconds(lifetime).count());  // seconds, not hours
+  std::this_thread::sleep_for(std::chrono::microseconds(last - now) +
+                              std::chrono::milliseconds(100));
+  const auto events = audit_rows(d);
+  auto expired = [](const http_response& r) {
+    REQUIRE(r.status == 403);
+    const auto detail = r.detail();
+    CHECK_MESSAGE(detail.find("expired") != std::string::npos, detail);
+  };
+  expired(d.get(release_link, ""));
+  expired(d.get(delivery_link, ""));
+  expired(put(idle, "late\n"));
+  CHECK(audit_rows(d) == events);
+  CHECK(d.database().count("SELECT count(*) FROM output_objects WHERE id = '" + idle_slot +
+                           "' AND size_bytes > 0") == 0);
 }
 
 }  // namespace trevord::test

@@ -113,6 +113,36 @@ TEST_CASE("audit export: header, every event newest first, hostile payloads surv
   CHECK(created);
 }
 
+TEST_CASE("audit export: a cell starting with user text that a spreadsheet runs is neutralised") {
+  // The payload is always a JSON object ('{…'); the actor column is the
+  // embedder's text, and may start with anything.
+  world w;
+  dashboard board(w.fdb.db());
+  audit_log log(w.fdb.db());
+  const std::vector<std::string> hostile{"=HYPERLINK(\"http://evil\",\"x\")", "+1+1", "-2+3",
+                                         "@SUM(A1:A2)", "\tcmd", "=1,2"};
+  for (const auto& actor : hostile)
+    log.append({actor, "embedder.note", std::nullopt, std::nullopt, R"({"n": 1})"});
+  std::string csv;
+  audit_query q;
+  q.event_type_prefix = "embedder.";
+  board.audit_export_csv(w.admin, q, [&](std::string_view chunk) { csv.append(chunk); });
+  const auto records = parse_csv(csv);
+  REQUIRE(records.size() == hostile.size() + 1);
+  for (std::size_t i = 0; i < hostile.size(); ++i) {
+    const auto& actor = hostile[hostile.size() - 1 - i];  // newest first
+    CAPTURE(actor);
+    REQUIRE(records[i + 1].size() == 6);
+    CHECK(records[i + 1][3] == "'" + actor);
+  }
+  // No line of the file, nor any cell after a separator, starts a formula.
+  for (const auto& rec : records)
+    for (const auto& cell : rec)
+      CHECK_MESSAGE((cell.empty() || std::string_view("=+-@\t\r").find(cell.front()) ==
+                                         std::string_view::npos),
+                    cell);
+}
+
 TEST_CASE("audit export streams page by page; filters apply; only tre_admin") {
   world w;
   dashboard board(w.fdb.db());

@@ -240,7 +240,7 @@ TEST_CASE("both engines' migrated schemas match the one expected description") {
   const std::string expected = read_file(TREVOR_SCHEMA_EXPECTED);
   if (f.db().kind() == engine::postgresql) {
     const std::string actual = render(describe_postgresql(*l));
-    if (std::getenv("TREVOR_UPDATE_SCHEMA_EXPECTED")) {
+    if (trevor::test::rewrite_requested("TREVOR_UPDATE_SCHEMA_EXPECTED")) {
       std::ofstream(TREVOR_SCHEMA_EXPECTED) << actual;
       MESSAGE("rewrote " TREVOR_SCHEMA_EXPECTED);
     } else {

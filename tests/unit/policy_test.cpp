@@ -222,7 +222,7 @@ TEST_CASE("README state diagram is generated from the table and up to date") {
   REQUIRE(b != std::string::npos);
   REQUIRE(e != std::string::npos);
   const std::string current = readme.substr(b + begin.size(), e - b - begin.size());
-  if (current != generated && std::getenv("TREVOR_UPDATE_DOCS")) {
+  if (current != generated && test::rewrite_requested("TREVOR_UPDATE_DOCS")) {
     std::ofstream(TREVOR_README) << readme.substr(0, b + begin.size()) << generated
                                  << readme.substr(e);
     MESSAGE("README state diagram rewritten");

@@ -136,6 +136,17 @@ error thrown_by(const std::function<void()>& fn) {
   return error(errc::internal, "unreachable");
 }
 
+bool rewrite_requested(const char* variable) {
+  if (!std::getenv(variable)) return false;
+  const char* ci = std::getenv("CI");
+  if (ci && *ci) {
+    const std::string why = std::string(variable) + " is set in a CI run (CI=" + ci +
+                            "): CI compares with the reference and never rewrites it";
+    FAIL(why);
+  }
+  return true;
+}
+
 std::size_t files_under(const std::filesystem::path& root) {
   if (!std::filesystem::exists(root)) return 0;
   std::size_t n = 0;

@@ -83,4 +83,10 @@ class temp_dir {
 /// Runs fn and returns the trevor::error it threw; fails the test if none.
 error thrown_by(const std::function<void()>& fn);
 
+/// Whether the environment variable `variable` (e.g. TREVOR_UPDATE_DOCS) asks
+/// the test to rewrite its reference instead of comparing with it. Under CI
+/// (CI set and not empty) a set variable fails the test instead: a CI run
+/// compares, it never rewrites what it checks against.
+bool rewrite_requested(const char* variable);
+
 }  // namespace trevor::test

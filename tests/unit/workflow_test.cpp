@@ -387,6 +387,49 @@ TEST_CASE("agent: a review from SUBMITTED passes through AGENT_REVIEW; checkers 
   CHECK(w.flow.requests.get(w.r1, r.id).status == request_status::approved);
 }
 
+TEST_CASE("agent: its request for changes or rejection is advice; the humans approve: APPROVED") {
+  for (const auto advice : {review_decision::changes_requested, review_decision::rejected}) {
+    CAPTURE(to_string(advice));
+    // Three reviewers per round: the agent and two humans.
+    world w({.required_reviews = 3, .agent_review = true});
+    const auto r = w.submitted(2);
+    const auto agent = w.agent_review(r.id, advice, "small cells");
+    CHECK(agent.decision == advice);
+    CHECK(w.flow.requests.get(w.r1, r.id).status == request_status::human_review);
+    w.flow.reviews.record(w.c1, r.id, decide(review_decision::approved));
+    CHECK(w.flow.requests.get(w.r1, r.id).status == request_status::human_review);
+    w.flow.reviews.record(w.c2, r.id, decide(review_decision::approved));
+    CHECK(w.flow.requests.get(w.r1, r.id).status == request_status::approved);
+    for (const auto& o : w.flow.objects.list(w.r1, r.id)) CHECK(o.state == object_state::approved);
+    // The closing event names all three reviews, the agent's among them.
+    const auto trail = w.trail(r.id);
+    const auto closed = std::find_if(trail.begin(), trail.end(), [](const audit_event& e) {
+      return e.event_type == "request.approved";
+    });
+    REQUIRE(closed != trail.end());
+    CHECK(test::payload_of(*closed).at("reviews").as_array().size() == 3);
+  }
+}
+
+TEST_CASE("agent: after an escalation only a senior checker reviews; their approval: APPROVED") {
+  world w({.agent_review = true});
+  const auto r = w.submitted();
+  w.agent_review(r.id, review_decision::escalated, "needs a senior look");
+  CHECK(w.flow.requests.get(w.r1, r.id).status == request_status::human_review);
+  const snapshot before(w);
+  for (const auto& checker : {w.c1, w.c2}) {
+    const auto e = thrown_by([&] {
+      w.flow.reviews.record(checker, r.id, decide(review_decision::approved));
+    });
+    CHECK(e.code() == errc::forbidden);
+    CHECK_MESSAGE(std::string(e.what()).find("senior") != std::string::npos, e.what());
+  }
+  CHECK(snapshot(w) == before);
+  w.flow.reviews.record(w.s1, r.id, decide(review_decision::approved));
+  CHECK(w.flow.requests.get(w.r1, r.id).status == request_status::approved);
+  for (const auto& o : w.flow.objects.list(w.r1, r.id)) CHECK(o.state == object_state::approved);
+}
+
 TEST_CASE("agent: bad findings are refused before anything is written") {
   world w({.agent_review = true});
   const auto r = w.submitted();
@@ -784,6 +827,13 @@ TEST_CASE("users: written only when a claim changed; deactivated users are refus
           w.flow.requests.create(w.r1, {w.proj.id, direction::egress, "x", ""});
         }).code() == errc::forbidden);
   CHECK(thrown_by([&] { w.box.unread_count(w.r1); }).code() == errc::forbidden);
+  CHECK(thrown_by([&] { w.dir.list_projects(w.r1); }).code() == errc::forbidden);
+  CHECK(thrown_by([&] { w.dir.get_project(w.r1, w.proj.id); }).code() == errc::forbidden);
+  CHECK(thrown_by([&] { w.dir.project_memberships(w.r1, w.proj.id); }).code() ==
+        errc::forbidden);
+  CHECK(w.dir.project_memberships(w.c1, w.proj.id).size() == 5);  // an active caller reads
+  CHECK(thrown_by([&] { w.dir.project_memberships(w.c1, uuid::v7()); }).code() ==
+        errc::not_found);
   CHECK(snapshot(w) == frozen);
   CHECK(thrown_by([&] { w.dir.set_user_active(w.c1, w.r1.user_id, true); }).code() ==
         errc::forbidden);

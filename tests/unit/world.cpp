@@ -71,6 +71,11 @@ airlock_request world::submitted(int objects) {
   return flow.requests.submit(r1, r.id);
 }
 
+review world::agent_review(const uuid& request_id, review_decision decision,
+                           const std::string& summary) {
+  return flow.reviews.record_agent_review(request_id, {decision, summary, "[]"});
+}
+
 std::vector<audit_event> world::trail(const uuid& request_id) {
   audit_log log(fdb.db());
   audit_query q;

@@ -42,6 +42,10 @@ struct world {
                        const std::string& content = "a,b\n1,2\n");
   /// draft() then submit: HUMAN_REVIEW with the agent off, SUBMITTED with it on.
   airlock_request submitted(int objects = 1);
+  /// The agent's review of the request's current round (SUBMITTED or
+  /// AGENT_REVIEW → HUMAN_REVIEW), with no findings.
+  review agent_review(const uuid& request_id, review_decision decision,
+                      const std::string& summary = "automated checks");
 
   /// The request's audit trail, oldest first.
   std::vector<audit_event> trail(const uuid& request_id);

@@ -153,7 +153,6 @@ std::optional<bool> call::query_bool(std::string_view name) const {
                    fmt::format("{}: '{}' is not true or false", name, *v));
 }
 
-namespace {
 trevor::workflow_options workflow_options_of(const config& cfg) {
   trevor::workflow_options o;
   o.required_reviews = cfg.required_reviews;
@@ -172,13 +171,12 @@ trevor::workflow_options workflow_options_of(const config& cfg) {
   o.scratch_dir = std::filesystem::path(cfg.storage_dir) / ".scratch";
   return o;
 }
-}  // namespace
 
-api::api(const config& c, trevor::database d)
+api::api(const config& c, trevor::database d, trevor::workflow_options options)
     : cfg(c),
       db(std::move(d)),
       blobs(std::make_unique<trevor::filesystem_blob_store>(c.storage_dir)),
-      workflow(db, *blobs, workflow_options_of(c)),
+      workflow(db, *blobs, std::move(options)),
       directory(db),
       inbox(db),
       dashboard(db, std::chrono::hours(c.stuck_hours)),

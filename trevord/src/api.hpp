@@ -111,10 +111,15 @@ struct route_match {
 };
 route_match match_route(boost::beast::http::verb method, std::string_view path);
 
+/// The workflow's options as the configuration sets them.
+trevor::workflow_options workflow_options_of(const config& cfg);
+
 /// The services a handler calls, built once from the configuration.
 class api {
  public:
-  api(const config& cfg, trevor::database db);
+  /// `options`: the workflow's, workflow_options_of(cfg) when serving (tests
+  /// may refine them, e.g. link lifetimes shorter than the variables' hours).
+  api(const config& cfg, trevor::database db, trevor::workflow_options options);
 
   const config& cfg;
   trevor::database db;

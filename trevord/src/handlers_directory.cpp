@@ -97,13 +97,11 @@ reply users_list(api& a, call& c) {
 // ---------------------------------------------------------------- projects
 
 reply projects_list(api& a, call& c) {
-  person(c);
-  return ok(to_json(a.directory.list_projects()));
+  return ok(to_json(a.directory.list_projects(person(c))));
 }
 
 reply project_get(api& a, call& c) {
-  person(c);
-  return ok(to_json(a.directory.get_project(c.id("project_id"))));
+  return ok(to_json(a.directory.get_project(person(c), c.id("project_id"))));
 }
 
 reply projects_sync(api& a, call& c) {
@@ -124,10 +122,7 @@ reply projects_sync(api& a, call& c) {
 // ------------------------------------------------------------- memberships
 
 reply memberships_of_project(api& a, call& c) {
-  person(c);
-  const auto project_id = c.id("project_id");
-  a.directory.get_project(project_id);  // 404 for an unknown project
-  return ok(to_json(a.directory.project_memberships(project_id)));
+  return ok(to_json(a.directory.project_memberships(person(c), c.id("project_id"))));
 }
 
 reply membership_create(api& a, call& c) {

@@ -100,14 +100,14 @@ struct server::impl {
   std::atomic<int> in_flight{0};
   trevord::api api;
 
-  impl(const config& c, trevor::database d)
+  impl(const config& c, trevor::database d, const trevor::workflow_options& options)
       : cfg(c),
         ioc(static_cast<int>(c.threads)),
         workers(c.db_pool_size),
         transfers(std::max(min_transfer_threads, c.db_pool_size)),
         acceptor(ioc),
         signals(ioc, SIGINT, SIGTERM),
-        api(cfg, std::move(d)) {
+        api(cfg, std::move(d), options) {
     const auto address = asio::ip::make_address(cfg.host);
     tcp::endpoint ep{address, cfg.port};
     acceptor.open(ep.protocol());
@@ -660,7 +660,10 @@ void server::impl::wait_for_in_flight(std::chrono::steady_clock::time_point dead
 }
 
 server::server(const config& cfg, trevor::database db)
-    : impl_(std::make_unique<impl>(cfg, std::move(db))) {}
+    : server(cfg, std::move(db), workflow_options_of(cfg)) {}
+
+server::server(const config& cfg, trevor::database db, const trevor::workflow_options& options)
+    : impl_(std::make_unique<impl>(cfg, std::move(db), options)) {}
 
 server::~server() {
   impl_->workers.join();

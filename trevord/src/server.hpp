@@ -12,12 +12,19 @@
 #include "config.hpp"
 #include "trevor/database.hpp"
 
+namespace trevor {
+struct workflow_options;
+}
+
 namespace trevord {
 
 class server {
  public:
   /// Binds the listening socket. Throws std::system_error when it cannot.
   server(const config& cfg, trevor::database db);
+  /// The same with the workflow's options given rather than derived from
+  /// `cfg` (tests: finer link lifetimes than the configuration's hours).
+  server(const config& cfg, trevor::database db, const trevor::workflow_options& options);
   ~server();
   server(const server&) = delete;
   server& operator=(const server&) = delete;

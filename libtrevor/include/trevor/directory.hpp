@@ -81,6 +81,9 @@ class directory {
 
   std::vector<project> list_projects() const;
   project get_project(const uuid& id) const;
+  /// The same for a caller, who must be an active user (else forbidden).
+  std::vector<project> list_projects(const actor& who) const;
+  project get_project(const actor& who, const uuid& id) const;
 
   /// tre_admin: grants a role (membership.created). A researcher is never
   /// also a checker on the same project (conflict, checked here and by the
@@ -91,6 +94,9 @@ class directory {
   membership remove_membership(const actor& who, const uuid& membership_id);
 
   std::vector<membership> project_memberships(const uuid& project_id) const;
+  /// A project's memberships for a caller, who must be an active user (else
+  /// forbidden); not_found for an unknown project.
+  std::vector<membership> project_memberships(const actor& who, const uuid& project_id) const;
   std::vector<membership> user_memberships(const uuid& user_id) const;
 
  private:

@@ -239,6 +239,22 @@ project directory::get_project(const uuid& id) const {
   return *p;
 }
 
+std::vector<project> directory::list_projects(const actor& who) const {
+  return detail::run_transaction(db_.impl(), mode::read, "list projects", [&](connection& c) {
+    detail::require_active_user(c, who);
+    return detail::list_projects(c);
+  });
+}
+
+project directory::get_project(const actor& who, const uuid& id) const {
+  return detail::run_transaction(db_.impl(), mode::read, "get project", [&](connection& c) {
+    detail::require_active_user(c, who);
+    auto p = detail::find_project(c, id);
+    if (!p) throw error(errc::not_found, fmt::format("project {} not found", id.str()));
+    return std::move(*p);
+  });
+}
+
 membership directory::add_membership(const actor& who, const uuid& user_id, const uuid& project_id,
                                      membership_role role) {
   const uuid id = next_id();
@@ -290,6 +306,16 @@ membership directory::remove_membership(const actor& who, const uuid& membership
 
 std::vector<membership> directory::project_memberships(const uuid& project_id) const {
   return detail::run_statement(db_.impl(), "list memberships", [&](connection& c) {
+    return detail::list_memberships_of_project(c, project_id);
+  });
+}
+
+std::vector<membership> directory::project_memberships(const actor& who,
+                                                       const uuid& project_id) const {
+  return detail::run_transaction(db_.impl(), mode::read, "list memberships", [&](connection& c) {
+    detail::require_active_user(c, who);
+    if (!detail::find_project(c, project_id))
+      throw error(errc::not_found, fmt::format("project {} not found", project_id.str()));
     return detail::list_memberships_of_project(c, project_id);
   });
 }

@@ -731,7 +731,7 @@ TEST_CASE("a deactivated user is refused everything") {
   const auto as_json = [](const json::value& v) {
     return call_shape{"", json::serialize(v), "application/json"};
   };
-  const call_shape upload{"?filename=new.csv", "x,y\n", "application/octet-stream"};
+  const call_shape upload{"?filename=new.csv&output_type=tabular", "x,y\n", "application/octet-stream"};
   const std::map<std::string, call_shape> shapes{
       {"POST /admin/projects/sync",
        as_json(json::object{{"projects", json::array{json::object{{"id", w.project_id},

@@ -73,7 +73,7 @@ airlock_request world::submitted(int objects) {
 
 review world::agent_review(const uuid& request_id, review_decision decision,
                            const std::string& summary) {
-  return flow.reviews.record_agent_review(request_id, {decision, summary, "[]"});
+  return flow.reviews.record_agent_review(agent, request_id, {decision, summary, "[]"});
 }
 
 std::vector<audit_event> world::trail(const uuid& request_id) {

@@ -352,6 +352,11 @@ TEST_CASE("TREVOR_JWKS_URL: keys downloaded from the provider at start") {
     c.oidc_issuer = issuer;
     c.oidc_audience = audience;
   });
+  // The provider counts a download after writing it, which the daemon may
+  // have read first: wait for the count, with a deadline.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (provider.served() < 1 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
   CHECK(provider.served() == 1);
   claims_spec c;
   auto me = d.get("/users/me", mint(key, c));

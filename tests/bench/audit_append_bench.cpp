@@ -63,8 +63,7 @@ int main(int argc, char** argv) {
     std::printf(
         "audit append on %s (%zu single appends, %zu batches of %zu; median of 3 rounds, the "
         "side that runs first alternating)\n",
-                pg ? "PostgreSQL" : "SQLite (WAL, synchronous=NORMAL)", singles, batches,
-                batch_size);
+        pg ? "PostgreSQL" : "SQLite (WAL, synchronous=NORMAL)", singles, batches, batch_size);
     report("one event per transaction", median3(raw_single), median3(lib_single), 0.8);
     report("1000 events per transaction", median3(raw_batch), median3(lib_batch), 0.7);
   } catch (const std::exception& e) {

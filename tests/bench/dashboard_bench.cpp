@@ -13,9 +13,8 @@
 // a raw reference in the same run, and the ratio printed: for the audit
 // searches, the same page read raw (the same columns, filter, ORDER BY and
 // LIMIT through the driver, every value fetched); for the other reads, a
-// plain indexed COUNT(*) over the rows they read. Last, the CSV export of the whole trail runs in a child
-// process whose peak RSS is reported (VmHWM), so that the generator's memory
-// does not count.
+// plain indexed COUNT(*) over the rows they read. Last, the CSV export of the whole trail runs in a
+// child process whose peak RSS is reported (VmHWM), so that the generator's memory does not count.
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>

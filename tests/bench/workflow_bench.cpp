@@ -139,7 +139,8 @@ int main(int argc, char** argv) {
       auto raw_run = [&] { raw_rates.push_back(rate(n, time_it(n, [&] { raw.insert_one(); }))); };
       if (round != 1) raw_run();
       std::size_t i = 0;
-      submit.push_back(rate(n, time_it(n, [&] { t.flow.requests.submit(t.researcher, mine[i++]); })));
+      submit.push_back(
+          rate(n, time_it(n, [&] { t.flow.requests.submit(t.researcher, mine[i++]); })));
       i = 0;
       const auto open =
           time_it(n, [&] { t.flow.reviews.record(t.checker1, mine[i++], approve()); });
@@ -170,7 +171,8 @@ int main(int argc, char** argv) {
         for (const auto& id : more) fn(id);
         return static_cast<double>(counter.count()) / traced;
       };
-      const double rt_submit = per_op([&](const auto& id) { t.flow.requests.submit(t.researcher, id); });
+      const double rt_submit =
+          per_op([&](const auto& id) { t.flow.requests.submit(t.researcher, id); });
       const double rt_open =
           per_op([&](const auto& id) { t.flow.reviews.record(t.checker1, id, approve()); });
       const double rt_close =

@@ -710,19 +710,17 @@ TEST_CASE("a deactivated user is refused everything") {
   d.database().exec(
       "UPDATE users SET active = " + std::string(trevor::test::on_postgres() ? "false" : "0") +
       " WHERE username IN ('r1', 'admin2')");
-  const auto lock_version =
-      d.get("/requests/" + id + "/objects/" + oid + "/metadata", world::admin)
-          .json()
-          .at("lock_version")
-          .as_int64();
+  const auto lock_version = d.get("/requests/" + id + "/objects/" + oid + "/metadata", world::admin)
+                                .json()
+                                .at("lock_version")
+                                .as_int64();
 
-  const std::map<std::string, std::string> params{
-      {"request_id", id},
-      {"object_id", oid},
-      {"project_id", w.project_id},
-      {"membership_id", membership},
-      {"review_id", trevor::uuid::v7().str()},
-      {"notification_id", trevor::uuid::v7().str()}};
+  const std::map<std::string, std::string> params{{"request_id", id},
+                                                  {"object_id", oid},
+                                                  {"project_id", w.project_id},
+                                                  {"membership_id", membership},
+                                                  {"review_id", trevor::uuid::v7().str()},
+                                                  {"notification_id", trevor::uuid::v7().str()}};
   // What each route with a body or required parameters is sent: a valid
   // request for an active user with the right role.
   struct call_shape {
@@ -731,17 +729,18 @@ TEST_CASE("a deactivated user is refused everything") {
   const auto as_json = [](const json::value& v) {
     return call_shape{"", json::serialize(v), "application/json"};
   };
-  const call_shape upload{"?filename=new.csv&output_type=tabular", "x,y\n", "application/octet-stream"};
+  const call_shape upload{"?filename=new.csv&output_type=tabular", "x,y\n",
+                          "application/octet-stream"};
   const std::map<std::string, call_shape> shapes{
       {"POST /admin/projects/sync",
-       as_json(json::object{{"projects", json::array{json::object{{"id", w.project_id},
-                                                                   {"name", "proj"}}}}})},
+       as_json(json::object{
+           {"projects", json::array{json::object{{"id", w.project_id}, {"name", "proj"}}}}})},
       {"POST /memberships", as_json(json::object{{"user_id", w.user_ids.at("outsider")},
                                                  {"project_id", w.project_id},
                                                  {"role", "researcher"}})},
-      {"POST /requests", as_json(json::object{{"project_id", w.project_id},
-                                              {"direction", "egress"},
-                                              {"title", "t"}})},
+      {"POST /requests",
+       as_json(
+           json::object{{"project_id", w.project_id}, {"direction", "egress"}, {"title", "t"}})},
       {"GET /users", {"?username=r1", "", ""}},
       {"POST /requests/{request_id}/objects", upload},
       {"POST /requests/{request_id}/objects/{object_id}/replace", upload},
@@ -754,9 +753,8 @@ TEST_CASE("a deactivated user is refused everything") {
 
   const auto tables = [&] {
     std::vector<long long> n;
-    for (const char* t : {"airlock_requests", "output_objects", "output_object_metadata",
-                          "reviews", "notifications", "audit_events", "project_memberships",
-                          "projects"})
+    for (const char* t : {"airlock_requests", "output_objects", "output_object_metadata", "reviews",
+                          "notifications", "audit_events", "project_memberships", "projects"})
       n.push_back(d.database().count(std::string("SELECT count(*) FROM ") + t));
     return n;
   };
@@ -782,8 +780,8 @@ TEST_CASE("a deactivated user is refused everything") {
         CHECK_FALSE(res.json().at("active").as_bool());
         continue;
       }
-      CHECK_MESSAGE(res.status == 403, token << " " << name << " → " << res.status << " "
-                                              << res.body);
+      CHECK_MESSAGE(res.status == 403,
+                    token << " " << name << " → " << res.status << " " << res.body);
     }
   }
   CHECK(checked >= 2 * 40);

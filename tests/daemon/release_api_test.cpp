@@ -305,14 +305,15 @@ TEST_CASE("links expire over HTTP: release, delivery and upload links work, then
   REQUIRE(d.post("/requests/" + egress + "/submit", world::r1).status == 200);
   approve(d, egress);
   auto ingress_request = [&](const std::string& title) {
-    auto r = d.post("/requests", world::admin,
-                    json::object{
-                        {"project_id", w.project_id}, {"direction", "ingress"}, {"title", title}});
+    auto r = d.post(
+        "/requests", world::admin,
+        json::object{{"project_id", w.project_id}, {"direction", "ingress"}, {"title", title}});
     REQUIRE(r.status == 201);
     return str(r.json(), "id");
   };
   auto slot = [&](const std::string& id, const std::string& filename) {
-    auto s = d.post("/requests/" + id + "/slots", world::admin, json::object{{"filename", filename}});
+    auto s =
+        d.post("/requests/" + id + "/slots", world::admin, json::object{{"filename", filename}});
     REQUIRE(s.status == 201);
     return str(s.json(), "id");
   };
@@ -340,7 +341,8 @@ TEST_CASE("links expire over HTTP: release, delivery and upload links work, then
   CHECK(d.get(release_link, "").status == 200);
   auto del = d.post("/requests/" + delivered + "/deliver", world::admin);
   REQUIRE(del.status == 202);
-  const auto delivery_link = path_of(str(del.json().at("object_urls").as_array()[0], "download_url"));
+  const auto delivery_link =
+      path_of(str(del.json().at("object_urls").as_array()[0], "download_url"));
   CHECK(d.get(delivery_link, "").body == "code\n1\n");
   const auto used = upload_link(draft, used_slot);
   const auto idle = upload_link(draft, idle_slot);

@@ -70,8 +70,8 @@ TEST_CASE("concurrency: two submits at once: one succeeds, one is an invalid tra
   world w({}, /*sqlite_file=*/true, /*pool_size=*/4);
   for (int i = 0; i < 20; ++i) {
     const auto d = w.draft();
-    const auto [a, b] =
-        race([&] { w.flow.requests.submit(w.r1, d.id); }, [&] { w.flow.requests.submit(w.admin, d.id); });
+    const auto [a, b] = race([&] { w.flow.requests.submit(w.r1, d.id); },
+                             [&] { w.flow.requests.submit(w.admin, d.id); });
     CHECK(a.has_value() != b.has_value());
     CHECK((a ? *a : *b) == errc::invalid_transition);
     int submitted = 0;

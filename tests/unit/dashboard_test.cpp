@@ -119,8 +119,8 @@ TEST_CASE("audit export: a cell starting with user text that a spreadsheet runs 
   world w;
   dashboard board(w.fdb.db());
   audit_log log(w.fdb.db());
-  const std::vector<std::string> hostile{"=HYPERLINK(\"http://evil\",\"x\")", "+1+1", "-2+3",
-                                         "@SUM(A1:A2)", "\tcmd", "=1,2"};
+  const std::vector<std::string> hostile{
+      "=HYPERLINK(\"http://evil\",\"x\")", "+1+1", "-2+3", "@SUM(A1:A2)", "\tcmd", "=1,2"};
   for (const auto& actor : hostile)
     log.append({actor, "embedder.note", std::nullopt, std::nullopt, R"({"n": 1})"});
   std::string csv;
@@ -138,8 +138,8 @@ TEST_CASE("audit export: a cell starting with user text that a spreadsheet runs 
   // No line of the file, nor any cell after a separator, starts a formula.
   for (const auto& rec : records)
     for (const auto& cell : rec)
-      CHECK_MESSAGE((cell.empty() || std::string_view("=+-@\t\r").find(cell.front()) ==
-                                         std::string_view::npos),
+      CHECK_MESSAGE((cell.empty() ||
+                     std::string_view("=+-@\t\r").find(cell.front()) == std::string_view::npos),
                     cell);
 }
 

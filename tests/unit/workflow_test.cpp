@@ -418,9 +418,8 @@ TEST_CASE("agent: after an escalation only a senior checker reviews; their appro
   CHECK(w.flow.requests.get(w.r1, r.id).status == request_status::human_review);
   const snapshot before(w);
   for (const auto& checker : {w.c1, w.c2}) {
-    const auto e = thrown_by([&] {
-      w.flow.reviews.record(checker, r.id, decide(review_decision::approved));
-    });
+    const auto e =
+        thrown_by([&] { w.flow.reviews.record(checker, r.id, decide(review_decision::approved)); });
     CHECK(e.code() == errc::forbidden);
     CHECK_MESSAGE(std::string(e.what()).find("senior") != std::string::npos, e.what());
   }
@@ -829,11 +828,9 @@ TEST_CASE("users: written only when a claim changed; deactivated users are refus
   CHECK(thrown_by([&] { w.box.unread_count(w.r1); }).code() == errc::forbidden);
   CHECK(thrown_by([&] { w.dir.list_projects(w.r1); }).code() == errc::forbidden);
   CHECK(thrown_by([&] { w.dir.get_project(w.r1, w.proj.id); }).code() == errc::forbidden);
-  CHECK(thrown_by([&] { w.dir.project_memberships(w.r1, w.proj.id); }).code() ==
-        errc::forbidden);
+  CHECK(thrown_by([&] { w.dir.project_memberships(w.r1, w.proj.id); }).code() == errc::forbidden);
   CHECK(w.dir.project_memberships(w.c1, w.proj.id).size() == 5);  // an active caller reads
-  CHECK(thrown_by([&] { w.dir.project_memberships(w.c1, uuid::v7()); }).code() ==
-        errc::not_found);
+  CHECK(thrown_by([&] { w.dir.project_memberships(w.c1, uuid::v7()); }).code() == errc::not_found);
   CHECK(snapshot(w) == frozen);
   CHECK(thrown_by([&] { w.dir.set_user_active(w.c1, w.r1.user_id, true); }).code() ==
         errc::forbidden);

@@ -46,7 +46,7 @@ airlock_request read_request(const soci::row& r) {
   "AND o.state <> 'SUPERSEDED' AND o.checksum_sha256 = '')"                                   \
   ", (SELECT {list:c.user_id} FROM (SELECT DISTINCT m.user_id FROM project_memberships m "    \
   "WHERE m.project_id = airlock_requests.project_id AND m.role <> 'researcher') c)"           \
-  ", (SELECT {list:m.user_id} FROM project_memberships m JOIN users u ON u.id = m.user_id "    \
+  ", (SELECT {list:m.user_id} FROM project_memberships m JOIN users u ON u.id = m.user_id "   \
   "WHERE m.project_id = airlock_requests.project_id AND m.role = 'researcher' AND u.active)"
 
 role_set roles_from_mask(std::int64_t mask) {

@@ -11,6 +11,7 @@
 #include <string>
 #include <string_view>
 
+#include "trevor/export.hpp"
 #include "trevor/uuid.hpp"
 
 namespace trevor {
@@ -19,7 +20,7 @@ namespace trevor {
 /// request, its objects, their metadata and versions, and download object
 /// content; nothing else. It has no user row: its events name it as
 /// audit_actor().
-class agent_credential {
+class TREVOR_EXPORT agent_credential {
  public:
   /// `name` is the agent's account: a service account's username, or
   /// "trevor-agent" for the built-in agent. 1 to 128 printable ASCII
@@ -41,7 +42,7 @@ class agent_credential {
 
 /// Who asks. A person: the user's row id and whether the identity provider
 /// grants the realm role tre_admin. The agent: actor::of_agent().
-struct actor {
+struct TREVOR_EXPORT actor {
   uuid user_id;
   bool tre_admin = false;
   /// Set for the agent (then user_id is nil and tre_admin false).

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "trevor/database.hpp"
+#include "trevor/export.hpp"
 #include "trevor/time.hpp"
 #include "trevor/uuid.hpp"
 
@@ -75,7 +76,7 @@ struct audit_page {
   std::string next_cursor;
 };
 
-class audit_log {
+class TREVOR_EXPORT audit_log {
  public:
   explicit audit_log(database db, id_source* ids = nullptr);
 

@@ -16,6 +16,7 @@
 #include <string>
 #include <string_view>
 
+#include "trevor/export.hpp"
 #include "trevor/uuid.hpp"
 
 namespace trevor {
@@ -27,13 +28,13 @@ using byte_reader = std::function<std::size_t(char* buffer, std::size_t capacity
 using byte_writer = std::function<void(std::string_view chunk)>;
 
 /// A byte_reader over `content` (an upload held in memory).
-byte_reader string_reader(std::string content);
+TREVOR_EXPORT byte_reader string_reader(std::string content);
 
 /// A byte_reader over the file at `path`, read as it is pulled (the file
 /// stays open until the reader is destroyed). Throws error(not_found) when
 /// there is no such file; the reader throws error(unavailable) when a read
 /// fails.
-byte_reader file_reader(const std::filesystem::path& path);
+TREVOR_EXPORT byte_reader file_reader(const std::filesystem::path& path);
 
 struct blob_info {
   std::string key;
@@ -41,7 +42,7 @@ struct blob_info {
   std::int64_t size = 0;
 };
 
-class blob_store {
+class TREVOR_EXPORT blob_store {
  public:
   virtual ~blob_store() = default;
 
@@ -80,7 +81,7 @@ class blob_store {
 /// Blobs as files under one directory (TREVOR_STORAGE_DIR). put() writes a
 /// temporary file in the same directory tree, fsyncs it, links it to its key
 /// (which fails rather than overwrite) and fsyncs the directory.
-class filesystem_blob_store final : public blob_store {
+class TREVOR_EXPORT filesystem_blob_store final : public blob_store {
  public:
   /// Creates `root` if needed. Throws error(unavailable) when it cannot.
   explicit filesystem_blob_store(std::filesystem::path root);
@@ -104,17 +105,17 @@ class filesystem_blob_store final : public blob_store {
 /// and '_' kept, anything else (separators, control characters, spaces,
 /// non-ASCII bytes) replaced by '_', leading dots replaced, at most 200 bytes.
 /// Never empty, never "." or "..".
-std::string sanitize_filename(std::string_view filename);
+TREVOR_EXPORT std::string sanitize_filename(std::string_view filename);
 
 /// The storage key of a release's RO-Crate package, in the release area
 /// (a tree of its own beside the objects'): releases/{project}/{request}/{release}.zip.
-std::string release_storage_key(const uuid& project_id, const uuid& request_id,
-                                const uuid& release_id);
+TREVOR_EXPORT std::string release_storage_key(const uuid& project_id, const uuid& request_id,
+                                              const uuid& release_id);
 
 /// The storage key of an object version:
 /// {project}/{request}/{logical_object}/{version}/{object_id}-{sanitized filename}.
-std::string object_storage_key(const uuid& project_id, const uuid& request_id,
-                               const uuid& logical_object_id, std::int64_t version,
-                               const uuid& object_id, std::string_view filename);
+TREVOR_EXPORT std::string object_storage_key(const uuid& project_id, const uuid& request_id,
+                                             const uuid& logical_object_id, std::int64_t version,
+                                             const uuid& object_id, std::string_view filename);
 
 }  // namespace trevor

@@ -39,6 +39,7 @@
 #include "trevor/audit.hpp"
 #include "trevor/blob_store.hpp"
 #include "trevor/database.hpp"
+#include "trevor/export.hpp"
 #include "trevor/model.hpp"
 
 namespace trevor {
@@ -51,14 +52,15 @@ inline constexpr std::string_view audit_csv_header =
 /// a carriage return gets a leading "'" so that spreadsheets do not read it
 /// as a formula; a cell containing a comma, a double quote, CR or LF is
 /// quoted with its quotes doubled.
-std::string csv_cell(std::string_view text);
+TREVOR_EXPORT std::string csv_cell(std::string_view text);
 
 /// The request overview's sort keys (each ascending, or descending with
 /// `descending`); ties are broken by request id in the same direction.
 enum class overview_sort { updated_at, submitted_at, created_at, status };
 
 /// "updated_at", "-updated_at", ... → key and direction; nullopt otherwise.
-std::optional<std::pair<overview_sort, bool>> parse_overview_sort(std::string_view text);
+TREVOR_EXPORT std::optional<std::pair<overview_sort, bool>> parse_overview_sort(
+    std::string_view text);
 
 struct overview_query {
   /// Empty: every status but DRAFT (DRAFT is never listed).
@@ -174,7 +176,7 @@ struct project_summary {
   friend bool operator==(const project_summary&, const project_summary&) = default;
 };
 
-class dashboard {
+class TREVOR_EXPORT dashboard {
  public:
   /// `stuck_after` is TREVOR_STUCK_HOURS (0 lists every waiting request).
   explicit dashboard(database db, std::chrono::hours stuck_after = std::chrono::hours(72));

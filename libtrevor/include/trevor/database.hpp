@@ -21,6 +21,7 @@
 #include <string_view>
 
 #include "trevor/database_url.hpp"
+#include "trevor/export.hpp"
 
 namespace trevor {
 
@@ -37,7 +38,7 @@ struct database_options {
   std::chrono::milliseconds sqlite_busy_timeout{10'000};
 };
 
-class database {
+class TREVOR_EXPORT database {
  public:
   /// Parses `url`, opens the pool's connections and configures them.
   /// Throws trevor::error: invalid_argument for a bad URL, unavailable when the

@@ -17,10 +17,12 @@
 #include <string>
 #include <string_view>
 
+#include "trevor/export.hpp"
+
 namespace trevor {
 
 enum class engine { sqlite, postgresql };
-std::string_view to_string(engine e) noexcept;
+TREVOR_EXPORT std::string_view to_string(engine e) noexcept;
 
 struct database_url {
   engine kind = engine::sqlite;
@@ -37,6 +39,6 @@ struct database_url {
 /// Parses a DATABASE_URL. Throws trevor::error(invalid_argument) whose message
 /// names what is wrong (unknown scheme, bad port, bad percent-escape, ...) and
 /// never contains the password.
-database_url parse_database_url(std::string_view url);
+TREVOR_EXPORT database_url parse_database_url(std::string_view url);
 
 }  // namespace trevor

@@ -20,6 +20,7 @@
 
 #include "trevor/actor.hpp"
 #include "trevor/database.hpp"
+#include "trevor/export.hpp"
 #include "trevor/model.hpp"
 
 namespace trevor {
@@ -52,7 +53,7 @@ struct reconcile_result {
 /// At most this many projects in one reconcile call.
 inline constexpr std::size_t max_reconcile_projects = 100'000;
 
-class directory {
+class TREVOR_EXPORT directory {
  public:
   explicit directory(database db, id_source* ids = nullptr);
 

@@ -5,14 +5,16 @@
 #include <string>
 #include <string_view>
 
+#include "trevor/export.hpp"
+
 namespace trevor {
 
 enum class environment { development, test, staging, production };
-std::string_view to_string(environment e) noexcept;
+TREVOR_EXPORT std::string_view to_string(environment e) noexcept;
 
 /// Parses TREVOR_ENV; an unset or empty value means development.
 /// Throws trevor::error(invalid_argument) for anything else it does not know.
-environment parse_environment(std::optional<std::string_view> value);
+TREVOR_EXPORT environment parse_environment(std::optional<std::string_view> value);
 
 /// True for development and test: the environments where SQLite, the default
 /// DATABASE_URL and the development authentication bypass are allowed.
@@ -28,7 +30,8 @@ inline constexpr std::string_view default_dev_database_url = "sqlite:///./trevor
 /// DATABASE_URL, a SQLite URL and the development authentication bypass; a
 /// malformed DATABASE_URL anywhere. One trevor::error(invalid_argument) names
 /// every problem found, one line each.
-std::string check_environment(environment env, std::optional<std::string_view> database_url,
-                              bool dev_auth_bypass);
+TREVOR_EXPORT std::string check_environment(environment env,
+                                            std::optional<std::string_view> database_url,
+                                            bool dev_auth_bypass);
 
 }  // namespace trevor

@@ -4,12 +4,14 @@
 // Every failure carries a code from a closed set (so callers such as trevord
 // can map it to a response without parsing text) and a message meant for a
 // human: it names what was wrong ("DATABASE_URL: unknown scheme 'mysql'").
-// Engine errors are translated into this type in one place (store/errors.cpp);
+// Engine errors are translated into this type in one place (src/db/errors.cpp);
 // no SOCI or driver exception escapes the library.
 
 #include <stdexcept>
 #include <string>
 #include <string_view>
+
+#include "trevor/export.hpp"
 
 namespace trevor {
 
@@ -24,9 +26,9 @@ enum class errc {
 };
 
 /// The stable lower-case name of a code ("invalid_transition").
-std::string_view to_string(errc code) noexcept;
+TREVOR_EXPORT std::string_view to_string(errc code) noexcept;
 
-class error : public std::runtime_error {
+class TREVOR_EXPORT error : public std::runtime_error {
  public:
   error(errc code, const std::string& message) : std::runtime_error(message), code_(code) {}
 

@@ -13,6 +13,7 @@
 
 #include "trevor/actor.hpp"
 #include "trevor/database.hpp"
+#include "trevor/export.hpp"
 #include "trevor/model.hpp"
 
 namespace trevor {
@@ -26,7 +27,7 @@ struct notification_page {
   std::optional<uuid> next_before;
 };
 
-class inbox {
+class TREVOR_EXPORT inbox {
  public:
   explicit inbox(database db);
 

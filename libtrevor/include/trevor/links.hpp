@@ -6,6 +6,7 @@
 #include <string>
 #include <string_view>
 
+#include "trevor/export.hpp"
 #include "trevor/time.hpp"
 #include "trevor/uuid.hpp"
 
@@ -26,9 +27,10 @@ struct upload_link {
 
 /// The paths links point at (trevord serves them; the token is the only
 /// credential). Prefixed with workflow_options::public_url.
-std::string release_download_path(const uuid& request_id, std::string_view token);
-std::string delivered_object_path(const uuid& request_id, const uuid& object_id,
-                                  std::string_view token);
-std::string slot_upload_path(const uuid& request_id, const uuid& object_id, std::string_view token);
+TREVOR_EXPORT std::string release_download_path(const uuid& request_id, std::string_view token);
+TREVOR_EXPORT std::string delivered_object_path(const uuid& request_id, const uuid& object_id,
+                                                std::string_view token);
+TREVOR_EXPORT std::string slot_upload_path(const uuid& request_id, const uuid& object_id,
+                                           std::string_view token);
 
 }  // namespace trevor

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "trevor/database.hpp"
+#include "trevor/export.hpp"
 #include "trevor/time.hpp"
 
 namespace trevor {
@@ -53,7 +54,7 @@ struct migrator_options {
   std::chrono::milliseconds lock_timeout{60'000};
 };
 
-class migrator {
+class TREVOR_EXPORT migrator {
  public:
   explicit migrator(database db, migrator_options options = {});
 
@@ -91,6 +92,6 @@ class migrator {
 /// project_memberships, no TRUNCATE, and no UPDATE or DELETE on audit_events.
 /// Run it as the schema owner after `up`. Throws invalid_argument on SQLite or
 /// for a role name that is not a plain identifier.
-void grant_application_role(database& db, std::string_view role);
+TREVOR_EXPORT void grant_application_role(database& db, std::string_view role);
 
 }  // namespace trevor

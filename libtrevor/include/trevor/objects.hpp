@@ -25,6 +25,7 @@
 
 #include "trevor/actor.hpp"
 #include "trevor/blob_store.hpp"
+#include "trevor/export.hpp"
 #include "trevor/links.hpp"
 #include "trevor/model.hpp"
 
@@ -54,7 +55,7 @@ struct new_object {
 };
 
 /// Objects of a request: add, slots, replace, metadata, reads, downloads.
-class object_service {
+class TREVOR_EXPORT object_service {
  public:
   explicit object_service(detail::workflow_state& state) noexcept : s_(state) {}
   object_service(const object_service&) = delete;

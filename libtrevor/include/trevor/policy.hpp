@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "trevor/enums.hpp"
+#include "trevor/export.hpp"
 #include "trevor/model.hpp"
 #include "trevor/uuid.hpp"
 
@@ -121,19 +122,21 @@ constexpr bool in_scope(direction_scope s, direction d) noexcept {
 /// The first rule of `op` for requests of direction `d` — every row of one
 /// operation names the same party, so this says who may perform it —;
 /// nullptr when `op` does not apply to them.
-const transition_rule* first_rule(operation op, direction d) noexcept;
+TREVOR_EXPORT const transition_rule* first_rule(operation op, direction d) noexcept;
 
 /// The rule for (from, op, d) that leads to `to`; nullptr when none does.
-const transition_rule* find_transition(std::optional<request_status> from, operation op,
-                                       direction d, request_status to) noexcept;
+TREVOR_EXPORT const transition_rule* find_transition(std::optional<request_status> from,
+                                                     operation op, direction d,
+                                                     request_status to) noexcept;
 
 /// Every target reachable from `from` by `op` for a request of direction `d`.
-std::vector<request_status> targets(std::optional<request_status> from, operation op, direction d);
+TREVOR_EXPORT std::vector<request_status> targets(std::optional<request_status> from, operation op,
+                                                  direction d);
 
 /// find_transition(), or error(invalid_transition) naming the current status,
 /// the operation and the statuses it would need.
-const transition_rule& require_transition(request_status from, operation op, direction d,
-                                          request_status to);
+TREVOR_EXPORT const transition_rule& require_transition(request_status from, operation op,
+                                                        direction d, request_status to);
 
 /// Terminal request states.
 constexpr bool is_terminal(request_status s) noexcept {
@@ -158,10 +161,10 @@ constexpr bool object_transition_allowed(object_state from, object_state to) noe
 
 /// The audit event type of a request status change caused by `op`
 /// ("request.submitted", "request.approved", ...).
-std::string_view status_event_type(operation op, request_status to) noexcept;
+TREVOR_EXPORT std::string_view status_event_type(operation op, request_status to) noexcept;
 
 /// The state diagram of `transitions` in Mermaid syntax (stateDiagram-v2).
-std::string state_diagram_mermaid();
+TREVOR_EXPORT std::string state_diagram_mermaid();
 
 // ---------------------------------------------------------------- actors
 
@@ -183,7 +186,7 @@ struct actor_facts {
 };
 
 /// Whether `a` counts as `who` for a request of direction `d`.
-bool acts_as(party who, const actor_facts& a, direction d) noexcept;
+TREVOR_EXPORT bool acts_as(party who, const actor_facts& a, direction d) noexcept;
 
 /// Whether `a` may see the request (and so learn that it exists): members of
 /// its project, tre_admin and the agent.
@@ -241,8 +244,8 @@ inline constexpr std::size_t max_object_feedback = 20'000;
 /// for a second review of the round by the same person, invalid_argument for
 /// a malformed review (naming the field). The request must be in HUMAN_REVIEW
 /// (else invalid_transition).
-void check_human_review(const round_facts& round, const uuid& reviewer, const actor_facts& who,
-                        const human_review_input& input);
+TREVOR_EXPORT void check_human_review(const round_facts& round, const uuid& reviewer,
+                                      const actor_facts& who, const human_review_input& input);
 
 /// What closing a round does.
 struct round_outcome {
@@ -254,10 +257,10 @@ struct round_outcome {
 /// Rules 2, 6 and 7: nullopt while the round is still open; otherwise the
 /// outcome decided by the human reviews (the agent never vetoes) and each
 /// live object's new state (the strictest human decision on it).
-std::optional<round_outcome> close_round(const round_facts& round);
+TREVOR_EXPORT std::optional<round_outcome> close_round(const round_facts& round);
 
 /// Parses the per-object decisions of a human review's findings JSON (as the
 /// workflow stores them): [{"object_id", "decision", "feedback"}].
-std::vector<object_decision> parse_object_decisions(std::string_view findings_json);
+TREVOR_EXPORT std::vector<object_decision> parse_object_decisions(std::string_view findings_json);
 
 }  // namespace trevor

@@ -22,6 +22,7 @@
 
 #include "trevor/actor.hpp"
 #include "trevor/blob_store.hpp"
+#include "trevor/export.hpp"
 #include "trevor/links.hpp"
 #include "trevor/model.hpp"
 
@@ -57,7 +58,7 @@ struct delivery {
 };
 
 /// Release, delivery and their links.
-class release_service {
+class TREVOR_EXPORT release_service {
  public:
   explicit release_service(detail::workflow_state& state) noexcept : s_(state) {}
   release_service(const release_service&) = delete;

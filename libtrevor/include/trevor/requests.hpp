@@ -21,6 +21,7 @@
 
 #include "trevor/actor.hpp"
 #include "trevor/audit.hpp"
+#include "trevor/export.hpp"
 #include "trevor/model.hpp"
 #include "trevor/policy.hpp"
 
@@ -50,7 +51,7 @@ struct request_list_filter {
 };
 
 /// Requests: create, submit, resubmit, withdraw; read and list.
-class request_service {
+class TREVOR_EXPORT request_service {
  public:
   explicit request_service(detail::workflow_state& state) noexcept : s_(state) {}
   request_service(const request_service&) = delete;

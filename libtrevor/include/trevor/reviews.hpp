@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "trevor/actor.hpp"
+#include "trevor/export.hpp"
 #include "trevor/model.hpp"
 #include "trevor/policy.hpp"
 
@@ -33,7 +34,7 @@ struct agent_review_input {
 };
 
 /// Reviews: a human's, the agent's; reads.
-class review_service {
+class TREVOR_EXPORT review_service {
  public:
   explicit review_service(detail::workflow_state& state) noexcept : s_(state) {}
   review_service(const review_service&) = delete;

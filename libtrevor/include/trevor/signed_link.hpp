@@ -16,6 +16,7 @@
 #include <string>
 #include <string_view>
 
+#include "trevor/export.hpp"
 #include "trevor/time.hpp"
 #include "trevor/uuid.hpp"
 
@@ -27,7 +28,7 @@ enum class link_purpose {
   slot_upload,       // the bytes of one ingress slot
 };
 
-std::string_view to_string(link_purpose p) noexcept;
+TREVOR_EXPORT std::string_view to_string(link_purpose p) noexcept;
 
 struct link_claims {
   link_purpose purpose{};
@@ -38,7 +39,7 @@ struct link_claims {
 
 inline constexpr std::size_t min_link_secret_bytes = 32;
 
-class link_signer {
+class TREVOR_EXPORT link_signer {
  public:
   /// invalid_argument when the secret is shorter than min_link_secret_bytes.
   explicit link_signer(std::string secret);

@@ -5,6 +5,7 @@
 
 #include <vector>
 
+#include "trevor/export.hpp"
 #include "trevor/model.hpp"
 
 namespace trevor {
@@ -14,7 +15,7 @@ struct workflow_state;
 }  // namespace detail
 
 /// The sweeps (trevord runs them every TREVOR_SWEEP_SECONDS).
-class sweep_service {
+class TREVOR_EXPORT sweep_service {
  public:
   explicit sweep_service(detail::workflow_state& state) noexcept : s_(state) {}
   sweep_service(const sweep_service&) = delete;

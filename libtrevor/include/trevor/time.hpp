@@ -14,9 +14,11 @@
 #include <string>
 #include <string_view>
 
+#include "trevor/export.hpp"
+
 namespace trevor {
 
-class timestamp {
+class TREVOR_EXPORT timestamp {
  public:
   constexpr timestamp() = default;
   explicit constexpr timestamp(std::int64_t micros_since_epoch) : us_(micros_since_epoch) {}

@@ -14,9 +14,11 @@
 #include <string>
 #include <string_view>
 
+#include "trevor/export.hpp"
+
 namespace trevor {
 
-class uuid {
+class TREVOR_EXPORT uuid {
  public:
   /// The nil UUID (all zero).
   constexpr uuid() = default;
@@ -47,14 +49,14 @@ class uuid {
 
 /// Where new identifiers come from. Injected so tests can be deterministic.
 /// Implementations must be thread-safe.
-class id_source {
+class TREVOR_EXPORT id_source {
  public:
   virtual ~id_source() = default;
   virtual uuid next() = 0;
 };
 
 /// The default source: uuid::v7().
-class uuid_v7_source final : public id_source {
+class TREVOR_EXPORT uuid_v7_source final : public id_source {
  public:
   uuid next() override { return uuid::v7(); }
 };

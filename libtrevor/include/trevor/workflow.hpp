@@ -15,6 +15,7 @@
 
 #include "trevor/blob_store.hpp"
 #include "trevor/database.hpp"
+#include "trevor/export.hpp"
 #include "trevor/objects.hpp"
 #include "trevor/releases.hpp"
 #include "trevor/requests.hpp"
@@ -24,7 +25,7 @@
 
 namespace trevor {
 
-class workflow {
+class TREVOR_EXPORT workflow {
  public:
   /// `blobs` must outlive the workflow. `ids` (optional) replaces UUIDv7
   /// generation, for deterministic tests. Throws invalid_argument for options

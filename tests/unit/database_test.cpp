@@ -186,3 +186,61 @@ TEST_CASE("a connection the server dropped is replaced on next use" *
   l->sql << "SELECT pg_backend_pid()", soci::into(new_pid);
   CHECK(new_pid != pid);
 }
+
+namespace {
+// Ends the server session behind every connection whose pid is listed, as a
+// PostgreSQL restart or an idle-session timeout would.
+void terminate_backends(const std::vector<int>& pids) {
+  auto admin = database::open(trevor::test::postgres_admin_url(), {.pool_size = 1});
+  auto l = admin.impl().acquire();
+  for (int pid : pids) {
+    int done = 0;
+    l->sql << "SELECT CASE WHEN pg_terminate_backend(:pid) THEN 1 ELSE 0 END", soci::use(pid),
+        soci::into(done);
+    REQUIRE(done == 1);
+  }
+}
+
+int backend_pid(database& db) {
+  return detail::run_transaction(db.impl(), detail::transaction::mode::read, "test",
+                                 [](detail::connection& c) {
+                                   int pid = 0;
+                                   c.sql << "SELECT pg_backend_pid()", soci::into(pid);
+                                   return pid;
+                                 });
+}
+}  // namespace
+
+TEST_CASE("a transaction that meets a dropped connection runs once more on a fresh one" *
+          doctest::skip(!trevor::test::on_postgres())) {
+  fresh_database f(false, 1);
+  f.exec("CREATE TABLE lost_and_found (x INTEGER)");
+  // Idle validation off: the transaction itself meets the dead session.
+  auto db = database::open(f.url(), {.pool_size = 1, .validate_idle_after = std::chrono::hours(1)});
+  const int pid = backend_pid(db);
+  terminate_backends({pid});
+
+  const int new_pid = detail::run_transaction(
+      db.impl(), detail::transaction::mode::write, "test", [](detail::connection& c) {
+        c.sql << "INSERT INTO lost_and_found (x) VALUES (1)";
+        int p = 0;
+        c.sql << "SELECT pg_backend_pid()", soci::into(p);
+        return p;
+      });
+  CHECK(new_pid != pid);
+  // Applied exactly once: the first attempt died with its session.
+  CHECK(f.count("SELECT count(*) FROM lost_and_found") == 1);
+}
+
+TEST_CASE("a PostgreSQL connection idle past validate_idle_after is checked before it is lent" *
+          doctest::skip(!trevor::test::on_postgres())) {
+  fresh_database f(false, 1);
+  auto db = database::open(f.url(),
+                           {.pool_size = 1, .validate_idle_after = std::chrono::milliseconds(0)});
+  const int pid = backend_pid(db);
+  terminate_backends({pid});
+  // A single statement (no transaction, never retried) succeeds: the lease
+  // found the session gone and re-opened it first.
+  CHECK_NOTHROW(db.ping());
+  CHECK(backend_pid(db) != pid);
+}

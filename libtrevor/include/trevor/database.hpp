@@ -36,6 +36,10 @@ struct database_options {
   std::chrono::milliseconds acquire_timeout{10'000};
   /// SQLite: how long a statement waits on another writer's lock.
   std::chrono::milliseconds sqlite_busy_timeout{10'000};
+  /// PostgreSQL: a connection idle for longer than this is checked (one empty
+  /// query) before it is lent, and re-opened if the server dropped it (a
+  /// restart, an idle timeout). Zero checks every time.
+  std::chrono::milliseconds validate_idle_after{10'000};
 };
 
 class TREVOR_EXPORT database {

@@ -97,10 +97,22 @@ void connection::reconnect() {
   configure();
 }
 
-void connection::revive_if_suspect() {
-  if (!suspect_) return;
-  if (!sql.is_connected()) reconnect();  // is_connected() pings the server
+bool connection::alive() {
+  if (kind_ == engine::sqlite) return true;
+  auto* be = static_cast<soci::postgresql_session_backend*>(sql.get_backend());
+  if (PQstatus(be->conn_) != CONNECTION_OK) return false;
+  PGresult* res = PQexec(be->conn_, "");
+  const bool ok = res && PQresultStatus(res) == PGRES_EMPTY_QUERY;
+  PQclear(res);
+  return ok && PQstatus(be->conn_) == CONNECTION_OK;
+}
+
+bool connection::revive_if_suspect() {
+  if (!suspect_) return false;
+  const bool lost = !alive();
+  if (lost) reconnect();  // throws unavailable while the server is away
   suspect_ = false;
+  return lost;
 }
 
 void connection::exec_script(const std::string& script) {
@@ -157,11 +169,18 @@ lease database_impl::acquire() {
   idle_.pop_back();
   lock.unlock();
   lease l(this, c);
+  // A PostgreSQL connection that sat idle may have been dropped by a server
+  // restart or an idle timeout: check it before lending it, so that the
+  // operation does not fail on it.
+  if (kind() == engine::postgresql &&
+      std::chrono::steady_clock::now() - c->last_released() >= options_.validate_idle_after)
+    c->mark_suspect();
   c->revive_if_suspect();  // throws unavailable; the lease returns the connection
   return l;
 }
 
 void database_impl::release(connection* c) noexcept {
+  c->set_released(std::chrono::steady_clock::now());
   {
     std::lock_guard lock(mutex_);
     idle_.push_back(c);

@@ -5,6 +5,7 @@
 // goes back when the lease is destroyed. Never take a second lease while
 // holding one: the in-memory SQLite pool has a single connection.
 
+#include <chrono>
 #include <condition_variable>
 #include <map>
 #include <memory>
@@ -85,16 +86,26 @@ class connection {
   /// `unavailable` error). Checking on every lease would cost PostgreSQL a
   /// round trip per operation.
   void mark_suspect() noexcept { suspect_ = true; }
-  /// Reconnects a suspect connection that turns out to be lost.
-  void revive_if_suspect();
+  /// Reconnects a suspect connection that turns out to be lost; true when it
+  /// did (the connection is a fresh one now). Throws error(unavailable) when
+  /// the server cannot be reached.
+  bool revive_if_suspect();
+
+  /// When the pool last took the connection back (for idle validation).
+  std::chrono::steady_clock::time_point last_released() const noexcept { return last_released_; }
+  void set_released(std::chrono::steady_clock::time_point t) noexcept { last_released_ = t; }
 
  private:
   void configure();
+  /// One round trip that proves the server still holds the session
+  /// (PostgreSQL: an empty query). SQLite connections are always alive.
+  bool alive();
 
   engine kind_;
   database_options options_;
   bool file_backed_;
   bool suspect_ = false;
+  std::chrono::steady_clock::time_point last_released_ = std::chrono::steady_clock::now();
   std::unordered_map<std::type_index, std::unique_ptr<cached_statement>> cache_;
   std::map<std::tuple<const void*, std::size_t, std::type_index>, std::unique_ptr<cached_statement>>
       by_key_;

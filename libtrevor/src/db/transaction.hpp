@@ -1,6 +1,7 @@
 #pragma once
 // Transactions (internal). One service method = one transaction.
 
+#include <optional>
 #include <type_traits>
 #include <utility>
 
@@ -57,25 +58,52 @@ inline constexpr int max_transaction_attempts = 5;
 /// rolls back and rethrows as trevor::error on failure, retrying retryable
 /// failures up to max_transaction_attempts times. `context` names the
 /// operation in error messages.
+///
+/// A connection found lost before COMMIT was sent (the server restarted, or
+/// dropped an idle session) is re-opened and the transaction run once more
+/// on it: the server rolled the lost one back, so nothing is applied twice.
+/// A connection lost during COMMIT is never retried — whether it committed is
+/// unknown — and the caller gets `unavailable`.
 template <class F>
 auto run_transaction(database_impl& db, transaction::mode m, std::string_view context, F&& fn)
     -> std::invoke_result_t<F&, connection&> {
+  std::optional<lease> reopened;
+  bool retried_lost = false;
   for (int attempt = 1;; ++attempt) {
-    auto l = db.acquire();
+    lease l = reopened ? std::move(*reopened) : db.acquire();
+    reopened.reset();
+    bool committing = false;
     try {
       transaction tx(*l, m);
       if constexpr (std::is_void_v<std::invoke_result_t<F&, connection&>>) {
         fn(*l);
+        committing = true;
         tx.commit();
         return;
       } else {
         auto result = fn(*l);
+        committing = true;
         tx.commit();
         return result;
       }
     } catch (...) {
       error e = translate_current_exception(context);
-      if (e.code() == errc::unavailable) l->mark_suspect();
+      if (e.code() == errc::unavailable) {
+        l->mark_suspect();
+        if (!committing && !retried_lost) {
+          retried_lost = true;
+          bool fresh = false;
+          try {
+            fresh = l->revive_if_suspect();
+          } catch (const error&) {
+            throw e;  // the server is still away: the original failure
+          }
+          if (fresh) {
+            reopened.emplace(std::move(l));
+            continue;
+          }
+        }
+      }
       if (e.retryable() && attempt < max_transaction_attempts) continue;
       throw e;
     }

@@ -8,7 +8,7 @@
 #include <fmt/format.h>
 #include <boost/json.hpp>
 
-#include "api.hpp"
+#include "api/routes.hpp"
 #include "harness.hpp"
 #include "trevor/blob_store.hpp"
 

@@ -19,8 +19,8 @@
 #include <boost/json.hpp>
 #include <jwt/jwt.hpp>
 
+#include "auth/jwt.hpp"
 #include "harness.hpp"
-#include "jwt.hpp"
 
 namespace trevord::test {
 

@@ -9,9 +9,9 @@
 
 #include <boost/json.hpp>
 
-#include "config.hpp"
+#include "api/json_io.hpp"
+#include "daemon/config.hpp"
 #include "harness.hpp"
-#include "json_io.hpp"
 #include "trevor/error.hpp"
 
 namespace trevord::test {

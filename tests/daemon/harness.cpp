@@ -17,8 +17,8 @@
 #include <boost/beast/http.hpp>
 #include <boost/json.hpp>
 
-#include "api.hpp"
-#include "log.hpp"
+#include "daemon/log.hpp"
+#include "daemon/services.hpp"
 
 extern char** environ;
 
@@ -133,15 +133,15 @@ daemon::daemon(std::function<void(config&)> adjust,
   if (adjust) adjust(cfg_);
   auto options = workflow_options_of(cfg_);
   if (adjust_workflow) adjust_workflow(options);
-  server_ = std::make_unique<server>(cfg_, db_->db(), options);
-  port_ = server_->port();
-  runner_ = std::thread([this] { server_->run(); });
+  daemon_ = std::make_unique<trevord::daemon>(cfg_, db_->db(), options);
+  port_ = daemon_->port();
+  runner_ = std::thread([this] { daemon_->run(); });
 }
 
 daemon::~daemon() {
-  server_->stop();
+  daemon_->stop();
   runner_.join();
-  server_.reset();
+  daemon_.reset();
 }
 
 http_response daemon::call(const http_request& r) {

@@ -12,8 +12,8 @@
 
 #include <boost/json/value.hpp>
 
-#include "config.hpp"
-#include "server.hpp"
+#include "daemon/config.hpp"
+#include "daemon/daemon.hpp"
 #include "support.hpp"
 #include "trevor/uuid.hpp"
 #include "trevor/workflow.hpp"
@@ -88,7 +88,7 @@ class daemon {
   trevor::test::temp_dir storage_;
   std::unique_ptr<trevor::test::fresh_database> db_;
   config cfg_;
-  std::unique_ptr<server> server_;
+  std::unique_ptr<trevord::daemon> daemon_;
   std::thread runner_;
   unsigned short port_ = 0;
 };

@@ -72,11 +72,15 @@ TEST_CASE("SIGTERM: stop accepting, /readyz 503, finish the request in flight, e
   http_client keep(p.port());
   REQUIRE(keep.send({"GET", "/readyz", "", "", ""}).status == 200);
   // Wait until the server is reading the upload's body: two requests in
-  // flight, the upload and the /metrics request asking.
+  // flight, the upload and the /metrics request asking. The asking is done on
+  // a connection of its own: a request still finishing when the drain begins
+  // has its connection closed, and `keep` must stay open (idle) for the
+  // /readyz below. Seeing exactly 2 also proves keep's request has finished.
+  http_client probe(p.port());
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
   bool uploading = false;
   while (!uploading && std::chrono::steady_clock::now() < deadline) {
-    const auto metrics = keep.send({"GET", "/metrics", "", "", ""});
+    const auto metrics = probe.send({"GET", "/metrics", "", "", ""});
     REQUIRE(metrics.status == 200);
     uploading = metrics.body.find("\ntrevord_http_requests_in_flight 2\n") != std::string::npos;
     if (!uploading) std::this_thread::sleep_for(std::chrono::milliseconds(20));

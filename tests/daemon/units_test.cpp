@@ -1,10 +1,10 @@
 // trevord's parts without a server: the multipart reader, configuration.
 #include <map>
 
-#include "config.hpp"
+#include "daemon/config.hpp"
 #include "harness.hpp"
-#include "http_error.hpp"
-#include "multipart.hpp"
+#include "http/http_error.hpp"
+#include "http/multipart.hpp"
 
 namespace trevord::test {
 

@@ -7,9 +7,9 @@
 
 #include <fmt/format.h>
 
-#include "config.hpp"
-#include "log.hpp"
-#include "server.hpp"
+#include "daemon/config.hpp"
+#include "daemon/daemon.hpp"
+#include "daemon/log.hpp"
 #include "trevor/database.hpp"
 #include "trevor/database_url.hpp"
 #include "trevor/error.hpp"
@@ -140,15 +140,15 @@ int serve(const trevord::config& cfg) {
     // a merely out-of-date one is served with /readyz at 503.
     m.verify();
   }
-  trevord::server srv(cfg, db);
+  trevord::daemon daemon(cfg, db);
   trevord::log(trevord::level::info, "listening",
                {{"host", cfg.host},
-                {"port", srv.port()},
+                {"port", daemon.port()},
                 {"env", std::string(trevor::to_string(cfg.env))},
                 {"engine", std::string(trevor::to_string(db.kind()))},
                 {"database", db.url().redacted},
                 {"version", trevor::version}});
-  srv.run();
+  daemon.run();
   return 0;
 }
 

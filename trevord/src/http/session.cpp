@@ -1,44 +1,33 @@
-#include "server.hpp"
+#include "http/session.hpp"
 
 #include <array>
-#include <atomic>
+#include <cctype>
 #include <chrono>
-#include <future>
-#include <thread>
-#include <vector>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
 
 #include <fmt/format.h>
-#include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
-#include <boost/asio/signal_set.hpp>
-#include <boost/asio/steady_timer.hpp>
-#include <boost/asio/strand.hpp>
-#include <boost/asio/thread_pool.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-#include <boost/json/serialize.hpp>
 #include <boost/url/parse.hpp>
 
-#include "api.hpp"
-#include "json_io.hpp"
-#include "log.hpp"
-#include "multipart.hpp"
-#include "trevor/error.hpp"
-#include "trevor/migrate.hpp"
+#include "api/json_io.hpp"
+#include "daemon/log.hpp"
+#include "http/multipart.hpp"
+#include "http/response.hpp"
 
 namespace trevord {
 
 namespace asio = boost::asio;
 namespace beast = boost::beast;
-namespace json = boost::json;
 using tcp = asio::ip::tcp;
 
 namespace {
 
-// Streamed uploads and downloads run on their own threads, so that slow
-// clients moving large files never hold the threads that do database work.
-// They take a pooled connection only for their short transactions.
-constexpr std::size_t min_transfer_threads = 4;
 // Multipart framing and form fields around the file: the body limit of an
 // upload is the file limit plus this much.
 constexpr std::uint64_t upload_overhead_bytes = 1024 * 1024;
@@ -48,34 +37,6 @@ constexpr std::size_t upload_read_bytes = 256 * 1024;
 // most this much, for at most this long.
 constexpr std::size_t linger_max_bytes = 8 * 1024 * 1024;
 constexpr auto linger_timeout = std::chrono::seconds(2);
-// How often a worker waiting for the socket checks that the server still runs.
-constexpr auto stop_poll = std::chrono::milliseconds(100);
-
-using response = http::response<http::string_body>;
-
-response make_response(unsigned version, bool keep_alive, http::status status, std::string body,
-                       std::string_view content_type, const std::string& request_id) {
-  response res{status, version};
-  res.set(http::field::server, "trevord");
-  res.set("X-Request-Id", request_id);
-  if (!body.empty() || status != http::status::no_content)
-    res.set(http::field::content_type, content_type);
-  res.keep_alive(keep_alive);
-  res.body() = std::move(body);
-  res.prepare_payload();
-  return res;
-}
-
-response problem(unsigned version, bool keep_alive, http::status status, std::string_view detail,
-                 const std::string& request_id) {
-  json::object body;
-  body["type"] = "about:blank";
-  body["title"] = std::string(http::obsolete_reason(status));
-  body["status"] = static_cast<int>(status);
-  body["detail"] = detail;
-  return make_response(version, keep_alive, status, json::serialize(body),
-                       "application/problem+json", request_id);
-}
 
 bool media_type_is(std::string_view content_type, std::string_view want) {
   const auto end = content_type.find(';');
@@ -87,80 +48,12 @@ bool media_type_is(std::string_view content_type, std::string_view want) {
   return true;
 }
 
-}  // namespace
-
-struct server::impl {
-  config cfg;
-  asio::io_context ioc;
-  asio::thread_pool workers;
-  asio::thread_pool transfers;
-  tcp::acceptor acceptor;
-  asio::signal_set signals;
-  std::atomic<bool> draining{false};
-  std::atomic<int> in_flight{0};
-  trevord::api api;
-
-  impl(const config& c, trevor::database d, const trevor::workflow_options& options)
-      : cfg(c),
-        ioc(static_cast<int>(c.threads)),
-        workers(c.db_pool_size),
-        transfers(std::max(min_transfer_threads, c.db_pool_size)),
-        acceptor(ioc),
-        signals(ioc, SIGINT, SIGTERM),
-        api(cfg, std::move(d), options) {
-    const auto address = asio::ip::make_address(cfg.host);
-    tcp::endpoint ep{address, cfg.port};
-    acceptor.open(ep.protocol());
-    acceptor.set_option(asio::socket_base::reuse_address(true));
-    acceptor.bind(ep);
-    acceptor.listen(asio::socket_base::max_listen_connections);
-    api.readiness = [this] { return readiness(); };
-    api.server_gauges = [this] {
-      metrics::gauges g;
-      g.in_flight = in_flight.load();
-      g.draining = draining.load();
-      return g;
-    };
-  }
-
-  void accept();
-  void begin_drain(std::string_view why);
-
-  // The sweeps (stuck requests, expiring links, interrupted releases) every
-  // TREVOR_SWEEP_SECONDS, on a worker; each daemon sweeps, the database
-  // makes sure each finding is reported once.
-  asio::steady_timer sweep_timer{ioc};
-  void schedule_sweep();
-  void run_sweeps();
-
-  void wait_for_in_flight(std::chrono::steady_clock::time_point deadline);
-
-  /// Readiness: not draining, database answers, schema current.
-  std::pair<bool, std::string> readiness() {
-    if (draining) return {false, "draining"};
-    try {
-      api.db.ping();
-      const auto report = trevor::migrator(api.db).status();
-      if (!report.problems.empty()) return {false, report.problems.front()};
-      if (!report.pending.empty())
-        return {false, fmt::format("{} migration(s) pending; run `trevord migrate up`",
-                                   report.pending.size())};
-      return {true, ""};
-    } catch (const std::exception& e) {
-      return {false, e.what()};
-    }
-  }
-};
-
-namespace {
-
-/// One connection. Reads a request's head on the I/O strand, its body (JSON)
-/// or not yet (uploads), hands the call to a worker, and writes the answer
-/// back on the strand. Requests on one connection are answered in order, one
-/// at a time.
+/// One connection (session.hpp). Reads a request's head on the I/O strand,
+/// its body (JSON) or not yet (uploads), hands the call to a worker, and
+/// writes the answer back on the strand.
 class session : public std::enable_shared_from_this<session>, private body_sink {
  public:
-  session(tcp::socket socket, server::impl& srv) : stream_(std::move(socket)), srv_(srv) {}
+  session(tcp::socket socket, session_context& ctx) : stream_(std::move(socket)), ctx_(ctx) {}
 
   void start() { read_header(); }
 
@@ -168,10 +61,10 @@ class session : public std::enable_shared_from_this<session>, private body_sink 
   // ------------------------------------------------------------ reading
   void read_header() {
     header_.emplace();
-    header_->header_limit(srv_.cfg.max_header_bytes);
+    header_->header_limit(ctx_.cfg.max_header_bytes);
     // Body limits depend on the route: checked once the head is matched.
     header_->body_limit(boost::none);
-    stream_.expires_after(first_ ? srv_.cfg.read_timeout : srv_.cfg.idle_timeout);
+    stream_.expires_after(first_ ? ctx_.cfg.read_timeout : ctx_.cfg.idle_timeout);
     first_ = false;
     http::async_read_header(stream_, buffer_, *header_,
                             beast::bind_front_handler(&session::on_header, shared_from_this()));
@@ -194,7 +87,7 @@ class session : public std::enable_shared_from_this<session>, private body_sink 
     }
     const auto& req = header_->get();
     version_ = req.version();
-    keep_alive_ = req.keep_alive() && !srv_.draining;
+    keep_alive_ = req.keep_alive() && !ctx_.status.draining;
     method_ = std::string(req.method_string());
     call_.method = req.method();
     call_.content_type = std::string(req[http::field::content_type]);
@@ -230,7 +123,7 @@ class session : public std::enable_shared_from_this<session>, private body_sink 
     route_name_ = std::string(route_->pattern);
     call_.route = route_name_;
     call_.params = std::move(m.params);
-    if (srv_.in_flight.load() > static_cast<int>(srv_.cfg.max_in_flight))
+    if (ctx_.status.in_flight.load() > static_cast<int>(ctx_.cfg.max_in_flight))
       return fail(http::status::service_unavailable,
                   "too many requests in flight (TREVOR_MAX_IN_FLIGHT); retry shortly", true);
 
@@ -242,29 +135,27 @@ class session : public std::enable_shared_from_this<session>, private body_sink 
                     "application/octet-stream (fields as query parameters)",
                     has_body);
       const std::uint64_t limit =
-          static_cast<std::uint64_t>(srv_.cfg.max_upload_bytes) + upload_overhead_bytes;
+          static_cast<std::uint64_t>(ctx_.cfg.max_upload_bytes) + upload_overhead_bytes;
       if (header_->content_length() && *header_->content_length() > limit)
         return fail(http::status::payload_too_large,
                     fmt::format("the body is larger than the upload limit of {} bytes "
                                 "(TREVOR_MAX_UPLOAD_MB)",
-                                srv_.cfg.max_upload_bytes),
+                                ctx_.cfg.max_upload_bytes),
                     true);
       upload_.emplace(std::move(*header_));
       upload_->body_limit(limit);
       buffer_.reserve(upload_read_bytes);  // socket reads of up to this size
-      continue_if_expected([self = shared_from_this()] {
-        asio::post(self->srv_.transfers, [self] { self->process(); });
-      });
+      continue_if_expected([self = shared_from_this()] { self->run_call(self->ctx_.transfers); });
       return;
     }
-    if (header_->content_length() && *header_->content_length() > srv_.cfg.max_json_body_bytes)
+    if (header_->content_length() && *header_->content_length() > ctx_.cfg.max_json_body_bytes)
       return fail(http::status::payload_too_large,
-                  fmt::format("the body is larger than {} bytes", srv_.cfg.max_json_body_bytes),
+                  fmt::format("the body is larger than {} bytes", ctx_.cfg.max_json_body_bytes),
                   true);
     json_.emplace(std::move(*header_));
-    json_->body_limit(srv_.cfg.max_json_body_bytes);  // chunked bodies
+    json_->body_limit(ctx_.cfg.max_json_body_bytes);  // chunked bodies
     continue_if_expected([self = shared_from_this()] {
-      self->stream_.expires_after(self->srv_.cfg.read_timeout);
+      self->stream_.expires_after(self->ctx_.cfg.read_timeout);
       http::async_read(self->stream_, self->buffer_, *self->json_,
                        beast::bind_front_handler(&session::on_body, self));
     });
@@ -285,7 +176,7 @@ class session : public std::enable_shared_from_this<session>, private body_sink 
   void on_body(beast::error_code ec, std::size_t) {
     if (ec == http::error::body_limit)
       return fail(http::status::payload_too_large,
-                  fmt::format("the body is larger than {} bytes", srv_.cfg.max_json_body_bytes),
+                  fmt::format("the body is larger than {} bytes", ctx_.cfg.max_json_body_bytes),
                   true);
     if (quiet_close(ec)) return abandon();
     if (ec)
@@ -295,25 +186,20 @@ class session : public std::enable_shared_from_this<session>, private body_sink 
     if (route_->body == body_mode::json && !call_.body.empty() &&
         !media_type_is(call_.content_type, "application/json"))
       return fail(http::status::unsupported_media_type, "the body must be application/json", false);
-    if (route_->runs_inline) return process();
-    asio::post(srv_.workers, [self = shared_from_this()] { self->process(); });
+    if (route_->runs_inline) return answer(process());
+    run_call(ctx_.workers);
   }
 
   // ------------------------------------------------ bridges for workers
   //
   // A worker streaming an upload or a download blocks on the socket through
   // these: the I/O itself runs on the session's strand with the configured
-  // timeouts, and the worker waits for its completion.
+  // timeouts, and the worker waits for its completion (worker_bridge).
   template <class Start>
-  std::pair<beast::error_code, std::size_t> await_io(Start start) {
-    auto done = std::make_shared<std::promise<std::pair<beast::error_code, std::size_t>>>();
-    auto future = done->get_future();
-    asio::post(stream_.get_executor(), [start, done]() mutable {
-      start([done](beast::error_code ec, std::size_t n) { done->set_value({ec, n}); });
-    });
-    while (future.wait_for(stop_poll) != std::future_status::ready)
-      if (srv_.ioc.stopped()) throw http_error(http::status::service_unavailable, "stopping");
-    return future.get();
+  worker_bridge::io_result await_io(Start start) {
+    auto result = ctx_.bridge.await(stream_.get_executor(), std::move(start));
+    if (!result) throw http_error(http::status::service_unavailable, "stopping");
+    return *result;
   }
 
   /// Reads body bytes into the buffer set on the parser's body until it is
@@ -328,7 +214,7 @@ class session : public std::enable_shared_from_this<session>, private body_sink 
       auto& body = self->upload_->get().body();
       if (e == http::error::need_buffer) e = {};
       if (!e && body.size > 0 && !self->upload_->is_done()) {
-        self->stream_.expires_after(self->srv_.cfg.read_timeout);
+        self->stream_.expires_after(self->ctx_.cfg.read_timeout);
         return http::async_read_some(self->stream_, self->buffer_, *self->upload_,
                                      std::move(*this));
       }
@@ -343,7 +229,7 @@ class session : public std::enable_shared_from_this<session>, private body_sink 
         auto& body = upload_->get().body();
         body.data = buf;
         body.size = cap;
-        stream_.expires_after(srv_.cfg.read_timeout);
+        stream_.expires_after(ctx_.cfg.read_timeout);
         http::async_read_some(stream_, buffer_, *upload_,
                               fill_op<decltype(done)>{this, cap, std::move(done)});
       });
@@ -352,7 +238,7 @@ class session : public std::enable_shared_from_this<session>, private body_sink 
         throw http_error(http::status::payload_too_large,
                          fmt::format("the body is larger than the upload limit of {} bytes "
                                      "(TREVOR_MAX_UPLOAD_MB)",
-                                     srv_.cfg.max_upload_bytes));
+                                     ctx_.cfg.max_upload_bytes));
       if (ec) {
         broken_ = true;
         throw http_error(http::status::bad_request,
@@ -391,7 +277,7 @@ class session : public std::enable_shared_from_this<session>, private body_sink 
       body.data = const_cast<char*>(data);
       body.size = size;
       body.more = more;
-      stream_.expires_after(srv_.cfg.write_timeout);
+      stream_.expires_after(ctx_.cfg.write_timeout);
       http::async_write(stream_, *serializer_,
                         [done](beast::error_code e, std::size_t w) { done(e, w); });
     });
@@ -404,44 +290,30 @@ class session : public std::enable_shared_from_this<session>, private body_sink 
   }
 
   // ---------------------------------------------------------- handling
-  /// Runs on a worker (on the strand for runs_inline routes): authenticate,
-  /// call the handler, answer.
-  void process() {
+  /// What the strand does once a call has run: send `res`, or (a streamed
+  /// answer, already written) only finish the request with `status`.
+  struct answer_of_call {
+    std::optional<response> res;
+    http::status status = http::status::ok;
+  };
+
+  /// Runs the call on `pool`; its answer comes back to the strand.
+  void run_call(asio::thread_pool& pool) {
+    worker_bridge::run_then(
+        pool, stream_.get_executor(), [self = shared_from_this()] { return self->process(); },
+        [self = shared_from_this()](answer_of_call a) { self->answer(std::move(a)); });
+  }
+
+  /// Runs on a worker (on the strand for runs_inline routes): the API
+  /// authenticates and calls the handler; returns the answer to write.
+  answer_of_call process() {
     call_.read_body = [this](char* buf, std::size_t cap) { return pull(buf, cap); };
     call_.sink = this;
-    http::status status = http::status::ok;
-    std::string detail;
-    reply r;
-    try {
-      if (route_->authenticated) {
-        call_.who = srv_.api.auth.authenticate(authorization_);
-        actor_ = call_.who.agent() ? call_.who.actor.agent->audit_actor()
-                                   : call_.who.actor.user_id.str();
-      }
-      r = route_->handle(srv_.api, call_);
-      status = r.status;
-    } catch (const http_error& e) {
-      status = e.status();
-      detail = e.what();
-    } catch (const trevor::error& e) {
-      status = status_of(e.code());
-      detail = e.what();
-      if (e.code() == trevor::errc::internal)
-        log(level::error, "internal error",
-            {{"request_id", request_id_}, {"route", route_name_}, {"error", e.what()}});
-      // Storage keys and paths are for tre_admin (and the log) only.
-      if (!call_.who.actor.tre_admin && names_storage(detail)) {
-        if (e.code() != trevor::errc::internal)
-          log(level::warning, "storage failure",
-              {{"request_id", request_id_}, {"route", route_name_}, {"error", e.what()}});
-        detail = storage_failure_detail(request_id_);
-      }
-    } catch (const std::exception& e) {
-      status = http::status::internal_server_error;
-      log(level::error, "unexpected exception",
-          {{"request_id", request_id_}, {"route", route_name_}, {"error", e.what()}});
-      detail = fmt::format("internal error (request id {})", request_id_);
-    }
+    auto o = ctx_.api.dispatch(*route_, call_, authorization_, request_id_);
+    actor_ = std::move(o.actor);
+    const auto status = o.status;
+    const auto& detail = o.detail;
+    auto& r = o.r;
     // An upload not read to its end leaves bytes on the connection.
     if (upload_ && !upload_->is_done()) {
       keep_alive_ = false;
@@ -454,30 +326,31 @@ class session : public std::enable_shared_from_this<session>, private body_sink 
         write_streamed(nullptr, 0, false);
       } catch (const http_error&) {
       }
-      return asio::post(stream_.get_executor(),
-                        [self = shared_from_this()] { self->finished(http::status::ok); });
+      return {std::nullopt, http::status::ok};
     }
     if (head_written_) {
       // A failure in the middle of a download: the client sees a short body.
       broken_ = true;
-      return asio::post(stream_.get_executor(),
-                        [self = shared_from_this(), status] { self->finished(status); });
+      return {std::nullopt, status};
     }
     response res = failed   ? problem(version_, keep_alive_, status, detail, request_id_)
                    : r.body ? make_response(version_, keep_alive_, status, to_text(*r.body),
                                             r.content_type, request_id_)
                             : make_response(version_, keep_alive_, status, std::move(r.text),
                                             r.content_type, request_id_);
-    if (route_->runs_inline) return send(std::move(res));
-    asio::post(stream_.get_executor(), [self = shared_from_this(), res = std::move(res)]() mutable {
-      self->send(std::move(res));
-    });
+    return {std::move(res), status};
+  }
+
+  /// On the strand: writes the call's answer, or finishes a streamed one.
+  void answer(answer_of_call a) {
+    if (a.res) return send(std::move(*a.res));
+    finished(a.status);
   }
 
   // ---------------------------------------------------------- answering
   void begin_request() {
     started_ = std::chrono::steady_clock::now();
-    ++srv_.in_flight;
+    ++ctx_.status.in_flight;
     counted_ = true;
     request_id_ = trevor::uuid::v7().str();
     actor_ = "-";
@@ -509,7 +382,7 @@ class session : public std::enable_shared_from_this<session>, private body_sink 
 
   void send(response res) {
     auto sp = std::make_shared<response>(std::move(res));
-    stream_.expires_after(srv_.cfg.write_timeout);
+    stream_.expires_after(ctx_.cfg.write_timeout);
     http::async_write(stream_, *sp,
                       [self = shared_from_this(), sp](beast::error_code ec, std::size_t) {
                         if (ec) self->broken_ = true;
@@ -521,7 +394,7 @@ class session : public std::enable_shared_from_this<session>, private body_sink 
   void finished(http::status status) {
     const auto us = std::chrono::duration_cast<std::chrono::microseconds>(
         std::chrono::steady_clock::now() - started_);
-    srv_.api.metrics.record(method_, route_name_, static_cast<unsigned>(status), us);
+    ctx_.metrics.record(method_, route_name_, static_cast<unsigned>(status), us);
     log(level::info, "request",
         {{"request_id", request_id_},
          {"method", method_},
@@ -530,10 +403,10 @@ class session : public std::enable_shared_from_this<session>, private body_sink 
          {"duration_us", us.count()},
          {"actor", actor_}});
     if (counted_) {
-      --srv_.in_flight;
+      --ctx_.status.in_flight;
       counted_ = false;
     }
-    if (broken_ || !keep_alive_ || srv_.draining) return close();
+    if (broken_ || !keep_alive_ || ctx_.status.draining) return close();
     read_header();
   }
 
@@ -541,7 +414,7 @@ class session : public std::enable_shared_from_this<session>, private body_sink 
   void abandon() {
     broken_ = true;
     if (counted_) {
-      --srv_.in_flight;
+      --ctx_.status.in_flight;
       counted_ = false;
     }
     close();
@@ -568,7 +441,7 @@ class session : public std::enable_shared_from_this<session>, private body_sink 
   }
 
   beast::tcp_stream stream_;
-  server::impl& srv_;
+  session_context& ctx_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::empty_body>> header_;
   std::optional<http::request_parser<http::string_body>> json_;
@@ -598,100 +471,8 @@ class session : public std::enable_shared_from_this<session>, private body_sink 
 
 }  // namespace
 
-void server::impl::accept() {
-  acceptor.async_accept(asio::make_strand(ioc), [this](beast::error_code ec, tcp::socket socket) {
-    if (ec) {
-      if (ec == asio::error::operation_aborted || !acceptor.is_open()) return;
-      log(level::warning, "accept failed", {{"error", ec.message()}});
-    } else {
-      std::make_shared<session>(std::move(socket), *this)->start();
-    }
-    accept();
-  });
-}
-
-void server::impl::schedule_sweep() {
-  if (cfg.sweep_seconds <= 0 || draining) return;
-  sweep_timer.expires_after(std::chrono::seconds(cfg.sweep_seconds));
-  sweep_timer.async_wait([this](beast::error_code ec) {
-    if (ec || draining) return;
-    asio::post(workers, [this] {
-      run_sweeps();
-      asio::post(ioc, [this] { schedule_sweep(); });
-    });
-  });
-}
-
-void server::impl::run_sweeps() {
-  auto sweep = [](std::string_view name, auto&& fn) {
-    try {
-      const auto found = fn();
-      if (!found.empty())
-        log(level::info, "sweep", {{"sweep", name}, {"reported", static_cast<long>(found.size())}});
-    } catch (const std::exception& e) {
-      log(level::warning, "sweep failed", {{"sweep", name}, {"error", e.what()}});
-    }
-  };
-  sweep("stuck_requests", [&] { return api.workflow.sweeps.stuck_requests(); });
-  sweep("expiring_links", [&] { return api.workflow.sweeps.expiring_links(); });
-  sweep("interrupted_releases", [&] { return api.workflow.sweeps.interrupted_releases(); });
-}
-
-void server::impl::begin_drain(std::string_view why) {
-  if (draining.exchange(true)) return;
-  log(level::info, "draining", {{"reason", why}, {"in_flight", in_flight.load()}});
-  asio::post(ioc, [this] {
-    beast::error_code ignored;
-    acceptor.close(ignored);
-    sweep_timer.cancel();
-    wait_for_in_flight(std::chrono::steady_clock::now() + cfg.drain_timeout);
-  });
-}
-
-void server::impl::wait_for_in_flight(std::chrono::steady_clock::time_point deadline) {
-  if (in_flight.load() == 0 || std::chrono::steady_clock::now() >= deadline) {
-    if (in_flight.load() != 0)
-      log(level::warning, "drain deadline passed", {{"in_flight", in_flight.load()}});
-    ioc.stop();  // idle keep-alive connections are closed with the loop
-    return;
-  }
-  auto timer = std::make_shared<asio::steady_timer>(ioc, std::chrono::milliseconds(20));
-  timer->async_wait([this, timer, deadline](beast::error_code) { wait_for_in_flight(deadline); });
-}
-
-server::server(const config& cfg, trevor::database db)
-    : server(cfg, std::move(db), workflow_options_of(cfg)) {}
-
-server::server(const config& cfg, trevor::database db, const trevor::workflow_options& options)
-    : impl_(std::make_unique<impl>(cfg, std::move(db), options)) {}
-
-server::~server() {
-  impl_->workers.join();
-  impl_->transfers.join();
-}
-
-unsigned short server::port() const {
-  return impl_->acceptor.local_endpoint().port();
-}
-
-void server::run() {
-  impl_->signals.async_wait([this](beast::error_code ec, int signo) {
-    if (!ec) impl_->begin_drain(signo == SIGTERM ? "SIGTERM" : "SIGINT");
-  });
-  impl_->accept();
-  impl_->schedule_sweep();
-  std::vector<std::thread> threads;
-  for (unsigned i = 1; i < impl_->cfg.threads; ++i)
-    threads.emplace_back([this] { impl_->ioc.run(); });
-  impl_->ioc.run();
-  for (auto& t : threads) t.join();
-  impl_->workers.join();
-  impl_->transfers.join();
-  log(level::info, "stopped");
-}
-
-void server::stop() {
-  impl_->begin_drain("stop requested");
+void start_session(tcp::socket socket, session_context& ctx) {
+  std::make_shared<session>(std::move(socket), ctx)->start();
 }
 
 }  // namespace trevord

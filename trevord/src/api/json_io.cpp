@@ -1,4 +1,4 @@
-#include "json_io.hpp"
+#include "api/json_io.hpp"
 
 #include <cmath>
 
@@ -6,7 +6,7 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
-#include "http_error.hpp"
+#include "http/http_error.hpp"
 
 namespace trevord {
 

@@ -4,8 +4,8 @@
 
 #include <fmt/format.h>
 
-#include "handlers.hpp"
-#include "json_io.hpp"
+#include "api/handlers/handlers.hpp"
+#include "api/json_io.hpp"
 
 namespace trevord::handlers {
 

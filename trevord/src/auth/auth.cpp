@@ -1,4 +1,4 @@
-#include "auth.hpp"
+#include "auth/auth.hpp"
 
 #include <filesystem>
 #include <fstream>
@@ -6,8 +6,9 @@
 
 #include <fmt/format.h>
 
-#include "http_error.hpp"
-#include "log.hpp"
+#include "auth/http_get.hpp"
+#include "daemon/log.hpp"
+#include "http/http_error.hpp"
 
 namespace trevord {
 

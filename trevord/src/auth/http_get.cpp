@@ -12,7 +12,7 @@
 
 #include <fmt/format.h>
 
-#include "auth.hpp"
+#include "auth/http_get.hpp"
 
 namespace trevord {
 

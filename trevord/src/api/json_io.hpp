@@ -12,7 +12,7 @@
 #include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
 
-#include "http_error.hpp"
+#include "http/http_error.hpp"
 #include "trevor/audit.hpp"
 #include "trevor/dashboard.hpp"
 #include "trevor/directory.hpp"

@@ -1,4 +1,4 @@
-#include "config.hpp"
+#include "daemon/config.hpp"
 
 #include <algorithm>
 #include <cctype>

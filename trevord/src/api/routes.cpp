@@ -1,9 +1,6 @@
-#include "api.hpp"
+#include "api/routes.hpp"
 
-#include <fmt/format.h>
-
-#include "handlers.hpp"
-#include "json_io.hpp"
+#include "api/handlers/handlers.hpp"
 
 namespace trevord {
 
@@ -112,74 +109,5 @@ route_match match_route(verb method, std::string_view path) {
   }
   return m;
 }
-
-trevor::uuid call::id(std::string_view name) const {
-  for (const auto& [k, v] : params)
-    if (k == name) return parse_id(name, v);
-  throw http_error(http::status::internal_server_error, fmt::format("no path parameter {}", name));
-}
-
-std::optional<std::string> call::query_value(std::string_view name) const {
-  for (const auto& [k, v] : query)
-    if (k == name) return v;
-  return std::nullopt;
-}
-
-std::optional<trevor::uuid> call::query_id(std::string_view name) const {
-  auto v = query_value(name);
-  if (!v) return std::nullopt;
-  return parse_id(name, *v);
-}
-
-std::optional<long long> call::query_integer(std::string_view name, long long lo,
-                                             long long hi) const {
-  auto v = query_value(name);
-  if (!v) return std::nullopt;
-  const bool digits =
-      !v->empty() && v->size() <= 18 && v->find_first_not_of("0123456789") == std::string::npos;
-  const long long n = digits ? std::stoll(*v) : -1;
-  if (!digits || n < lo || n > hi)
-    throw http_error(http::status::unprocessable_entity,
-                     fmt::format("{}: '{}' is not a whole number from {} to {}", name, *v, lo, hi));
-  return n;
-}
-
-std::optional<bool> call::query_bool(std::string_view name) const {
-  auto v = query_value(name);
-  if (!v) return std::nullopt;
-  if (*v == "true" || *v == "1") return true;
-  if (*v == "false" || *v == "0") return false;
-  throw http_error(http::status::unprocessable_entity,
-                   fmt::format("{}: '{}' is not true or false", name, *v));
-}
-
-trevor::workflow_options workflow_options_of(const config& cfg) {
-  trevor::workflow_options o;
-  o.required_reviews = cfg.required_reviews;
-  o.agent_review = cfg.agent_review;
-  o.max_upload_bytes = cfg.max_upload_bytes;
-  o.stuck_after = std::chrono::hours(cfg.stuck_hours);
-  o.link_secret = cfg.link_secret;
-  o.public_url = cfg.public_url;
-  o.release_link_ttl = std::chrono::hours(cfg.release_link_hours);
-  o.delivery_link_ttl = std::chrono::hours(cfg.delivery_link_hours);
-  o.upload_link_ttl = std::chrono::hours(cfg.upload_link_hours);
-  o.link_warning = std::chrono::hours(cfg.link_warning_hours);
-  o.release_timeout = std::chrono::minutes(cfg.release_timeout_minutes);
-  o.release_license = cfg.release_license;
-  // Packages are assembled beside the blobs (same file system, room for them).
-  o.scratch_dir = std::filesystem::path(cfg.storage_dir) / ".scratch";
-  return o;
-}
-
-api::api(const config& c, trevor::database d, trevor::workflow_options options)
-    : cfg(c),
-      db(std::move(d)),
-      blobs(std::make_unique<trevor::filesystem_blob_store>(c.storage_dir)),
-      workflow(db, *blobs, std::move(options)),
-      directory(db),
-      inbox(db),
-      dashboard(db, std::chrono::hours(c.stuck_hours)),
-      auth(c, directory) {}
 
 }  // namespace trevord

@@ -1,4 +1,4 @@
-#include "metrics.hpp"
+#include "daemon/metrics.hpp"
 
 #include <fmt/format.h>
 

@@ -1,18 +1,19 @@
 #pragma once
-// The handlers of the route table (api.cpp), one per endpoint of trevord/openapi.json.
+// The handlers of the route table (api/routes.cpp), one per endpoint of
+// trevord/openapi.json, each in the file named for what it serves.
 // Internal to trevord.
 
-#include "api.hpp"
+#include "api/api.hpp"
 
 namespace trevord::handlers {
 
-// Operations (no authentication).
+// Operations, no authentication (operations.cpp).
 reply health(api&, call&);
 reply readyz(api&, call&);
 reply metrics_text(api&, call&);
 reply openapi(api&, call&);
 
-// Users, projects, memberships (handlers_directory.cpp).
+// Users, projects, memberships (directory.cpp).
 reply users_me(api&, call&);
 reply users_list(api&, call&);
 reply projects_list(api&, call&);
@@ -22,7 +23,7 @@ reply memberships_of_project(api&, call&);
 reply membership_create(api&, call&);
 reply membership_delete(api&, call&);
 
-// Requests, objects, reviews, audit (handlers_requests.cpp).
+// Requests, objects, reviews, audit (requests.cpp).
 reply request_create(api&, call&);
 reply requests_list(api&, call&);
 reply request_get(api&, call&);
@@ -43,7 +44,7 @@ reply review_get(api&, call&);
 reply review_create(api&, call&);
 reply agent_review(api&, call&);
 
-// Ingress slots, release, delivery and their signed links (handlers_release.cpp).
+// Ingress slots, release, delivery and their signed links (release.cpp).
 reply slot_create(api&, call&);
 reply upload_link_create(api&, call&);
 reply upload_through_link(api&, call&);
@@ -55,7 +56,7 @@ reply deliver(api&, call&);
 reply delivery_get(api&, call&);
 reply delivered_object_download(api&, call&);
 
-// The admin dashboard (handlers_admin.cpp).
+// The admin dashboard (admin.cpp).
 reply admin_requests(api&, call&);
 reply admin_metrics(api&, call&);
 reply admin_checkers(api&, call&);
@@ -63,7 +64,7 @@ reply admin_projects(api&, call&);
 reply admin_audit(api&, call&);
 reply admin_audit_export(api&, call&);
 
-// Notifications (handlers_directory.cpp).
+// Notifications (notifications.cpp).
 reply notifications_list(api&, call&);
 reply notifications_unread(api&, call&);
 reply notification_read(api&, call&);
@@ -83,6 +84,8 @@ inline reply no_content() {
   r.status = http::status::no_content;
   return r;
 }
+
+// Who is calling (callers.cpp).
 
 /// A person's actor; 403 for the agent's service account (routes a person
 /// alone may use).

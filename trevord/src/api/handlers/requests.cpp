@@ -2,9 +2,9 @@
 #include <fmt/format.h>
 #include <boost/json/serialize.hpp>
 
-#include "handlers.hpp"
-#include "json_io.hpp"
-#include "multipart.hpp"
+#include "api/handlers/handlers.hpp"
+#include "api/json_io.hpp"
+#include "http/multipart.hpp"
 
 namespace trevord::handlers {
 

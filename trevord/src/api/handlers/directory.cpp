@@ -1,63 +1,8 @@
-// Operations endpoints, users, projects, memberships and notifications.
-#include <fmt/format.h>
-#include <boost/json/serialize.hpp>
-
-#include "handlers.hpp"
-#include "json_io.hpp"
-#include "trevor/version.hpp"
+// Users, projects and memberships (trevor::directory).
+#include "api/handlers/handlers.hpp"
+#include "api/json_io.hpp"
 
 namespace trevord::handlers {
-
-const trevor::actor& person(const call& c) {
-  if (c.who.agent())
-    throw http_error(http::status::forbidden,
-                     "the agent's service account may read requests, their objects and "
-                     "metadata, download object content and record agent reviews; nothing else");
-  return c.who.actor;
-}
-
-const trevor::actor& reader(const call& c) {
-  return c.who.actor;
-}
-
-const trevor::agent_credential& agent(const call& c) {
-  if (!c.who.agent())
-    throw http_error(http::status::forbidden,
-                     fmt::format("only the agent's service account (realm role {}) records agent "
-                                 "reviews",
-                                 agent_role));
-  return *c.who.actor.agent;
-}
-
-// ---------------------------------------------------------------- operations
-
-reply health(api&, call&) {
-  return ok(json::object{{"status", "ok"}, {"version", trevor::version}});
-}
-
-reply readyz(api& a, call&) {
-  auto [ready, why] = a.readiness();
-  if (!ready) throw http_error(http::status::service_unavailable, why);
-  return ok(json::object{{"status", "ready"}});
-}
-
-reply metrics_text(api& a, call&) {
-  auto g = a.server_gauges();
-  g.pool_size = a.db.pool_size();
-  g.pool_in_use = a.db.in_use();
-  for (const auto& [status, n] : a.workflow.requests.count_by_status())
-    g.requests_by_status.emplace_back(trevor::to_string(status), n);
-  reply r;
-  r.text = a.metrics.render(g);
-  r.content_type = "text/plain; version=0.0.4; charset=utf-8";
-  return r;
-}
-
-reply openapi(api&, call&) {
-  reply r;
-  r.text = std::string(openapi_document());
-  return r;
-}
 
 // ------------------------------------------------------------------- users
 
@@ -137,30 +82,6 @@ reply membership_create(api& a, call& c) {
 
 reply membership_delete(api& a, call& c) {
   a.directory.remove_membership(person(c), c.id("membership_id"));
-  return no_content();
-}
-
-// ----------------------------------------------------------- notifications
-
-reply notifications_list(api& a, call& c) {
-  const auto limit = c.query_integer("limit", 1, trevor::max_notification_page)
-                         .value_or(trevor::default_notification_page);
-  const auto page = a.inbox.list(person(c), static_cast<std::size_t>(limit), c.query_id("before"),
-                                 c.query_bool("unread_only").value_or(false));
-  reply r = ok(to_json(page.items));
-  return r;
-}
-
-reply notifications_unread(api& a, call& c) {
-  return ok(json::object{{"count", a.inbox.unread_count(person(c))}});
-}
-
-reply notification_read(api& a, call& c) {
-  return ok(to_json(a.inbox.mark_read(person(c), c.id("notification_id"))));
-}
-
-reply notifications_read_all(api& a, call& c) {
-  a.inbox.mark_all_read(person(c));
   return no_content();
 }
 

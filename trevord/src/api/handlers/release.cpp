@@ -2,8 +2,8 @@
 // a signed link token (no Authorization header).
 #include <fmt/format.h>
 
-#include "handlers.hpp"
-#include "json_io.hpp"
+#include "api/handlers/handlers.hpp"
+#include "api/json_io.hpp"
 
 namespace trevord::handlers {
 

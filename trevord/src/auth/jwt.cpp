@@ -1,4 +1,4 @@
-#include "jwt.hpp"
+#include "auth/jwt.hpp"
 
 #include <algorithm>
 #include <array>

@@ -26,8 +26,8 @@
 #include <unordered_map>
 #include <vector>
 
-#include "config.hpp"
-#include "jwt.hpp"
+#include "auth/jwt.hpp"
+#include "daemon/config.hpp"
 #include "trevor/directory.hpp"
 
 namespace trevord {
@@ -75,9 +75,5 @@ class authenticator {
   std::mutex users_mutex_;
   std::unordered_map<std::string, trevor::uuid> user_ids_;  // claims fingerprint → id
 };
-
-/// GETs an http:// or https:// URL (TLS verified against the system's CA
-/// store) and returns the body of a 200 answer; throws std::runtime_error.
-std::string http_get(const std::string& url, std::chrono::seconds timeout);
 
 }  // namespace trevord

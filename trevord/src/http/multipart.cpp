@@ -1,11 +1,11 @@
-#include "multipart.hpp"
+#include "http/multipart.hpp"
 
 #include <algorithm>
 #include <cctype>
 
 #include <fmt/format.h>
 
-#include "http_error.hpp"
+#include "http/http_error.hpp"
 
 namespace trevord {
 

@@ -1,0 +1,60 @@
+#include "api/api.hpp"
+
+#include <exception>
+
+#include <fmt/format.h>
+
+#include "api/json_io.hpp"
+#include "daemon/log.hpp"
+#include "trevor/error.hpp"
+
+namespace trevord {
+
+api::api(const config& c, services& svc, trevord::metrics& m, const daemon_status& s)
+    : cfg(c),
+      db(svc.db),
+      workflow(svc.workflow),
+      directory(svc.directory),
+      inbox(svc.inbox),
+      dashboard(svc.dashboard),
+      auth(c, svc.directory),
+      metrics(m),
+      status(s) {}
+
+outcome api::dispatch(const route& r, call& c, std::string_view authorization,
+                      const std::string& request_id) {
+  outcome o;
+  const std::string route_name(r.pattern);
+  try {
+    if (r.authenticated) {
+      c.who = auth.authenticate(authorization);
+      o.actor = c.who.agent() ? c.who.actor.agent->audit_actor() : c.who.actor.user_id.str();
+    }
+    o.r = r.handle(*this, c);
+    o.status = o.r.status;
+  } catch (const http_error& e) {
+    o.status = e.status();
+    o.detail = e.what();
+  } catch (const trevor::error& e) {
+    o.status = status_of(e.code());
+    o.detail = e.what();
+    if (e.code() == trevor::errc::internal)
+      log(level::error, "internal error",
+          {{"request_id", request_id}, {"route", route_name}, {"error", e.what()}});
+    // Storage keys and paths are for tre_admin (and the log) only.
+    if (!c.who.actor.tre_admin && names_storage(o.detail)) {
+      if (e.code() != trevor::errc::internal)
+        log(level::warning, "storage failure",
+            {{"request_id", request_id}, {"route", route_name}, {"error", e.what()}});
+      o.detail = storage_failure_detail(request_id);
+    }
+  } catch (const std::exception& e) {
+    o.status = http::status::internal_server_error;
+    log(level::error, "unexpected exception",
+        {{"request_id", request_id}, {"route", route_name}, {"error", e.what()}});
+    o.detail = fmt::format("internal error (request id {})", request_id);
+  }
+  return o;
+}
+
+}  // namespace trevord

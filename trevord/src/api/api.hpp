@@ -1,0 +1,63 @@
+#pragma once
+// trevord's API: what a handler may call, and the running of one call.
+//
+// A handler parses what the client sent, calls one libtrevor operation as the
+// authenticated principal and serialises the answer; no business rule lives
+// here. Handlers run on worker threads (never on an I/O thread) and may
+// block; they report refusals by throwing http_error or trevor::error, which
+// dispatch() turns into the status and detail of a problem+json answer.
+//
+// The API is built by the daemon from what the daemon owns (the services, the
+// metrics, the daemon's status) and knows nothing of the server above it.
+
+#include <string>
+#include <string_view>
+
+#include "api/call.hpp"
+#include "api/routes.hpp"
+#include "auth/auth.hpp"
+#include "daemon/config.hpp"
+#include "daemon/metrics.hpp"
+#include "daemon/services.hpp"
+#include "daemon/status.hpp"
+#include "http/http_error.hpp"
+
+namespace trevord {
+
+/// How one call ended: the handler's reply, or the refusal it ended in.
+struct outcome {
+  reply r;
+  http::status status = http::status::ok;
+  /// Not empty: the call was refused with this problem detail.
+  std::string detail;
+  /// Who called, for the request log ("-" when not authenticated).
+  std::string actor = "-";
+};
+
+/// The services a handler calls, and the caller's authentication.
+class api {
+ public:
+  /// Everything but the authenticator is the daemon's and outlives the API.
+  api(const config& cfg, services& svc, trevord::metrics& metrics, const daemon_status& status);
+
+  /// Authenticates the caller when the route needs it and runs the route's
+  /// handler; every exception ends up in the outcome's status and detail
+  /// (an unexpected one, or a libtrevor internal error, is logged with
+  /// `request_id`). Blocks: call it from a worker (or the I/O thread for
+  /// runs_inline routes).
+  outcome dispatch(const route& r, call& c, std::string_view authorization,
+                   const std::string& request_id);
+
+  const config& cfg;
+  trevor::database& db;
+  trevor::workflow& workflow;
+  trevor::directory& directory;
+  trevor::inbox& inbox;
+  trevor::dashboard& dashboard;
+  authenticator auth;
+  trevord::metrics& metrics;
+  /// Readiness and the gauges only the daemon knows (in flight, draining).
+  const daemon_status& status;
+};
+
+}  // namespace trevord

@@ -1,0 +1,117 @@
+#include "daemon/daemon.hpp"
+
+#include <csignal>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/thread_pool.hpp>
+
+#include "api/api.hpp"
+#include "daemon/background.hpp"
+#include "daemon/log.hpp"
+#include "daemon/metrics.hpp"
+#include "daemon/services.hpp"
+#include "daemon/status.hpp"
+#include "http/server.hpp"
+
+namespace trevord {
+
+namespace asio = boost::asio;
+
+struct daemon::impl {
+  // Declared in the order they are built; each uses only those above it.
+  config cfg;
+  daemon_status status;
+  trevord::metrics metrics;
+  services svc;
+  trevord::api api;
+  asio::io_context ioc;
+  asio::thread_pool workers;  // database work: handlers and background jobs
+  trevord::server server;
+  background jobs;
+  asio::signal_set signals;
+
+  impl(const config& c, trevor::database db, const trevor::workflow_options& options)
+      : cfg(c),
+        status(db),
+        svc(cfg, std::move(db), options),
+        api(cfg, svc, metrics, status),
+        ioc(static_cast<int>(cfg.threads)),
+        workers(cfg.db_pool_size),
+        server(cfg, ioc, workers, api, status, metrics),
+        jobs(ioc, workers),
+        signals(ioc, SIGINT, SIGTERM) {
+    // The sweeps (stuck requests, expiring links, interrupted releases)
+    // every TREVOR_SWEEP_SECONDS; each daemon sweeps, the database makes
+    // sure each finding is reported once.
+    jobs.every("sweeps", std::chrono::seconds(cfg.sweep_seconds), [this] { run_sweeps(); });
+  }
+
+  void run_sweeps();
+  void begin_drain(std::string_view why);
+};
+
+void daemon::impl::run_sweeps() {
+  auto sweep = [](std::string_view name, auto&& fn) {
+    try {
+      const auto found = fn();
+      if (!found.empty())
+        log(level::info, "sweep", {{"sweep", name}, {"reported", static_cast<long>(found.size())}});
+    } catch (const std::exception& e) {
+      log(level::warning, "sweep failed", {{"sweep", name}, {"error", e.what()}});
+    }
+  };
+  sweep("stuck_requests", [&] { return svc.workflow.sweeps.stuck_requests(); });
+  sweep("expiring_links", [&] { return svc.workflow.sweeps.expiring_links(); });
+  sweep("interrupted_releases", [&] { return svc.workflow.sweeps.interrupted_releases(); });
+}
+
+void daemon::impl::begin_drain(std::string_view why) {
+  if (status.draining.exchange(true)) return;
+  log(level::info, "draining", {{"reason", why}, {"in_flight", status.in_flight.load()}});
+  jobs.stop();
+  asio::post(ioc, [this] {
+    // Idle keep-alive connections are closed with the loop.
+    server.drain(std::chrono::steady_clock::now() + cfg.drain_timeout, [this] { ioc.stop(); });
+  });
+}
+
+daemon::daemon(const config& cfg, trevor::database db)
+    : daemon(cfg, std::move(db), workflow_options_of(cfg)) {}
+
+daemon::daemon(const config& cfg, trevor::database db, const trevor::workflow_options& options)
+    : impl_(std::make_unique<impl>(cfg, std::move(db), options)) {}
+
+daemon::~daemon() {
+  impl_->workers.join();
+}
+
+unsigned short daemon::port() const {
+  return impl_->server.port();
+}
+
+void daemon::run() {
+  impl_->signals.async_wait([this](boost::system::error_code ec, int signo) {
+    if (!ec) impl_->begin_drain(signo == SIGTERM ? "SIGTERM" : "SIGINT");
+  });
+  impl_->server.start();
+  impl_->jobs.start();
+  std::vector<std::thread> threads;
+  for (unsigned i = 1; i < impl_->cfg.threads; ++i)
+    threads.emplace_back([this] { impl_->ioc.run(); });
+  impl_->ioc.run();
+  for (auto& t : threads) t.join();
+  impl_->server.io_stopped();
+  impl_->workers.join();
+  log(level::info, "stopped");
+}
+
+void daemon::stop() {
+  impl_->begin_drain("stop requested");
+}
+
+}  // namespace trevord

@@ -1,0 +1,35 @@
+#include "daemon/services.hpp"
+
+#include <chrono>
+#include <filesystem>
+
+namespace trevord {
+
+trevor::workflow_options workflow_options_of(const config& cfg) {
+  trevor::workflow_options o;
+  o.required_reviews = cfg.required_reviews;
+  o.agent_review = cfg.agent_review;
+  o.max_upload_bytes = cfg.max_upload_bytes;
+  o.stuck_after = std::chrono::hours(cfg.stuck_hours);
+  o.link_secret = cfg.link_secret;
+  o.public_url = cfg.public_url;
+  o.release_link_ttl = std::chrono::hours(cfg.release_link_hours);
+  o.delivery_link_ttl = std::chrono::hours(cfg.delivery_link_hours);
+  o.upload_link_ttl = std::chrono::hours(cfg.upload_link_hours);
+  o.link_warning = std::chrono::hours(cfg.link_warning_hours);
+  o.release_timeout = std::chrono::minutes(cfg.release_timeout_minutes);
+  o.release_license = cfg.release_license;
+  // Packages are assembled beside the blobs (same file system, room for them).
+  o.scratch_dir = std::filesystem::path(cfg.storage_dir) / ".scratch";
+  return o;
+}
+
+services::services(const config& cfg, trevor::database d, trevor::workflow_options options)
+    : db(std::move(d)),
+      blobs(std::make_unique<trevor::filesystem_blob_store>(cfg.storage_dir)),
+      workflow(db, *blobs, std::move(options)),
+      directory(db),
+      inbox(db),
+      dashboard(db, std::chrono::hours(cfg.stuck_hours)) {}
+
+}  // namespace trevord

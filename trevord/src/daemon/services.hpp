@@ -1,0 +1,37 @@
+#pragma once
+// The libtrevor services the daemon runs, built once from the configuration:
+// the blob store, the workflow, the directory, the inbox and the dashboard.
+//
+// The daemon owns them; the API's handlers and the daemon's background jobs
+// (the sweeps) call them. Every service is thread-safe: it takes a pooled
+// connection per operation.
+
+#include <memory>
+
+#include "daemon/config.hpp"
+#include "trevor/blob_store.hpp"
+#include "trevor/dashboard.hpp"
+#include "trevor/database.hpp"
+#include "trevor/directory.hpp"
+#include "trevor/inbox.hpp"
+#include "trevor/workflow.hpp"
+
+namespace trevord {
+
+/// The workflow's options as the configuration sets them.
+trevor::workflow_options workflow_options_of(const config& cfg);
+
+struct services {
+  /// `options`: the workflow's, workflow_options_of(cfg) when serving (tests
+  /// may refine them, e.g. link lifetimes shorter than the variables' hours).
+  services(const config& cfg, trevor::database db, trevor::workflow_options options);
+
+  trevor::database db;
+  std::unique_ptr<trevor::filesystem_blob_store> blobs;
+  trevor::workflow workflow;
+  trevor::directory directory;
+  trevor::inbox inbox;
+  trevor::dashboard dashboard;
+};
+
+}  // namespace trevord

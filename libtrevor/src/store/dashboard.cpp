@@ -71,9 +71,8 @@ constexpr auto pctl_x10 =
 
 constexpr double micros_per_hour = 3600.0 * 1e6;
 
-/// A percentile times ten (microseconds) read as hours; NULL → nullopt.
-std::optional<double> hours_x10(row_reader& r) {
-  const auto v = r.opt_i64();
+/// A percentile times ten (microseconds) as hours; NULL → nullopt.
+std::optional<double> hours_x10(const std::optional<std::int64_t>& v) {
   if (!v) return std::nullopt;
   return static_cast<double>(*v) / (10 * micros_per_hour);
 }
@@ -289,12 +288,8 @@ void select_pipeline_percentiles(connection& c, const dashboard_scope& s, pipeli
   const auto rows = query_all(c, st, [](row_reader& r) {
     return group_row{r.text(), r.opt_i64(), r.opt_i64()};
   });
-  const auto hours = [](const std::optional<std::int64_t>& v) -> std::optional<double> {
-    if (!v) return std::nullopt;
-    return static_cast<double>(*v) / (10 * micros_per_hour);
-  };
   for (const auto& row : rows) {
-    const percentiles p{hours(row.p50_x10), hours(row.p90_x10)};
+    const percentiles p{hours_x10(row.p50_x10), hours_x10(row.p90_x10)};
     if (row.g == "first_review") {
       m.hours_to_first_review = p;
     } else if (row.g == "decision") {
@@ -379,7 +374,7 @@ std::vector<checker_performance> select_checkers(connection& c, const dashboard_
     p.approved = r.i64();
     p.changes_requested = r.i64();
     p.rejected = r.i64();
-    p.median_turnaround_hours = hours_x10(r);
+    p.median_turnaround_hours = hours_x10(r.opt_i64());
     const auto agent_rounds = r.i64();
     p.accepted_agent_findings_share = ratio(r.i64(), agent_rounds);
     return p;
@@ -419,7 +414,7 @@ std::vector<project_summary> select_projects(connection& c, const dashboard_scop
     p.objects_submitted = r.i64();
     p.objects_approved = r.i64();
     p.objects_released = r.i64();
-    p.median_hours_to_decision = hours_x10(r);
+    p.median_hours_to_decision = hours_x10(r.opt_i64());
     return p;
   });
 

@@ -314,6 +314,7 @@ struct round_builder {
                        i ? "," : "", per_object[i].object_id.str(),
                        to_string(per_object[i].decision));
     r.findings_json = f + "]";
+    r.object_decisions = per_object;  // as the store reads them back
     reviews.push_back(r);
   }
   round_facts facts() const { return {&request, reviews, objects, required}; }

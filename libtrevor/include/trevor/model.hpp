@@ -3,11 +3,13 @@
 //
 // Field names follow the table columns. Timestamps are set by the database and
 // are only read here. JSON columns (tags, checker_feedback, findings, audit
-// payload) are carried as JSON text: the library never queries inside them.
+// payload) are carried as JSON text: the library never queries inside them
+// (a human review's findings are also read into typed object_decisions).
 
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "trevor/enums.hpp"
 #include "trevor/time.hpp"
@@ -93,6 +95,13 @@ struct object_metadata {
   timestamp updated_at;
 };
 
+/// One object's decision in a human review.
+struct object_decision {
+  uuid object_id;
+  review_decision decision = review_decision::approved;
+  std::string feedback;
+};
+
 struct review {
   uuid id;
   uuid request_id;
@@ -104,6 +113,9 @@ struct review {
   std::string summary;
   std::string findings_json = "[]";
   timestamp created_at;
+  /// A human review's per-object decisions: its findings as the store read
+  /// them (empty for the agent, whose findings are its own JSON).
+  std::vector<object_decision> object_decisions;
 };
 
 struct notification {

@@ -210,12 +210,6 @@ constexpr std::optional<std::string_view> download_refusal(const actor_facts& a)
 /// Defaults for the two-person rule.
 inline constexpr int default_required_reviews = 2;
 
-struct object_decision {
-  uuid object_id;
-  review_decision decision = review_decision::approved;
-  std::string feedback;
-};
-
 /// A human reviewer's review as submitted.
 struct human_review_input {
   review_decision decision = review_decision::approved;
@@ -256,11 +250,15 @@ struct round_outcome {
 
 /// Rules 2, 6 and 7: nullopt while the round is still open; otherwise the
 /// outcome decided by the human reviews (the agent never vetoes) and each
-/// live object's new state (the strictest human decision on it).
+/// live object's new state (the strictest human decision on it, from each
+/// human review's object_decisions).
 TREVOR_EXPORT std::optional<round_outcome> close_round(const round_facts& round);
 
 /// Parses the per-object decisions of a human review's findings JSON (as the
-/// workflow stores them): [{"object_id", "decision", "feedback"}].
+/// workflow stores them): [{"object_id", "decision", "feedback"}], skipping
+/// entries it cannot read. The rules do not use it: the store reads a stored
+/// review's findings into review::object_decisions, and malformed stored
+/// findings are an error there.
 TREVOR_EXPORT std::vector<object_decision> parse_object_decisions(std::string_view findings_json);
 
 }  // namespace trevor

@@ -87,7 +87,6 @@ void connection::configure() {
 }
 
 void connection::reconnect() {
-  cache_.clear();
   by_key_.clear();
   try {
     sql.reconnect();

@@ -23,7 +23,7 @@
 
 namespace trevor::detail {
 
-/// Base of per-connection cached prepared statements (see connection::cached).
+/// Base of per-connection cached prepared statements (see connection::cached_for).
 struct cached_statement {
   virtual ~cached_statement() = default;
 };
@@ -43,15 +43,6 @@ class connection {
   /// Throws trevor::error, translated like any statement's error.
   void exec_script(const std::string& script);
 
-  /// A statement object of type T (constructed once per connection as
-  /// T(connection&)) so hot statements are prepared once and reused.
-  template <class T>
-  T& cached() {
-    auto& slot = cache_[std::type_index(typeid(T))];
-    if (!slot) slot = std::make_unique<T>(*this);
-    return static_cast<T&>(*slot);
-  }
-
   /// A statement object of type T for one SQL text (by address), created
   /// once per connection with make(): statements prepared once and reused.
   /// `variant` tells apart statements made from one text (multi-row
@@ -62,12 +53,6 @@ class connection {
     auto& slot = by_key_[{key, variant, std::type_index(typeid(T))}];
     if (!slot) slot = make();
     return static_cast<T&>(*slot);
-  }
-
-  /// Drops the statement cached() made (see forget_cached()).
-  template <class T>
-  void forget() noexcept {
-    cache_.erase(std::type_index(typeid(T)));
   }
 
   /// Drops the statement cached_for() made (after it failed: SOCI 4.0's
@@ -106,7 +91,6 @@ class connection {
   bool file_backed_;
   bool suspect_ = false;
   std::chrono::steady_clock::time_point last_released_ = std::chrono::steady_clock::now();
-  std::unordered_map<std::type_index, std::unique_ptr<cached_statement>> cache_;
   std::map<std::tuple<const void*, std::size_t, std::type_index>, std::unique_ptr<cached_statement>>
       by_key_;
 };

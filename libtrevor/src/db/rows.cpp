@@ -77,4 +77,27 @@ std::optional<timestamp> get_opt_ts(const soci::row& r, std::size_t i) {
   return get_ts(r, i);
 }
 
+bool row_reader::next_is_null() const {
+  return i_ < r_.size() && is_null(r_, i_);
+}
+
+std::optional<std::int64_t> row_reader::opt_i64() {
+  const std::size_t i = next();
+  if (is_null(r_, i)) return std::nullopt;
+  return get_i64(r_, i);
+}
+
+std::size_t row_reader::next() {
+  if (i_ >= r_.size())
+    throw error(errc::internal,
+                fmt::format("row of {} columns: the reader asks for column {}", r_.size(), i_ + 1));
+  return i_++;
+}
+
+void row_reader::finish() const {
+  if (i_ != r_.size())
+    throw error(errc::internal,
+                fmt::format("row of {} columns: the reader read {}", r_.size(), i_));
+}
+
 }  // namespace trevor::detail

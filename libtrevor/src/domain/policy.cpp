@@ -241,7 +241,7 @@ std::optional<round_outcome> close_round(const round_facts& round) {
   std::unordered_map<uuid, review_decision> strictest;
   for (const review* h : humans) {
     if (severity(h->decision) > worst) worst = severity(h->decision);
-    for (const auto& d : parse_object_decisions(h->findings_json)) {
+    for (const auto& d : h->object_decisions) {
       auto [it, fresh] = strictest.emplace(d.object_id, d.decision);
       if (!fresh && severity(d.decision) > severity(it->second)) it->second = d.decision;
     }

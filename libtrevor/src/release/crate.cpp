@@ -95,7 +95,7 @@ const review* deciding_review(const crate_content& in, const json::object& entry
 /// The decision a review gave `object_id`: its per-object decision, else
 /// the review's own.
 review_decision decision_on(const review& rv, const uuid& object_id) {
-  for (const auto& d : parse_object_decisions(rv.findings_json))
+  for (const auto& d : rv.object_decisions)
     if (d.object_id == object_id) return d.decision;
   return rv.decision;
 }

@@ -133,6 +133,14 @@ boost::json::object status_change(request_status from, request_status to, std::i
   return {{"from", to_string(from)}, {"to", to_string(to)}, {"round", round}};
 }
 
+boost::json::object object_state_change(const output_object& o, object_state to) {
+  return {{"object_id", o.id.str()},
+          {"logical_object_id", o.logical_object_id.str()},
+          {"version", o.version},
+          {"from", to_string(o.state)},
+          {"to", to_string(to)}};
+}
+
 void require_json_object(std::string_view text, std::string_view what) {
   boost::system::error_code ec;
   const auto v = boost::json::parse(text, ec);

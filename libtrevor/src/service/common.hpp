@@ -117,6 +117,8 @@ std::optional<airlock_request> return_to_approved(connection& c, event_batch& ba
 /// JSON helpers for payloads.
 boost::json::value json_of(const std::optional<uuid>& id);
 boost::json::object status_change(request_status from, request_status to, std::int64_t round);
+/// The payload of object.state_changed: object `o` leaves its state for `to`.
+boost::json::object object_state_change(const output_object& o, object_state to);
 
 /// Throws invalid_argument unless `text` parses as a JSON object (`what`
 /// names the field).

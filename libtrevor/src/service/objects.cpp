@@ -71,10 +71,12 @@ void check_replaceable(const airlock_request& r, const output_object& o) {
                             o.id.str(), to_string(o.state)));
 }
 
-/// A new object version's row from the caller's input (state PENDING; no
-/// bytes yet: the caller fills in key, checksum and size).
+/// A new object version's row from the caller's input (state PENDING),
+/// stored under `key` with the bytes `blob` (nullptr: an ingress slot, whose
+/// bytes arrive later).
 output_object object_row(const uuid& id, const uuid& request_id, const uuid& logical_id,
-                         std::int64_t version, const new_object& in, const actor& who) {
+                         std::int64_t version, const new_object& in, const actor& who,
+                         std::string key, const blob_info* blob) {
   output_object o;
   o.id = id;
   o.request_id = request_id;
@@ -84,6 +86,11 @@ output_object object_row(const uuid& id, const uuid& request_id, const uuid& log
   o.output_type = in.output_type;
   o.statbarn = in.statbarn;
   o.uploaded_by = who.user_id;
+  o.storage_key = std::move(key);
+  if (blob) {
+    o.checksum_sha256 = blob->sha256;
+    o.size_bytes = blob->size;
+  }
   return o;
 }
 
@@ -118,6 +125,20 @@ object_metadata new_metadata(const uuid& logical_id, const uuid& request_id,
   m.request_id = request_id;
   apply_patch(m, p);
   return m;
+}
+
+/// Inserts version 1 of a new logical object `o` with its metadata from
+/// `in`, audited as `event_type`, in request `f`'s transaction.
+output_object insert_new_object(connection& c, const detail::request_facts& f,
+                                const output_object& o, const new_object& in, const actor& who,
+                                std::string_view event_type, id_source* ids) {
+  auto obj = detail::insert_object(c, o);
+  detail::insert_metadata(c, new_metadata(o.logical_object_id, o.request_id, in.metadata));
+  event_batch batch(ids);
+  batch.event(detail::actor_name(who), event_type, o.request_id, f.request.project_id,
+              object_payload(obj));
+  batch.write(c);
+  return obj;
 }
 
 /// Writes a metadata change (optimistic on m.lock_version) and its event.
@@ -156,17 +177,9 @@ output_object object_service::add(const actor& who, const uuid& request_id, cons
       detail::run_transaction(s_.db.impl(), mode::write, "add object", [&](connection& c) {
         const auto f = detail::visible_request(c, request_id, who, /*lock=*/true);
         check_content_op(f, who, operation::add_object);
-        auto o = object_row(object_id, request_id, logical_id, 1, input, who);
-        o.storage_key = key;
-        o.checksum_sha256 = blob.sha256;
-        o.size_bytes = blob.size;
-        auto obj = detail::insert_object(c, o);
-        detail::insert_metadata(c, new_metadata(logical_id, request_id, input.metadata));
-        event_batch batch(s_.ids);
-        batch.event(detail::actor_name(who), "object.uploaded", request_id, f.request.project_id,
-                    object_payload(obj));
-        batch.write(c);
-        return obj;
+        return insert_new_object(
+            c, f, object_row(object_id, request_id, logical_id, 1, input, who, key, &blob), input,
+            who, "object.uploaded", s_.ids);
       });
   guard.keep();
   return stored;
@@ -179,16 +192,11 @@ output_object object_service::add_slot(const actor& who, const uuid& request_id,
   return detail::run_transaction(s_.db.impl(), mode::write, "add slot", [&](connection& c) {
     const auto f = detail::visible_request(c, request_id, who, /*lock=*/true);
     check_content_op(f, who, operation::add_slot);
-    auto o = object_row(object_id, request_id, logical_id, 1, input, who);
-    o.storage_key = object_storage_key(f.request.project_id, request_id, logical_id, 1, object_id,
-                                       input.filename);
-    auto obj = detail::insert_object(c, o);
-    detail::insert_metadata(c, new_metadata(logical_id, request_id, input.metadata));
-    event_batch batch(s_.ids);
-    batch.event(detail::actor_name(who), "object.slot_created", request_id, f.request.project_id,
-                object_payload(obj));
-    batch.write(c);
-    return obj;
+    auto key = object_storage_key(f.request.project_id, request_id, logical_id, 1, object_id,
+                                  input.filename);
+    return insert_new_object(
+        c, f, object_row(object_id, request_id, logical_id, 1, input, who, std::move(key), nullptr),
+        input, who, "object.slot_created", s_.ids);
   });
 }
 
@@ -331,22 +339,16 @@ output_object object_service::replace(const actor& who, const uuid& request_id,
         check_replaceable(f.request, old);
         if (!detail::set_object_state(c, old.id, old.state, object_state::superseded))
           throw error(errc::conflict, "object changed concurrently; retry");
-        auto o = object_row(new_id, request_id, old.logical_object_id, version, input, who);
+        auto o =
+            object_row(new_id, request_id, old.logical_object_id, version, input, who, key, &blob);
         o.replaces_id = old.id;
-        o.storage_key = key;
-        o.checksum_sha256 = blob.sha256;
-        o.size_bytes = blob.size;
         auto obj = detail::insert_object(c, o);
         event_batch batch(s_.ids);
         batch.event(detail::actor_name(who), "object.replaced", request_id, f.request.project_id,
                     object_payload(obj));
         batch.event(detail::actor_name(who), "object.state_changed", request_id,
                     f.request.project_id,
-                    {{"object_id", old.id.str()},
-                     {"logical_object_id", old.logical_object_id.str()},
-                     {"version", old.version},
-                     {"from", to_string(old.state)},
-                     {"to", to_string(object_state::superseded)}});
+                    detail::object_state_change(old, object_state::superseded));
         if (!input.metadata.empty()) {
           auto m = detail::find_metadata(c, old.logical_object_id);
           if (!m) throw error(errc::internal, "object metadata missing");

@@ -1,6 +1,7 @@
 // workflow: reviews — human reviews and the round they close, the agent's review.
 #include <fmt/format.h>
 #include <boost/json/array.hpp>
+#include <boost/json/object.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
@@ -20,13 +21,28 @@ using mode = detail::transaction::mode;
 
 namespace {
 
-std::string findings_of(const std::vector<object_decision>& decisions) {
-  boost::json::array a;
-  for (const auto& d : decisions)
-    a.push_back({{"object_id", d.object_id.str()},
-                 {"decision", to_string(d.decision)},
-                 {"feedback", d.feedback}});
-  return boost::json::serialize(a);
+/// A new review of the request's current round.
+review review_row(const uuid& id, const airlock_request& req, reviewer_type type,
+                  std::optional<uuid> reviewer, review_decision decision, std::string summary,
+                  std::string findings_json) {
+  review r;
+  r.id = id;
+  r.request_id = req.id;
+  r.round = req.review_round;
+  r.reviewer_type = type;
+  r.reviewer_id = reviewer;
+  r.decision = decision;
+  r.summary = std::move(summary);
+  r.findings_json = std::move(findings_json);
+  return r;
+}
+
+/// The payload of review.created every review has.
+boost::json::object review_created(const review& r) {
+  return {{"review_id", r.id.str()},
+          {"round", r.round},
+          {"reviewer_type", to_string(r.reviewer_type)},
+          {"decision", to_string(r.decision)}};
 }
 
 const output_object& find_in(const std::vector<output_object>& objects, const uuid& id) {
@@ -76,27 +92,17 @@ review review_service::record(const actor& who, const uuid& request_id,
     round_facts round{&req, reviews, objects, s_.options.required_reviews};
     check_human_review(round, who.user_id, detail::facts_of(who, f), input);
 
-    review r;
-    r.id = review_id;
-    r.request_id = request_id;
-    r.round = req.review_round;
-    r.reviewer_type = reviewer_type::human;
-    r.reviewer_id = who.user_id;
-    r.decision = input.decision;
+    auto r = review_row(review_id, req, reviewer_type::human, who.user_id, input.decision,
+                        input.summary, detail::findings_json_of(input.object_decisions));
     r.accepted_agent_findings = input.accepted_agent_findings;
-    r.summary = input.summary;
-    r.findings_json = findings_of(input.object_decisions);
     const auto stored = detail::insert_review(c, r);
-    append_feedback(c, stored, objects, input.object_decisions);
+    append_feedback(c, stored, objects, stored.object_decisions);
 
     event_batch batch(s_.ids);
-    batch.event(detail::actor_name(who), "review.created", request_id, req.project_id,
-                {{"review_id", stored.id.str()},
-                 {"round", stored.round},
-                 {"reviewer_type", to_string(stored.reviewer_type)},
-                 {"decision", to_string(stored.decision)},
-                 {"accepted_agent_findings", stored.accepted_agent_findings},
-                 {"object_decisions", boost::json::parse(stored.findings_json)}});
+    auto created = review_created(stored);
+    created["accepted_agent_findings"] = stored.accepted_agent_findings;
+    created["object_decisions"] = boost::json::parse(stored.findings_json);
+    batch.event(detail::actor_name(who), "review.created", request_id, req.project_id, created);
 
     reviews.push_back(stored);
     round.reviews = reviews;
@@ -118,11 +124,7 @@ review review_service::record(const actor& who, const uuid& request_id,
         if (!detail::set_object_state(c, object_id, o.state, state))
           throw error(errc::conflict, "object changed concurrently; retry");
         batch.event(std::string(system_actor), "object.state_changed", request_id, req.project_id,
-                    {{"object_id", o.id.str()},
-                     {"logical_object_id", o.logical_object_id.str()},
-                     {"version", o.version},
-                     {"from", to_string(o.state)},
-                     {"to", to_string(state)}});
+                    detail::object_state_change(o, state));
       }
       batch.notify({req.owner_id}, status_event_type(operation::close_round, outcome->to),
                    fmt::format("Request {}: {}", outcome_word(outcome->to), req.title),
@@ -191,22 +193,12 @@ review review_service::record_agent_review(const agent_credential& agent, const 
         }
         require_transition(at, operation::record_agent_review, req.direction,
                            request_status::human_review);
-        review r;
-        r.id = review_id;
-        r.request_id = request_id;
-        r.round = req.review_round;
-        r.reviewer_type = reviewer_type::agent;
-        r.decision = input.decision;
-        r.summary = input.summary;
-        r.findings_json = input.findings_json;
-        const auto stored = detail::insert_review(c, r);
+        const auto stored = detail::insert_review(
+            c, review_row(review_id, req, reviewer_type::agent, std::nullopt, input.decision,
+                          input.summary, input.findings_json));
         if (!detail::transition_request(c, request_id, at, request_status::human_review, {}))
           throw error(errc::conflict, "request changed concurrently; retry");
-        batch.event(name, "review.created", request_id, req.project_id,
-                    {{"review_id", stored.id.str()},
-                     {"round", stored.round},
-                     {"reviewer_type", to_string(stored.reviewer_type)},
-                     {"decision", to_string(stored.decision)}});
+        batch.event(name, "review.created", request_id, req.project_id, review_created(stored));
         batch.event(name,
                     status_event_type(operation::record_agent_review, request_status::human_review),
                     request_id, req.project_id,

@@ -1,5 +1,7 @@
 #pragma once
-// audit_events: the store's append and read primitives (internal).
+// audit_events: the store's append and read primitives (internal);
+// implemented in store/audit_store.cpp, used by trevor::audit_log
+// (audit/audit_log.cpp) and by the services.
 //
 // insert_audit_event() runs on the caller's connection, inside the caller's
 // transaction when there is one: that is how a workflow operation writes its
@@ -10,6 +12,7 @@
 #include <string>
 
 #include "db/connection.hpp"
+#include "store/query.hpp"
 #include "trevor/audit.hpp"
 
 namespace trevor::detail {
@@ -29,20 +32,24 @@ audit_event insert_audit_event(connection& c, const audit_event_input& e, const 
 void insert_audit_events(connection& c, std::span<const audit_event_input> events,
                          std::span<const uuid> ids);
 
-/// The statement of audit_log::query() for `q`, with the values it binds
-/// (which must outlive the statement; they live here). Exposed so that tests
-/// can EXPLAIN exactly what a search runs.
+/// The statement of audit_log::query() for `q`, with the values it binds.
+/// Exposed so that tests can EXPLAIN exactly what a search runs.
 struct audit_select {
-  std::string sql;
-  std::optional<std::string> project, request, actor, since, until, cursor_at;
-  std::string type_lo, type_hi;
-  long long cursor_seq = 0;
-  long long limit = 0;
+  sql_builder statement;
+  std::string sql;  // statement's text expanded for the engine
+  /// Binds the values to a statement being prepared from `sql`.
   void bind(soci::details::prepare_temp_type& prep) const;
 };
 
 /// Validates `q` (limit, event-type prefix, cursor; invalid_argument) and
 /// builds its statement.
 audit_select build_audit_select(const audit_query& q, engine kind);
+
+/// Runs `select` (built for a query of page size `limit`): one page of
+/// audit_log::query().
+audit_page select_audit_page(connection& c, const audit_select& select, std::size_t limit);
+
+/// The number of audit events.
+long long count_audit_events(connection& c);
 
 }  // namespace trevor::detail

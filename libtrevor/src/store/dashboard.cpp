@@ -1,8 +1,8 @@
 #include "store/dashboard.hpp"
 
-#include <deque>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <unordered_map>
 #include <utility>
 
@@ -22,53 +22,59 @@ namespace {
 
 // Decided = a reviewers' outcome is the request's current status; WITHDRAWN
 // is not a decision (libtrevor/README.md, "Dashboard read models").
-#define TREVOR_DECIDED "('APPROVED', 'RELEASING', 'RELEASED', 'REJECTED', 'CHANGES_REQUESTED')"
+constexpr sql_text decided{
+    "('APPROVED', 'RELEASING', 'RELEASED', 'REJECTED', 'CHANGES_REQUESTED')"};
 
-// When the current decision was taken: closed_at is stamped on entering
-// APPROVED or REJECTED (and kept through RELEASING and RELEASED); a request
-// asked for changes has had no status change since (updated_at).
-#define TREVOR_DECIDED_AT(r) \
-  "CASE WHEN " r ".status = 'CHANGES_REQUESTED' THEN " r ".updated_at ELSE " r ".closed_at END"
+// When the current decision of request row `R` was taken: closed_at is
+// stamped on entering APPROVED or REJECTED (and kept through RELEASING and
+// RELEASED); a request asked for changes has had no status change since
+// (updated_at).
+template <sql_text R>
+constexpr auto decided_at = "CASE WHEN " + R + ".status = 'CHANGES_REQUESTED' THEN " + R +
+                            ".updated_at ELSE " + R + ".closed_at END";
 
-// A person's display name: given and family name, else the username.
-#define TREVOR_PERSON_NAME(u)                                                 \
-  "CASE WHEN trim(" u ".given_name || ' ' || " u ".family_name) = '' THEN " u \
-  ".username ELSE trim(" u ".given_name || ' ' || " u ".family_name) END"
+// A person's (users row `U`) display name: given and family name, else the
+// username.
+template <sql_text U>
+constexpr auto person_name =
+    "CASE WHEN trim(" + U + ".given_name || ' ' || " + U + ".family_name) = '' THEN " + U +
+    ".username ELSE trim(" + U + ".given_name || ' ' || " + U + ".family_name) END";
 
 // CROSS JOIN is an inner join on both engines; on SQLite it also keeps the
 // window's requests as the outer loop (each looks its rows up by index)
 // instead of scanning a whole index because it is in the window function's
 // order.
 //
-// The first submission of request row `r`: its one request.submitted event
+// The first submission of request row `R`: its one request.submitted event
 // (DRAFT -> SUBMITTED happens once; resubmissions are request.resubmitted).
 // submitted_at holds the latest submission, which in round 1 is the first:
 // the audit trail is read only for requests that were resubmitted.
-#define TREVOR_FIRST_SUBMISSION(r)                 \
-  "CASE WHEN " r ".review_round = 1 THEN " r       \
-  ".submitted_at ELSE (SELECT min(a.occurred_at) " \
-  "FROM audit_events a WHERE a.request_id = " r ".id AND a.event_type = 'request.submitted') END"
+template <sql_text R>
+constexpr auto first_submission = "CASE WHEN " + R + ".review_round = 1 THEN " + R +
+                                  ".submitted_at ELSE (SELECT min(a.occurred_at) "
+                                  "FROM audit_events a WHERE a.request_id = " +
+                                  R + ".id AND a.event_type = 'request.submitted') END";
 
 // Percentiles over CTE samples(g, v): rank each group's values (0-based i,
-// group size n), then for p = a/10: h = a(n-1)/10, lo = floor(h),
-// hi = ceil(h) = (a(n-1) + 9) / 10 in integer division, and
-// 10 * (v[lo] + (v[hi] - v[lo]) * (h - lo)) = 10 v[lo] + (v[hi] - v[lo]) * (a(n-1) mod 10):
+// group size n), then for p = A/10: h = A(n-1)/10, lo = floor(h),
+// hi = ceil(h) = (A(n-1) + 9) / 10 in integer division, and
+// 10 * (v[lo] + (v[hi] - v[lo]) * (h - lo)) = 10 v[lo] + (v[hi] - v[lo]) * (A(n-1) mod 10):
 // an exact integer on both engines.
-#define TREVOR_RANKED                                                                         \
-  "ranked AS (SELECT g, v, row_number() OVER (PARTITION BY g ORDER BY v) - 1 AS i, count(*) " \
-  "OVER (PARTITION BY g) AS n FROM samples)"
-#define TREVOR_PCTL_X10(a)                                                            \
-  "(10 * min(CASE WHEN i = " a " * (n - 1) / 10 THEN v END) + (min(CASE WHEN i = (" a \
-  " * (n - 1) + 9) / 10 THEN v END) - min(CASE WHEN i = " a                           \
-  " * (n - 1) / 10 THEN v END)) "                                                     \
-  "* max(" a " * (n - 1) % 10))"
+constexpr sql_text ranked{
+    "ranked AS (SELECT g, v, row_number() OVER (PARTITION BY g ORDER BY v) - 1 AS i, count(*) "
+    "OVER (PARTITION BY g) AS n FROM samples)"};
+template <sql_text A>
+constexpr auto pctl_x10 =
+    "(10 * min(CASE WHEN i = " + A + " * (n - 1) / 10 THEN v END) + " + "(min(CASE WHEN i = (" + A +
+    " * (n - 1) + 9) / 10 THEN v END) - " + "min(CASE WHEN i = " + A +
+    " * (n - 1) / 10 THEN v END)) * max(" + A + " * (n - 1) % 10))";
 
 constexpr double micros_per_hour = 3600.0 * 1e6;
 
-/// A percentile times ten (microseconds) read as hours; NULL → nullopt.
-std::optional<double> hours_x10(const soci::row& r, std::size_t i) {
-  if (is_null(r, i)) return std::nullopt;
-  return static_cast<double>(get_i64(r, i)) / (10 * micros_per_hour);
+/// A percentile times ten (microseconds) as hours; NULL → nullopt.
+std::optional<double> hours_x10(const std::optional<std::int64_t>& v) {
+  if (!v) return std::nullopt;
+  return static_cast<double>(*v) / (10 * micros_per_hour);
 }
 
 double hours_of(std::int64_t micros) {
@@ -80,56 +86,8 @@ std::optional<double> ratio(std::int64_t part, std::int64_t whole) {
   return static_cast<double>(part) / static_cast<double>(whole);
 }
 
-/// SQL assembled from fragments, with its bound values kept alive until
-/// the statement ran (SOCI binds by address). Parameters are named :p0, :p1…
-class dynamic_statement {
- public:
-  dynamic_statement& operator<<(std::string_view sql) {
-    sql_ += sql;
-    return *this;
-  }
-  /// Appends a placeholder bound to `value`.
-  dynamic_statement& text(std::string value) {
-    texts_.push_back(std::move(value));
-    return placeholder(false, texts_.size() - 1);
-  }
-  dynamic_statement& integer(long long value) {
-    ints_.push_back(value);
-    return placeholder(true, ints_.size() - 1);
-  }
-
-  template <class OnRow>
-  void run(connection& c, OnRow&& on_row) {
-    const std::string sql = expand_sql(sql_, c.kind());
-    soci::details::prepare_temp_type prep = (c.sql.prepare << sql);
-    for (std::size_t i = 0; i < order_.size(); ++i) {
-      const auto [is_int, k] = order_[i];
-      if (is_int)
-        prep, soci::use(ints_[k], names_[i]);
-      else
-        prep, soci::use(texts_[k], names_[i]);
-    }
-    soci::rowset<soci::row> rows(prep);
-    for (const auto& r : rows) on_row(r);
-  }
-
- private:
-  dynamic_statement& placeholder(bool is_int, std::size_t k) {
-    names_.push_back(fmt::format("p{}", names_.size()));
-    order_.emplace_back(is_int, k);
-    sql_ += ':';
-    sql_ += names_.back();
-    return *this;
-  }
-  std::string sql_;
-  std::deque<std::string> names_;
-  std::deque<std::string> texts_;
-  std::deque<long long> ints_;
-  std::vector<std::pair<bool, std::size_t>> order_;
-};
-
 /// " AND <column> ..." restricting rows to the scope's projects.
-void restrict_to(dynamic_statement& st, const dashboard_scope& s, std::string_view column) {
+void restrict_to(sql_builder& st, const dashboard_scope& s, std::string_view column) {
   if (s.project_id) {
     st << " AND " << column << " = ";
     st.text(s.project_id->str());
@@ -143,7 +101,7 @@ void restrict_to(dynamic_statement& st, const dashboard_scope& s, std::string_vi
 }
 
 /// " AND <column> >= since AND <column> < until" for the bounds given.
-void within(dynamic_statement& st, const window_query& w, std::string_view column) {
+void within(sql_builder& st, const window_query& w, std::string_view column) {
   if (w.since) {
     st << " AND " << column << " >= ";
     st.text(w.since->str());
@@ -154,29 +112,24 @@ void within(dynamic_statement& st, const window_query& w, std::string_view colum
   }
 }
 
-template <class E>
-E enum_at(const soci::row& r, std::size_t i) {
-  return parse_enum_or_throw<E>(get_str(r, i));
-}
-
 }  // namespace
 
 timestamp database_now(connection& c) {
-  const auto read = [](const soci::row& r) { return get_ts(r, 0); };
-  return *(c.kind() == engine::postgresql ? query_one(c, read, "SELECT {t:now()}")
-                                          : query_one(c, read, "SELECT {now}"));
+  const auto read = [](row_reader& r) { return r.ts(); };
+  return *(c.kind() == engine::postgresql ? query_one(c, one_time("SELECT {t:now()}"), read)
+                                          : query_one(c, one_time("SELECT {now}"), read));
 }
 
 bool is_senior_checker(connection& c, const uuid& user_id, const std::optional<uuid>& project_id) {
   const std::string user = user_id.str(), project = project_id ? project_id->str() : "";
   if (project_id)
     return query_count(c,
-                       "SELECT count(*) FROM project_memberships WHERE user_id = :u "
-                       "AND project_id = :p AND role = 'senior_checker'",
+                       one_time("SELECT count(*) FROM project_memberships WHERE user_id = :u "
+                                "AND project_id = :p AND role = 'senior_checker'"),
                        user, project) > 0;
   return query_count(c,
-                     "SELECT count(*) FROM project_memberships WHERE user_id = :u "
-                     "AND role = 'senior_checker'",
+                     one_time("SELECT count(*) FROM project_memberships WHERE user_id = :u "
+                              "AND role = 'senior_checker'"),
                      user) > 0;
 }
 
@@ -184,7 +137,7 @@ bool is_senior_checker(connection& c, const uuid& user_id, const std::optional<u
 
 overview_page select_overview(connection& c, const dashboard_scope& s, const overview_query& q,
                               timestamp now) {
-  const auto where = [&](dynamic_statement& st) {
+  const auto where = [&](sql_builder& st) {
     st << " WHERE r.status <> 'DRAFT'";
     if (!q.statuses.empty()) {
       // Enum names from the fixed table: safe to inline.
@@ -209,15 +162,15 @@ overview_page select_overview(connection& c, const dashboard_scope& s, const ove
                                          : fmt::format("{} ASC NULLS LAST, r.id ASC", key);
 
   overview_page page;
-  dynamic_statement count;
+  sql_builder count;
   count << "SELECT count(*) FROM airlock_requests r";
   where(count);
-  count.run(c, [&](const soci::row& r) { page.total = get_i64(r, 0); });
+  page.total = query_one(c, count, read_count).value_or(0);
 
-  dynamic_statement st;
+  sql_builder st;
   st << "SELECT r.id, r.project_id, p.name, r.title, r.status, r.direction, r.owner_id, "
-        TREVOR_PERSON_NAME("u")
-        ", (SELECT count(*) FROM output_objects o WHERE o.request_id = r.id "
+     << person_name<"u">
+     << ", (SELECT count(*) FROM output_objects o WHERE o.request_id = r.id "
         "AND o.state <> 'SUPERSEDED'), {t:r.submitted_at}, {t:r.created_at}, {t:r.updated_at}, ";
   st.integer(now.micros()) << " - {us:r.created_at} FROM (SELECT * FROM airlock_requests r";
   where(st);
@@ -226,22 +179,22 @@ overview_page select_overview(connection& c, const dashboard_scope& s, const ove
   st.integer(q.offset) << ") r JOIN projects p ON p.id = r.project_id "
                           "JOIN users u ON u.id = r.owner_id ORDER BY "
                        << order;
-  st.run(c, [&](const soci::row& r) {
+  page.items = query_all(c, st, [](row_reader& r) {
     overview_item it;
-    it.id = get_uuid(r, 0);
-    it.project_id = get_uuid(r, 1);
-    it.project_name = get_str(r, 2);
-    it.title = get_str(r, 3);
-    it.status = enum_at<request_status>(r, 4);
-    it.direction = enum_at<direction>(r, 5);
-    it.owner_id = get_uuid(r, 6);
-    it.owner_name = get_str(r, 7);
-    it.object_count = get_i64(r, 8);
-    it.submitted_at = get_opt_ts(r, 9);
-    it.created_at = get_ts(r, 10);
-    it.updated_at = get_ts(r, 11);
-    it.age_hours = hours_of(get_i64(r, 12));
-    page.items.push_back(std::move(it));
+    it.id = r.uuid();
+    it.project_id = r.uuid();
+    it.project_name = r.text();
+    it.title = r.text();
+    it.status = r.enum_<request_status>();
+    it.direction = r.enum_<direction>();
+    it.owner_id = r.uuid();
+    it.owner_name = r.text();
+    it.object_count = r.i64();
+    it.submitted_at = r.opt_ts();
+    it.created_at = r.ts();
+    it.updated_at = r.ts();
+    it.age_hours = hours_of(r.i64());
+    return it;
   });
   return page;
 }
@@ -249,7 +202,7 @@ overview_page select_overview(connection& c, const dashboard_scope& s, const ove
 // --------------------------------------------------------------- metrics
 
 void select_request_counts(connection& c, const dashboard_scope& s, pipeline_metrics& m) {
-  dynamic_statement st;
+  sql_builder st;
   st << "SELECT r.status, r.direction, count(*) FROM airlock_requests r WHERE r.created_at >= ";
   st.text(m.since.str()) << " AND r.created_at < ";
   st.text(m.until.str());
@@ -259,12 +212,16 @@ void select_request_counts(connection& c, const dashboard_scope& s, pipeline_met
   m.by_status = zero_status_counts();
   m.by_direction = {{direction::egress, 0}, {direction::ingress, 0}};
   m.total_requests = 0;
-  st.run(c, [&](const soci::row& r) {
-    const auto n = get_i64(r, 2);
-    m.by_status[static_cast<std::size_t>(enum_at<request_status>(r, 0))].second += n;
-    m.by_direction[static_cast<std::size_t>(enum_at<direction>(r, 1))].second += n;
-    m.total_requests += n;
+  const auto rows = query_all(c, st, [](row_reader& r) {
+    const auto status = r.enum_<request_status>();
+    const auto dir = r.enum_<direction>();
+    return std::tuple{status, dir, r.i64()};
   });
+  for (const auto& [status, dir, n] : rows) {
+    m.by_status[static_cast<std::size_t>(status)].second += n;
+    m.by_direction[static_cast<std::size_t>(dir)].second += n;
+    m.total_requests += n;
+  }
   const auto count = [&](request_status x) {
     return m.by_status[static_cast<std::size_t>(x)].second;
   };
@@ -272,22 +229,23 @@ void select_request_counts(connection& c, const dashboard_scope& s, pipeline_met
                         count(request_status::released);
   const auto rejected = count(request_status::rejected);
   const auto revised = count(request_status::changes_requested);
-  const auto decided = approved + rejected + revised;
-  m.approval_rate = ratio(approved, decided);
-  m.revision_rate = ratio(revised, decided);
-  m.rejection_rate = ratio(rejected, decided);
+  const auto decided_n = approved + rejected + revised;
+  m.approval_rate = ratio(approved, decided_n);
+  m.revision_rate = ratio(revised, decided_n);
+  m.rejection_rate = ratio(rejected, decided_n);
 }
 
 void select_pipeline_percentiles(connection& c, const dashboard_scope& s, pipeline_metrics& m) {
-  dynamic_statement st;
+  sql_builder st;
   // The first submission and first human review are per-request lookups
   // (scalar subqueries: an index probe per request of the window on both
   // engines, where a join could hash a whole table).
-  st << "WITH pop AS (SELECT r.id, r.status, r.review_round, r.submitted_at, " TREVOR_DECIDED_AT(
-      "r") " AS decided_at, " TREVOR_FIRST_SUBMISSION("r") " AS first_at, "
-           "(SELECT min(v.created_at) FROM reviews v WHERE v.request_id = r.id "
-           "AND v.reviewer_type = 'human') AS human_at "
-           "FROM airlock_requests r WHERE r.created_at >= ";
+  st << "WITH pop AS (SELECT r.id, r.status, r.review_round, r.submitted_at, " << decided_at<"r">
+     << " AS decided_at, " << first_submission<"r">
+     << " AS first_at, "
+        "(SELECT min(v.created_at) FROM reviews v WHERE v.request_id = r.id "
+        "AND v.reviewer_type = 'human') AS human_at "
+        "FROM airlock_requests r WHERE r.created_at >= ";
   st.text(m.since.str()) << " AND r.created_at < ";
   st.text(m.until.str());
   restrict_to(st, s, "r.project_id");
@@ -306,12 +264,14 @@ void select_pipeline_percentiles(connection& c, const dashboard_scope& s, pipeli
         "SELECT 'first_review' AS g, {us:human_at} - {us:first_at} AS v FROM pop "
         "WHERE human_at IS NOT NULL AND first_at IS NOT NULL "
         "UNION ALL SELECT 'decision', {us:decided_at} - {us:first_at} FROM pop "
-        "WHERE first_at IS NOT NULL AND status IN " TREVOR_DECIDED
-        " UNION ALL SELECT 'revisions', review_round - 1 FROM pop "
+        "WHERE first_at IS NOT NULL AND status IN "
+     << decided
+     << " UNION ALL SELECT 'revisions', review_round - 1 FROM pop "
         "WHERE submitted_at IS NOT NULL "
         "UNION ALL SELECT 'state:' || state, next_us - at_us FROM changes "
-        "WHERE next_us IS NOT NULL), " TREVOR_RANKED
-        " SELECT g, " TREVOR_PCTL_X10("5") ", " TREVOR_PCTL_X10("9") " FROM ranked GROUP BY g";
+        "WHERE next_us IS NOT NULL), "
+     << ranked << " SELECT g, " << pctl_x10<"5"> << ", "
+     << pctl_x10<"9"> << " FROM ranked GROUP BY g";
 
   // States a request can leave (the non-terminal ones), in enum order.
   m.hours_in_state.clear();
@@ -321,26 +281,32 @@ void select_pipeline_percentiles(connection& c, const dashboard_scope& s, pipeli
   m.hours_to_decision = {};
   m.median_revisions_per_request.reset();
 
-  st.run(c, [&](const soci::row& r) {
-    const std::string g = get_str(r, 0);
-    const percentiles p{hours_x10(r, 1), hours_x10(r, 2)};
-    if (g == "first_review") {
+  struct group_row {
+    std::string g;
+    std::optional<std::int64_t> p50_x10, p90_x10;
+  };
+  const auto rows = query_all(c, st, [](row_reader& r) {
+    return group_row{r.text(), r.opt_i64(), r.opt_i64()};
+  });
+  for (const auto& row : rows) {
+    const percentiles p{hours_x10(row.p50_x10), hours_x10(row.p90_x10)};
+    if (row.g == "first_review") {
       m.hours_to_first_review = p;
-    } else if (g == "decision") {
+    } else if (row.g == "decision") {
       m.hours_to_decision = p;
-    } else if (g == "revisions") {
-      if (!is_null(r, 1)) m.median_revisions_per_request = static_cast<double>(get_i64(r, 1)) / 10;
-    } else if (g.starts_with("state:")) {
-      const auto state = parse_enum_or_throw<request_status>(std::string_view(g).substr(6));
+    } else if (row.g == "revisions") {
+      if (row.p50_x10) m.median_revisions_per_request = static_cast<double>(*row.p50_x10) / 10;
+    } else if (row.g.starts_with("state:")) {
+      const auto state = parse_enum_or_throw<request_status>(std::string_view(row.g).substr(6));
       for (auto& [s_, pct] : m.hours_in_state)
         if (s_ == state) pct = p;
     }
-  });
+  }
 }
 
 std::vector<stuck_request> select_stuck(connection& c, const dashboard_scope& s,
                                         timestamp changed_before, timestamp now) {
-  dynamic_statement st;
+  sql_builder st;
   st << "SELECT r.id, r.title, r.status, {t:r.updated_at}, ";
   st.integer(now.micros()) << " - {us:r.updated_at} FROM airlock_requests r "
                               "WHERE r.status IN ('SUBMITTED', 'AGENT_REVIEW', 'HUMAN_REVIEW') "
@@ -348,19 +314,22 @@ std::vector<stuck_request> select_stuck(connection& c, const dashboard_scope& s,
   st.text(changed_before.str());
   restrict_to(st, s, "r.project_id");
   st << " ORDER BY r.updated_at, r.id";
-  std::vector<stuck_request> out;
-  st.run(c, [&](const soci::row& r) {
-    out.push_back({get_uuid(r, 0), get_str(r, 1), enum_at<request_status>(r, 2), get_ts(r, 3),
-                   hours_of(get_i64(r, 4))});
+  return query_all(c, st, [](row_reader& r) {
+    stuck_request x;
+    x.request_id = r.uuid();
+    x.title = r.text();
+    x.status = r.enum_<request_status>();
+    x.since = r.ts();
+    x.waiting_hours = hours_of(r.i64());
+    return x;
   });
-  return out;
 }
 
 // -------------------------------------------------------------- checkers
 
 std::vector<checker_performance> select_checkers(connection& c, const dashboard_scope& s,
                                                  const window_query& w) {
-  dynamic_statement st;
+  sql_builder st;
   st << "WITH rv AS (SELECT v.request_id, v.round, v.reviewer_id, v.decision, "
         "v.accepted_agent_findings, v.created_at, r.review_round AS current_round, "
         "r.submitted_at AS latest_at FROM reviews v JOIN airlock_requests r ON r.id = v.request_id "
@@ -381,7 +350,8 @@ std::vector<checker_performance> select_checkers(connection& c, const dashboard_
         "UNION ALL SELECT rv.reviewer_id, {us:rv.created_at} - {us:s.occurred_at} FROM rv "
         "JOIN starts s ON s.request_id = rv.request_id AND s.round = rv.round "
         "WHERE rv.round < rv.current_round), "
-        TREVOR_RANKED ", pct AS (SELECT g, " TREVOR_PCTL_X10("5") " AS m FROM ranked GROUP BY g), "
+     << ranked << ", pct AS (SELECT g, " << pctl_x10<"5">
+     << " AS m FROM ranked GROUP BY g), "
         "agg AS (SELECT rv.reviewer_id, count(*) AS reviews, "
         "sum(CASE WHEN rv.decision = 'approved' THEN 1 ELSE 0 END) AS approved, "
         "sum(CASE WHEN rv.decision = 'changes_requested' THEN 1 ELSE 0 END) AS changes, "
@@ -391,35 +361,36 @@ std::vector<checker_performance> select_checkers(connection& c, const dashboard_
         "AS accepted FROM rv LEFT JOIN reviews ag ON ag.request_id = rv.request_id "
         "AND ag.round = rv.round AND ag.reviewer_type = 'agent' AND ag.decision = 'approved' "
         "GROUP BY rv.reviewer_id) "
-        "SELECT agg.reviewer_id, " TREVOR_PERSON_NAME("u")
-        ", agg.reviews, agg.approved, agg.changes, agg.rejected, pct.m, agg.agent_rounds, "
+        "SELECT agg.reviewer_id, "
+     << person_name<"u">
+     << ", agg.reviews, agg.approved, agg.changes, agg.rejected, pct.m, agg.agent_rounds, "
         "agg.accepted FROM agg JOIN users u ON u.id = agg.reviewer_id "
         "LEFT JOIN pct ON pct.g = agg.reviewer_id ORDER BY agg.reviews DESC, agg.reviewer_id";
-  std::vector<checker_performance> out;
-  st.run(c, [&](const soci::row& r) {
+  return query_all(c, st, [](row_reader& r) {
     checker_performance p;
-    p.reviewer_id = get_uuid(r, 0);
-    p.reviewer_name = get_str(r, 1);
-    p.reviews = get_i64(r, 2);
-    p.approved = get_i64(r, 3);
-    p.changes_requested = get_i64(r, 4);
-    p.rejected = get_i64(r, 5);
-    p.median_turnaround_hours = hours_x10(r, 6);
-    p.accepted_agent_findings_share = ratio(get_i64(r, 8), get_i64(r, 7));
-    out.push_back(std::move(p));
+    p.reviewer_id = r.uuid();
+    p.reviewer_name = r.text();
+    p.reviews = r.i64();
+    p.approved = r.i64();
+    p.changes_requested = r.i64();
+    p.rejected = r.i64();
+    p.median_turnaround_hours = hours_x10(r.opt_i64());
+    const auto agent_rounds = r.i64();
+    p.accepted_agent_findings_share = ratio(r.i64(), agent_rounds);
+    return p;
   });
-  return out;
 }
 
 // -------------------------------------------------------------- projects
 
 std::vector<project_summary> select_projects(connection& c, const dashboard_scope& s,
                                              const window_query& w) {
-  dynamic_statement st;
+  sql_builder st;
   st << "WITH pr AS (SELECT p.id, p.name, p.display_name FROM projects p WHERE 1 = 1";
   restrict_to(st, s, "p.id");
-  st << "), req AS (SELECT r.id, r.project_id, r.status, r.submitted_at, " TREVOR_DECIDED_AT(
-      "r") " AS decided_at, " TREVOR_FIRST_SUBMISSION("r") " AS first_at FROM airlock_requests r "
+  st << "), req AS (SELECT r.id, r.project_id, r.status, r.submitted_at, " << decided_at<"r">
+     << " AS decided_at, " << first_submission<"r">
+     << " AS first_at FROM airlock_requests r "
         "WHERE r.project_id IN (SELECT id FROM pr)";
   within(st, w, "r.created_at");
   st << "), objs AS (SELECT req.project_id, count(*) AS submitted, "
@@ -428,38 +399,42 @@ std::vector<project_summary> select_projects(connection& c, const dashboard_scop
         "AS released FROM output_objects o JOIN req ON req.id = o.request_id "
         "WHERE req.submitted_at IS NOT NULL GROUP BY req.project_id), "
         "samples AS (SELECT project_id AS g, {us:decided_at} - {us:first_at} AS v FROM req "
-        "WHERE first_at IS NOT NULL AND status IN " TREVOR_DECIDED "), "
-        TREVOR_RANKED ", pct AS (SELECT g, " TREVOR_PCTL_X10("5") " AS m FROM ranked GROUP BY g) "
+        "WHERE first_at IS NOT NULL AND status IN "
+     << decided << "), " << ranked << ", pct AS (SELECT g, " << pctl_x10<"5">
+     << " AS m FROM ranked GROUP BY g) "
         "SELECT pr.id, pr.name, pr.display_name, objs.submitted, objs.approved, objs.released, "
         "pct.m FROM pr LEFT JOIN objs ON objs.project_id = pr.id LEFT JOIN pct ON pct.g = pr.id "
         "ORDER BY pr.name";
-  std::vector<project_summary> out;
-  st.run(c, [&](const soci::row& r) {
+  auto out = query_all(c, st, [](row_reader& r) {
     project_summary p;
-    p.project_id = get_uuid(r, 0);
-    p.name = get_str(r, 1);
-    p.display_name = get_str(r, 2);
+    p.project_id = r.uuid();
+    p.name = r.text();
+    p.display_name = r.text();
     p.by_status = zero_status_counts();
-    p.objects_submitted = get_i64(r, 3);
-    p.objects_approved = get_i64(r, 4);
-    p.objects_released = get_i64(r, 5);
-    p.median_hours_to_decision = hours_x10(r, 6);
-    out.push_back(std::move(p));
+    p.objects_submitted = r.i64();
+    p.objects_approved = r.i64();
+    p.objects_released = r.i64();
+    p.median_hours_to_decision = hours_x10(r.opt_i64());
+    return p;
   });
 
-  dynamic_statement counts;
+  sql_builder counts;
   counts << "SELECT r.project_id, r.status, count(*) FROM airlock_requests r WHERE 1 = 1";
   restrict_to(counts, s, "r.project_id");
   within(counts, w, "r.created_at");
   counts << " GROUP BY r.project_id, r.status";
   std::unordered_map<uuid, std::size_t> index;
   for (std::size_t i = 0; i < out.size(); ++i) index.emplace(out[i].project_id, i);
-  counts.run(c, [&](const soci::row& r) {
-    const auto it = index.find(get_uuid(r, 0));
-    if (it == index.end()) return;
-    out[it->second].by_status[static_cast<std::size_t>(enum_at<request_status>(r, 1))].second =
-        get_i64(r, 2);
+  const auto rows = query_all(c, counts, [](row_reader& r) {
+    const auto project = r.uuid();
+    const auto status = r.enum_<request_status>();
+    return std::tuple{project, status, r.i64()};
   });
+  for (const auto& [project, status, n] : rows) {
+    const auto it = index.find(project);
+    if (it == index.end()) continue;
+    out[it->second].by_status[static_cast<std::size_t>(status)].second = n;
+  }
   for (auto& p : out)
     p.releases = p.by_status[static_cast<std::size_t>(request_status::released)].second;
   return out;

@@ -1,15 +1,36 @@
 #pragma once
-// Small helpers every repository uses (internal).
+// How the store writes SQL (internal): one idiom for every statement.
 //
-// SQL is written once with dialect placeholders (db/dialect.hpp) and bound
-// parameters only. Binding rules that keep SOCI 4.0 safe:
+//  * Texts are `sql_text` values composed at compile time with `+` from
+//    literals and named fragments, and kept in variables of static storage
+//    duration (namespace scope, or `static constexpr` in a function). They
+//    use dialect placeholders (db/dialect.hpp) and bound parameters only.
+//  * A statement is `one_time(text)` or `prepared(text)` (prepared once per
+//    connection and re-executed). Both are consteval and accept only texts
+//    of static storage duration: the text's address keys the connection's
+//    statement cache and the per-thread cache of expanded texts.
+//  * Every helper takes (connection, statement, reader, args...):
+//    query_one, query_all; execute and query_count take no reader.
+//  * A reader reads a row column after column through a row_reader
+//    (db/rows.hpp). Each entity keeps its column list and its reader side by
+//    side (e.g. `request_row` in store/requests.cpp); readers of wider rows
+//    read the entity and go on with the next columns. The helpers check that
+//    the reader consumed exactly the row's columns.
+//  * Statements whose text depends on the call (optional filters) are built
+//    with sql_builder, which binds the values it is given; the same helpers
+//    run it.
+//
+// Binding rules that keep SOCI 4.0 safe:
 //  * bound values must outlive the statement: pass named variables;
 //  * booleans are bound as int; 64-bit integers as long long;
 //  * optional values go through nullable_text (value + indicator).
 
+#include <cstddef>
+#include <deque>
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <tuple>
 #include <type_traits>
 #include <utility>
@@ -20,6 +41,80 @@
 #include "db/rows.hpp"
 
 namespace trevor::detail {
+
+// ------------------------------------------------------------ statement texts
+
+/// A fixed SQL text (N includes the terminating NUL), composed at compile
+/// time: sql_text{"SELECT "} + columns + " FROM t". Usable as a template
+/// argument (fragments parametrised by a table alias: decided_at<"r">).
+template <std::size_t N>
+struct sql_text {
+  char chars[N]{};
+
+  constexpr sql_text() = default;
+  constexpr sql_text(const char (&s)[N]) {  // NOLINT: implicit from a literal
+    for (std::size_t i = 0; i < N; ++i) chars[i] = s[i];
+  }
+  constexpr const char* c_str() const noexcept { return chars; }
+  constexpr std::string_view view() const noexcept { return {chars, N - 1}; }
+  constexpr operator std::string_view() const noexcept { return view(); }  // NOLINT
+};
+
+template <std::size_t A, std::size_t B>
+constexpr sql_text<A + B - 1> operator+(const sql_text<A>& a, const sql_text<B>& b) {
+  sql_text<A + B - 1> out;
+  for (std::size_t i = 0; i + 1 < A; ++i) out.chars[i] = a.chars[i];
+  for (std::size_t i = 0; i < B; ++i) out.chars[A - 1 + i] = b.chars[i];
+  return out;
+}
+template <std::size_t A, std::size_t B>
+constexpr auto operator+(const sql_text<A>& a, const char (&b)[B]) {
+  return a + sql_text<B>(b);
+}
+template <std::size_t A, std::size_t B>
+constexpr auto operator+(const char (&a)[A], const sql_text<B>& b) {
+  return sql_text<A>(a) + b;
+}
+
+/// How a statement runs: a one-time statement, or prepared once per
+/// connection and re-executed.
+enum class run_mode { one_time, prepared };
+
+/// A statement text of static storage duration and how it runs. Made only by
+/// one_time() and prepared().
+template <run_mode M>
+struct statement {
+  const char* text;
+};
+
+/// A one-time statement (the default; every statement that may fail in
+/// normal operation, such as an INSERT that can hit a unique key).
+template <std::size_t N>
+consteval statement<run_mode::one_time> one_time(const sql_text<N>& text) {
+  return {text.chars};
+}
+template <std::size_t N>
+consteval statement<run_mode::one_time> one_time(const char (&text)[N]) {
+  return {text};
+}
+
+/// A statement prepared once per connection and re-executed: PostgreSQL then
+/// skips parsing and planning (about half a millisecond for a statement with
+/// several subqueries), SQLite skips sqlite3_prepare. For the workflow's hot
+/// reads and conditional updates: SOCI 4.0's PostgreSQL backend leaks the
+/// parameter buffers of a prepared statement's failed execution, so INSERTs
+/// that may hit a unique or foreign key stay one-time statements. A prepared
+/// statement that fails is dropped and prepared afresh on its next use.
+template <std::size_t N>
+consteval statement<run_mode::prepared> prepared(const sql_text<N>& text) {
+  return {text.chars};
+}
+template <std::size_t N>
+consteval statement<run_mode::prepared> prepared(const char (&text)[N]) {
+  return {text};
+}
+
+// ------------------------------------------------------------ binding
 
 /// A parameter that binds with soci::use(value, indicator).
 template <class T>
@@ -47,39 +142,64 @@ auto use_one(bind_nullable<T> n) {
   return soci::use(n.value, n.ind, positional());
 }
 
-/// Runs a statement that returns at most one row and reads it with `read`;
-/// nullopt when there is none. `sql` must have static storage duration
-/// (see expanded()).
-template <class Read, class... Args>
-auto query_one(connection& c, Read&& read, const char* sql, Args&&... args)
-    -> std::optional<decltype(read(std::declval<const soci::row&>()))> {
-  soci::row r;
-  ((c.sql << expanded(sql, c.kind())), ..., use_one(args)), soci::into(r);
-  if (!c.sql.got_data()) return std::nullopt;
-  return read(r);
-}
+// ------------------------------------------------------------ statements built per call
 
-/// Runs a statement that returns any number of rows; read each with fn.
-template <class T, class Fn, class... Args>
-std::vector<T> query_all(connection& c, const char* sql, Fn&& read, Args&&... args) {
-  soci::rowset<soci::row> rows = ((c.sql.prepare << expanded(sql, c.kind())), ..., use_one(args));
-  std::vector<T> out;
-  for (const auto& r : rows) out.push_back(read(r));
-  return out;
-}
+/// A statement whose text depends on the call (optional filters, a chosen
+/// order), with its bound values kept alive until it ran (SOCI binds by
+/// address). Parameters are named :p0, :p1…; the text may use dialect
+/// placeholders. Run it with query_one() / query_all().
+class sql_builder {
+ public:
+  sql_builder& operator<<(std::string_view sql) {
+    sql_ += sql;
+    return *this;
+  }
+  /// Appends a placeholder bound to `value`.
+  sql_builder& text(std::string value) {
+    texts_.push_back(std::move(value));
+    return placeholder(false, texts_.size() - 1);
+  }
+  sql_builder& integer(long long value) {
+    ints_.push_back(value);
+    return placeholder(true, ints_.size() - 1);
+  }
+  /// " WHERE " before the statement's first condition(), " AND " before the
+  /// others (for statements with a single filtered WHERE clause).
+  sql_builder& condition() {
+    sql_ += conditions_++ ? " AND " : " WHERE ";
+    return *this;
+  }
 
-// ------------------------------------------------------------ prepared once
-//
-// The hot statements of the workflow are prepared once per connection and
-// re-executed: PostgreSQL then skips parsing and planning (about half a
-// millisecond for a statement with several subqueries), SQLite skips
-// sqlite3_prepare. Parameters are copied into storage the statement owns.
-//
-// Only for statements that do not fail in normal operation (reads and
-// conditional updates): SOCI 4.0's PostgreSQL backend leaks the parameter
-// buffers of a prepared statement's failed execution, even when the
-// statement is then destroyed. INSERTs that may hit a unique or foreign key
-// stay one-time statements.
+  /// The text as written (dialect placeholders unexpanded).
+  const std::string& sql() const noexcept { return sql_; }
+  /// Binds the values in placeholder order to a statement being prepared
+  /// from this text.
+  void bind(soci::details::prepare_temp_type& prep) const;
+
+ private:
+  sql_builder& placeholder(bool is_int, std::size_t k);
+
+  std::string sql_;
+  std::size_t conditions_ = 0;
+  std::deque<std::string> names_;
+  std::deque<std::string> texts_;
+  std::deque<long long> ints_;
+  std::vector<std::pair<bool, std::size_t>> order_;
+};
+
+// ------------------------------------------------------------ running them
+
+template <class Read>
+using read_result_t = std::decay_t<std::invoke_result_t<Read&, row_reader&>>;
+
+/// Reads row `r` with `read`, which must read every column exactly once.
+template <class Read>
+read_result_t<Read> read_row(const soci::row& r, Read& read) {
+  row_reader in(r);
+  auto value = read(in);
+  in.finish();
+  return value;
+}
 
 template <class T>
 struct param_storage {
@@ -92,6 +212,8 @@ struct param_storage<bind_nullable<std::string>> {
 template <class T>
 using param_storage_t = typename param_storage<T>::type;
 
+/// A statement prepared once per connection; its parameters are copied into
+/// storage it owns.
 template <class... Ps>
 struct prepared_rows final : cached_statement {
   std::tuple<Ps...> params;
@@ -121,54 +243,106 @@ inline void assign_param(nullable_text& slot, bind_nullable<std::string> v) {
   slot.ind = v.ind;
 }
 
-/// Runs `sql` (a string literal) as a statement prepared once per connection
-/// and calls on_row for each result row.
-template <class OnRow, class... Args>
-void run_prepared(connection& c, const char* sql, OnRow&& on_row, Args&&... args) {
-  using P = prepared_rows<param_storage_t<Args>...>;
-  auto& p = c.cached_for<P>(sql, [&] { return std::make_unique<P>(c, sql); });
-  std::apply([&](auto&... slot) { (assign_param(slot, std::forward<Args>(args)), ...); }, p.params);
-  if (p.st.execute(true)) {
-    do on_row(static_cast<const soci::row&>(p.row));
-    while (p.st.fetch());
+/// Runs statement `s` with `args` and calls on_row for each result row.
+template <run_mode M, class OnRow, class... Args>
+void for_each_row(connection& c, statement<M> s, OnRow&& on_row, Args&&... args) {
+  if constexpr (M == run_mode::prepared) {
+    using P = prepared_rows<param_storage_t<Args>...>;
+    auto& p = c.cached_for<P>(s.text, [&] { return std::make_unique<P>(c, s.text); });
+    std::apply([&](auto&... slot) { (assign_param(slot, std::forward<Args>(args)), ...); },
+               p.params);
+    try {
+      if (p.st.execute(true)) {
+        do on_row(static_cast<const soci::row&>(p.row));
+        while (p.st.fetch());
+      }
+    } catch (...) {
+      c.forget_cached<P>(s.text);
+      throw;
+    }
+  } else {
+    soci::rowset<soci::row> rows =
+        ((c.sql.prepare << expanded(s.text, c.kind())), ..., use_one(args));
+    for (const auto& r : rows) on_row(r);
   }
 }
 
-/// query_one() through a statement prepared once per connection.
-template <class Read, class... Args>
-auto query_one_prepared(connection& c, Read&& read, const char* sql, Args&&... args)
-    -> std::optional<decltype(read(std::declval<const soci::row&>()))> {
-  std::optional<decltype(read(std::declval<const soci::row&>()))> out;
-  run_prepared(
-      c, sql,
-      [&](const soci::row& r) {
-        if (!out) out = read(r);
-      },
+/// Runs a built statement and calls on_row for each result row.
+template <class OnRow>
+void for_each_row(connection& c, const sql_builder& s, OnRow&& on_row) {
+  const std::string sql = expand_sql(s.sql(), c.kind());
+  soci::details::prepare_temp_type prep = (c.sql.prepare << sql);
+  s.bind(prep);
+  soci::rowset<soci::row> rows(prep);
+  for (const auto& r : rows) on_row(r);
+}
+
+/// The row a statement returns, if any, read with `read`.
+template <run_mode M, class Read, class... Args>
+std::optional<read_result_t<Read>> query_one(connection& c, statement<M> s, Read&& read,
+                                             Args&&... args) {
+  if constexpr (M == run_mode::prepared) {
+    std::optional<read_result_t<Read>> out;
+    for_each_row(
+        c, s,
+        [&](const soci::row& r) {
+          if (!out) out = read_row(r, read);
+        },
+        std::forward<Args>(args)...);
+    return out;
+  } else {
+    soci::row r;
+    ((c.sql << expanded(s.text, c.kind())), ..., use_one(args)), soci::into(r);
+    if (!c.sql.got_data()) return std::nullopt;
+    return read_row(r, read);
+  }
+}
+
+template <class Read>
+std::optional<read_result_t<Read>> query_one(connection& c, const sql_builder& s, Read&& read) {
+  std::optional<read_result_t<Read>> out;
+  for_each_row(c, s, [&](const soci::row& r) {
+    if (!out) out = read_row(r, read);
+  });
+  return out;
+}
+
+/// Every row a statement returns, each read with `read`.
+template <run_mode M, class Read, class... Args>
+std::vector<read_result_t<Read>> query_all(connection& c, statement<M> s, Read&& read,
+                                           Args&&... args) {
+  std::vector<read_result_t<Read>> out;
+  for_each_row(
+      c, s, [&](const soci::row& r) { out.push_back(read_row(r, read)); },
       std::forward<Args>(args)...);
   return out;
 }
 
-/// query_all() through a statement prepared once per connection.
-template <class T, class Fn, class... Args>
-std::vector<T> query_all_prepared(connection& c, const char* sql, Fn&& read, Args&&... args) {
-  std::vector<T> out;
-  run_prepared(
-      c, sql, [&](const soci::row& r) { out.push_back(read(r)); }, std::forward<Args>(args)...);
+template <class Read>
+std::vector<read_result_t<Read>> query_all(connection& c, const sql_builder& s, Read&& read) {
+  std::vector<read_result_t<Read>> out;
+  for_each_row(c, s, [&](const soci::row& r) { out.push_back(read_row(r, read)); });
   return out;
 }
 
-/// Runs a statement that returns no rows.
-template <class... Args>
-void execute(connection& c, const char* sql, Args&&... args) {
-  ((c.sql << expanded(sql, c.kind())), ..., use_one(args));
+/// Reads a row of one integer column (a count).
+inline std::int64_t read_count(row_reader& r) {
+  return r.i64();
 }
 
 /// Runs a counting statement (SELECT count(*) ...).
+template <run_mode M, class... Args>
+long long query_count(connection& c, statement<M> s, Args&&... args) {
+  return query_one(c, s, read_count, std::forward<Args>(args)...).value_or(0);
+}
+
+/// Runs a one-time statement that returns no rows; returns the number of
+/// rows it changed.
 template <class... Args>
-long long query_count(connection& c, const char* sql, Args&&... args) {
-  long long n = 0;
-  ((c.sql << expanded(sql, c.kind())), ..., use_one(args)), soci::into(n);
-  return n;
+long long execute(connection& c, statement<run_mode::one_time> s, Args&&... args) {
+  soci::statement st = ((c.sql.prepare << expanded(s.text, c.kind())), ..., use_one(args));
+  st.execute(true);
+  return st.get_affected_rows();
 }
 
 }  // namespace trevor::detail

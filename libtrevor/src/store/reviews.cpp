@@ -1,62 +1,113 @@
 #include "store/reviews.hpp"
 
+#include <fmt/format.h>
+#include <boost/json/array.hpp>
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <boost/json/value.hpp>
+
 #include "store/query.hpp"
+#include "trevor/error.hpp"
 
 namespace trevor::detail {
 namespace {
 
-#define TREVOR_REVIEW_COLUMNS                                                              \
-  "id, request_id, round, reviewer_type, reviewer_id, decision, accepted_agent_findings, " \
-  "summary, findings, "                                                                    \
-  "{t:created_at}"
-
-review read_review(const soci::row& r) {
-  review v;
-  v.id = get_uuid(r, 0);
-  v.request_id = get_uuid(r, 1);
-  v.round = get_i64(r, 2);
-  v.reviewer_type = parse_enum_or_throw<reviewer_type>(get_str(r, 3));
-  v.reviewer_id = get_opt_uuid(r, 4);
-  v.decision = parse_enum_or_throw<review_decision>(get_str(r, 5));
-  v.accepted_agent_findings = get_bool(r, 6);
-  v.summary = get_str(r, 7);
-  v.findings_json = get_str(r, 8);
-  v.created_at = get_ts(r, 9);
-  return v;
+[[noreturn]] void bad_findings(const uuid& review_id, std::string_view what) {
+  throw error(errc::internal,
+              fmt::format("review {}: stored findings are malformed: {}", review_id.str(), what));
 }
+
+/// The per-object decisions a human review's findings hold (the format
+/// findings_json_of() writes); a malformed entry is an error, never skipped.
+std::vector<object_decision> read_object_decisions(const uuid& review_id, std::string_view json) {
+  boost::system::error_code ec;
+  const auto v = boost::json::parse(json, ec);
+  if (ec || !v.is_array()) bad_findings(review_id, "not a JSON array");
+  std::vector<object_decision> out;
+  for (std::size_t i = 0; i < v.as_array().size(); ++i) {
+    const auto& item = v.as_array()[i];
+    const auto* o = item.if_object();
+    const auto* id = o ? o->if_contains("object_id") : nullptr;
+    const auto* decision = o ? o->if_contains("decision") : nullptr;
+    const auto* feedback = o ? o->if_contains("feedback") : nullptr;
+    std::optional<uuid> parsed_id;
+    std::optional<review_decision> parsed_decision;
+    if (id && id->is_string()) parsed_id = uuid::parse(id->as_string());
+    if (decision && decision->is_string())
+      parsed_decision = parse_enum<review_decision>(decision->as_string());
+    if (!parsed_id || !parsed_decision || (feedback && !feedback->is_string()))
+      bad_findings(review_id, fmt::format("entry {} is not {{object_id, decision, feedback}}", i));
+    out.push_back({*parsed_id, *parsed_decision,
+                   feedback ? std::string(feedback->as_string()) : std::string()});
+  }
+  return out;
+}
+
+/// reviews: the columns every statement reads and their reader. A human
+/// review's findings are read into its typed object_decisions too.
+struct review_row {
+  static constexpr sql_text columns{
+      "id, request_id, round, reviewer_type, reviewer_id, decision, accepted_agent_findings, "
+      "summary, findings, {t:created_at}"};
+
+  static review read(row_reader& r) {
+    review v;
+    v.id = r.uuid();
+    v.request_id = r.uuid();
+    v.round = r.i64();
+    v.reviewer_type = r.enum_<reviewer_type>();
+    v.reviewer_id = r.opt_uuid();
+    v.decision = r.enum_<review_decision>();
+    v.accepted_agent_findings = r.boolean();
+    v.summary = r.text();
+    v.findings_json = r.text();
+    v.created_at = r.ts();
+    if (v.reviewer_type == reviewer_type::human)
+      v.object_decisions = read_object_decisions(v.id, v.findings_json);
+    return v;
+  }
+};
 
 }  // namespace
 
+std::string findings_json_of(const std::vector<object_decision>& decisions) {
+  boost::json::array a;
+  for (const auto& d : decisions)
+    a.push_back({{"object_id", d.object_id.str()},
+                 {"decision", to_string(d.decision)},
+                 {"feedback", d.feedback}});
+  return boost::json::serialize(a);
+}
+
 review insert_review(connection& c, const review& v) {
+  static constexpr auto sql =
+      "INSERT INTO reviews (id, request_id, round, reviewer_type, reviewer_id, decision, "
+      "accepted_agent_findings, summary, findings) VALUES (:id, :request, :round, :type, "
+      ":reviewer, :decision, :accepted, :summary, :findings) RETURNING " +
+      review_row::columns;
   const std::string id = v.id.str(), request = v.request_id.str();
   long long round = v.round;
   const std::string type(to_string(v.reviewer_type)), decision(to_string(v.decision));
   nullable_text reviewer(v.reviewer_id);
   int accepted = v.accepted_agent_findings ? 1 : 0;
-  return *query_one(
-      c, read_review,
-      "INSERT INTO reviews (id, request_id, round, reviewer_type, reviewer_id, decision, "
-      "accepted_agent_findings, summary, findings) VALUES (:id, :request, :round, :type, "
-      ":reviewer, :decision, :accepted, :summary, :findings) "
-      "RETURNING " TREVOR_REVIEW_COLUMNS,
-      id, request, round, type, nullable(reviewer), decision, accepted, v.summary, v.findings_json);
+  return *query_one(c, one_time(sql), review_row::read, id, request, round, type,
+                    nullable(reviewer), decision, accepted, v.summary, v.findings_json);
 }
 
 std::optional<review> find_review(connection& c, const uuid& id) {
+  static constexpr auto sql = "SELECT " + review_row::columns + " FROM reviews WHERE id = :id";
   const std::string key = id.str();
-  return query_one_prepared(c, read_review,
-                            "SELECT " TREVOR_REVIEW_COLUMNS " FROM reviews WHERE id = :id", key);
+  return query_one(c, prepared(sql), review_row::read, key);
 }
 
 std::vector<review> list_reviews(connection& c, const uuid& request_id,
                                  std::optional<std::int64_t> round) {
+  static constexpr auto sql = "SELECT " + review_row::columns +
+                              " FROM reviews WHERE request_id = :r "
+                              "AND (:round = 0 OR round = :round2) ORDER BY created_at, id";
   const std::string key = request_id.str();
   long long wanted = round.value_or(0);
-  return query_all_prepared<review>(c,
-                                    "SELECT " TREVOR_REVIEW_COLUMNS
-                                    " FROM reviews WHERE request_id = :r "
-                                    "AND (:round = 0 OR round = :round2) ORDER BY created_at, id",
-                                    read_review, key, wanted, wanted);
+  return query_all(c, prepared(sql), review_row::read, key, wanted, wanted);
 }
 
 }  // namespace trevor::detail

@@ -1,0 +1,216 @@
+#include "store/audit_store.hpp"
+
+#include <charconv>
+
+#include <fmt/format.h>
+#include <boost/json/parse.hpp>
+#include <boost/json/value.hpp>
+
+#include "store/multi_insert.hpp"
+#include "store/query.hpp"
+#include "trevor/error.hpp"
+
+namespace trevor::detail {
+namespace {
+
+/// audit_events: the columns every statement reads and their reader.
+struct event_row {
+  static constexpr sql_text columns{
+      "id, seq, {t:occurred_at}, actor, event_type, request_id, project_id, payload"};
+
+  static audit_event read(row_reader& r) {
+    audit_event e;
+    e.id = r.uuid();
+    e.seq = r.i64();
+    e.occurred_at = r.ts();
+    e.actor = r.text();
+    e.event_type = r.text();
+    e.request_id = r.opt_uuid();
+    e.project_id = r.opt_uuid();
+    e.payload_json = r.text();
+    return e;
+  }
+};
+
+bool is_event_word_char(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
+}
+
+bool valid_event_type(std::string_view t) {
+  if (t.size() < 3 || t.size() > 100) return false;
+  bool saw_dot = false;
+  char prev = '.';
+  for (char c : t) {
+    if (c == '.') {
+      if (prev == '.') return false;
+      saw_dot = true;
+    } else if (!is_event_word_char(c)) {
+      return false;
+    }
+    prev = c;
+  }
+  return saw_dot && prev != '.';
+}
+
+struct cursor_pos {
+  timestamp at;
+  long long seq;
+};
+
+std::string encode_cursor(const audit_event& e) {
+  return fmt::format("{}.{}", e.occurred_at.micros(), e.seq);
+}
+
+cursor_pos decode_cursor(std::string_view s) {
+  const auto dot = s.find('.');
+  std::int64_t us = 0;
+  long long seq = 0;
+  const bool ok =
+      dot != std::string_view::npos &&
+      std::from_chars(s.data(), s.data() + dot, us).ptr == s.data() + dot &&
+      std::from_chars(s.data() + dot + 1, s.data() + s.size(), seq).ptr == s.data() + s.size() &&
+      seq > 0;
+  if (!ok) throw error(errc::invalid_argument, "cursor: not a cursor this API returned");
+  return {timestamp(us), seq};
+}
+
+}  // namespace
+
+void validate_audit_event(const audit_event_input& e) {
+  if (e.actor.empty() || e.actor.size() > 255)
+    throw error(errc::invalid_argument, "audit event: actor must be 1 to 255 bytes");
+  if (!valid_event_type(e.event_type))
+    throw error(errc::invalid_argument,
+                fmt::format("audit event: event type '{}' is not of the form 'namespace.name' "
+                            "(lower-case letters, digits and '_', at most 100 bytes)",
+                            e.event_type));
+  if ((e.request_id && e.request_id->is_nil()) || (e.project_id && e.project_id->is_nil()))
+    throw error(errc::invalid_argument, "audit event: request_id and project_id may not be nil");
+  boost::system::error_code ec;
+  const auto v = boost::json::parse(e.payload_json, ec);
+  if (ec || !v.is_object())
+    throw error(errc::invalid_argument, "audit event: payload must be a JSON object");
+}
+
+audit_event insert_audit_event(connection& c, const audit_event_input& e, const uuid& id) {
+  // Prepared once per connection: every workflow step appends events.
+  static constexpr sql_text sql{
+      "INSERT INTO audit_events (id, actor, event_type, request_id, project_id, payload) "
+      "VALUES (:id, :actor, :event_type, :request_id, :project_id, :payload) "
+      "RETURNING seq, {t:occurred_at}"};
+  const std::string key = id.str();
+  nullable_text request(e.request_id), project(e.project_id);
+  audit_event out = *query_one(
+      c, prepared(sql),
+      [](row_reader& r) {
+        audit_event stored;
+        stored.seq = r.i64();
+        stored.occurred_at = r.ts();
+        return stored;
+      },
+      key, e.actor, e.event_type, nullable(request), nullable(project), e.payload_json);
+  out.id = id;
+  out.actor = e.actor;
+  out.event_type = e.event_type;
+  out.request_id = e.request_id;
+  out.project_id = e.project_id;
+  out.payload_json = e.payload_json;
+  return out;
+}
+
+void insert_audit_events(connection& c, std::span<const audit_event_input> events,
+                         std::span<const uuid> ids) {
+  if (events.empty()) return;
+  if (events.size() == 1) {
+    insert_audit_event(c, events[0], ids[0]);  // the prepared single-row statement
+    return;
+  }
+  std::vector<nullable_text> values;
+  values.reserve(events.size() * 6);
+  const auto text = [](std::string v) {
+    return nullable_text(std::optional<std::string>(std::move(v)));
+  };
+  for (std::size_t i = 0; i < events.size(); ++i) {
+    values.push_back(text(ids[i].str()));
+    values.push_back(text(events[i].actor));
+    values.push_back(text(events[i].event_type));
+    values.emplace_back(events[i].request_id);
+    values.emplace_back(events[i].project_id);
+    values.push_back(text(events[i].payload_json));
+  }
+  execute_multi_insert(
+      c, "INSERT INTO audit_events (id, actor, event_type, request_id, project_id, payload)",
+      "(CAST($ AS {uuid}), $, $, CAST($ AS {uuid}), CAST($ AS {uuid}), CAST($ AS {json}))",
+      events.size(), values);
+}
+
+audit_select build_audit_select(const audit_query& q, engine kind) {
+  if (q.limit < 1 || q.limit > max_audit_page)
+    throw error(errc::invalid_argument,
+                fmt::format("limit must be between 1 and {}", max_audit_page));
+  std::string type_lo;
+  if (q.event_type_prefix && !q.event_type_prefix->empty()) {
+    type_lo = *q.event_type_prefix;
+    for (char ch : type_lo)
+      if (!(ch == '.' || is_event_word_char(ch)))
+        throw error(errc::invalid_argument,
+                    fmt::format("event_type: '{}' is not an event-type prefix (lower-case letters, "
+                                "digits, '_' and '.')",
+                                type_lo));
+  }
+  std::optional<cursor_pos> after;
+  if (!q.cursor.empty()) after = decode_cursor(q.cursor);
+
+  const bool newest = q.order == audit_order::newest_first;
+  audit_select s;
+  auto& st = s.statement;
+  st << "SELECT " << event_row::columns << " FROM audit_events";
+  const auto where = [&](std::string_view condition, std::string value) {
+    st.condition() << condition;
+    st.text(std::move(value));
+  };
+  if (q.project_id) where("project_id = ", q.project_id->str());
+  if (q.request_id) where("request_id = ", q.request_id->str());
+  if (q.actor) where("actor = ", *q.actor);
+  if (!type_lo.empty()) {
+    // Every string starting with the prefix sorts in [prefix, prefix with its
+    // last byte incremented): an index range scan on both engines.
+    std::string type_hi = type_lo;
+    type_hi.back() = static_cast<char>(type_hi.back() + 1);
+    where("event_type >= ", type_lo);
+    st << " AND event_type < ";
+    st.text(type_hi);
+  }
+  if (q.since) where("occurred_at >= ", q.since->str());
+  if (q.until) where("occurred_at < ", q.until->str());
+  if (after) {
+    where(newest ? "(occurred_at, seq) < (" : "(occurred_at, seq) > (", after->at.str());
+    st << ", ";
+    st.integer(after->seq) << ")";
+  }
+  st << (newest ? " ORDER BY occurred_at DESC, seq DESC" : " ORDER BY occurred_at, seq");
+  st << " LIMIT ";
+  st.integer(static_cast<long long>(q.limit) + 1);
+  s.sql = expand_sql(st.sql(), kind);
+  return s;
+}
+
+void audit_select::bind(soci::details::prepare_temp_type& prep) const {
+  statement.bind(prep);
+}
+
+audit_page select_audit_page(connection& c, const audit_select& select, std::size_t limit) {
+  audit_page page;
+  page.items = query_all(c, select.statement, event_row::read);
+  if (page.items.size() > limit) {
+    page.items.pop_back();
+    page.next_cursor = encode_cursor(page.items.back());
+  }
+  return page;
+}
+
+long long count_audit_events(connection& c) {
+  return query_count(c, one_time("SELECT count(*) FROM audit_events"));
+}
+
+}  // namespace trevor::detail

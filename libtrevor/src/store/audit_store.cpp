@@ -13,25 +13,6 @@
 namespace trevor::detail {
 namespace {
 
-/// audit_events: the columns every statement reads and their reader.
-struct event_row {
-  static constexpr sql_text columns{
-      "id, seq, {t:occurred_at}, actor, event_type, request_id, project_id, payload"};
-
-  static audit_event read(row_reader& r) {
-    audit_event e;
-    e.id = r.uuid();
-    e.seq = r.i64();
-    e.occurred_at = r.ts();
-    e.actor = r.text();
-    e.event_type = r.text();
-    e.request_id = r.opt_uuid();
-    e.project_id = r.opt_uuid();
-    e.payload_json = r.text();
-    return e;
-  }
-};
-
 bool is_event_word_char(char c) {
   return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
 }
@@ -164,7 +145,7 @@ audit_select build_audit_select(const audit_query& q, engine kind) {
   const bool newest = q.order == audit_order::newest_first;
   audit_select s;
   auto& st = s.statement;
-  st << "SELECT " << event_row::columns << " FROM audit_events";
+  st << "SELECT " << audit_event_row::columns << " FROM audit_events";
   const auto where = [&](std::string_view condition, std::string value) {
     st.condition() << condition;
     st.text(std::move(value));
@@ -201,7 +182,7 @@ void audit_select::bind(soci::details::prepare_temp_type& prep) const {
 
 audit_page select_audit_page(connection& c, const audit_select& select, std::size_t limit) {
   audit_page page;
-  page.items = query_all(c, select.statement, event_row::read);
+  page.items = query_all(c, select.statement, audit_event_row::read);
   if (page.items.size() > limit) {
     page.items.pop_back();
     page.next_cursor = encode_cursor(page.items.back());

@@ -17,6 +17,25 @@
 
 namespace trevor::detail {
 
+/// audit_events: the columns every statement reads and their reader.
+struct audit_event_row {
+  static constexpr sql_text columns{
+      "id, seq, {t:occurred_at}, actor, event_type, request_id, project_id, payload"};
+
+  static audit_event read(row_reader& r) {
+    audit_event e;
+    e.id = r.uuid();
+    e.seq = r.i64();
+    e.occurred_at = r.ts();
+    e.actor = r.text();
+    e.event_type = r.text();
+    e.request_id = r.opt_uuid();
+    e.project_id = r.opt_uuid();
+    e.payload_json = r.text();
+    return e;
+  }
+};
+
 /// Throws error(invalid_argument) naming the first bad field: actor empty or
 /// longer than 255 bytes; event type not of the form `word.word[.word]`
 /// (lower-case letters, digits, '_'), or longer than 100; payload not a JSON

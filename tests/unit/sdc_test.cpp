@@ -4,9 +4,6 @@
 // overrides and identity, the findings JSON, and streaming in bounded memory.
 // No database.
 #include <malloc.h>
-#if defined(__SANITIZE_ADDRESS__)
-#include <sanitizer/allocator_interface.h>
-#endif
 
 #include <algorithm>
 #include <cstring>
@@ -22,6 +19,11 @@
 #include "sdc/table.hpp"
 #include "support.hpp"
 #include "trevor/sdc.hpp"
+
+#if defined(__SANITIZE_ADDRESS__)
+// From AddressSanitizer's runtime (GCC ships no header for it).
+extern "C" std::size_t __sanitizer_get_current_allocated_bytes();
+#endif
 
 namespace trevor {
 namespace {

@@ -23,4 +23,6 @@ install(FILES
   "${PROJECT_BINARY_DIR}/trevorConfigVersion.cmake"
   cmake/FindSOCI.cmake
   cmake/FindLibZip.cmake
+  cmake/FindCSV.cmake
+  cmake/FindLibMagic.cmake
   DESTINATION ${TREVOR_CMAKE_DIR})

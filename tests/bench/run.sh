@@ -7,6 +7,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 state=$(mktemp -d /tmp/trevor-bench-pg.XXXXXX)
 trap '"$here/../tools/pg-throwaway.sh" stop "$state"; rm -rf "$state"' EXIT
 echo "machine: $(nproc) cores, $(uname -m), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
+"$build/tests/bench/sdc_bench" 100 100
 "$build/tests/bench/audit_append_bench" "sqlite:///scratch.db" 5000 20
 "$build/tests/bench/workflow_bench" "sqlite:///scratch.db" 2000
 "$build/tests/bench/dashboard_bench" "sqlite:///scratch.db" 100000

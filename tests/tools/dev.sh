@@ -19,7 +19,8 @@ cd "$root"
 jobs=${TREVOR_JOBS:-2}
 
 build_packages=(g++ cmake ninja-build ccache libsoci-dev libboost1.81-dev libboost-json1.81-dev
-  libboost-url1.81-dev libfmt-dev doctest-dev libssl-dev libsqlite3-dev libpq-dev libzip-dev)
+  libboost-url1.81-dev libfmt-dev doctest-dev libssl-dev libsqlite3-dev libpq-dev libzip-dev
+  libcsv-dev libmagic-dev libyaml-cpp-dev)
 test_packages=(postgresql-15 postgresql-client-15 sqlite3 curl wrk libcpp-jwt-dev)
 
 as_root() {

@@ -1,4 +1,4 @@
-// SDC checks benchmark (agent.md §6): time and peak RSS of checking one
+// SDC checks benchmark (tests/README.md): time and peak RSS of checking one
 // frequency table of MEGABYTES (default 100) made as it is read, and of
 // checking OBJECTS (default 100) small tables one after the other.
 //

@@ -1,4 +1,4 @@
-// The built-in agent's SDC checks (agent.md §3–§5): every check passing and
+// The built-in agent's SDC checks (libtrevor/README.md, "SDC checks"): every check passing and
 // failing on small hand-made tables, the dominance formulas at their
 // boundaries, recoverable suppression, content types, the policy's loading,
 // overrides and identity, the findings JSON, and streaming in bounded memory.

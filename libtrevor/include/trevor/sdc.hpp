@@ -1,7 +1,7 @@
 #pragma once
 // trevor::sdc — the built-in agent's statistical disclosure control checks.
 //
-// Contract (shared/spec/agent.md §3–§5):
+// Contract (libtrevor/README.md, "SDC checks"):
 //  - Pure: bytes and metadata in, findings out. No database, no clock, no
 //    file system (except policy_config::load, which reads the policy file).
 //  - Streaming: an object's bytes are pulled through a byte_reader once.

@@ -16,7 +16,7 @@
 // not valid UTF-8.
 //
 // audit_leaf_bytes(f) is the leaf of one audit event in the audit tree
-// (spec/audit-proofs.md §1): the canonical JSON of the object
+// (libtrevor/README.md, "Verifiable audit trail"): the canonical JSON of the object
 // {id, seq, occurred_at, event_type, actor, request_id, project_id, payload}.
 // Absent values are written null; times and ids are strings exactly as the
 // caller gives them; payload is the stored JSON text, parsed and

@@ -1,5 +1,5 @@
-// The checks of agent.md §4 over one object: every-object checks, the table
-// checks of its statbarn, and the evidence-based magnitude checks.
+// The SDC checks (libtrevor/README.md, "SDC checks") over one object: every-object checks, the
+// table checks of its statbarn, and the evidence-based magnitude checks.
 #include <algorithm>
 #include <array>
 #include <cctype>

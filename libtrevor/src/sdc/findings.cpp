@@ -1,4 +1,4 @@
-// The agent review's decision, summary and findings JSON (agent.md §5).
+// The agent review's decision, summary and findings JSON (libtrevor/README.md, "SDC checks").
 #include <string>
 
 #include <fmt/format.h>

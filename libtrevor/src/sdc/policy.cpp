@@ -1,4 +1,4 @@
-// The SDC policy (agent.md §3): parsing, validation, overrides, canonical
+// The SDC policy (libtrevor/README.md, "SDC checks"): parsing, validation, overrides, canonical
 // JSON and identity.
 #include <algorithm>
 #include <charconv>

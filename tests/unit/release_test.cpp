@@ -722,4 +722,56 @@ TEST_CASE("sweeps: the expiry warning goes out once per link; interrupted releas
   CHECK(w.flow.releases.release(w.admin, stuck.id).request_id == stuck.id);
 }
 
+TEST_CASE("release: with a signing audit trail the package proves the request's whole history") {
+  release_world rw;
+  auto& w = rw.w;
+  const auto keys = generate_audit_key("trevor.test/audit");
+  audit_trail trail(w.fdb.db(), {.origin = "trevor.test/audit", .signer_key = keys.signer_key});
+  workflow_options o;
+  o.link_secret = secret;
+  o.public_url = "https://airlock.example.org";
+  o.scratch_dir = rw.scratch.path();
+  o.audit = &trail;
+  workflow flow(w.fdb.db(), w.blobs, o);
+
+  auto r = flow.requests.create(w.r1, {w.proj.id, direction::egress, "Proved", ""});
+  w.upload(w.r1, r.id, "table.csv", "a,b\n1,2\n");
+  flow.requests.submit(w.r1, r.id);
+  flow.reviews.record(w.c1, r.id, test::decide(review_decision::approved));
+  flow.reviews.record(w.c2, r.id, test::decide(review_decision::approved));
+  const auto rec = flow.releases.release(w.admin, r.id);
+
+  const auto z = read_zip(std::filesystem::path(w.blobs.root()) / rec.crate_storage_key);
+  REQUIRE(z.entries.contains("audit-proof.json"));
+  const std::string& proof = z.entries.at("audit-proof.json");
+  // Every event up to request.releasing; request.released came after the package.
+  const auto events = w.trail(r.id);
+  std::size_t before_release = 0;
+  for (const auto& e : events) {
+    if (e.event_type == "request.released") break;
+    ++before_release;
+  }
+  CHECK(verify_request_audit_proof(proof, keys.verifier_key) == before_release);
+  CHECK(proof.find("request.releasing") != std::string::npos);
+  CHECK(proof.find("review.created") != std::string::npos);
+  // The crate names it.
+  auto by_id = check_json_ld(json::parse(z.entries.at("ro-crate-metadata.json")));
+  REQUIRE(by_id.contains("audit-proof.json"));
+  CHECK(by_id.at("./").at("auditProof").as_object().at("@id") == "audit-proof.json");
+  // Another key does not verify it.
+  CHECK_THROWS_AS(
+      verify_request_audit_proof(proof, generate_audit_key("trevor.test/audit").verifier_key),
+      error);
+
+  // Without a trail, no proof in the package (the other tests' packages).
+  auto plain = w.flow.requests.create(w.r1, {w.proj.id, direction::egress, "Plain", ""});
+  w.upload(w.r1, plain.id, "t.csv", "a\n1\n");
+  w.flow.requests.submit(w.r1, plain.id);
+  w.flow.reviews.record(w.c1, plain.id, test::decide(review_decision::approved));
+  w.flow.reviews.record(w.c2, plain.id, test::decide(review_decision::approved));
+  const auto plain_rec = w.flow.releases.release(w.admin, plain.id);
+  CHECK_FALSE(read_zip(std::filesystem::path(w.blobs.root()) / plain_rec.crate_storage_key)
+                  .entries.contains("audit-proof.json"));
+}
+
 }  // namespace trevor

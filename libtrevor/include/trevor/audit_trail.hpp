@@ -108,6 +108,9 @@ class TREVOR_EXPORT audit_trail {
   /// tree no longer extends the last checkpoint (nothing is signed then).
   seal_result seal();
 
+  /// Whether seal() signs checkpoints (a signer key was given).
+  bool signs() const noexcept;
+
   /// The latest signed checkpoint; nullopt before the first.
   std::optional<std::string> latest_checkpoint() const;
   /// The number of sealed leaves.

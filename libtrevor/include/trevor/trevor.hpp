@@ -2,6 +2,8 @@
 // The whole public API of libtrevor.
 #include "trevor/actor.hpp"
 #include "trevor/audit.hpp"
+#include "trevor/audit_proof.hpp"
+#include "trevor/audit_trail.hpp"
 #include "trevor/blob_store.hpp"
 #include "trevor/dashboard.hpp"
 #include "trevor/database.hpp"
@@ -14,6 +16,7 @@
 #include "trevor/migrate.hpp"
 #include "trevor/model.hpp"
 #include "trevor/policy.hpp"
+#include "trevor/sdc.hpp"
 #include "trevor/signed_link.hpp"
 #include "trevor/time.hpp"
 #include "trevor/uuid.hpp"

@@ -12,6 +12,8 @@
 
 namespace trevor {
 
+class audit_trail;
+
 struct workflow_options {
   /// Distinct reviewers that close a round, the agent counting as one
   /// (TREVOR_REQUIRED_REVIEWS). At least 2: the two-person rule.
@@ -54,6 +56,10 @@ struct workflow_options {
   /// itself; any other text describes the terms; empty: "not licensed for
   /// reuse".
   std::string release_license;
+  /// The verifiable audit trail (not owned; it must outlive the workflow).
+  /// When it signs checkpoints, release() seals the request's events and
+  /// puts their proof into the package as audit-proof.json.
+  audit_trail* audit = nullptr;
 };
 
 /// Limits on request and object text in characters (Unicode code points, as

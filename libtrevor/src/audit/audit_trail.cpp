@@ -129,6 +129,10 @@ audit_trail::audit_trail(database db, audit_trail_options options)
 
 audit_trail::~audit_trail() = default;
 
+bool audit_trail::signs() const noexcept {
+  return state_->signer.has_value();
+}
+
 seal_result audit_trail::seal() {
   seal_result out;
   const bool full_scan = state_->runs.fetch_add(1) % options_.full_scan_every == 0;

@@ -201,7 +201,20 @@ std::string crate_metadata(const crate_content& in) {
                     {"reviewRound", r.review_round},
                     {"reviewPolicy", id_ref("#review-policy")},
                     {"license", id_ref(license_id)}};
+  if (!in.audit_proof_json.empty()) root["auditProof"] = id_ref("audit-proof.json");
   graph.push_back(std::move(root));
+  if (!in.audit_proof_json.empty())
+    graph.push_back(json::object{
+        {"@id", "audit-proof.json"},
+        {"@type", "File"},
+        {"name", "Audit proof"},
+        {"encodingFormat", "application/json"},
+        {"contentSize", std::to_string(in.audit_proof_json.size())},
+        {"description",
+         "The signed checkpoint of the TRE's audit log and, for each audit event of this "
+         "request up to its release, the event's canonical bytes, leaf index and RFC 9162 "
+         "inclusion proof: with the log's public key, a recipient can check that the request's "
+         "whole history, its reviews and approval included, is in the log."}});
 
   json::array comments;  // the deciding round's feedback, after the files
   for (const auto& f : in.files) {
@@ -303,10 +316,10 @@ std::string crate_metadata(const crate_content& in) {
   json::object local{{"trevor", trevor_terms},
                      {"sha256", "http://schema.org/sha256"},
                      {"AssessAction", "http://schema.org/AssessAction"}};
-  for (const char* term :
-       {"direction", "projectId", "reviewRound", "reviewPolicy", "outputType", "statbarn",
-        "researcherJustification", "suppressionNotes", "decision", "reviewerType",
-        "acceptedAgentFindings", "findings", "requiredReviewers", "agentReview", "reviewedBy"})
+  for (const char* term : {"direction", "projectId", "reviewRound", "reviewPolicy", "outputType",
+                           "statbarn", "researcherJustification", "suppressionNotes", "decision",
+                           "reviewerType", "acceptedAgentFindings", "findings", "requiredReviewers",
+                           "agentReview", "reviewedBy", "auditProof"})
     local[term] = fmt::format("trevor:{}", term);
   json::object doc{{"@context", json::array{crate_spec.data() + std::string("/context"), local}},
                    {"@graph", std::move(graph)}};
@@ -444,6 +457,9 @@ void write_crate(const std::filesystem::path& zip_path, const crate_content& con
   };
 
   add("ro-crate-metadata.json", zip_source_buffer(za, metadata.data(), metadata.size(), 0));
+  if (!content.audit_proof_json.empty())
+    add("audit-proof.json",
+        zip_source_buffer(za, content.audit_proof_json.data(), content.audit_proof_json.size(), 0));
   std::vector<std::unique_ptr<object_source>> sources;
   for (const auto& f : content.files) {
     auto s = std::make_unique<object_source>();

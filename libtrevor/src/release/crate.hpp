@@ -39,6 +39,10 @@ struct crate_content {
   timestamp released_at;
   /// workflow_options::release_license: empty for "not licensed for reuse".
   std::string license;
+  /// audit-proof.json (trevor::request_audit_proof::json()): the signed
+  /// checkpoint and the inclusion proof of each of the request's events up to
+  /// the release; empty when the workflow has no signing audit trail.
+  std::string audit_proof_json;
 };
 
 /// The zip paths of the files: data/<filename>, or data/<object id>/<filename>

@@ -13,6 +13,7 @@
 #include "store/requests.hpp"
 #include "store/reviews.hpp"
 #include "store/users.hpp"
+#include "trevor/audit_trail.hpp"
 #include "trevor/error.hpp"
 
 namespace trevor {
@@ -120,6 +121,12 @@ release_record release_service::release(const actor& who, const uuid& request_id
     const auto dir = s_.options.scratch_dir.empty() ? std::filesystem::temp_directory_path()
                                                     : s_.options.scratch_dir;
     std::filesystem::create_directories(dir);
+    if (s_.options.audit && s_.options.audit->signs()) {
+      // The request's events up to request.releasing, sealed now (the
+      // sealer is idempotent and serialised) and proved in the package.
+      s_.options.audit->seal();
+      content.audit_proof_json = s_.options.audit->prove_request(request_id).json();
+    }
     scratch_file zip{dir / fmt::format("trevor-release-{}.zip", release_id.str())};
     detail::write_crate(zip.path, content, detail::crate_metadata(content), s_.blobs);
     crate = s_.blobs.put(key, file_reader(zip.path), std::numeric_limits<std::int64_t>::max());

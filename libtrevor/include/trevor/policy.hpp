@@ -34,7 +34,8 @@ enum class operation {
   submit,
   start_agent_review,
   record_agent_review,
-  close_round,  // the round's last required review arrived
+  fail_agent_review,  // the agent could not finish: back to SUBMITTED for another attempt
+  close_round,        // the round's last required review arrived
   resubmit,
   withdraw,
   start_release,
@@ -46,11 +47,23 @@ enum class operation {
 template <>
 struct enum_names<operation> {
   static constexpr std::string_view what = "operation";
-  static constexpr std::array<std::string_view, 16> names{
-      "create",        "add_object", "add_slot",           "confirm_upload",      "replace_object",
-      "edit_metadata", "submit",     "start_agent_review", "record_agent_review", "close_round",
-      "resubmit",      "withdraw",   "start_release",      "finish_release",      "fail_release",
-      "deliver"};
+  static constexpr std::array<std::string_view, 17> names{"create",
+                                                          "add_object",
+                                                          "add_slot",
+                                                          "confirm_upload",
+                                                          "replace_object",
+                                                          "edit_metadata",
+                                                          "submit",
+                                                          "start_agent_review",
+                                                          "record_agent_review",
+                                                          "fail_agent_review",
+                                                          "close_round",
+                                                          "resubmit",
+                                                          "withdraw",
+                                                          "start_release",
+                                                          "finish_release",
+                                                          "fail_release",
+                                                          "deliver"};
 };
 
 /// Who may perform a transition (the "Who" of each transition).
@@ -85,7 +98,7 @@ struct transition_rule {
 // clang-format off
 /// The request lifecycle. Anything not listed is an invalid
 /// transition and changes nothing.
-inline constexpr std::array<transition_rule, 24> transitions{{
+inline constexpr std::array<transition_rule, 25> transitions{{
   {std::nullopt, request_status::draft, operation::create, party::contributor, direction_scope::both, "", "project active"},
   {request_status::draft, request_status::draft, operation::add_object, party::contributor, direction_scope::both, "", ""},
   {request_status::draft, request_status::draft, operation::add_slot, party::contributor, direction_scope::ingress_only, "", ""},
@@ -97,6 +110,7 @@ inline constexpr std::array<transition_rule, 24> transitions{{
   {request_status::submitted, request_status::agent_review, operation::start_agent_review, party::agent, direction_scope::both, "", ""},
   {request_status::submitted, request_status::agent_review, operation::record_agent_review, party::agent, direction_scope::both, "first step: review starts", ""},
   {request_status::agent_review, request_status::human_review, operation::record_agent_review, party::agent, direction_scope::both, "", "no agent review in the round yet"},
+  {request_status::agent_review, request_status::submitted, operation::fail_agent_review, party::system, direction_scope::both, "", "failure recorded as request.agent_review_failed"},
   {request_status::human_review, request_status::approved, operation::close_round, party::system, direction_scope::both, "outcome approved", "required reviews in the round"},
   {request_status::human_review, request_status::changes_requested, operation::close_round, party::system, direction_scope::both, "outcome changes requested", "required reviews in the round"},
   {request_status::human_review, request_status::rejected, operation::close_round, party::system, direction_scope::both, "outcome rejected", "required reviews in the round"},

@@ -57,6 +57,17 @@ class TREVOR_EXPORT review_service {
   review record_agent_review(const agent_credential& agent, const uuid& request_id,
                              const agent_review_input& input);
 
+  /// The agent could not finish its review of the current round:
+  /// AGENT_REVIEW → SUBMITTED, audited as request.agent_review_failed with
+  /// the reason and the attempt number (1 for the round's first failure),
+  /// which it returns. `reason` is one line, at most 1000 bytes (longer is
+  /// cut).
+  int fail_agent_review(const agent_credential& agent, const uuid& request_id,
+                        std::string_view reason);
+
+  /// The failed attempts of the request's current round so far.
+  int agent_review_attempts(const uuid& request_id) const;
+
   std::vector<review> list(const actor& who, const uuid& request_id) const;
   review get(const actor& who, const uuid& request_id, const uuid& review_id) const;
 

@@ -1,6 +1,6 @@
 #pragma once
 // trevor::sweep_service — the periodic work no request triggers: stuck
-// requests, expiring links, interrupted releases. Each sweep is safe with
+// requests, expiring links, interrupted releases and agent reviews. Each sweep is safe with
 // several daemons sweeping at once.
 
 #include <vector>
@@ -37,6 +37,12 @@ class TREVOR_EXPORT sweep_service {
   /// workflow_options::release_timeout (request.release_failed, reason
   /// "interrupted"). Returns the requests moved.
   std::vector<airlock_request> interrupted_releases();
+
+  /// Returns to SUBMITTED every request left in AGENT_REVIEW for longer than
+  /// workflow_options::agent_timeout — its worker stopped mid-review — as a
+  /// failed attempt (request.agent_review_failed, reason "interrupted",
+  /// actor "system"), so a worker tries it again. Returns the requests moved.
+  std::vector<airlock_request> interrupted_agent_reviews();
 
  private:
   detail::workflow_state& s_;

@@ -1,6 +1,7 @@
 #pragma once
 // The whole public API of libtrevor.
 #include "trevor/actor.hpp"
+#include "trevor/agent.hpp"
 #include "trevor/audit.hpp"
 #include "trevor/audit_proof.hpp"
 #include "trevor/audit_trail.hpp"

@@ -47,6 +47,10 @@ struct workflow_options {
   /// stopped mid-way); the sweep returns it to APPROVED
   /// (TREVOR_RELEASE_TIMEOUT_MINUTES).
   std::chrono::seconds release_timeout = std::chrono::minutes(60);
+  /// An agent review still in AGENT_REVIEW after this long was interrupted
+  /// (its worker stopped mid-way); the sweep returns it to SUBMITTED as a
+  /// failed attempt (TREVOR_AGENT_TIMEOUT_SECONDS).
+  std::chrono::seconds agent_timeout = std::chrono::seconds(300);
   /// Where a release's package is assembled before it goes to the blob
   /// store (it needs room for the package). Empty: the system's temporary
   /// directory.

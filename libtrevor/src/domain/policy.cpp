@@ -94,6 +94,7 @@ std::string_view status_event_type(operation op, request_status to) noexcept {
     case operation::record_agent_review:
       return to == request_status::agent_review ? "request.agent_review_started"
                                                 : "request.human_review_started";
+    case operation::fail_agent_review: return "request.agent_review_failed";
     case operation::close_round:
       return to == request_status::approved   ? "request.approved"
              : to == request_status::rejected ? "request.rejected"

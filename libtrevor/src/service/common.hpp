@@ -135,4 +135,13 @@ std::optional<std::size_t> utf8_length(std::string_view text) noexcept;
 /// counts them), contains a NUL, or (if `required`) is empty or only blanks.
 void check_text(std::string_view text, std::string_view what, std::size_t max, bool required);
 
+struct workflow_state;
+
+/// AGENT_REVIEW → SUBMITTED with request.agent_review_failed (reason,
+/// attempt) by `actor_name`, inside the caller's transaction; returns the
+/// attempt number. review_service::fail_agent_review() and the sweep of
+/// interrupted agent reviews.
+int fail_agent_review_in(connection& c, workflow_state& s, const uuid& request_id,
+                         const std::string& actor_name, std::string_view reason);
+
 }  // namespace trevor::detail

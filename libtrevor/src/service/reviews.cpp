@@ -163,6 +163,52 @@ airlock_request review_service::start_agent_review(const agent_credential& agent
       });
 }
 
+namespace detail {
+
+int fail_agent_review_in(connection& c, workflow_state& s, const uuid& request_id,
+                         const std::string& actor_name, std::string_view reason) {
+  std::string why(reason.substr(0, 1000));
+  for (auto& ch : why)
+    if (ch == '\n' || ch == '\r') ch = ' ';
+  auto moved = transition_request(c, request_id, request_status::agent_review,
+                                  request_status::submitted, {});
+  if (!moved) {
+    const auto now = find_request(c, request_id);
+    if (!now) throw error(errc::not_found, fmt::format("request {} not found", request_id.str()));
+    require_transition(now->status, operation::fail_agent_review, now->direction,
+                       request_status::submitted);
+    throw error(errc::conflict, "request changed concurrently; retry");
+  }
+  const int attempt = static_cast<int>(agent_review_failures(c, request_id)) + 1;
+  event_batch batch(s.ids);
+  auto payload =
+      status_change(request_status::agent_review, request_status::submitted, moved->review_round);
+  payload["reason"] = why;
+  payload["attempt"] = attempt;
+  batch.event(actor_name,
+              status_event_type(operation::fail_agent_review, request_status::submitted),
+              request_id, moved->project_id, payload);
+  batch.write(c);
+  return attempt;
+}
+
+}  // namespace detail
+
+int review_service::fail_agent_review(const agent_credential& agent, const uuid& request_id,
+                                      std::string_view reason) {
+  return detail::run_transaction(
+      s_.db.impl(), mode::write, "fail agent review", [&](connection& c) {
+        return detail::fail_agent_review_in(c, s_, request_id, agent.audit_actor(), reason);
+      });
+}
+
+int review_service::agent_review_attempts(const uuid& request_id) const {
+  return detail::run_transaction(
+      s_.db.impl(), mode::read, "agent review attempts", [&](connection& c) {
+        return static_cast<int>(detail::agent_review_failures(c, request_id));
+      });
+}
+
 review review_service::record_agent_review(const agent_credential& agent, const uuid& request_id,
                                            const agent_review_input& input) {
   const auto name = agent.audit_actor();

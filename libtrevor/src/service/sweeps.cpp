@@ -95,4 +95,28 @@ std::vector<airlock_request> sweep_service::interrupted_releases() {
   });
 }
 
+std::vector<airlock_request> sweep_service::interrupted_agent_reviews() {
+  return detail::run_transaction(
+      s_.db.impl(), mode::write, "agent review sweep", [&](connection& c) {
+        const auto cutoff = timestamp(
+            detail::database_now(c).micros() -
+            std::chrono::duration_cast<std::chrono::microseconds>(s_.options.agent_timeout)
+                .count());
+        std::vector<airlock_request> out;
+        for (const auto& r : detail::agent_reviews_before(c, cutoff)) {
+          try {
+            detail::fail_agent_review_in(
+                c, s_, r.id, std::string(system_actor),
+                fmt::format("interrupted: in AGENT_REVIEW since {}, longer than {} s",
+                            r.updated_at.str(), s_.options.agent_timeout.count()));
+          } catch (const error& e) {
+            if (e.code() != errc::conflict) throw;
+            continue;  // another sweep or the worker moved it meanwhile
+          }
+          out.push_back(r);
+        }
+        return out;
+      });
+}
+
 }  // namespace trevor

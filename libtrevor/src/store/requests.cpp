@@ -267,4 +267,23 @@ std::vector<request_facts> stuck_requests(connection& c, long long hours, bool l
   return query_all(c, one_time(stuck_select), facts_row::read, nobody, nobody, hours);
 }
 
+long long agent_review_failures(connection& c, const uuid& request_id) {
+  static constexpr sql_text sql{
+      "SELECT count(*) FROM audit_events a WHERE a.request_id = :r "
+      "AND a.event_type = 'request.agent_review_failed' AND a.seq > (SELECT COALESCE(MAX(s.seq), "
+      "0) "
+      "FROM audit_events s WHERE s.request_id = :r2 "
+      "AND s.event_type IN ('request.submitted', 'request.resubmitted'))"};
+  const std::string r = request_id.str();
+  return query_count(c, prepared(sql), r, r);
+}
+
+std::vector<airlock_request> agent_reviews_before(connection& c, const timestamp& cutoff) {
+  static constexpr auto sql = "SELECT " + request_row::columns +
+                              " FROM airlock_requests WHERE status = 'AGENT_REVIEW' "
+                              "AND updated_at < :cutoff ORDER BY updated_at, id";
+  const std::string at = cutoff.str();
+  return query_all(c, one_time(sql), request_row::read, at);
+}
+
 }  // namespace trevor::detail

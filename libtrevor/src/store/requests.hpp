@@ -97,4 +97,12 @@ std::optional<project_facts> load_project_facts(connection& c, const uuid& proje
 /// rows are locked (PostgreSQL) — see load_request_facts().
 std::vector<request_facts> stuck_requests(connection& c, long long hours, bool lock);
 
+/// request.agent_review_failed events of the request since it was last
+/// submitted or resubmitted (the attempts of the current round).
+long long agent_review_failures(connection& c, const uuid& request_id);
+
+/// Requests in AGENT_REVIEW whose last status change is before `cutoff`,
+/// oldest first.
+std::vector<airlock_request> agent_reviews_before(connection& c, const timestamp& cutoff);
+
 }  // namespace trevor::detail

@@ -5,7 +5,6 @@
 #include <cmath>
 #include <fstream>
 #include <limits>
-#include <regex>
 #include <sstream>
 #include <string>
 
@@ -132,29 +131,59 @@ void read_overrides(const json::object& o, const std::string& prefix, policy_ove
 
 // --- YAML to JSON values -----------------------------------------------------
 
-bool matches(const std::string& s, const std::regex& re) {
-  return std::regex_match(s, re);
+bool one_of(std::string_view s, std::initializer_list<std::string_view> words) {
+  return std::find(words.begin(), words.end(), s) != words.end();
+}
+
+std::size_t digits_from(std::string_view s, std::size_t i) {
+  while (i < s.size() && s[i] >= '0' && s[i] <= '9') ++i;
+  return i;
+}
+
+// YAML 1.2 core schema: [-+]?[0-9]+
+bool is_yaml_int(std::string_view s) {
+  const std::size_t start = !s.empty() && (s[0] == '-' || s[0] == '+') ? 1 : 0;
+  const std::size_t end = digits_from(s, start);
+  return end > start && end == s.size();
+}
+
+// YAML 1.2 core schema: [-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?
+bool is_yaml_real(std::string_view s) {
+  std::size_t i = !s.empty() && (s[0] == '-' || s[0] == '+') ? 1 : 0;
+  if (i < s.size() && s[i] == '.') {
+    const std::size_t end = digits_from(s, i + 1);
+    if (end == i + 1) return false;
+    i = end;
+  } else {
+    const std::size_t end = digits_from(s, i);
+    if (end == i) return false;
+    i = end;
+    if (i < s.size() && s[i] == '.') i = digits_from(s, i + 1);
+  }
+  if (i < s.size() && (s[i] == 'e' || s[i] == 'E')) {
+    std::size_t j = i + 1;
+    if (j < s.size() && (s[j] == '-' || s[j] == '+')) ++j;
+    const std::size_t end = digits_from(s, j);
+    if (end == j) return false;
+    i = end;
+  }
+  return i == s.size();
 }
 
 json::value yaml_scalar(const YAML::Node& n) {
   const std::string& s = n.Scalar();
   if (n.Tag() == "!") return json::string(s);  // quoted: a string whatever it holds
-  static const std::regex null_re("~|null|Null|NULL|");
-  static const std::regex true_re("true|True|TRUE");
-  static const std::regex false_re("false|False|FALSE");
-  static const std::regex int_re("[-+]?[0-9]+");
-  static const std::regex real_re(R"([-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?)");
-  if (matches(s, null_re)) return nullptr;
-  if (matches(s, true_re)) return true;
-  if (matches(s, false_re)) return false;
-  if (matches(s, int_re)) {
+  if (one_of(s, {"~", "null", "Null", "NULL", ""})) return nullptr;
+  if (one_of(s, {"true", "True", "TRUE"})) return true;
+  if (one_of(s, {"false", "False", "FALSE"})) return false;
+  if (is_yaml_int(s)) {
     std::int64_t v = 0;
     const char* b = s.data() + (s.front() == '+' ? 1 : 0);
     auto [p, ec] = std::from_chars(b, s.data() + s.size(), v);
     if (ec == std::errc() && p == s.data() + s.size()) return v;
     return json::string(s);  // out of range: a string, refused by the key's check
   }
-  if (matches(s, real_re)) {
+  if (is_yaml_real(s)) {
     double v = 0;
     const char* b = s.data() + (s.front() == '+' ? 1 : 0);
     auto [p, ec] = std::from_chars(b, s.data() + s.size(), v);

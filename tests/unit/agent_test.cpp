@@ -236,3 +236,28 @@ TEST_CASE("the policy's project overrides reach the agent's checks") {
   CHECK(out[0].recorded->decision == review_decision::approved);
   (void)r;
 }
+
+TEST_CASE("the agent runs no checks on supporting objects") {
+  world w(agent_on());
+  sdc_agent agent(w.flow, w.blobs, w.dir);
+  auto r = w.flow.requests.create(w.r1, {w.proj.id, direction::egress, "With a log", ""});
+  new_object t;
+  t.filename = "counts.csv";
+  t.output_type = output_type::tabular;
+  t.statbarn = "Frequencies";
+  t.metadata.researcher_justification = "Table 1";
+  w.flow.objects.add(w.r1, r.id, t, string_reader("a,b\nx,12\n"));
+  new_object log;
+  log.filename = "run.db";  // a blocked extension: would fail if it were checked
+  log.supporting = true;
+  w.flow.objects.add(w.r1, r.id, log, string_reader("SQLite format 3"));
+  w.flow.requests.submit(w.r1, r.id);
+  const auto out = agent.run_once();
+  REQUIRE(out.size() == 1);
+  REQUIRE(out[0].recorded);
+  CHECK(out[0].recorded->decision == review_decision::approved);
+  const auto objects =
+      boost::json::parse(out[0].recorded->findings_json).as_object().at("objects").as_array();
+  REQUIRE(objects.size() == 1);
+  CHECK(objects[0].as_object().at("filename") == "counts.csv");
+}

@@ -775,3 +775,65 @@ TEST_CASE("release: with a signing audit trail the package proves the request's 
 }
 
 }  // namespace trevor
+
+namespace trevor {
+
+TEST_CASE("supporting objects: reviewed with the request, never in the package, fixed for good") {
+  release_world rw;
+  auto& w = rw.w;
+  auto r = w.flow.requests.create(w.r1, {w.proj.id, direction::egress, "With code", ""});
+  const auto table = w.upload(w.r1, r.id, "table.csv", "a,b\n1,2\n");
+  new_object code;
+  code.filename = "analysis.R";
+  code.output_type = output_type::code;
+  code.supporting = true;
+  const auto support = w.flow.objects.add(w.r1, r.id, code, string_reader("lm(y ~ x)\n"));
+  CHECK(support.supporting);
+  CHECK_FALSE(table.supporting);
+  CHECK(w.flow.objects.get(w.c1, r.id, support.id).supporting);
+  CHECK(test::payload_of(w.trail(r.id).back()).at("supporting") == true);
+
+  // The flag belongs to the logical object: a replacement keeps it.
+  new_object plain = code;
+  plain.supporting = false;
+  const auto replaced =
+      w.flow.objects.replace(w.r1, r.id, support.id, plain, string_reader("lm(y ~ x + z)\n"));
+  CHECK(replaced.supporting);
+  // And the database refuses to change it.
+  const auto e = w.fdb.exec_fails(
+      fmt::format("UPDATE output_objects SET supporting = {} WHERE id = '{}'",
+                  w.fdb.db().kind() == engine::postgresql ? "false" : "0", replaced.id.str()));
+  CHECK(std::string(e.what()).find("immutable") != std::string::npos);
+
+  w.flow.requests.submit(w.r1, r.id);
+  w.flow.reviews.record(w.c1, r.id, test::decide(review_decision::approved));
+  w.flow.reviews.record(w.c2, r.id, test::decide(review_decision::approved));
+  REQUIRE(w.flow.objects.get(w.c1, r.id, replaced.id).state == object_state::approved);
+  const auto rec = w.flow.releases.release(w.admin, r.id);
+  const auto z = read_zip(std::filesystem::path(w.blobs.root()) / rec.crate_storage_key);
+  CHECK(z.entries.contains("data/table.csv"));
+  for (const auto& [name, content] : z.entries) {
+    CAPTURE(name);
+    CHECK(name.find("analysis.R") == std::string::npos);
+  }
+  CHECK(z.entries.at("ro-crate-metadata.json").find("analysis.R") == std::string::npos);
+}
+
+TEST_CASE("a request whose only approved objects are supporting has nothing to release") {
+  release_world rw;
+  auto& w = rw.w;
+  auto r = w.flow.requests.create(w.r1, {w.proj.id, direction::egress, "Only logs", ""});
+  new_object log;
+  log.filename = "run.log";
+  log.output_type = output_type::other;
+  log.supporting = true;
+  w.flow.objects.add(w.r1, r.id, log, string_reader("ok\n"));
+  w.flow.requests.submit(w.r1, r.id);
+  w.flow.reviews.record(w.c1, r.id, test::decide(review_decision::approved));
+  w.flow.reviews.record(w.c2, r.id, test::decide(review_decision::approved));
+  const auto e = test::thrown_by([&] { w.flow.releases.release(w.admin, r.id); });
+  CHECK(e.code() == errc::invalid_transition);
+  CHECK(w.flow.requests.get(w.r1, r.id).status == request_status::approved);
+}
+
+}  // namespace trevor

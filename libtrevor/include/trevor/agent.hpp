@@ -21,9 +21,10 @@
 //    attempts the agent records an `escalated` review whose findings say why
 //    it could not check, so senior checkers take over.
 //
-// Objects named like an evidence table of another object of the request
-// (sdc::evidence_filename: "t.csv" → "t.evidence.csv") are passed to that
-// object's checks as its evidence and are not checked as outputs themselves.
+// Supporting objects are not checked. An object named like the evidence
+// table of another object of the request (sdc::evidence_filename: "t.csv" →
+// "t.evidence.csv"; normally a supporting object) is passed to that object's
+// checks as its evidence and is not checked as an output itself.
 //
 // Thread-safe: run_once() may be called from several threads at once.
 

@@ -77,6 +77,9 @@ struct output_object {
   std::string checksum_sha256;  // empty for an ingress slot not yet uploaded
   std::int64_t size_bytes = 0;
   object_state state = object_state::pending;
+  /// For the checkers only: never released, packaged or delivered, and not
+  /// checked by the built-in agent (fixed for the logical object).
+  bool supporting = false;
   uuid uploaded_by;
   timestamp created_at;
 };

@@ -51,6 +51,10 @@ struct new_object {
   std::string filename;  // a plain file name: no '/', '\\', control characters, "." or ".."
   trevor::output_type output_type = output_type::other;
   std::string statbarn;
+  /// A supporting object (for the checkers only; see output_object). Set on
+  /// a new logical object; a replacement keeps the flag of the version it
+  /// replaces.
+  bool supporting = false;
   metadata_patch metadata;  // initial metadata of a new logical object
 };
 

@@ -68,7 +68,7 @@ sdc_assessment sdc_agent::state::assess(const actor& who, const airlock_request&
 
   sdc_assessment out;
   for (const auto& o : objects) {
-    if (is_evidence(o)) continue;
+    if (is_evidence(o) || o.supporting) continue;  // for the checkers, not outputs
     const auto m = flow.objects.metadata(who, req.id, o.id);
     sdc::object_input in;
     in.object_id = o.id.str();

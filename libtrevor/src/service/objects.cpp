@@ -85,6 +85,7 @@ output_object object_row(const uuid& id, const uuid& request_id, const uuid& log
   o.filename = in.filename;
   o.output_type = in.output_type;
   o.statbarn = in.statbarn;
+  o.supporting = in.supporting;
   o.uploaded_by = who.user_id;
   o.storage_key = std::move(key);
   if (blob) {
@@ -99,7 +100,8 @@ boost::json::object object_payload(const output_object& o) {
           {"version", o.version},       {"replaces_id", detail::json_of(o.replaces_id)},
           {"filename", o.filename},     {"output_type", to_string(o.output_type)},
           {"statbarn", o.statbarn},     {"checksum_sha256", o.checksum_sha256},
-          {"size_bytes", o.size_bytes}, {"state", to_string(o.state)}};
+          {"size_bytes", o.size_bytes}, {"state", to_string(o.state)},
+          {"supporting", o.supporting}};
 }
 
 /// Applies `p` to `m`; returns {field: {from, to}} for the fields that changed.
@@ -342,6 +344,7 @@ output_object object_service::replace(const actor& who, const uuid& request_id,
         auto o =
             object_row(new_id, request_id, old.logical_object_id, version, input, who, key, &blob);
         o.replaces_id = old.id;
+        o.supporting = old.supporting;  // the logical object's, whatever the input says
         auto obj = detail::insert_object(c, o);
         event_batch batch(s_.ids);
         batch.event(detail::actor_name(who), "object.replaced", request_id, f.request.project_id,

@@ -41,9 +41,12 @@ std::string slot_upload_path(const uuid& request_id, const uuid& object_id,
 namespace {
 
 /// The live APPROVED objects of a request: what a release or delivery hands out.
+/// What leaves the TRE: the APPROVED objects that are not supporting objects.
 std::vector<output_object> approved_objects(connection& c, const uuid& request_id) {
   auto objects = detail::list_objects(c, request_id, false);
-  std::erase_if(objects, [](const output_object& o) { return o.state != object_state::approved; });
+  std::erase_if(objects, [](const output_object& o) {
+    return o.state != object_state::approved || o.supporting;
+  });
   return objects;
 }
 
@@ -380,7 +383,8 @@ blob_download release_service::delivered_download(const uuid& request_id, const 
         const auto o = detail::find_object(c, object_id);
         if (!o || o->request_id != request_id)
           throw error(errc::forbidden, "link token refused: made for another request");
-        if (!detail::find_delivery_record(c, request_id) || o->state != object_state::approved)
+        if (!detail::find_delivery_record(c, request_id) || o->state != object_state::approved ||
+            o->supporting)
           throw error(errc::forbidden, "link token refused: the object is not delivered");
         const auto r = detail::find_request(c, request_id);
         auto payload = detail::link_use(client, token);

@@ -9,7 +9,7 @@ namespace {
 struct object_row {
   static constexpr sql_text columns{
       "id, request_id, logical_object_id, version, replaces_id, filename, output_type, statbarn, "
-      "storage_key, checksum_sha256, size_bytes, state, uploaded_by, {t:created_at}"};
+      "storage_key, checksum_sha256, size_bytes, state, supporting, uploaded_by, {t:created_at}"};
 
   static output_object read(row_reader& r) {
     output_object o;
@@ -25,6 +25,7 @@ struct object_row {
     o.checksum_sha256 = r.text();
     o.size_bytes = r.i64();
     o.state = r.enum_<object_state>();
+    o.supporting = r.boolean();
     o.uploaded_by = r.uuid();
     o.created_at = r.ts();
     return o;
@@ -59,18 +60,20 @@ struct metadata_row {
 output_object insert_object(connection& c, const output_object& o) {
   static constexpr auto sql =
       "INSERT INTO output_objects (id, request_id, logical_object_id, version, replaces_id, "
-      "filename, output_type, statbarn, storage_key, checksum_sha256, size_bytes, uploaded_by) "
+      "filename, output_type, statbarn, storage_key, checksum_sha256, size_bytes, supporting, "
+      "uploaded_by) "
       "VALUES (:id, :request, :logical, :version, :replaces, :filename, :type, :statbarn, :key, "
-      ":checksum, :size, :by) RETURNING " +
+      ":checksum, :size, :supporting, :by) RETURNING " +
       object_row::columns;
   const std::string id = o.id.str(), request = o.request_id.str(),
                     logical = o.logical_object_id.str(), by = o.uploaded_by.str();
   nullable_text replaces(o.replaces_id);
   long long version = o.version, size = o.size_bytes;
+  int supporting = o.supporting ? 1 : 0;
   const std::string type(to_string(o.output_type));
   return *query_one(c, one_time(sql), object_row::read, id, request, logical, version,
                     nullable(replaces), o.filename, type, o.statbarn, o.storage_key,
-                    o.checksum_sha256, size, by);
+                    o.checksum_sha256, size, supporting, by);
 }
 
 std::optional<output_object> find_object(connection& c, const uuid& id) {

@@ -225,10 +225,13 @@ TEST_CASE("the preview says what the agent would record and changes nothing") {
 }
 
 TEST_CASE("the policy's project overrides reach the agent's checks") {
-  world w(agent_on());
-  auto policy = sdc::policy_config::parse(
-      fmt::format(R"({{"threshold": 10, "projects": {{"{}": {{"threshold": 2}}}}}})", w.proj.name));
-  sdc_agent agent(w.flow, w.blobs, w.dir, {.policy = policy});
+  // The world's project is named proj-alpha.
+  auto o = agent_on();
+  o.sdc_policy = sdc::policy_config::parse(
+      R"({"threshold": 10, "projects": {"proj-alpha": {"threshold": 2}}})");
+  world w(o);
+  REQUIRE(w.proj.name == "proj-alpha");
+  sdc_agent agent(w.flow, w.blobs, w.dir);
   CHECK(agent.policy_for(w.proj.id).threshold == 2);
   const auto r = submit_table(w, "region,male,female\nNorth,25,3\n");
   const auto out = agent.run_once();

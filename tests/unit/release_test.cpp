@@ -203,8 +203,10 @@ TEST_CASE("release: an approved egress request becomes a verifiable RO-Crate pac
   const auto zip_bytes = file_text(zip_path);
   CHECK(detail::sha256_hex(zip_bytes) == rec.crate_checksum_sha256);
   const auto z = read_zip(zip_path);
-  REQUIRE(z.entries.size() == 4);
-  CHECK(z.stored.size() == 4);
+  // Metadata, the SDC policy and three files.
+  REQUIRE(z.entries.size() == 5);
+  CHECK(z.stored.size() == 5);
+  CHECK(z.entries.contains("sdc-policy.json"));
   CHECK(z.entries.at("data/rates.csv") == files[0].content);
   CHECK(z.entries.at("data/figure 1.png") == files[1].content);
   CHECK(z.entries.at("data/" + objects[2].id.str() + "/rates.csv") == files[2].content);
@@ -834,6 +836,34 @@ TEST_CASE("a request whose only approved objects are supporting has nothing to r
   const auto e = test::thrown_by([&] { w.flow.releases.release(w.admin, r.id); });
   CHECK(e.code() == errc::invalid_transition);
   CHECK(w.flow.requests.get(w.r1, r.id).status == request_status::approved);
+}
+
+}  // namespace trevor
+
+namespace trevor {
+
+TEST_CASE("every package carries the project's SDC policy, overrides applied") {
+  workflow_options o;
+  o.sdc_policy = sdc::policy_config::parse(
+      "threshold: 10\nprojects:\n  proj-alpha:\n    threshold: 5\n    zeros_are_disclosive: "
+      "false\n");
+  release_world rw(o);
+  auto& w = rw.w;
+  const auto r = w.draft(1);
+  w.flow.requests.submit(w.r1, r.id);
+  w.flow.reviews.record(w.c1, r.id, test::decide(review_decision::approved));
+  w.flow.reviews.record(w.c2, r.id, test::decide(review_decision::approved));
+  const auto rec = w.flow.releases.release(w.admin, r.id);
+  const auto z = read_zip(std::filesystem::path(w.blobs.root()) / rec.crate_storage_key);
+  REQUIRE(z.entries.contains("sdc-policy.json"));
+  const auto policy = json::parse(z.entries.at("sdc-policy.json")).as_object();
+  CHECK(policy.at("threshold") == 5);
+  CHECK(policy.at("zeros_are_disclosive") == false);
+  const auto effective = o.sdc_policy.effective(w.proj.id.str(), w.proj.name);
+  CHECK(policy.at("id").as_string() == sdc::policy_id(effective));
+  auto by_id = check_json_ld(json::parse(z.entries.at("ro-crate-metadata.json")));
+  REQUIRE(by_id.contains("sdc-policy.json"));
+  CHECK(by_id.at("./").at("sdcPolicy").as_object().at("@id") == "sdc-policy.json");
 }
 
 }  // namespace trevor

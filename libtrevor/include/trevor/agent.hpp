@@ -46,8 +46,6 @@ namespace trevor {
 
 struct sdc_agent_options {
   agent_credential credential = agent_credential::builtin();
-  /// The TRE's risk appetite (TREVOR_SDC_POLICY); the defaults when empty.
-  sdc::policy_config policy;
   /// Failed attempts of one round before the agent escalates it
   /// (TREVOR_AGENT_MAX_ATTEMPTS).
   int max_attempts = 3;
@@ -94,7 +92,7 @@ class TREVOR_EXPORT sdc_agent {
   /// request (review_service's readers).
   sdc_assessment preview(const actor& who, const uuid& request_id);
 
-  /// The effective policy of a project.
+  /// The effective policy of a project (workflow_options::sdc_policy).
   sdc::policy policy_for(const uuid& project_id) const;
 
  private:

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "trevor/policy.hpp"
+#include "trevor/sdc.hpp"
 
 namespace trevor {
 
@@ -60,6 +61,10 @@ struct workflow_options {
   /// itself; any other text describes the terms; empty: "not licensed for
   /// reuse".
   std::string release_license;
+  /// The TRE's SDC policy (TREVOR_SDC_POLICY; the defaults when not set):
+  /// what the built-in agent checks, and, as the project's effective policy,
+  /// sdc-policy.json in every release package.
+  sdc::policy_config sdc_policy;
   /// The verifiable audit trail (not owned; it must outlive the workflow).
   /// When it signs checkpoints, release() seals the request's events and
   /// puts their proof into the package as audit-proof.json.

@@ -202,7 +202,19 @@ std::string crate_metadata(const crate_content& in) {
                     {"reviewPolicy", id_ref("#review-policy")},
                     {"license", id_ref(license_id)}};
   if (!in.audit_proof_json.empty()) root["auditProof"] = id_ref("audit-proof.json");
+  if (!in.sdc_policy_json.empty()) root["sdcPolicy"] = id_ref("sdc-policy.json");
   graph.push_back(std::move(root));
+  if (!in.sdc_policy_json.empty())
+    graph.push_back(json::object{
+        {"@id", "sdc-policy.json"},
+        {"@type", "File"},
+        {"name", "Statistical disclosure control policy"},
+        {"encodingFormat", "application/json"},
+        {"contentSize", std::to_string(in.sdc_policy_json.size())},
+        {"description",
+         "The TRE's statistical disclosure control rules for this project (thresholds, "
+         "dominance, blocked formats) under which the outputs were checked; `id` is the SHA-256 "
+         "of the policy's canonical JSON."}});
   if (!in.audit_proof_json.empty())
     graph.push_back(json::object{
         {"@id", "audit-proof.json"},
@@ -319,7 +331,7 @@ std::string crate_metadata(const crate_content& in) {
   for (const char* term : {"direction", "projectId", "reviewRound", "reviewPolicy", "outputType",
                            "statbarn", "researcherJustification", "suppressionNotes", "decision",
                            "reviewerType", "acceptedAgentFindings", "findings", "requiredReviewers",
-                           "agentReview", "reviewedBy", "auditProof"})
+                           "agentReview", "reviewedBy", "auditProof", "sdcPolicy"})
     local[term] = fmt::format("trevor:{}", term);
   json::object doc{{"@context", json::array{crate_spec.data() + std::string("/context"), local}},
                    {"@graph", std::move(graph)}};
@@ -457,6 +469,9 @@ void write_crate(const std::filesystem::path& zip_path, const crate_content& con
   };
 
   add("ro-crate-metadata.json", zip_source_buffer(za, metadata.data(), metadata.size(), 0));
+  if (!content.sdc_policy_json.empty())
+    add("sdc-policy.json",
+        zip_source_buffer(za, content.sdc_policy_json.data(), content.sdc_policy_json.size(), 0));
   if (!content.audit_proof_json.empty())
     add("audit-proof.json",
         zip_source_buffer(za, content.audit_proof_json.data(), content.audit_proof_json.size(), 0));

@@ -43,6 +43,9 @@ struct crate_content {
   /// checkpoint and the inclusion proof of each of the request's events up to
   /// the release; empty when the workflow has no signing audit trail.
   std::string audit_proof_json;
+  /// sdc-policy.json: the project's effective SDC policy with its id
+  /// (sdc::policy_document), the rules the outputs were checked under.
+  std::string sdc_policy_json;
 };
 
 /// The zip paths of the files: data/<filename>, or data/<object id>/<filename>

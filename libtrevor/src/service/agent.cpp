@@ -44,8 +44,8 @@ struct sdc_agent::state {
 };
 
 sdc_assessment sdc_agent::state::assess(const actor& who, const airlock_request& req) {
-  const sdc::policy p =
-      options.policy.effective(req.project_id.str(), people.get_project(req.project_id).name);
+  const sdc::policy p = flow.options().sdc_policy.effective(
+      req.project_id.str(), people.get_project(req.project_id).name);
   auto objects = flow.objects.list(who, req.id);
   std::erase_if(objects, [](const output_object& o) { return !is_live(o); });
   // The round's objects: those waiting for a decision (all live ones when
@@ -115,8 +115,8 @@ sdc_agent::sdc_agent(workflow& flow, blob_store& blobs, directory& people,
 sdc_agent::~sdc_agent() = default;
 
 sdc::policy sdc_agent::policy_for(const uuid& project_id) const {
-  return state_->options.policy.effective(project_id.str(),
-                                          state_->people.get_project(project_id).name);
+  return state_->flow.options().sdc_policy.effective(project_id.str(),
+                                                     state_->people.get_project(project_id).name);
 }
 
 sdc_assessment sdc_agent::preview(const actor& who, const uuid& request_id) {

@@ -104,6 +104,9 @@ release_record release_service::release(const actor& who, const uuid& request_id
     k.required_reviews = s_.options.required_reviews;
     k.agent_review = s_.options.agent_review;
     k.license = s_.options.release_license;
+    const auto proj = detail::find_project(c, moved->project_id);
+    k.sdc_policy_json = sdc::policy_document(s_.options.sdc_policy.effective(
+        moved->project_id.str(), proj ? std::string_view(proj->name) : std::string_view()));
     k.released_at = detail::database_now(c);
     event_batch batch(s_.ids);
     auto payload = detail::status_change(request_status::approved, request_status::releasing,

@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include <fmt/format.h>
 #include <boost/asio/post.hpp>
@@ -38,6 +39,69 @@ constexpr std::size_t upload_read_bytes = 256 * 1024;
 constexpr std::size_t linger_max_bytes = 8 * 1024 * 1024;
 constexpr auto linger_timeout = std::chrono::seconds(2);
 
+// Socket reads while waiting for a whole request head.
+constexpr std::size_t head_read_bytes = 4096;
+
+/// The head at the start of `buffered` (up to its empty line), once it has
+/// arrived whole. Empty lines before the request line are skipped (RFC 9112
+/// §2.2).
+std::optional<std::string_view> whole_head(std::string_view buffered) {
+  const auto start = buffered.find_first_not_of("\r\n");
+  if (start == std::string_view::npos) return std::nullopt;
+  for (auto eol = buffered.find('\n', start); eol != std::string_view::npos;
+       eol = buffered.find('\n', eol + 1)) {
+    auto next = eol + 1;
+    if (next < buffered.size() && buffered[next] == '\r') ++next;
+    if (next < buffered.size() && buffered[next] == '\n') return buffered.substr(0, next + 1);
+  }
+  return std::nullopt;
+}
+
+/// True when a header line of `head` continues the previous one (obs-fold).
+bool has_obs_fold(std::string_view head) {
+  const auto start = head.find_first_not_of("\r\n");
+  for (auto eol = head.find('\n', start); eol != std::string_view::npos;
+       eol = head.find('\n', eol + 1))
+    if (eol + 1 < head.size() && (head[eol + 1] == ' ' || head[eol + 1] == '\t')) return true;
+  return false;
+}
+
+/// Why a parsed head must be refused before anything else is decided
+/// (RFC 9112): framing a peer could read differently (request smuggling) and
+/// fields that must not be ambiguous. The connection is closed after it.
+std::optional<std::pair<http::status, std::string>> head_refusal(
+    const http::request<http::empty_body>& req, bool obs_fold) {
+  using status = http::status;
+  if (obs_fold)
+    return {
+        {status::bad_request, "a header field is folded across lines (obs-fold, RFC 9112 §5.2)"}};
+  int hosts = 0, authorizations = 0, content_lengths = 0, transfer_encodings = 0;
+  for (const auto& f : req) {
+    switch (f.name()) {
+      case http::field::host: ++hosts; break;
+      case http::field::authorization: ++authorizations; break;
+      case http::field::content_length: ++content_lengths; break;
+      case http::field::transfer_encoding: ++transfer_encodings; break;
+      default: break;
+    }
+  }
+  if (hosts == 0 && req.version() >= 11)
+    return {{status::bad_request, "Host: required in an HTTP/1.1 request (RFC 9112 §3.2)"}};
+  if (hosts > 1) return {{status::bad_request, "Host: sent more than once"}};
+  if (authorizations > 1) return {{status::bad_request, "Authorization: sent more than once"}};
+  if (content_lengths > 1) return {{status::bad_request, "Content-Length: sent more than once"}};
+  if (transfer_encodings > 0) {
+    if (!req.chunked())
+      return {{status::bad_request,
+               "Transfer-Encoding: the final coding must be chunked (RFC 9112 §6.3)"}};
+    auto te = req[http::field::transfer_encoding];
+    while (!te.empty() && (te.back() == ' ' || te.back() == '\t')) te.remove_suffix(1);
+    if (transfer_encodings > 1 || !beast::iequals(te, "chunked"))
+      return {{status::not_implemented, "Transfer-Encoding: only chunked is supported"}};
+  }
+  return std::nullopt;
+}
+
 bool media_type_is(std::string_view content_type, std::string_view want) {
   const auto end = content_type.find(';');
   auto type = content_type.substr(0, end);
@@ -66,8 +130,28 @@ class session : public std::enable_shared_from_this<session>, private body_sink 
     header_->body_limit(boost::none);
     stream_.expires_after(first_ ? ctx_.cfg.read_timeout : ctx_.cfg.idle_timeout);
     first_ = false;
-    http::async_read_header(stream_, buffer_, *header_,
-                            beast::bind_front_handler(&session::on_header, shared_from_this()));
+    read_head_bytes();
+  }
+
+  /// Reads until the buffer holds a whole head (or more than the head limit),
+  /// so that the head can be checked as sent before it is parsed: the parser
+  /// joins folded lines silently.
+  void read_head_bytes() {
+    const auto& data = buffer_.data();
+    const std::string_view buffered(static_cast<const char*>(data.data()), data.size());
+    const auto head = whole_head(buffered);
+    if (head || buffered.size() > ctx_.cfg.max_header_bytes) {
+      obs_fold_ = head && has_obs_fold(*head);
+      http::async_read_header(stream_, buffer_, *header_,
+                              beast::bind_front_handler(&session::on_header, shared_from_this()));
+      return;
+    }
+    stream_.async_read_some(buffer_.prepare(head_read_bytes),
+                            [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+                              if (ec) return self->on_header(ec, 0);
+                              self->buffer_.commit(n);
+                              self->read_head_bytes();
+                            });
   }
 
   static bool quiet_close(beast::error_code ec) {
@@ -87,6 +171,8 @@ class session : public std::enable_shared_from_this<session>, private body_sink 
     }
     const auto& req = header_->get();
     version_ = req.version();
+    if (const auto refusal = head_refusal(req, obs_fold_))
+      return fail(refusal->first, refusal->second, true);
     keep_alive_ = req.keep_alive() && !ctx_.status.draining;
     method_ = std::string(req.method_string());
     call_.method = req.method();
@@ -462,6 +548,7 @@ class session : public std::enable_shared_from_this<session>, private body_sink 
   bool head_written_ = false;
   bool expect_continue_ = false;
   bool linger_ = false;
+  bool obs_fold_ = false;  // the head being parsed has a folded line
   std::array<char, 16 * 1024> scratch_{};
   bool broken_ = false;
   bool first_ = true;

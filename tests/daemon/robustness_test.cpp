@@ -1,6 +1,15 @@
 // Hostile and broken clients: oversized heads, half requests, stalled
 // uploads, garbage. Never a 500, never a crash, never a stuck worker.
+#include <sys/socket.h>
+
+#include <array>
+#include <memory>
+#include <mutex>
+#include <thread>
+
 #include <fmt/format.h>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/json.hpp>
 
 #include "harness.hpp"
@@ -8,7 +17,82 @@
 namespace trevord::test {
 
 namespace json = boost::json;
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
 using world = project_world;
+
+namespace {
+
+/// A TCP forwarder to a server (blocking, a thread per direction), which can
+/// be cut: then nothing reaches the server through it any more and new
+/// connections are refused — a database that went away.
+class tcp_proxy {
+ public:
+  tcp_proxy(const std::string& host, unsigned short port)
+      : upstream_(asio::ip::make_address(host), port),
+        acceptor_(ioc_, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0)) {
+    accepter_ = std::thread([this] {
+      for (;;) {
+        auto client = std::make_shared<tcp::socket>(ioc_);
+        boost::system::error_code ec;
+        acceptor_.accept(*client, ec);
+        if (ec) return;
+        auto server = std::make_shared<tcp::socket>(ioc_);
+        server->connect(upstream_, ec);
+        if (ec) continue;
+        std::lock_guard lock(mutex_);
+        if (cut_) return;
+        sockets_.push_back(client);
+        sockets_.push_back(server);
+        pumps_.emplace_back([client, server] { pump(*client, *server); });
+        pumps_.emplace_back([client, server] { pump(*server, *client); });
+      }
+    });
+  }
+  ~tcp_proxy() { cut(); }
+  unsigned short port() const { return acceptor_.local_endpoint().port(); }
+
+  void cut() {
+    {
+      std::lock_guard lock(mutex_);
+      if (cut_) return;
+      cut_ = true;
+      ::shutdown(acceptor_.native_handle(), SHUT_RDWR);
+      for (auto& sock : sockets_) {
+        boost::system::error_code ignored;
+        sock->shutdown(tcp::socket::shutdown_both, ignored);
+      }
+    }
+    accepter_.join();
+    for (auto& t : pumps_) t.join();
+    boost::system::error_code ignored;
+    acceptor_.close(ignored);
+    for (auto& sock : sockets_) sock->close(ignored);
+  }
+
+ private:
+  static void pump(tcp::socket& from, tcp::socket& to) {
+    std::array<char, 16384> buf;
+    for (;;) {
+      boost::system::error_code ec;
+      const auto n = from.read_some(asio::buffer(buf), ec);
+      if (ec || asio::write(to, asio::buffer(buf.data(), n), ec) != n || ec) break;
+    }
+    boost::system::error_code ignored;
+    to.shutdown(tcp::socket::shutdown_send, ignored);
+  }
+
+  asio::io_context ioc_;
+  tcp::endpoint upstream_;
+  tcp::acceptor acceptor_;
+  std::thread accepter_;
+  std::mutex mutex_;
+  bool cut_ = false;
+  std::vector<std::shared_ptr<tcp::socket>> sockets_;
+  std::vector<std::thread> pumps_;
+};
+
+}  // namespace
 
 TEST_CASE("an oversized request head is 431 and the connection closes") {
   daemon d;
@@ -63,6 +147,109 @@ TEST_CASE("a stalled upload is cut off after the read timeout, stores nothing, h
   for (auto& c : stalled) CHECK(c->closed_within(4));
   CHECK(d.database().count("SELECT COUNT(*) FROM output_objects") == objects_before);
   CHECK(w.upload(id, "fine").at("size_bytes").as_int64() == 4);
+}
+
+TEST_CASE(
+    "smuggling: ambiguous framing and header fields are 400 and the body is never a request") {
+  daemon d;
+  // What follows each head would be answered 404 if it were read as a request.
+  const std::string smuggled = "GET /smuggled HTTP/1.1\r\nHost: x\r\n\r\n";
+  const auto body_bytes = std::to_string(smuggled.size());
+  struct probe {
+    std::string name;
+    std::string head;  // the fields after the request line
+    unsigned status;
+  };
+  const std::vector<probe> probes{
+      {"xchunked", "Host: x\r\nTransfer-Encoding: xchunked\r\n", 400},
+      {"identity", "Host: x\r\nTransfer-Encoding: identity\r\n", 400},
+      {"gzip", "Host: x\r\nTransfer-Encoding: gzip\r\n", 400},
+      {"chunked, identity", "Host: x\r\nTransfer-Encoding: chunked, identity\r\n", 400},
+      {"gzip, chunked", "Host: x\r\nTransfer-Encoding: gzip, chunked\r\n", 501},
+      {"no Host", "Content-Length: " + body_bytes + "\r\n", 400},
+      {"two Hosts", "Host: x\r\nHost: y\r\n", 400},
+      {"obs-fold", "Host: x\r\nX-Folded: a\r\n b\r\n", 400},
+      {"obs-fold of Content-Length",
+       "Host: x\r\nX-A: a\r\n\tContent-Length: " + body_bytes + "\r\n", 400},
+      {"two Authorization",
+       "Host: x\r\nAuthorization: Bearer dev:r1\r\nAuthorization: Bearer dev:admin:tre_admin\r\n",
+       400},
+      {"two Content-Length",
+       "Host: x\r\nContent-Length: " + body_bytes + "\r\nContent-Length: " + body_bytes + "\r\n",
+       400},
+  };
+  // All at once: each refused connection lingers for a moment before it closes.
+  std::vector<std::unique_ptr<http_client>> clients;
+  for (const auto& p : probes) {
+    clients.push_back(std::make_unique<http_client>(d.port()));
+    clients.back()->write_raw("GET /health HTTP/1.1\r\n" + p.head + "\r\n" + smuggled);
+  }
+  for (std::size_t i = 0; i < probes.size(); ++i) {
+    const auto& p = probes[i];
+    auto r = clients[i]->read_response();
+    REQUIRE_MESSAGE(r.has_value(), p.name);
+    CHECK_MESSAGE(r->status == p.status, p.name << ": " << r->body);
+    CHECK_MESSAGE(r->headers["connection"] == "close", p.name);
+    // Nothing more: the connection closes without answering the smuggled request.
+    CHECK_MESSAGE(!clients[i]->read_response().has_value(), p.name);
+  }
+  // HTTP/1.0 needs no Host; chunked alone is fine.
+  http_client c10(d.port());
+  c10.write_raw("GET /health HTTP/1.0\r\n\r\n");
+  auto r10 = c10.read_response();
+  REQUIRE(r10.has_value());
+  CHECK(r10->status == 200);
+  http_client chunked(d.port());
+  chunked.write_raw(
+      "POST /requests HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer dev:r1\r\n"
+      "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n");
+  auto rc = chunked.read_response();
+  REQUIRE(rc.has_value());
+  CHECK(rc->status == 422);
+  CHECK(d.get("/health", "").status == 200);
+}
+
+TEST_CASE("503s say 'database unavailable', never the driver's text (host, port, FATAL)") {
+  if (!trevor::test::on_postgres()) {
+    MESSAGE("a PostgreSQL server to lose: PostgreSQL runs only");
+    return;
+  }
+  std::unique_ptr<tcp_proxy> proxy;
+  std::string proxy_port;
+  daemon d([&](config& c) {
+    // postgresql://user:password@127.0.0.1:PORT/db?...: through the proxy.
+    const auto at = c.database_url.find('@');
+    const auto colon = c.database_url.find(':', at);
+    const auto slash = c.database_url.find('/', at);
+    REQUIRE((at != std::string::npos && colon < slash && slash != std::string::npos));
+    proxy = std::make_unique<tcp_proxy>(c.database_url.substr(at + 1, colon - at - 1),
+                                        static_cast<unsigned short>(std::stoi(
+                                            c.database_url.substr(colon + 1, slash - colon - 1))));
+    proxy_port = std::to_string(proxy->port());
+    c.database_url =
+        c.database_url.substr(0, at + 1) + "127.0.0.1:" + proxy_port + c.database_url.substr(slash);
+  });
+  world w(d);
+  const auto id = w.draft();
+  CHECK(d.get("/readyz", "").status == 200);
+  proxy->cut();
+
+  const auto leaks = [&](const http_response& r) {
+    for (const auto& needle : std::vector<std::string>{proxy_port, "127.0.0.1", "FATAL",
+                                                       "connection to server", "port", "refused"})
+      if (r.body.find(needle) != std::string::npos) return needle;
+    return std::string();
+  };
+  const auto ready = d.get("/readyz", "");
+  CHECK(ready.status == 503);
+  CHECK_MESSAGE(leaks(ready).empty(), ready.body);
+  CHECK(ready.detail().find("database unavailable") != std::string::npos);
+  for (const auto& target : std::vector<std::string>{"/requests/" + id, "/requests"}) {
+    const auto r = d.get(target, world::r1);
+    CHECK_MESSAGE(r.status == 503, target << " " << r.body);
+    CHECK_MESSAGE(leaks(r).empty(), r.body);
+    CHECK_MESSAGE(r.detail().find("database unavailable") != std::string::npos, r.body);
+  }
 }
 
 TEST_CASE("keep-alive: many requests on one connection, answered in order") {

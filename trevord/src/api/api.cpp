@@ -41,6 +41,13 @@ outcome api::dispatch(const route& r, call& c, std::string_view authorization,
     if (e.code() == trevor::errc::internal)
       log(level::error, "internal error",
           {{"request_id", request_id}, {"route", route_name}, {"error", e.what()}});
+    if (e.code() == trevor::errc::unavailable && !names_storage(o.detail)) {
+      // The database driver's text (host, port, server messages) is for the log only.
+      log(level::warning, "database unavailable",
+          {{"request_id", request_id}, {"route", route_name}, {"error", e.what()}});
+      o.detail = fmt::format("{} (the server's log has the details: request id {})",
+                             database_unavailable, request_id);
+    }
     // Storage keys and paths are for tre_admin (and the log) only.
     if (!c.who.actor.tre_admin && names_storage(o.detail)) {
       if (e.code() != trevor::errc::internal)

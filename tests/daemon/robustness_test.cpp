@@ -2,7 +2,9 @@
 // uploads, garbage. Never a 500, never a crash, never a stuck worker.
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <array>
+#include <chrono>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -250,6 +252,136 @@ TEST_CASE("503s say 'database unavailable', never the driver's text (host, port,
     CHECK_MESSAGE(leaks(r).empty(), r.body);
     CHECK_MESSAGE(r.detail().find("database unavailable") != std::string::npos, r.body);
   }
+}
+
+TEST_CASE(
+    "slow download readers hold no worker: another user's GET /requests/{id} answers at once") {
+  daemon d([](config& c) { c.db_pool_size = 2; });  // two database workers
+  world w(d);
+  const auto id = w.draft();
+  // Far larger than what the socket buffers take: a reader that does not read stalls the write.
+  const auto object = w.upload(id, std::string(24 * 1024 * 1024, 'x'), "big.bin");
+  REQUIRE(d.post("/requests/" + id + "/submit", world::r1).status == 200);
+  const auto content = "/requests/" + id + "/objects/" + str(object, "id") + "/content";
+  constexpr int stalled_readers = 6;  // three times the workers
+  std::vector<std::unique_ptr<http_client>> stalled;
+  for (int i = 0; i < stalled_readers; ++i) {
+    stalled.push_back(std::make_unique<http_client>(d.port()));
+    stalled.back()->write_raw("GET " + content +
+                              " HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer dev:c1\r\n\r\n");
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  double worst = 0;
+  for (int i = 0; i < 5; ++i) {
+    const auto t0 = std::chrono::steady_clock::now();
+    CHECK(d.get("/requests/" + id, world::r1).status == 200);
+    worst = std::max(worst,
+                     std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+  }
+  MESSAGE("slowest GET /requests/{id} with " << stalled_readers
+                                             << " stalled download readers: " << worst << " s");
+  CHECK(worst < 1.0);
+  // A reader that does read gets every byte.
+  http_client reader(d.port());
+  const auto whole = reader.send({"GET", content, world::c1, "", ""});
+  CHECK(whole.status == 200);
+  CHECK(whole.body.size() == 24u * 1024 * 1024);
+}
+
+TEST_CASE("a download slower than the minimum rate is cut off") {
+  daemon d([](config& c) {
+    // High, so that what the socket buffers swallow at once buys little time.
+    c.transfer_min_rate = 8 * 1024 * 1024;
+    c.transfer_grace = std::chrono::seconds(1);
+  });
+  world w(d);
+  const auto id = w.draft();
+  const auto object = w.upload(id, std::string(24 * 1024 * 1024, 'x'), "big.bin");
+  REQUIRE(d.post("/requests/" + id + "/submit", world::r1).status == 200);
+  http_client stalled(d.port());
+  stalled.write_raw("GET /requests/" + id + "/objects/" + str(object, "id") +
+                    "/content HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer dev:c1\r\n\r\n");
+  // The write timeout (30 s) alone would wait for the reader for much longer.
+  std::this_thread::sleep_for(std::chrono::seconds(5));
+  CHECK_FALSE(stalled.read_response().has_value());  // the body was cut short
+}
+
+namespace {
+std::string upload_head(const std::string& request_id, const std::string& who, std::size_t length) {
+  return "POST /requests/" + request_id +
+         "/objects?filename=a.bin&output_type=other HTTP/1.1\r\nHost: x\r\n"
+         "Authorization: Bearer " +
+         who +
+         "\r\nContent-Type: application/octet-stream\r\nContent-Length: " + std::to_string(length) +
+         "\r\n\r\n";
+}
+}  // namespace
+
+TEST_CASE("a trickled upload is answered 408 with Retry-After once below the minimum rate") {
+  daemon d([](config& c) {
+    c.transfer_min_rate = 1024;
+    c.transfer_grace = std::chrono::seconds(1);
+  });
+  world w(d);
+  const auto id = w.draft();
+  const auto objects_before = d.database().count("SELECT COUNT(*) FROM output_objects");
+  http_client slow(d.port());
+  const auto t0 = std::chrono::steady_clock::now();
+  slow.write_raw(upload_head(id, world::r1, 100000) + "0123456789");
+  // One byte every 200 ms: each read restarts the read timeout (30 s), never the rate.
+  try {
+    while (std::chrono::steady_clock::now() - t0 < std::chrono::milliseconds(1800)) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+      slow.write_raw("x");
+    }
+  } catch (const std::exception&) {
+  }
+  auto r = slow.read_response();
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  REQUIRE_MESSAGE(r.has_value(), "closed without an answer after " << seconds << " s");
+  CHECK(r->status == 408);
+  CHECK(r->headers.count("retry-after") == 1);
+  CHECK(r->detail().find("TREVOR_TRANSFER_MIN_BYTES_PER_SECOND") != std::string::npos);
+  CHECK(r->headers["connection"] == "close");
+  MESSAGE("trickled upload answered 408 after " << seconds << " s");
+  CHECK(d.database().count("SELECT COUNT(*) FROM output_objects") == objects_before);
+  CHECK(w.upload(id, "fine").at("size_bytes").as_int64() == 4);
+}
+
+TEST_CASE("concurrent uploads per user are capped: 429 with Retry-After, others unaffected") {
+  daemon d([](config& c) { c.max_uploads_per_user = 2; });
+  world w(d);
+  const auto id = w.draft();
+  std::vector<std::unique_ptr<http_client>> pending;
+  for (int i = 0; i < 2; ++i) {
+    pending.push_back(std::make_unique<http_client>(d.port()));
+    pending.back()->write_raw(upload_head(id, world::r1, 100000) + "partial");
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  http_client third(d.port());
+  third.write_raw(upload_head(id, world::r1, 4) + "data");
+  auto r = third.read_response();
+  REQUIRE(r.has_value());
+  CHECK(r->status == 429);
+  CHECK(r->headers.count("retry-after") == 1);
+  CHECK(r->detail().find("TREVOR_MAX_UPLOADS_PER_USER") != std::string::npos);
+  // Another user is not counted against r1 (tre_admin may add to any DRAFT request).
+  const auto other =
+      d.call({"POST", "/requests/" + id + "/objects?filename=b.bin&output_type=other", world::admin,
+              "data", "application/octet-stream"});
+  CHECK_MESSAGE(other.status != 429, other.body);
+  // Once the pending uploads are gone, r1 may upload again.
+  pending.clear();
+  bool uploaded = false;
+  for (int i = 0; i < 40 && !uploaded; ++i) {
+    const auto again =
+        d.call({"POST", "/requests/" + id + "/objects?filename=c.bin&output_type=other", world::r1,
+                "data", "application/octet-stream"});
+    uploaded = again.status == 201 || again.status == 200;
+    if (!uploaded) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  CHECK(uploaded);
 }
 
 TEST_CASE("keep-alive: many requests on one connection, answered in order") {

@@ -9,9 +9,11 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 #include <fmt/format.h>
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/url/parse.hpp>
@@ -34,6 +36,10 @@ namespace {
 constexpr std::uint64_t upload_overhead_bytes = 1024 * 1024;
 // Socket reads while streaming an upload.
 constexpr std::size_t upload_read_bytes = 256 * 1024;
+// Blob reads while streaming a download on the I/O side.
+constexpr std::size_t download_chunk_bytes = 256 * 1024;
+// Retry-After of a 408, 429 or 503: seconds.
+constexpr const char* retry_after_seconds = "5";
 // Lingering close after a refusal that left a body unread: read and drop at
 // most this much, for at most this long.
 constexpr std::size_t linger_max_bytes = 8 * 1024 * 1024;
@@ -301,9 +307,12 @@ class session : public std::enable_shared_from_this<session>, private body_sink 
       if (e == http::error::need_buffer) e = {};
       if (!e && body.size > 0 && !self->upload_->is_done()) {
         self->stream_.expires_after(self->ctx_.cfg.read_timeout);
+        self->arm_rate_timer();
         return http::async_read_some(self->stream_, self->buffer_, *self->upload_,
                                      std::move(*this));
       }
+      self->rate_timer_.cancel();
+      self->transferred_ += cap - body.size;
       done(e, cap - body.size);
     }
   };
@@ -316,10 +325,16 @@ class session : public std::enable_shared_from_this<session>, private body_sink 
         body.data = buf;
         body.size = cap;
         stream_.expires_after(ctx_.cfg.read_timeout);
+        arm_rate_timer();
         http::async_read_some(stream_, buffer_, *upload_,
                               fill_op<decltype(done)>{this, cap, std::move(done)});
       });
       if (ec == http::error::need_buffer) ec = {};
+      if (ec && too_slow_)
+        throw http_error(http::status::request_timeout,
+                         fmt::format("the upload is slower than {} bytes per second "
+                                     "(TREVOR_TRANSFER_MIN_BYTES_PER_SECOND)",
+                                     ctx_.cfg.transfer_min_rate));
       if (ec == http::error::body_limit)
         throw http_error(http::status::payload_too_large,
                          fmt::format("the body is larger than the upload limit of {} bytes "
@@ -333,6 +348,39 @@ class session : public std::enable_shared_from_this<session>, private body_sink 
       if (n > 0) return n;
     }
     return 0;
+  }
+
+  /// When the transfer under way (an upload's body, a download) falls below
+  /// the minimum rate: its grace period, plus the time its bytes so far
+  /// "buy" at that rate. Starts the transfer's clock (strand).
+  std::chrono::steady_clock::time_point rate_deadline() {
+    const auto now = std::chrono::steady_clock::now();
+    if (!transfer_started_) transfer_started_ = now;
+    if (ctx_.cfg.transfer_min_rate == 0) return now + std::chrono::hours(24 * 365);
+    return *transfer_started_ + ctx_.cfg.transfer_grace +
+           std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+               std::chrono::duration<double>(static_cast<double>(transferred_) /
+                                             static_cast<double>(ctx_.cfg.transfer_min_rate)));
+  }
+
+  /// The deadline of one socket operation of a transfer: its own timeout, or
+  /// sooner when the transfer would fall below the minimum rate (strand).
+  std::chrono::steady_clock::time_point op_deadline(std::chrono::seconds timeout) {
+    return std::min(std::chrono::steady_clock::now() + timeout, rate_deadline());
+  }
+
+  /// Cancels the upload's pending read once it falls below the minimum rate,
+  /// so that the client is answered 408 (the stream's own timeout would
+  /// close the socket instead) (strand).
+  void arm_rate_timer() {
+    too_slow_ = false;
+    if (ctx_.cfg.transfer_min_rate == 0) return;
+    rate_timer_.expires_at(rate_deadline());
+    rate_timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
+      if (ec) return;
+      self->too_slow_ = true;
+      self->stream_.cancel();
+    });
   }
 
   // body_sink: a streamed answer (worker thread).
@@ -355,6 +403,51 @@ class session : public std::enable_shared_from_this<session>, private body_sink 
 
   void write(std::string_view chunk) override { write_streamed(chunk.data(), chunk.size(), true); }
 
+  void stream(std::optional<std::uint64_t> content_length, std::string content_type,
+              std::string content_disposition, trevor::byte_reader source) override {
+    start(content_length, std::move(content_type), std::move(content_disposition));
+    source_ = std::move(source);
+    source_length_ = content_length;
+  }
+
+  /// On the strand: writes the next bytes of `source_`, until its end. The
+  /// blob is read here (local files, short reads); nothing waits on the
+  /// client but the socket.
+  void send_source() {
+    head_written_ = true;
+    if (chunk_.empty()) chunk_.resize(download_chunk_bytes);
+    std::size_t n = 0;
+    try {
+      n = source_(chunk_.data(), chunk_.size());
+    } catch (const std::exception& e) {
+      log(level::error, "download failed", {{"request_id", request_id_}, {"error", e.what()}});
+      broken_ = true;
+      return finished(http::status::ok);
+    }
+    if (n == 0 && source_length_ && transferred_ != *source_length_) {
+      log(level::error, "download failed",
+          {{"request_id", request_id_}, {"error", "the blob is shorter than its recorded size"}});
+      broken_ = true;
+      return finished(http::status::ok);
+    }
+    auto& body = streamed_->body();
+    body.data = n > 0 ? chunk_.data() : nullptr;
+    body.size = n;
+    body.more = n > 0;
+    stream_.expires_at(op_deadline(ctx_.cfg.write_timeout));
+    http::async_write(stream_, *serializer_,
+                      [self = shared_from_this(), n](beast::error_code ec, std::size_t) {
+                        if (ec == http::error::need_buffer) ec = {};
+                        if (ec) {
+                          self->broken_ = true;  // a short body: the client sees it cut
+                          return self->finished(http::status::ok);
+                        }
+                        self->transferred_ += n;
+                        if (n == 0) return self->finished(http::status::ok);
+                        self->send_source();
+                      });
+  }
+
   void write_streamed(const char* data, std::size_t size, bool more) {
     if (size == 0 && more) return;
     head_written_ = true;
@@ -363,9 +456,12 @@ class session : public std::enable_shared_from_this<session>, private body_sink 
       body.data = const_cast<char*>(data);
       body.size = size;
       body.more = more;
-      stream_.expires_after(ctx_.cfg.write_timeout);
+      stream_.expires_at(op_deadline(ctx_.cfg.write_timeout));
       http::async_write(stream_, *serializer_,
-                        [done](beast::error_code e, std::size_t w) { done(e, w); });
+                        [this, size, done](beast::error_code e, std::size_t w) {
+                          transferred_ += size;
+                          done(e, w);
+                        });
     });
     if (ec == http::error::need_buffer) return;
     if (ec) {
@@ -381,6 +477,7 @@ class session : public std::enable_shared_from_this<session>, private body_sink 
   struct answer_of_call {
     std::optional<response> res;
     http::status status = http::status::ok;
+    bool from_source = false;  // a download to stream on the strand (source_)
   };
 
   /// Runs the call on `pool`; its answer comes back to the strand.
@@ -407,6 +504,8 @@ class session : public std::enable_shared_from_this<session>, private body_sink 
     }
     const bool failed =
         !detail.empty() || (r.streamed == false && status >= http::status::bad_request);
+    if (r.streamed && detail.empty() && source_) return {std::nullopt, http::status::ok, true};
+    source_ = nullptr;
     if (r.streamed && detail.empty()) {
       try {
         write_streamed(nullptr, 0, false);
@@ -419,7 +518,7 @@ class session : public std::enable_shared_from_this<session>, private body_sink 
       broken_ = true;
       return {std::nullopt, status};
     }
-    response res = failed   ? problem(version_, keep_alive_, status, detail, request_id_)
+    response res = failed   ? refusal(status, detail)
                    : r.body ? make_response(version_, keep_alive_, status, to_text(*r.body),
                                             r.content_type, request_id_)
                             : make_response(version_, keep_alive_, status, std::move(r.text),
@@ -430,6 +529,7 @@ class session : public std::enable_shared_from_this<session>, private body_sink 
   /// On the strand: writes the call's answer, or finishes a streamed one.
   void answer(answer_of_call a) {
     if (a.res) return send(std::move(*a.res));
+    if (a.from_source) return send_source();
     finished(a.status);
   }
 
@@ -448,6 +548,11 @@ class session : public std::enable_shared_from_this<session>, private body_sink 
     streamed_.reset();
     serializer_.reset();
     head_written_ = false;
+    source_ = nullptr;
+    source_length_.reset();
+    transferred_ = 0;
+    transfer_started_.reset();
+    too_slow_ = false;
     version_ = 11;
     keep_alive_ = false;
     method_ = "-";
@@ -461,9 +566,18 @@ class session : public std::enable_shared_from_this<session>, private body_sink 
       keep_alive_ = false;
       linger_ = true;
     }
-    auto res = problem(version_, keep_alive_, status, detail, request_id_);
+    auto res = refusal(status, detail);
     if (!allow_.empty()) res.set(http::field::allow, allow_);
     send(std::move(res));
+  }
+
+  /// A problem answer; a 408, 429 or 503 says when to retry.
+  response refusal(http::status status, std::string_view detail) const {
+    auto res = problem(version_, keep_alive_, status, detail, request_id_);
+    if (status == http::status::request_timeout || status == http::status::too_many_requests ||
+        status == http::status::service_unavailable)
+      res.set(http::field::retry_after, retry_after_seconds);
+    return res;
   }
 
   void send(response res) {
@@ -549,6 +663,16 @@ class session : public std::enable_shared_from_this<session>, private body_sink 
   bool expect_continue_ = false;
   bool linger_ = false;
   bool obs_fold_ = false;  // the head being parsed has a folded line
+  // The transfer under way (an upload's body, a download): its bytes so far,
+  // its start, and the minimum rate's timer (uploads).
+  std::uint64_t transferred_ = 0;
+  std::optional<std::chrono::steady_clock::time_point> transfer_started_;
+  asio::steady_timer rate_timer_{stream_.get_executor()};
+  bool too_slow_ = false;
+  // A download streamed on the strand once the call returned (stream()).
+  trevor::byte_reader source_;
+  std::optional<std::uint64_t> source_length_;
+  std::vector<char> chunk_;
   std::array<char, 16 * 1024> scratch_{};
   bool broken_ = false;
   bool first_ = true;

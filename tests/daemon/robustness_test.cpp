@@ -384,6 +384,34 @@ TEST_CASE("concurrent uploads per user are capped: 429 with Retry-After, others 
   CHECK(uploaded);
 }
 
+TEST_CASE(
+    "TREVOR_MAX_CONNECTIONS: the excess is refused with 503 and closed; /health answers after") {
+  daemon d([](config& c) { c.max_connections = 4; });
+  std::vector<std::unique_ptr<http_client>> idle;
+  for (int i = 0; i < 4; ++i) idle.push_back(std::make_unique<http_client>(d.port()));
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  for (int i = 0; i < 3; ++i) {
+    http_client excess(d.port());
+    auto r = excess.read_response();  // sends nothing: the refusal comes unasked
+    REQUIRE(r.has_value());
+    CHECK(r->status == 503);
+    CHECK(r->headers["retry-after"] == "5");
+    CHECK(r->headers["connection"] == "close");
+    CHECK(r->detail().find("TREVOR_MAX_CONNECTIONS") != std::string::npos);
+    CHECK(excess.closed_within(2));
+  }
+  idle.clear();
+  bool healthy = false;
+  for (int i = 0; i < 30 && !healthy; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    http_client c(d.port());
+    c.write_raw("GET /health HTTP/1.1\r\nHost: x\r\n\r\n");
+    const auto r = c.read_response();
+    healthy = r && r->status == 200;
+  }
+  CHECK(healthy);
+}
+
 TEST_CASE("keep-alive: many requests on one connection, answered in order") {
   daemon d;
   world w(d);

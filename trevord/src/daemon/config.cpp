@@ -257,6 +257,7 @@ config read_config(const std::function<std::optional<std::string>(const char*)>&
   number("TREVOR_TRANSFER_MIN_BYTES_PER_SECOND", c.transfer_min_rate, 0, 1024ul * 1024 * 1024);
   seconds("TREVOR_TRANSFER_GRACE_SECONDS", c.transfer_grace, 1, 86400);
   number("TREVOR_MAX_UPLOADS_PER_USER", c.max_uploads_per_user, 1, 100000);
+  number("TREVOR_MAX_CONNECTIONS", c.max_connections, 1, 1000000);
   return c;
 }
 

@@ -65,6 +65,9 @@ struct config {
   /// 0 turns the floor off.
   std::uint64_t transfer_min_rate = 4096;
   std::chrono::seconds transfer_grace{30};
+  /// TREVOR_MAX_CONNECTIONS: open client connections at most; 0 derives it
+  /// from the file limit (server.cpp).
+  std::size_t max_connections = 0;
   /// Uploads one authenticated user may have in progress at once (429 beyond).
   std::size_t max_uploads_per_user = 4;
 

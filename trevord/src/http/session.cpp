@@ -123,7 +123,12 @@ bool media_type_is(std::string_view content_type, std::string_view want) {
 /// writes the answer back on the strand.
 class session : public std::enable_shared_from_this<session>, private body_sink {
  public:
-  session(tcp::socket socket, session_context& ctx) : stream_(std::move(socket)), ctx_(ctx) {}
+  session(tcp::socket socket, session_context& ctx) : stream_(std::move(socket)), ctx_(ctx) {
+    ++ctx_.connections;
+  }
+  ~session() { --ctx_.connections; }
+  session(const session&) = delete;
+  session& operator=(const session&) = delete;
 
   void start() { read_header(); }
 

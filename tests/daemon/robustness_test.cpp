@@ -412,6 +412,58 @@ TEST_CASE(
   CHECK(healthy);
 }
 
+TEST_CASE("invalid UTF-8 in any text input is 422 naming the field; nothing is stored") {
+  daemon d;
+  world w(d);
+  const auto id = w.draft();
+  const auto objects_before = d.database().count("SELECT COUNT(*) FROM output_objects");
+  const auto files_before = trevor::test::files_under(d.cfg().storage_dir);
+  const std::string bad = "caf\xc3(\xff\xfe.csv";  // a broken sequence, then bytes never valid
+  const auto upload = "/requests/" + id + "/objects";
+
+  // The file part's filename (multipart).
+  auto r = d.call({"POST", upload, world::r1,
+                   multipart("b1", {{"output_type", "other"}}, bad, "a,b\n1,2\n"),
+                   "multipart/form-data; boundary=b1"});
+  CHECK(r.status == 422);
+  CHECK(r.detail().rfind("filename:", 0) == 0);
+  // A form field.
+  r = d.call({"POST", upload, world::r1,
+              multipart("b1", {{"output_type", "other"}, {"title", bad}}, "ok.csv", "a\n"),
+              "multipart/form-data; boundary=b1"});
+  CHECK(r.status == 422);
+  CHECK(r.detail().rfind("title:", 0) == 0);
+  // The filename as a query parameter (raw body), percent-encoded.
+  r = d.call({"POST", upload + "?output_type=other&filename=caf%C3%28%FF.csv", world::r1, "a\n",
+              "application/octet-stream"});
+  CHECK(r.status == 422);
+  CHECK(r.detail().rfind("filename:", 0) == 0);
+  // Any query parameter, a path, a User-Agent.
+  r = d.get("/requests?status=%FF", world::r1);
+  CHECK(r.status == 422);
+  CHECK(r.detail().rfind("status:", 0) == 0);
+  r = d.get("/requests/%FF", world::r1);
+  CHECK(r.status == 422);
+  CHECK(r.detail().rfind("path:", 0) == 0);
+  r = d.call({"GET", "/requests/" + id, world::r1, "", "", {{"User-Agent", "x\xff"}}});
+  CHECK(r.status == 422);
+  CHECK(r.detail().rfind("User-Agent:", 0) == 0);
+  // JSON strings: the parser refuses invalid UTF-8 and lone surrogates (400: the body is not
+  // JSON, RFC 8259 §8.1; no field can be named).
+  for (const auto& body : std::vector<std::string>{"{\"title\":\"" + bad + "\"}",
+                                                   std::string("{\"title\":\"\\ud800\"}")}) {
+    r = d.call({"PATCH", "/requests/" + id + "/objects/" + trevor::uuid::v7().str() + "/metadata",
+                world::r1, body, "application/json"});
+    CHECK_MESSAGE(r.status == 400, r.body);
+    CHECK(r.detail().find("not valid JSON") != std::string::npos);
+  }
+
+  CHECK(d.database().count("SELECT COUNT(*) FROM output_objects") == objects_before);
+  CHECK(trevor::test::files_under(d.cfg().storage_dir) == files_before);
+  // Every answer above was valid JSON (r.detail() parsed it); the request reads as JSON still.
+  CHECK(d.get("/requests/" + id + "/objects", world::r1).json().as_array().empty());
+}
+
 TEST_CASE("keep-alive: many requests on one connection, answered in order") {
   daemon d;
   world w(d);

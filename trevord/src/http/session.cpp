@@ -22,6 +22,7 @@
 #include "daemon/log.hpp"
 #include "http/multipart.hpp"
 #include "http/response.hpp"
+#include "trevor/text.hpp"
 
 namespace trevord {
 
@@ -203,7 +204,20 @@ class session : public std::enable_shared_from_this<session>, private body_sink 
     if (!target)
       return fail(http::status::bad_request, "the request target is not a path", has_body);
     const std::string path = target->path();
-    for (const auto& p : target->params()) call_.query.emplace_back(p.key, p.value);
+    if (!trevor::valid_utf8(path))
+      return fail(http::status::unprocessable_entity, "path: is not valid UTF-8", has_body);
+    for (const auto& p : target->params()) {
+      // Text is checked before anything is read or stored (422 naming it).
+      if (!trevor::valid_utf8(p.key))
+        return fail(http::status::unprocessable_entity,
+                    "a query parameter's name is not valid UTF-8", has_body);
+      if (!trevor::valid_utf8(p.value))
+        return fail(http::status::unprocessable_entity,
+                    fmt::format("{}: is not valid UTF-8 (a query parameter)", p.key), has_body);
+      call_.query.emplace_back(p.key, p.value);
+    }
+    if (!trevor::valid_utf8(call_.user_agent))
+      return fail(http::status::unprocessable_entity, "User-Agent: is not valid UTF-8", has_body);
 
     auto m = match_route(req.method(), path);
     if (!m.found) {

@@ -275,6 +275,29 @@ TEST_CASE("algorithm attacks: none, HMAC with the public key, swapped keys, tamp
   CHECK(w.me(good).status == 200);
 }
 
+TEST_CASE("a token whose header marks extensions as critical (crit) is 401 (RFC 7515 §4.1.11)") {
+  jwt_world w;
+  claims_spec c;
+  for (const auto& crit :
+       {nlohmann::json::array({"http://example.com/ext"}), nlohmann::json::array({"exp"}),
+        nlohmann::json::array(), nlohmann::json("b64")}) {
+    jwt::jwt_object obj{jwt::params::algorithm("RS256"), jwt::params::secret(w.rsa.private_pem)};
+    obj.header().add_header("kid", w.rsa.kid);
+    obj.header().add_header("crit", crit);
+    obj.header().add_header("http://example.com/ext", true);
+    obj.add_claim("sub", c.sub)
+        .add_claim("preferred_username", c.username)
+        .add_claim("iss", c.iss)
+        .add_claim("aud", c.aud)
+        .add_claim("exp", *c.exp);
+    auto r = w.me(obj.signature());
+    CHECK_MESSAGE(r.status == 401, crit.dump());
+    CHECK(r.detail().find("crit") != std::string::npos);
+  }
+  // The same token without crit is accepted.
+  CHECK(w.me(mint(w.rsa, c)).status == 200);
+}
+
 TEST_CASE("a rotated JWKS file is picked up without a restart") {
   jwt_world w;
   claims_spec c;

@@ -133,7 +133,11 @@ daemon::daemon(std::function<void(config&)> adjust,
   if (adjust) adjust(cfg_);
   auto options = workflow_options_of(cfg_);
   if (adjust_workflow) adjust_workflow(options);
-  daemon_ = std::make_unique<trevord::daemon>(cfg_, db_->db(), options);
+  // A URL the adjustment changed (e.g. through a proxy) opens a pool of its own.
+  if (cfg_.database_url != db_->url())
+    own_db_ = std::make_unique<trevor::database>(
+        trevor::database::open(cfg_.database_url, {.pool_size = cfg_.db_pool_size}));
+  daemon_ = std::make_unique<trevord::daemon>(cfg_, own_db_ ? *own_db_ : db_->db(), options);
   port_ = daemon_->port();
   runner_ = std::thread([this] { daemon_->run(); });
 }
@@ -142,6 +146,7 @@ daemon::~daemon() {
   daemon_->stop();
   runner_.join();
   daemon_.reset();
+  own_db_.reset();
 }
 
 http_response daemon::call(const http_request& r) {

@@ -63,7 +63,8 @@ config test_config(const std::string& storage_dir);
 /// A trevord server in this process on a fresh migrated database.
 class daemon {
  public:
-  /// `adjust` changes the configuration; `adjust_workflow` then the
+  /// `adjust` changes the configuration (a database_url it changes is
+  /// opened instead of the fresh database's); `adjust_workflow` then the
   /// workflow's options derived from it (for what the configuration cannot
   /// say, such as link lifetimes of seconds).
   explicit daemon(std::function<void(config&)> adjust = {},
@@ -88,6 +89,7 @@ class daemon {
   trevor::test::temp_dir storage_;
   std::unique_ptr<trevor::test::fresh_database> db_;
   config cfg_;
+  std::unique_ptr<trevor::database> own_db_;  // when `adjust` changed database_url
   std::unique_ptr<trevord::daemon> daemon_;
   std::thread runner_;
   unsigned short port_ = 0;

@@ -1,6 +1,10 @@
 // trevord as a process: draining on SIGTERM, and several daemons sharing one
 // database.
 #include <signal.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <filesystem>
 
 #include <atomic>
 #include <fstream>
@@ -204,6 +208,67 @@ TEST_CASE("two daemons on one database: reviews at once on different daemons, on
   }
   CHECK(db.count("SELECT COUNT(*) FROM audit_events WHERE event_type = 'request.approved'") ==
         requests);
+}
+
+namespace {
+/// CPU seconds (user + system) the process has used.
+double cpu_seconds(int pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::istringstream fields(stat.substr(stat.rfind(')') + 2));
+  std::string field;
+  double ticks = 0;
+  for (int i = 3; i <= 15 && fields >> field; ++i)
+    if (i == 14 || i == 15) ticks += std::stod(field);  // utime, stime
+  return ticks / static_cast<double>(::sysconf(_SC_CLK_TCK));
+}
+
+std::size_t count_lines(const std::string& path, std::string_view needle) {
+  std::ifstream in(path);
+  std::size_t n = 0;
+  for (std::string line; std::getline(in, line);)
+    if (line.find(needle) != std::string::npos) ++n;
+  return n;
+}
+}  // namespace
+
+TEST_CASE("out of file descriptors: the accept loop backs off (no spin, few log lines), recovers") {
+  trevor::test::fresh_database db(true, 4, true);
+  trevor::test::temp_dir storage;
+  auto env = env_for(db, storage.path());
+  env.push_back("TREVOR_MAX_CONNECTIONS=100000");  // the cap would spare the descriptors
+  process p(env);
+  // The running daemon's file limit, soft and hard: a few more than it has open.
+  std::size_t open_files = 0;
+  for ([[maybe_unused]] const auto& e :
+       std::filesystem::directory_iterator("/proc/" + std::to_string(p.pid()) + "/fd"))
+    ++open_files;
+  const rlimit low{open_files + 6, open_files + 6};
+  REQUIRE(::prlimit(p.pid(), RLIMIT_NOFILE, &low, nullptr) == 0);
+
+  std::vector<std::unique_ptr<http_client>> idle;
+  for (int i = 0; i < 60; ++i) idle.push_back(std::make_unique<http_client>(p.port()));
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  const double cpu0 = cpu_seconds(p.pid());
+  std::this_thread::sleep_for(std::chrono::seconds(3));
+  const double cpu = cpu_seconds(p.pid()) - cpu0;
+  const auto lines = count_lines(p.output_path(), "accept failed");
+  MESSAGE("out of descriptors for 3 s: " << cpu << " CPU s, " << lines << " log lines");
+  CHECK(cpu < 0.5);
+  CHECK(lines >= 1);
+  CHECK(lines <= 3);
+
+  // Once the idle connections go, everyone is served again.
+  idle.clear();
+  bool healthy = false;
+  for (int i = 0; i < 50 && !healthy; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    http_client c(p.port());
+    c.write_raw("GET /health HTTP/1.1\r\nHost: x\r\n\r\n");
+    const auto r = c.read_response();
+    healthy = r && r->status == 200;
+  }
+  CHECK(healthy);
 }
 
 }  // namespace trevord::test

@@ -91,6 +91,8 @@ void connection::reconnect() {
   try {
     sql.reconnect();
   } catch (const std::exception& e) {
+    // The session has no backend now: whoever borrows it next reconnects first.
+    suspect_ = true;
     throw error(errc::unavailable, fmt::format("cannot reconnect: {}", one_line_reason(e.what())));
   }
   configure();
@@ -99,7 +101,7 @@ void connection::reconnect() {
 bool connection::alive() {
   if (kind_ == engine::sqlite) return true;
   auto* be = static_cast<soci::postgresql_session_backend*>(sql.get_backend());
-  if (PQstatus(be->conn_) != CONNECTION_OK) return false;
+  if (!be || PQstatus(be->conn_) != CONNECTION_OK) return false;  // none after a failed reconnect
   PGresult* res = PQexec(be->conn_, "");
   const bool ok = res && PQresultStatus(res) == PGRES_EMPTY_QUERY;
   PQclear(res);

@@ -17,9 +17,25 @@ api::api(const config& c, services& svc, trevord::metrics& m, const daemon_statu
       directory(svc.directory),
       inbox(svc.inbox),
       dashboard(svc.dashboard),
+      blobs(*svc.blobs),
       auth(c, svc.directory),
       metrics(m),
       status(s) {}
+
+bool upload_counter::try_begin(const std::string& who, std::size_t max) {
+  std::lock_guard lock(mutex_);
+  auto& n = in_progress_[who];
+  if (n >= max) return false;
+  ++n;
+  return true;
+}
+
+void upload_counter::end(const std::string& who) {
+  std::lock_guard lock(mutex_);
+  const auto it = in_progress_.find(who);
+  if (it == in_progress_.end()) return;
+  if (--it->second == 0) in_progress_.erase(it);
+}
 
 outcome api::dispatch(const route& r, call& c, std::string_view authorization,
                       const std::string& request_id) {
@@ -29,6 +45,25 @@ outcome api::dispatch(const route& r, call& c, std::string_view authorization,
     if (r.authenticated) {
       c.who = auth.authenticate(authorization);
       o.actor = c.who.agent() ? c.who.actor.agent->audit_actor() : c.who.actor.user_id.str();
+    }
+    // An upload holds a transfer thread while its body arrives: a user may
+    // not take them all. (Link uploads have no user; the minimum transfer
+    // rate bounds them.)
+    struct upload_slot {
+      upload_counter* counter = nullptr;
+      std::string who;
+      ~upload_slot() {
+        if (counter) counter->end(who);
+      }
+    } slot;
+    if (r.body == body_mode::upload && r.authenticated) {
+      if (!uploads.try_begin(o.actor, cfg.max_uploads_per_user))
+        throw http_error(http::status::too_many_requests,
+                         fmt::format("{} uploads of yours are in progress already "
+                                     "(TREVOR_MAX_UPLOADS_PER_USER); retry once one has finished",
+                                     cfg.max_uploads_per_user));
+      slot.counter = &uploads;
+      slot.who = o.actor;
     }
     o.r = r.handle(*this, c);
     o.status = o.r.status;
@@ -41,6 +76,13 @@ outcome api::dispatch(const route& r, call& c, std::string_view authorization,
     if (e.code() == trevor::errc::internal)
       log(level::error, "internal error",
           {{"request_id", request_id}, {"route", route_name}, {"error", e.what()}});
+    if (e.code() == trevor::errc::unavailable && !names_storage(o.detail)) {
+      // The database driver's text (host, port, server messages) is for the log only.
+      log(level::warning, "database unavailable",
+          {{"request_id", request_id}, {"route", route_name}, {"error", e.what()}});
+      o.detail = fmt::format("{} (the server's log has the details: request id {})",
+                             database_unavailable, request_id);
+    }
     // Storage keys and paths are for tre_admin (and the log) only.
     if (!c.who.actor.tre_admin && names_storage(o.detail)) {
       if (e.code() != trevor::errc::internal)

@@ -10,8 +10,11 @@
 // The API is built by the daemon from what the daemon owns (the services, the
 // metrics, the daemon's status) and knows nothing of the server above it.
 
+#include <cstddef>
+#include <mutex>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 
 #include "api/call.hpp"
 #include "api/routes.hpp"
@@ -34,6 +37,19 @@ struct outcome {
   std::string actor = "-";
 };
 
+/// Uploads in progress per user, for TREVOR_MAX_UPLOADS_PER_USER.
+/// Thread-safe.
+class upload_counter {
+ public:
+  /// Counts one more upload of `who` unless `max` are in progress already.
+  bool try_begin(const std::string& who, std::size_t max);
+  void end(const std::string& who);
+
+ private:
+  std::mutex mutex_;
+  std::unordered_map<std::string, std::size_t> in_progress_;
+};
+
 /// The services a handler calls, and the caller's authentication.
 class api {
  public:
@@ -54,10 +70,14 @@ class api {
   trevor::directory& directory;
   trevor::inbox& inbox;
   trevor::dashboard& dashboard;
+  /// Read only: downloads open their blob and hand it to the server.
+  const trevor::blob_store& blobs;
   authenticator auth;
   trevord::metrics& metrics;
   /// Readiness and the gauges only the daemon knows (in flight, draining).
   const daemon_status& status;
+  /// Authenticated uploads in progress (429 beyond TREVOR_MAX_UPLOADS_PER_USER).
+  upload_counter uploads;
 };
 
 }  // namespace trevord

@@ -21,6 +21,7 @@
 
 #include "auth/auth.hpp"
 #include "http/http_error.hpp"
+#include "trevor/blob_store.hpp"
 #include "trevor/uuid.hpp"
 
 namespace trevord {
@@ -36,6 +37,11 @@ class body_sink {
   virtual void start(std::optional<std::uint64_t> content_length, std::string content_type,
                      std::string content_disposition) = 0;
   virtual void write(std::string_view chunk) = 0;
+  /// Instead of start() and write(): answers with the bytes `source` yields,
+  /// pulled and written by the server after the handler returned, off the
+  /// worker (a slow reader never holds a worker or a database connection).
+  virtual void stream(std::optional<std::uint64_t> content_length, std::string content_type,
+                      std::string content_disposition, trevor::byte_reader source) = 0;
 };
 
 /// One HTTP request as a handler sees it.

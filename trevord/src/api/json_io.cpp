@@ -7,6 +7,7 @@
 #include <boost/json/serialize.hpp>
 
 #include "http/http_error.hpp"
+#include "trevor/text.hpp"
 
 namespace trevord {
 
@@ -390,6 +391,10 @@ json::value parse_stored(std::string_view text) {
 
 void invalid(std::string_view field, std::string_view what) {
   throw http_error(http::status::unprocessable_entity, fmt::format("{}: {}", field, what));
+}
+
+void require_utf8(std::string_view field, std::string_view text) {
+  if (!trevor::valid_utf8(text)) invalid(field, "is not valid UTF-8");
 }
 
 std::string list_of(const std::string_view* names, std::size_t count) {

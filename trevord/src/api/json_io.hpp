@@ -109,6 +109,10 @@ class json_body {
 /// 422 "<field>: ..." — a well-formed value that is not acceptable.
 [[noreturn]] void invalid(std::string_view field, std::string_view what);
 
+/// 422 "<field>: is not valid UTF-8" unless `text` is (every text input is
+/// checked before anything is stored; the field's name must be valid itself).
+void require_utf8(std::string_view field, std::string_view text);
+
 /// `text` as a UUID, or 422 "<field>: '<text>' is not a UUID".
 trevor::uuid parse_id(std::string_view field, std::string_view text);
 

@@ -231,6 +231,17 @@ json::object verify_token(std::string_view token, const key_set& keys, const tok
   const auto header = decode_part(token.substr(0, d1), "header");
   const auto* alg_name = string_member(header, "alg");
   if (!alg_name) throw token_error("the token's header names no algorithm");
+  // RFC 7515 §4.1.11: extensions marked critical must be understood, and
+  // this verifier implements none.
+  if (const auto* crit = header.if_contains("crit")) {
+    std::string names;
+    if (crit->is_array())
+      for (const auto& n : crit->get_array())
+        if (n.is_string()) names += (names.empty() ? "" : ", ") + std::string(n.get_string());
+    throw token_error(fmt::format(
+        "the token's header marks extensions as critical (crit: {}); none is implemented here",
+        names.empty() ? "?" : names));
+  }
   algorithm alg;
   if (*alg_name == "RS256")
     alg = algorithm::rs256;

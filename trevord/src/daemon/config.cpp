@@ -251,6 +251,13 @@ config read_config(const std::function<std::optional<std::string>(const char*)>&
   seconds("TREVOR_WRITE_TIMEOUT_SECONDS", c.write_timeout, 1, 3600);
   seconds("TREVOR_IDLE_TIMEOUT_SECONDS", c.idle_timeout, 1, 3600);
   number("TREVOR_MAX_IN_FLIGHT", c.max_in_flight, 1, 1000000);
+  // Transfers (uploads and downloads) slower than this on average since
+  // their start, once the grace period is over, are cut off: a trickling
+  // client must not hold a transfer thread or a connection for hours.
+  number("TREVOR_TRANSFER_MIN_BYTES_PER_SECOND", c.transfer_min_rate, 0, 1024ul * 1024 * 1024);
+  seconds("TREVOR_TRANSFER_GRACE_SECONDS", c.transfer_grace, 1, 86400);
+  number("TREVOR_MAX_UPLOADS_PER_USER", c.max_uploads_per_user, 1, 100000);
+  number("TREVOR_MAX_CONNECTIONS", c.max_connections, 1, 1000000);
   return c;
 }
 

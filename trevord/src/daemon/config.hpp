@@ -60,6 +60,16 @@ struct config {
   std::chrono::seconds write_timeout{30};
   std::chrono::seconds idle_timeout{60};
   std::size_t max_in_flight = 1024;
+  /// TREVOR_TRANSFER_MIN_BYTES_PER_SECOND: a body (upload) or download must
+  /// average at least this since it began, once transfer_grace has passed;
+  /// 0 turns the floor off.
+  std::uint64_t transfer_min_rate = 4096;
+  std::chrono::seconds transfer_grace{30};
+  /// TREVOR_MAX_CONNECTIONS: open client connections at most; 0 derives it
+  /// from the file limit (server.cpp).
+  std::size_t max_connections = 0;
+  /// Uploads one authenticated user may have in progress at once (429 beyond).
+  std::size_t max_uploads_per_user = 4;
 
   bool jwt_configured() const { return !jwks_file.empty() || !jwks_url.empty(); }
 };

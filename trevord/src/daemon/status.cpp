@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include "daemon/log.hpp"
 #include "trevor/migrate.hpp"
 
 namespace trevord {
@@ -19,7 +20,9 @@ std::pair<bool, std::string> daemon_status::readiness() const {
                                  report.pending.size())};
     return {true, ""};
   } catch (const std::exception& e) {
-    return {false, e.what()};
+    // The driver's text names hosts, ports and server messages: for the log only.
+    log(level::warning, "not ready", {{"error", e.what()}});
+    return {false, fmt::format("{} (the server's log has the details)", database_unavailable)};
   }
 }
 

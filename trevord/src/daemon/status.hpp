@@ -9,11 +9,16 @@
 
 #include <atomic>
 #include <string>
+#include <string_view>
 #include <utility>
 
 #include "trevor/database.hpp"
 
 namespace trevord {
+
+/// What callers are told when the database cannot be reached; the driver's
+/// own message (hosts, ports, server lines) goes to the log only.
+inline constexpr std::string_view database_unavailable = "database unavailable; retry shortly";
 
 class daemon_status {
  public:

@@ -13,6 +13,7 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/thread_pool.hpp>
 
 #include "api/api.hpp"
@@ -26,7 +27,8 @@ namespace trevord {
 
 class server {
  public:
-  /// Binds the listening socket (cfg.host, cfg.port). Throws
+  /// Raises the soft limit of open files to the hard limit, then binds the
+  /// listening socket (cfg.host, cfg.port). Throws
   /// std::system_error when it cannot. Everything passed in outlives the
   /// server.
   server(const config& cfg, boost::asio::io_context& io, boost::asio::thread_pool& workers,
@@ -51,6 +53,11 @@ class server {
 
  private:
   void accept();
+  /// Accepting failed for want of file descriptors: wait, then accept again
+  /// (the failure would repeat at once), logging it once per interval.
+  void back_off(const boost::system::error_code& ec);
+  /// Over TREVOR_MAX_CONNECTIONS: a 503 if the socket takes it at once, then close.
+  void refuse(boost::asio::ip::tcp::socket socket);
   void wait_for_in_flight(std::chrono::steady_clock::time_point deadline,
                           std::function<void()> drained);
 
@@ -60,6 +67,13 @@ class server {
   worker_bridge bridge_;
   session_context sessions_;
   boost::asio::ip::tcp::acceptor acceptor_;
+  std::size_t max_connections_;
+  boost::asio::steady_timer backoff_;
+  // Accept failures and refusals not logged yet, and when the last line went out.
+  std::size_t unlogged_failures_ = 0;
+  std::size_t unlogged_refusals_ = 0;
+  std::chrono::steady_clock::time_point failure_logged_{};
+  std::chrono::steady_clock::time_point refusal_logged_{};
 };
 
 }  // namespace trevord

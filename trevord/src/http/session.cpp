@@ -8,9 +8,12 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include <fmt/format.h>
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/url/parse.hpp>
@@ -19,6 +22,7 @@
 #include "daemon/log.hpp"
 #include "http/multipart.hpp"
 #include "http/response.hpp"
+#include "trevor/text.hpp"
 
 namespace trevord {
 
@@ -33,10 +37,77 @@ namespace {
 constexpr std::uint64_t upload_overhead_bytes = 1024 * 1024;
 // Socket reads while streaming an upload.
 constexpr std::size_t upload_read_bytes = 256 * 1024;
+// Blob reads while streaming a download on the I/O side.
+constexpr std::size_t download_chunk_bytes = 256 * 1024;
+// Retry-After of a 408, 429 or 503: seconds.
+constexpr const char* retry_after_seconds = "5";
 // Lingering close after a refusal that left a body unread: read and drop at
 // most this much, for at most this long.
 constexpr std::size_t linger_max_bytes = 8 * 1024 * 1024;
 constexpr auto linger_timeout = std::chrono::seconds(2);
+
+// Socket reads while waiting for a whole request head.
+constexpr std::size_t head_read_bytes = 4096;
+
+/// The head at the start of `buffered` (up to its empty line), once it has
+/// arrived whole. Empty lines before the request line are skipped (RFC 9112
+/// §2.2).
+std::optional<std::string_view> whole_head(std::string_view buffered) {
+  const auto start = buffered.find_first_not_of("\r\n");
+  if (start == std::string_view::npos) return std::nullopt;
+  for (auto eol = buffered.find('\n', start); eol != std::string_view::npos;
+       eol = buffered.find('\n', eol + 1)) {
+    auto next = eol + 1;
+    if (next < buffered.size() && buffered[next] == '\r') ++next;
+    if (next < buffered.size() && buffered[next] == '\n') return buffered.substr(0, next + 1);
+  }
+  return std::nullopt;
+}
+
+/// True when a header line of `head` continues the previous one (obs-fold).
+bool has_obs_fold(std::string_view head) {
+  const auto start = head.find_first_not_of("\r\n");
+  for (auto eol = head.find('\n', start); eol != std::string_view::npos;
+       eol = head.find('\n', eol + 1))
+    if (eol + 1 < head.size() && (head[eol + 1] == ' ' || head[eol + 1] == '\t')) return true;
+  return false;
+}
+
+/// Why a parsed head must be refused before anything else is decided
+/// (RFC 9112): framing a peer could read differently (request smuggling) and
+/// fields that must not be ambiguous. The connection is closed after it.
+std::optional<std::pair<http::status, std::string>> head_refusal(
+    const http::request<http::empty_body>& req, bool obs_fold) {
+  using status = http::status;
+  if (obs_fold)
+    return {
+        {status::bad_request, "a header field is folded across lines (obs-fold, RFC 9112 §5.2)"}};
+  int hosts = 0, authorizations = 0, content_lengths = 0, transfer_encodings = 0;
+  for (const auto& f : req) {
+    switch (f.name()) {
+      case http::field::host: ++hosts; break;
+      case http::field::authorization: ++authorizations; break;
+      case http::field::content_length: ++content_lengths; break;
+      case http::field::transfer_encoding: ++transfer_encodings; break;
+      default: break;
+    }
+  }
+  if (hosts == 0 && req.version() >= 11)
+    return {{status::bad_request, "Host: required in an HTTP/1.1 request (RFC 9112 §3.2)"}};
+  if (hosts > 1) return {{status::bad_request, "Host: sent more than once"}};
+  if (authorizations > 1) return {{status::bad_request, "Authorization: sent more than once"}};
+  if (content_lengths > 1) return {{status::bad_request, "Content-Length: sent more than once"}};
+  if (transfer_encodings > 0) {
+    if (!req.chunked())
+      return {{status::bad_request,
+               "Transfer-Encoding: the final coding must be chunked (RFC 9112 §6.3)"}};
+    auto te = req[http::field::transfer_encoding];
+    while (!te.empty() && (te.back() == ' ' || te.back() == '\t')) te.remove_suffix(1);
+    if (transfer_encodings > 1 || !beast::iequals(te, "chunked"))
+      return {{status::not_implemented, "Transfer-Encoding: only chunked is supported"}};
+  }
+  return std::nullopt;
+}
 
 bool media_type_is(std::string_view content_type, std::string_view want) {
   const auto end = content_type.find(';');
@@ -53,7 +124,12 @@ bool media_type_is(std::string_view content_type, std::string_view want) {
 /// writes the answer back on the strand.
 class session : public std::enable_shared_from_this<session>, private body_sink {
  public:
-  session(tcp::socket socket, session_context& ctx) : stream_(std::move(socket)), ctx_(ctx) {}
+  session(tcp::socket socket, session_context& ctx) : stream_(std::move(socket)), ctx_(ctx) {
+    ++ctx_.connections;
+  }
+  ~session() { --ctx_.connections; }
+  session(const session&) = delete;
+  session& operator=(const session&) = delete;
 
   void start() { read_header(); }
 
@@ -66,8 +142,28 @@ class session : public std::enable_shared_from_this<session>, private body_sink 
     header_->body_limit(boost::none);
     stream_.expires_after(first_ ? ctx_.cfg.read_timeout : ctx_.cfg.idle_timeout);
     first_ = false;
-    http::async_read_header(stream_, buffer_, *header_,
-                            beast::bind_front_handler(&session::on_header, shared_from_this()));
+    read_head_bytes();
+  }
+
+  /// Reads until the buffer holds a whole head (or more than the head limit),
+  /// so that the head can be checked as sent before it is parsed: the parser
+  /// joins folded lines silently.
+  void read_head_bytes() {
+    const auto& data = buffer_.data();
+    const std::string_view buffered(static_cast<const char*>(data.data()), data.size());
+    const auto head = whole_head(buffered);
+    if (head || buffered.size() > ctx_.cfg.max_header_bytes) {
+      obs_fold_ = head && has_obs_fold(*head);
+      http::async_read_header(stream_, buffer_, *header_,
+                              beast::bind_front_handler(&session::on_header, shared_from_this()));
+      return;
+    }
+    stream_.async_read_some(buffer_.prepare(head_read_bytes),
+                            [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+                              if (ec) return self->on_header(ec, 0);
+                              self->buffer_.commit(n);
+                              self->read_head_bytes();
+                            });
   }
 
   static bool quiet_close(beast::error_code ec) {
@@ -87,6 +183,8 @@ class session : public std::enable_shared_from_this<session>, private body_sink 
     }
     const auto& req = header_->get();
     version_ = req.version();
+    if (const auto refusal = head_refusal(req, obs_fold_))
+      return fail(refusal->first, refusal->second, true);
     keep_alive_ = req.keep_alive() && !ctx_.status.draining;
     method_ = std::string(req.method_string());
     call_.method = req.method();
@@ -106,7 +204,20 @@ class session : public std::enable_shared_from_this<session>, private body_sink 
     if (!target)
       return fail(http::status::bad_request, "the request target is not a path", has_body);
     const std::string path = target->path();
-    for (const auto& p : target->params()) call_.query.emplace_back(p.key, p.value);
+    if (!trevor::valid_utf8(path))
+      return fail(http::status::unprocessable_entity, "path: is not valid UTF-8", has_body);
+    for (const auto& p : target->params()) {
+      // Text is checked before anything is read or stored (422 naming it).
+      if (!trevor::valid_utf8(p.key))
+        return fail(http::status::unprocessable_entity,
+                    "a query parameter's name is not valid UTF-8", has_body);
+      if (!trevor::valid_utf8(p.value))
+        return fail(http::status::unprocessable_entity,
+                    fmt::format("{}: is not valid UTF-8 (a query parameter)", p.key), has_body);
+      call_.query.emplace_back(p.key, p.value);
+    }
+    if (!trevor::valid_utf8(call_.user_agent))
+      return fail(http::status::unprocessable_entity, "User-Agent: is not valid UTF-8", has_body);
 
     auto m = match_route(req.method(), path);
     if (!m.found) {
@@ -215,9 +326,12 @@ class session : public std::enable_shared_from_this<session>, private body_sink 
       if (e == http::error::need_buffer) e = {};
       if (!e && body.size > 0 && !self->upload_->is_done()) {
         self->stream_.expires_after(self->ctx_.cfg.read_timeout);
+        self->arm_rate_timer();
         return http::async_read_some(self->stream_, self->buffer_, *self->upload_,
                                      std::move(*this));
       }
+      self->rate_timer_.cancel();
+      self->transferred_ += cap - body.size;
       done(e, cap - body.size);
     }
   };
@@ -230,10 +344,16 @@ class session : public std::enable_shared_from_this<session>, private body_sink 
         body.data = buf;
         body.size = cap;
         stream_.expires_after(ctx_.cfg.read_timeout);
+        arm_rate_timer();
         http::async_read_some(stream_, buffer_, *upload_,
                               fill_op<decltype(done)>{this, cap, std::move(done)});
       });
       if (ec == http::error::need_buffer) ec = {};
+      if (ec && too_slow_)
+        throw http_error(http::status::request_timeout,
+                         fmt::format("the upload is slower than {} bytes per second "
+                                     "(TREVOR_TRANSFER_MIN_BYTES_PER_SECOND)",
+                                     ctx_.cfg.transfer_min_rate));
       if (ec == http::error::body_limit)
         throw http_error(http::status::payload_too_large,
                          fmt::format("the body is larger than the upload limit of {} bytes "
@@ -247,6 +367,39 @@ class session : public std::enable_shared_from_this<session>, private body_sink 
       if (n > 0) return n;
     }
     return 0;
+  }
+
+  /// When the transfer under way (an upload's body, a download) falls below
+  /// the minimum rate: its grace period, plus the time its bytes so far
+  /// "buy" at that rate. Starts the transfer's clock (strand).
+  std::chrono::steady_clock::time_point rate_deadline() {
+    const auto now = std::chrono::steady_clock::now();
+    if (!transfer_started_) transfer_started_ = now;
+    if (ctx_.cfg.transfer_min_rate == 0) return now + std::chrono::hours(24 * 365);
+    return *transfer_started_ + ctx_.cfg.transfer_grace +
+           std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+               std::chrono::duration<double>(static_cast<double>(transferred_) /
+                                             static_cast<double>(ctx_.cfg.transfer_min_rate)));
+  }
+
+  /// The deadline of one socket operation of a transfer: its own timeout, or
+  /// sooner when the transfer would fall below the minimum rate (strand).
+  std::chrono::steady_clock::time_point op_deadline(std::chrono::seconds timeout) {
+    return std::min(std::chrono::steady_clock::now() + timeout, rate_deadline());
+  }
+
+  /// Cancels the upload's pending read once it falls below the minimum rate,
+  /// so that the client is answered 408 (the stream's own timeout would
+  /// close the socket instead) (strand).
+  void arm_rate_timer() {
+    too_slow_ = false;
+    if (ctx_.cfg.transfer_min_rate == 0) return;
+    rate_timer_.expires_at(rate_deadline());
+    rate_timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
+      if (ec) return;
+      self->too_slow_ = true;
+      self->stream_.cancel();
+    });
   }
 
   // body_sink: a streamed answer (worker thread).
@@ -269,6 +422,51 @@ class session : public std::enable_shared_from_this<session>, private body_sink 
 
   void write(std::string_view chunk) override { write_streamed(chunk.data(), chunk.size(), true); }
 
+  void stream(std::optional<std::uint64_t> content_length, std::string content_type,
+              std::string content_disposition, trevor::byte_reader source) override {
+    start(content_length, std::move(content_type), std::move(content_disposition));
+    source_ = std::move(source);
+    source_length_ = content_length;
+  }
+
+  /// On the strand: writes the next bytes of `source_`, until its end. The
+  /// blob is read here (local files, short reads); nothing waits on the
+  /// client but the socket.
+  void send_source() {
+    head_written_ = true;
+    if (chunk_.empty()) chunk_.resize(download_chunk_bytes);
+    std::size_t n = 0;
+    try {
+      n = source_(chunk_.data(), chunk_.size());
+    } catch (const std::exception& e) {
+      log(level::error, "download failed", {{"request_id", request_id_}, {"error", e.what()}});
+      broken_ = true;
+      return finished(http::status::ok);
+    }
+    if (n == 0 && source_length_ && transferred_ != *source_length_) {
+      log(level::error, "download failed",
+          {{"request_id", request_id_}, {"error", "the blob is shorter than its recorded size"}});
+      broken_ = true;
+      return finished(http::status::ok);
+    }
+    auto& body = streamed_->body();
+    body.data = n > 0 ? chunk_.data() : nullptr;
+    body.size = n;
+    body.more = n > 0;
+    stream_.expires_at(op_deadline(ctx_.cfg.write_timeout));
+    http::async_write(stream_, *serializer_,
+                      [self = shared_from_this(), n](beast::error_code ec, std::size_t) {
+                        if (ec == http::error::need_buffer) ec = {};
+                        if (ec) {
+                          self->broken_ = true;  // a short body: the client sees it cut
+                          return self->finished(http::status::ok);
+                        }
+                        self->transferred_ += n;
+                        if (n == 0) return self->finished(http::status::ok);
+                        self->send_source();
+                      });
+  }
+
   void write_streamed(const char* data, std::size_t size, bool more) {
     if (size == 0 && more) return;
     head_written_ = true;
@@ -277,9 +475,12 @@ class session : public std::enable_shared_from_this<session>, private body_sink 
       body.data = const_cast<char*>(data);
       body.size = size;
       body.more = more;
-      stream_.expires_after(ctx_.cfg.write_timeout);
+      stream_.expires_at(op_deadline(ctx_.cfg.write_timeout));
       http::async_write(stream_, *serializer_,
-                        [done](beast::error_code e, std::size_t w) { done(e, w); });
+                        [this, size, done](beast::error_code e, std::size_t w) {
+                          transferred_ += size;
+                          done(e, w);
+                        });
     });
     if (ec == http::error::need_buffer) return;
     if (ec) {
@@ -295,6 +496,7 @@ class session : public std::enable_shared_from_this<session>, private body_sink 
   struct answer_of_call {
     std::optional<response> res;
     http::status status = http::status::ok;
+    bool from_source = false;  // a download to stream on the strand (source_)
   };
 
   /// Runs the call on `pool`; its answer comes back to the strand.
@@ -321,6 +523,8 @@ class session : public std::enable_shared_from_this<session>, private body_sink 
     }
     const bool failed =
         !detail.empty() || (r.streamed == false && status >= http::status::bad_request);
+    if (r.streamed && detail.empty() && source_) return {std::nullopt, http::status::ok, true};
+    source_ = nullptr;
     if (r.streamed && detail.empty()) {
       try {
         write_streamed(nullptr, 0, false);
@@ -333,7 +537,7 @@ class session : public std::enable_shared_from_this<session>, private body_sink 
       broken_ = true;
       return {std::nullopt, status};
     }
-    response res = failed   ? problem(version_, keep_alive_, status, detail, request_id_)
+    response res = failed   ? refusal(status, detail)
                    : r.body ? make_response(version_, keep_alive_, status, to_text(*r.body),
                                             r.content_type, request_id_)
                             : make_response(version_, keep_alive_, status, std::move(r.text),
@@ -344,6 +548,7 @@ class session : public std::enable_shared_from_this<session>, private body_sink 
   /// On the strand: writes the call's answer, or finishes a streamed one.
   void answer(answer_of_call a) {
     if (a.res) return send(std::move(*a.res));
+    if (a.from_source) return send_source();
     finished(a.status);
   }
 
@@ -362,6 +567,11 @@ class session : public std::enable_shared_from_this<session>, private body_sink 
     streamed_.reset();
     serializer_.reset();
     head_written_ = false;
+    source_ = nullptr;
+    source_length_.reset();
+    transferred_ = 0;
+    transfer_started_.reset();
+    too_slow_ = false;
     version_ = 11;
     keep_alive_ = false;
     method_ = "-";
@@ -375,9 +585,18 @@ class session : public std::enable_shared_from_this<session>, private body_sink 
       keep_alive_ = false;
       linger_ = true;
     }
-    auto res = problem(version_, keep_alive_, status, detail, request_id_);
+    auto res = refusal(status, detail);
     if (!allow_.empty()) res.set(http::field::allow, allow_);
     send(std::move(res));
+  }
+
+  /// A problem answer; a 408, 429 or 503 says when to retry.
+  response refusal(http::status status, std::string_view detail) const {
+    auto res = problem(version_, keep_alive_, status, detail, request_id_);
+    if (status == http::status::request_timeout || status == http::status::too_many_requests ||
+        status == http::status::service_unavailable)
+      res.set(http::field::retry_after, retry_after_seconds);
+    return res;
   }
 
   void send(response res) {
@@ -462,6 +681,17 @@ class session : public std::enable_shared_from_this<session>, private body_sink 
   bool head_written_ = false;
   bool expect_continue_ = false;
   bool linger_ = false;
+  bool obs_fold_ = false;  // the head being parsed has a folded line
+  // The transfer under way (an upload's body, a download): its bytes so far,
+  // its start, and the minimum rate's timer (uploads).
+  std::uint64_t transferred_ = 0;
+  std::optional<std::chrono::steady_clock::time_point> transfer_started_;
+  asio::steady_timer rate_timer_{stream_.get_executor()};
+  bool too_slow_ = false;
+  // A download streamed on the strand once the call returned (stream()).
+  trevor::byte_reader source_;
+  std::optional<std::uint64_t> source_length_;
+  std::vector<char> chunk_;
   std::array<char, 16 * 1024> scratch_{};
   bool broken_ = false;
   bool first_ = true;

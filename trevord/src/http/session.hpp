@@ -12,6 +12,9 @@
 // moment, so that it reads the refusal rather than a reset. Every request is
 // logged and counted in the metrics once answered.
 
+#include <atomic>
+#include <cstddef>
+
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/thread_pool.hpp>
 
@@ -33,6 +36,8 @@ struct session_context {
   boost::asio::thread_pool& workers;    // calls that touch the database
   boost::asio::thread_pool& transfers;  // streamed uploads
   worker_bridge& bridge;
+  /// Open connections (sessions alive), for TREVOR_MAX_CONNECTIONS.
+  std::atomic<std::size_t> connections{0};
 };
 
 /// Serves the accepted connection `socket` (whose executor is its strand)

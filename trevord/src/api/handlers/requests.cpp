@@ -5,6 +5,7 @@
 #include "api/handlers/handlers.hpp"
 #include "api/json_io.hpp"
 #include "http/multipart.hpp"
+#include "trevor/text.hpp"
 
 namespace trevord::handlers {
 
@@ -24,6 +25,8 @@ struct upload_fields {
 };
 
 void apply_field(upload_fields& fields, std::string_view name, std::string value) {
+  if (!trevor::valid_utf8(name)) invalid("form field", "its name is not valid UTF-8");
+  require_utf8(name, value);
   auto& o = fields.object;
   if (name == "output_type") {
     o.output_type = parse_choice<trevor::output_type>("output_type", value);
@@ -82,7 +85,10 @@ reply upload(api& a, call& c, Store&& store) {
         apply_field(fields, part->name, form.read_all(part->name, 4 * trevor::max_metadata_text));
         continue;
       }
-      if (input.filename.empty()) input.filename = part->filename.value_or("");
+      if (input.filename.empty()) {
+        input.filename = part->filename.value_or("");
+        require_utf8("filename", input.filename);
+      }
       if (input.filename.empty()) invalid("file", "the part has no filename");
       fields.require_complete("a form field before the file part");
       // The file part ends the form: a field after it would come too late to
@@ -185,11 +191,19 @@ reply object_content(api& a, call& c) {
   const auto request_id = c.id("request_id");
   const auto object_id = c.id("object_id");
   const auto object = a.workflow.objects.get(who, request_id, object_id);
-  c.sink->start(
+  // download() authorises, commits the audit event and then streams the blob
+  // on this worker: stop it at its first byte, and let the server stream the
+  // blob off the worker instead (the object's storage key never changes).
+  struct authorised {};
+  try {
+    a.workflow.objects.download(who, request_id, object_id,
+                                [](std::string_view) { throw authorised{}; });
+  } catch (const authorised&) {
+  }
+  c.sink->stream(
       static_cast<std::uint64_t>(object.size_bytes), "application/octet-stream",
-      fmt::format("attachment; filename=\"{}\"", trevor::sanitize_filename(object.filename)));
-  a.workflow.objects.download(who, request_id, object_id,
-                              [&](std::string_view chunk) { c.sink->write(chunk); });
+      fmt::format("attachment; filename=\"{}\"", trevor::sanitize_filename(object.filename)),
+      a.blobs.open(object.storage_key));
   reply r;
   r.streamed = true;
   return r;

@@ -1,5 +1,7 @@
 #include "store/audit_tree.hpp"
 
+#include <array>
+
 #include <fmt/format.h>
 
 #include "store/audit_store.hpp"
@@ -77,40 +79,43 @@ std::vector<audit_event> unsealed_events(connection& c, std::int64_t after_seq, 
   return query_all(c, prepared(sql), audit_event_row::read, after, n);
 }
 
+namespace {
+
+// Inserts `items` with multi-row statements of at most 500 rows, each row's
+// values written by `values_of` (in placeholder order).
+template <class T, class ValuesOf>
+void insert_in_chunks(connection& c, const char* head, const char* row, std::span<const T> items,
+                      std::size_t per_row, ValuesOf&& values_of) {
+  constexpr std::size_t per_statement = 500;
+  for (std::size_t at = 0; at < items.size(); at += per_statement) {
+    const auto part = items.subspan(at, std::min(per_statement, items.size() - at));
+    std::vector<nullable_text> values;
+    values.reserve(part.size() * per_row);
+    for (const auto& item : part)
+      for (auto& v : values_of(item)) values.emplace_back(std::optional<std::string>(std::move(v)));
+    execute_multi_insert(c, head, row, part.size(), values);
+  }
+}
+
+}  // namespace
+
 void insert_audit_leaves(connection& c, std::span<const new_leaf> leaves) {
   static constexpr char head[] =
       "INSERT INTO audit_leaves (leaf_index, event_id, event_seq, leaf_hash)";
   static constexpr char row[] = "(CAST($ AS BIGINT), $, CAST($ AS BIGINT), $)";
-  constexpr std::size_t per_statement = 500;
-  for (std::size_t at = 0; at < leaves.size(); at += per_statement) {
-    const auto part = leaves.subspan(at, std::min(per_statement, leaves.size() - at));
-    std::vector<nullable_text> values;
-    values.reserve(part.size() * 4);
-    for (const auto& l : part) {
-      values.emplace_back(std::optional<std::string>(std::to_string(l.index)));
-      values.emplace_back(std::optional<uuid>(l.event_id));
-      values.emplace_back(std::optional<std::string>(std::to_string(l.event_seq)));
-      values.emplace_back(std::optional<std::string>(to_hex(l.hash)));
-    }
-    execute_multi_insert(c, head, row, part.size(), values);
-  }
+  insert_in_chunks(c, head, row, leaves, 4, [](const new_leaf& l) {
+    return std::array<std::string, 4>{std::to_string(l.index), l.event_id.str(),
+                                      std::to_string(l.event_seq), to_hex(l.hash)};
+  });
 }
 
 void insert_audit_nodes(connection& c, std::span<const new_node> nodes) {
   static constexpr char head[] = "INSERT INTO audit_tree_nodes (level, node_index, hash)";
   static constexpr char row[] = "(CAST($ AS BIGINT), CAST($ AS BIGINT), $)";
-  constexpr std::size_t per_statement = 500;
-  for (std::size_t at = 0; at < nodes.size(); at += per_statement) {
-    const auto part = nodes.subspan(at, std::min(per_statement, nodes.size() - at));
-    std::vector<nullable_text> values;
-    values.reserve(part.size() * 3);
-    for (const auto& n : part) {
-      values.emplace_back(std::optional<std::string>(std::to_string(n.id.level)));
-      values.emplace_back(std::optional<std::string>(std::to_string(n.id.index)));
-      values.emplace_back(std::optional<std::string>(to_hex(n.hash)));
-    }
-    execute_multi_insert(c, head, row, part.size(), values);
-  }
+  insert_in_chunks(c, head, row, nodes, 3, [](const new_node& n) {
+    return std::array<std::string, 3>{std::to_string(n.id.level), std::to_string(n.id.index),
+                                      to_hex(n.hash)};
+  });
 }
 
 std::vector<hash256> stored_tree::subtree_hashes(std::span<const subtree_id> ids) const {

@@ -279,6 +279,13 @@ TEST_CASE("project sync: counts, archive, and malformed lists") {
   CHECK(
       d.post("/admin/projects/sync", world::r1, json::object{{"projects", json::array{}}}).status ==
       403);
+  // A list given as null is refused, not read as "no projects" (which would
+  // archive every project).
+  auto null_list =
+      d.post("/admin/projects/sync", world::admin, json::object{{"projects", nullptr}});
+  CHECK(null_list.status == 422);
+  CHECK(null_list.detail().find("projects: must be an array, not null") != std::string::npos);
+  CHECK(str(d.get("/projects/" + other, world::r1).json(), "status") == "active");
   auto bad = d.post("/admin/projects/sync", world::admin,
                     json::object{{"projects", json::array{json::object{{"id", "x"}}}}});
   CHECK(bad.status == 422);

@@ -94,8 +94,10 @@ class json_body {
   template <class E>
   E enumeration(std::string_view field) const;
   /// Calls `fn(json_body&)` for each object of the array member `field`
-  /// (absent or null: never). 422 when it is not an array of objects; a
-  /// refusal from `fn` is reported as "<field>[i].<its detail>".
+  /// (absent: never). 422 when it is not an array of objects — null
+  /// included: a list given as null is a client's mistake, never "empty"
+  /// (a sync that read it as empty would archive everything); a refusal from
+  /// `fn` is reported as "<field>[i].<its detail>".
   template <class Fn>
   void each_object(std::string_view field, Fn&& fn) const;
   /// 422 for any member not in `known`.
@@ -144,7 +146,8 @@ E parse_choice(std::string_view field, std::string_view text) {
 template <class Fn>
 void json_body::each_object(std::string_view field, Fn&& fn) const {
   const auto* list = find(field);
-  if (!list || list->is_null()) return;
+  if (!list) return;
+  if (list->is_null()) invalid(field, "must be an array, not null (omit it, or send [])");
   if (!list->is_array()) invalid(field, "must be an array");
   std::size_t i = 0;
   for (const auto& item : list->as_array()) {

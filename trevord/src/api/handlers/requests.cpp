@@ -267,7 +267,9 @@ reply agent_review(api& a, call& c) {
   input.decision = body.enumeration<trevor::review_decision>("decision");
   input.summary = body.optional_string("summary").value_or("");
   if (const auto* findings = body.find("findings"); findings && !findings->is_null()) {
-    if (!findings->is_array()) invalid("findings", "must be an array");
+    // An array of rule results, or the built-in agent's shape ({"policy", "objects"}).
+    if (!findings->is_array() && !findings->is_object())
+      invalid("findings", "must be an array or an object");
     input.findings_json = json::serialize(*findings);
   }
   return ok(to_json(a.workflow.reviews.record_agent_review(credential, c.id("request_id"), input)),

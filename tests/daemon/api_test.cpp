@@ -963,3 +963,55 @@ TEST_CASE(
 }
 
 }  // namespace trevord::test
+
+namespace trevord::test {
+
+TEST_CASE("GET /requests pages: a bare array, X-Next-Cursor and a Link to the next page") {
+  daemon d;
+  world w(d);
+  std::vector<std::string> made;
+  for (int i = 0; i < 5; ++i) made.push_back(w.draft());
+  auto first = d.get("/requests?limit=2", world::r1);
+  REQUIRE(first.status == 200);
+  REQUIRE(first.json().is_array());
+  CHECK(first.json().as_array().size() == 2);
+  REQUIRE(first.headers.count("x-next-cursor"));
+  REQUIRE(first.headers.count("link"));
+  const auto& link = first.headers.at("link");
+  const auto lt = link.find('<'), gt = link.find('>');
+  REQUIRE(lt != std::string::npos);
+  REQUIRE(gt != std::string::npos);
+  CHECK(link.substr(gt) == ">; rel=\"next\"");
+  std::vector<std::string> seen;
+  const auto first_items = first.json();
+  for (const auto& r : first_items.as_array()) seen.push_back(str(r, "id"));
+  std::string next = link.substr(lt + 1, gt - lt - 1);
+  while (!next.empty()) {
+    auto page = d.get(next, world::r1);
+    REQUIRE(page.status == 200);
+    const auto items = page.json();
+    for (const auto& r : items.as_array()) seen.push_back(str(r, "id"));
+    next.clear();
+    if (page.headers.count("link")) {
+      const auto& l = page.headers.at("link");
+      next = l.substr(l.find('<') + 1, l.find('>') - l.find('<') - 1);
+    } else {
+      CHECK_FALSE(page.headers.count("x-next-cursor"));
+    }
+  }
+  REQUIRE(seen.size() == 5);
+  CHECK(seen.front() == made.back());  // newest first
+  // Without a limit, the default page holds them all and no next link.
+  auto all = d.get("/requests", world::r1);
+  CHECK(all.json().as_array().size() == 5);
+  CHECK_FALSE(all.headers.count("link"));
+  // Bad values name the parameter.
+  auto zero = d.get("/requests?limit=0", world::r1);
+  CHECK(zero.status == 422);
+  CHECK(zero.detail().find("limit") != std::string::npos);
+  auto bad = d.get("/requests?cursor=nonsense", world::r1);
+  CHECK(bad.status == 422);
+  CHECK(bad.detail().find("cursor") != std::string::npos);
+}
+
+}  // namespace trevord::test

@@ -48,6 +48,19 @@ struct request_detail {
 struct request_list_filter {
   std::optional<uuid> project_id;
   std::optional<request_status> status;
+  /// list_page(): at most this many (1 to max_request_page); 0: all.
+  std::size_t limit = 0;
+  /// list_page(): the next_cursor of the previous page; empty: the first.
+  std::string cursor;
+};
+
+inline constexpr std::size_t max_request_page = 1000;
+
+/// One page of requests, newest first.
+struct request_page {
+  std::vector<airlock_request> items;
+  /// Empty when this was the last page.
+  std::string next_cursor;
 };
 
 /// Requests: create, submit, resubmit, withdraw; read and list.
@@ -85,6 +98,10 @@ class TREVOR_EXPORT request_service {
   /// tre_admin and the agent see every request; anyone else those of their
   /// projects. Newest first.
   std::vector<airlock_request> list(const actor& who, const request_list_filter& filter = {}) const;
+  /// The requests `who` may see, newest first, a page at a time: keyset
+  /// paging on (created_at, id), stable while requests are created. A
+  /// malformed cursor or a limit above max_request_page is invalid_argument.
+  request_page list_page(const actor& who, const request_list_filter& filter) const;
 
  private:
   airlock_request move(const actor& who, const uuid& request_id, operation op);

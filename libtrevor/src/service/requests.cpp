@@ -1,4 +1,5 @@
 // workflow: requests — creation, submission, withdrawal, reads, the stuck sweep.
+#include <charconv>
 #include <iterator>
 
 #include <fmt/format.h>
@@ -184,15 +185,55 @@ std::vector<std::pair<request_status, std::int64_t>> request_service::count_by_s
   });
 }
 
+namespace {
+
+// A page cursor: the last request's created_at (microseconds) and id.
+std::string encode_request_cursor(const airlock_request& r) {
+  return fmt::format("{}.{}", r.created_at.micros(), r.id.str());
+}
+
+std::pair<timestamp, uuid> decode_request_cursor(std::string_view text) {
+  const auto dot = text.find('.');
+  std::int64_t micros = 0;
+  const auto digits = text.substr(0, dot);
+  const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), micros);
+  const auto id = dot == std::string_view::npos ? std::nullopt : uuid::parse(text.substr(dot + 1));
+  if (dot == std::string_view::npos || ec != std::errc() || end != digits.data() + digits.size() ||
+      !id)
+    throw error(errc::invalid_argument, "cursor: not a cursor this server gave out");
+  return {timestamp(micros), *id};
+}
+
+}  // namespace
+
 std::vector<airlock_request> request_service::list(const actor& who,
                                                    const request_list_filter& filter) const {
+  auto all = filter;
+  all.limit = 0;
+  all.cursor.clear();
+  return list_page(who, all).items;
+}
+
+request_page request_service::list_page(const actor& who, const request_list_filter& filter) const {
+  if (filter.limit > max_request_page)
+    throw error(errc::invalid_argument,
+                fmt::format("limit: at most {}, not {}", max_request_page, filter.limit));
+  detail::request_filter f;
+  f.project_id = filter.project_id;
+  f.status = filter.status;
+  if (!filter.cursor.empty()) f.before = decode_request_cursor(filter.cursor);
+  // One more than asked for tells whether there is a next page.
+  f.limit = filter.limit == 0 ? 0 : filter.limit + 1;
   return detail::run_transaction(s_.db.impl(), mode::read, "list requests", [&](connection& c) {
     if (!who.is_agent()) detail::require_active_user(c, who);
-    detail::request_filter f;
-    f.project_id = filter.project_id;
-    f.status = filter.status;
     if (!who.tre_admin && !who.is_agent()) f.member_id = who.user_id;
-    return detail::list_requests(c, f);
+    request_page page;
+    page.items = detail::list_requests(c, f);
+    if (filter.limit != 0 && page.items.size() > filter.limit) {
+      page.items.resize(filter.limit);
+      page.next_cursor = encode_request_cursor(page.items.back());
+    }
+    return page;
   });
 }
 

@@ -1,6 +1,7 @@
 #include "store/requests.hpp"
 
 #include <algorithm>
+#include <limits>
 
 #include "store/query.hpp"
 
@@ -181,13 +182,21 @@ std::vector<airlock_request> list_requests(connection& c, const request_filter& 
       "AND (CAST(:status AS TEXT) IS NULL OR r.status = :status2) "
       "AND (CAST(:member AS TEXT) IS NULL OR EXISTS (SELECT 1 FROM project_memberships m "
       "     WHERE m.project_id = r.project_id AND m.user_id = :member2)) "
-      "ORDER BY r.created_at DESC, r.id DESC";
+      "AND (CAST(:before_at AS TEXT) IS NULL OR r.created_at < :before_at2 "
+      "     OR (r.created_at = :before_at3 AND r.id < :before_id)) "
+      "ORDER BY r.created_at DESC, r.id DESC LIMIT :n";
   nullable_text project(f.project_id);
   nullable_text status(f.status ? std::optional<std::string>(std::string(to_string(*f.status)))
                                 : std::nullopt);
   nullable_text member(f.member_id);
+  nullable_text before_at(f.before ? std::optional<timestamp>(f.before->first) : std::nullopt);
+  nullable_text before_id(f.before ? std::optional<uuid>(f.before->second) : std::nullopt);
+  long long n =
+      f.limit == 0 ? std::numeric_limits<long long>::max() : static_cast<long long>(f.limit);
   return query_all(c, one_time(sql), request_row::read, nullable(project), nullable(project),
-                   nullable(status), nullable(status), nullable(member), nullable(member));
+                   nullable(status), nullable(status), nullable(member), nullable(member),
+                   nullable(before_at), nullable(before_at), nullable(before_at),
+                   nullable(before_id), n);
 }
 
 std::vector<std::pair<request_status, std::int64_t>> zero_status_counts() {

@@ -21,8 +21,12 @@ struct request_filter {
   std::optional<request_status> status;
   /// Only requests of projects this user belongs to (any role).
   std::optional<uuid> member_id;
+  /// Keyset: only requests older than this (created_at, id) in list order.
+  std::optional<std::pair<timestamp, uuid>> before;
+  /// At most this many; 0: all.
+  std::size_t limit = 0;
 };
-/// Newest first.
+/// Newest first: (created_at, id) descending.
 std::vector<airlock_request> list_requests(connection& c, const request_filter& f);
 
 /// Every status with a count of 0, in enum order (to be filled in).

@@ -76,6 +76,8 @@ struct reply {
   bool streamed = false;                   // the handler answered through call::sink
   std::string text;                        // a non-JSON body (metrics, OpenAPI)
   std::string content_type = "application/json";
+  /// Extra response header fields (a list's X-Next-Cursor and Link).
+  std::vector<std::pair<std::string, std::string>> headers;
 };
 
 }  // namespace trevord

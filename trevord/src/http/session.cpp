@@ -542,6 +542,8 @@ class session : public std::enable_shared_from_this<session>, private body_sink 
                                             r.content_type, request_id_)
                             : make_response(version_, keep_alive_, status, std::move(r.text),
                                             r.content_type, request_id_);
+    if (!failed)
+      for (const auto& [name, value] : r.headers) res.set(name, value);
     return {std::move(res), status};
   }
 

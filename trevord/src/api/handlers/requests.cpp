@@ -1,4 +1,6 @@
 // Requests, objects, reviews and a request's audit trail.
+#include <charconv>
+
 #include <fmt/format.h>
 #include <boost/json/serialize.hpp>
 
@@ -125,13 +127,37 @@ reply request_create(api& a, call& c) {
   return ok(to_json(a.workflow.requests.create(person(c), input)), http::status::created);
 }
 
+// A bare JSON array, newest first, as old clients expect; a page at a time
+// (trevord/README.md, "Paging"): `limit` (default 500, at most 1000) and
+// `cursor`; when there is more, the answer carries X-Next-Cursor and a Link
+// rel="next" to the next page.
 reply requests_list(api& a, call& c) {
+  constexpr std::size_t default_limit = 500;
   trevor::request_list_filter f;
   f.project_id = c.query_id("project_id");
   if (auto s = c.query_value("status")) {
     f.status = parse_choice<trevor::request_status>("status", *s);
   }
-  return ok(to_json(a.workflow.requests.list(reader(c), f)));
+  f.limit = default_limit;
+  if (auto l = c.query_value("limit")) {
+    std::size_t n = 0;
+    const auto [end, ec] = std::from_chars(l->data(), l->data() + l->size(), n);
+    if (ec != std::errc() || end != l->data() + l->size() || n < 1 || n > trevor::max_request_page)
+      invalid("limit",
+              fmt::format("must be a whole number from 1 to {}", trevor::max_request_page));
+    f.limit = n;
+  }
+  if (auto cur = c.query_value("cursor")) f.cursor = std::string(*cur);
+  auto page = a.workflow.requests.list_page(reader(c), f);
+  auto r = ok(to_json(page.items));
+  if (!page.next_cursor.empty()) {
+    std::string next = fmt::format("/requests?limit={}&cursor={}", f.limit, page.next_cursor);
+    if (f.project_id) next += "&project_id=" + f.project_id->str();
+    if (f.status) next += fmt::format("&status={}", trevor::to_string(*f.status));
+    r.headers.emplace_back("X-Next-Cursor", page.next_cursor);
+    r.headers.emplace_back("Link", fmt::format("<{}>; rel=\"next\"", next));
+  }
+  return r;
 }
 
 reply request_get(api& a, call& c) {

@@ -867,3 +867,52 @@ TEST_CASE("every package carries the project's SDC policy, overrides applied") {
 }
 
 }  // namespace trevor
+
+namespace trevor {
+
+TEST_CASE("storage check: orphans and interrupted uploads removed, referenced files never") {
+  release_world rw;
+  auto& w = rw.w;
+  const auto r = w.draft(2);
+  const auto objects = w.flow.objects.list(w.c1, r.id);
+  const auto root = std::filesystem::path(w.blobs.root());
+  const auto old = std::filesystem::file_time_type::clock::now() - std::chrono::hours(2);
+  // A blob no row refers to (an upload whose transaction never committed),
+  // an interrupted upload's temporary file, both two hours old; and a fresh
+  // orphan (its upload may still be committing).
+  w.blobs.put("p/r/orphan.bin", string_reader("lost"), 100);
+  std::filesystem::last_write_time(root / "p/r/orphan.bin", old);
+  { std::ofstream(root / "p/r/.tmp-interrupted") << "half an upload"; }
+  std::filesystem::last_write_time(root / "p/r/.tmp-interrupted", old);
+  w.blobs.put("p/r/fresh.bin", string_reader("new"), 100);
+  // A referenced file, old too.
+  std::filesystem::last_write_time(root / objects[0].storage_key, old);
+
+  auto report = w.flow.sweeps.check_storage(/*remove=*/false);
+  CHECK(report.orphans == std::vector<std::string>{"p/r/orphan.bin"});
+  CHECK(report.temporaries == std::vector<std::string>{"p/r/.tmp-interrupted"});
+  CHECK(report.orphan_bytes == 4 + 14);
+  CHECK_FALSE(report.removed);
+  CHECK(report.ok());
+  CHECK(std::filesystem::exists(root / "p/r/orphan.bin"));
+
+  report = w.flow.sweeps.check_storage(/*remove=*/true);
+  CHECK(report.removed);
+  CHECK_FALSE(std::filesystem::exists(root / "p/r/orphan.bin"));
+  CHECK_FALSE(std::filesystem::exists(root / "p/r/.tmp-interrupted"));
+  CHECK(std::filesystem::exists(root / "p/r/fresh.bin"));
+  for (const auto& o : objects) CHECK(std::filesystem::exists(root / o.storage_key));
+
+  // Rows whose file is gone, or whose bytes changed, are reported.
+  std::filesystem::remove(root / objects[0].storage_key);
+  {
+    std::ofstream f(root / objects[1].storage_key, std::ios::binary | std::ios::trunc);
+    f << std::string(static_cast<std::size_t>(objects[1].size_bytes), 'x');
+  }
+  report = w.flow.sweeps.check_storage(false, /*verify_checksums=*/true);
+  CHECK(report.missing_objects == std::vector<uuid>{objects[0].id});
+  CHECK(report.corrupted_objects == std::vector<uuid>{objects[1].id});
+  CHECK_FALSE(report.ok());
+}
+
+}  // namespace trevor

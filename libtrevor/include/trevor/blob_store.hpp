@@ -9,6 +9,7 @@
 //
 // Thread-safety: implementations must allow concurrent calls.
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
@@ -40,6 +41,15 @@ struct blob_info {
   std::string key;
   std::string sha256;  // lower-case hex
   std::int64_t size = 0;
+};
+
+/// One file a blob store holds, as its listing shows it.
+struct stored_blob {
+  std::string key;  // the blob's key; for a temporary file, its path under the store
+  std::int64_t size = 0;
+  std::chrono::system_clock::time_point modified;
+  /// A put() that never finished (the process died mid-upload) left it.
+  bool temporary = false;
 };
 
 class TREVOR_EXPORT blob_store {
@@ -76,6 +86,14 @@ class TREVOR_EXPORT blob_store {
   /// transaction that would have recorded it fails. Never used on a blob a
   /// committed object names (objects are never deleted). Missing keys are ignored.
   virtual void discard(const std::string& key) noexcept = 0;
+
+  /// Every blob and temporary file the store holds, in no particular order
+  /// (storage checks and the orphan sweep). The default throws
+  /// error(invalid_argument): a store that cannot list is never swept.
+  virtual void for_each_blob(const std::function<void(const stored_blob&)>& fn) const;
+
+  /// Removes a temporary file for_each_blob() listed. Missing ones are ignored.
+  virtual void discard_temporary(const std::string& key) noexcept;
 };
 
 /// Blobs as files under one directory (TREVOR_STORAGE_DIR). put() writes a
@@ -93,6 +111,8 @@ class TREVOR_EXPORT filesystem_blob_store final : public blob_store {
   bool exists(const std::string& key) const override;
   bool verify(const std::string& key, std::string_view sha256) const override;
   void discard(const std::string& key) noexcept override;
+  void for_each_blob(const std::function<void(const stored_blob&)>& fn) const override;
+  void discard_temporary(const std::string& key) noexcept override;
 
   const std::filesystem::path& root() const noexcept { return root_; }
 

@@ -3,6 +3,8 @@
 // requests, expiring links, interrupted releases and agent reviews. Each sweep is safe with
 // several daemons sweeping at once.
 
+#include <chrono>
+#include <string>
 #include <vector>
 
 #include "trevor/export.hpp"
@@ -13,6 +15,26 @@ namespace trevor {
 namespace detail {
 struct workflow_state;
 }  // namespace detail
+
+/// What check_storage() found in the blob store.
+struct storage_report {
+  std::size_t files = 0;  // blobs and temporary files listed
+  /// Blobs no committed row refers to, older than the margin.
+  std::vector<std::string> orphans;
+  /// Temporary files of uploads that never finished, older than the margin.
+  std::vector<std::string> temporaries;
+  std::int64_t orphan_bytes = 0;  // both kinds
+  bool removed = false;           // whether the two lists above were removed
+  /// Object versions whose file is gone (slots never filled excluded).
+  std::vector<uuid> missing_objects;
+  /// Release packages whose file is gone (by storage key).
+  std::vector<std::string> missing_packages;
+  /// Object versions whose bytes no longer match their SHA-256 (when verified).
+  std::vector<uuid> corrupted_objects;
+  bool ok() const noexcept {
+    return missing_objects.empty() && missing_packages.empty() && corrupted_objects.empty();
+  }
+};
 
 /// The sweeps (trevord runs them every TREVOR_SWEEP_SECONDS).
 class TREVOR_EXPORT sweep_service {
@@ -43,6 +65,16 @@ class TREVOR_EXPORT sweep_service {
   /// failed attempt (request.agent_review_failed, reason "interrupted",
   /// actor "system"), so a worker tries it again. Returns the requests moved.
   std::vector<airlock_request> interrupted_agent_reviews();
+
+  /// Compares the blob store with the database (trevord storage check, and
+  /// the orphan sweep with `remove`): blobs no row refers to and temporary
+  /// files of interrupted uploads, older than `margin` (so that an upload or
+  /// release still on its way is never touched), are reported — and removed
+  /// with `remove`; a referenced file is never removed. Rows whose file is
+  /// missing are reported, and with `verify_checksums` every object's bytes
+  /// are re-hashed. invalid_argument for a store that cannot list itself.
+  storage_report check_storage(bool remove, bool verify_checksums = false,
+                               std::chrono::seconds margin = std::chrono::hours(1));
 
  private:
   detail::workflow_state& s_;

@@ -232,6 +232,41 @@ void filesystem_blob_store::discard(const std::string& key) noexcept {
   }
 }
 
+void blob_store::for_each_blob(const std::function<void(const stored_blob&)>&) const {
+  throw error(errc::invalid_argument, "this blob store cannot list what it holds");
+}
+
+void blob_store::discard_temporary(const std::string&) noexcept {}
+
+void filesystem_blob_store::for_each_blob(const std::function<void(const stored_blob&)>& fn) const {
+  std::error_code ec;
+  for (auto it = std::filesystem::recursive_directory_iterator(root_, ec);
+       !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
+    std::error_code fe;
+    if (!it->is_regular_file(fe) || fe) continue;
+    stored_blob b;
+    b.key = std::filesystem::relative(it->path(), root_, fe).generic_string();
+    if (fe) continue;
+    b.size = static_cast<std::int64_t>(it->file_size(fe));
+    const auto t = it->last_write_time(fe);
+    if (fe) continue;
+    b.modified = std::chrono::time_point_cast<std::chrono::system_clock::duration>(
+        std::chrono::file_clock::to_sys(t));
+    b.temporary = it->path().filename().string().starts_with(".tmp-");
+    fn(b);
+  }
+  if (ec)
+    throw error(errc::unavailable,
+                fmt::format("storage: cannot list {}: {}", root_.string(), ec.message()));
+}
+
+void filesystem_blob_store::discard_temporary(const std::string& key) noexcept {
+  // Only a .tmp- file directly named by a listing, never anything else.
+  const auto p = root_ / key;
+  if (!p.filename().string().starts_with(".tmp-") || key.find("..") != std::string::npos) return;
+  ::unlink(p.c_str());
+}
+
 std::string sanitize_filename(std::string_view filename) {
   std::string out;
   out.reserve(std::min(filename.size(), max_filename_component));

@@ -1,11 +1,15 @@
 // workflow: the sweeps — stuck requests, expiring links, interrupted
 // releases.
+#include <unordered_map>
+#include <unordered_set>
+
 #include <fmt/format.h>
 
 #include "db/transaction.hpp"
 #include "service/common.hpp"
 #include "service/workflow_state.hpp"
 #include "store/dashboard.hpp"
+#include "store/objects.hpp"
 #include "store/records.hpp"
 #include "store/requests.hpp"
 #include "trevor/error.hpp"
@@ -117,6 +121,53 @@ std::vector<airlock_request> sweep_service::interrupted_agent_reviews() {
         }
         return out;
       });
+}
+
+storage_report sweep_service::check_storage(bool remove, bool verify_checksums,
+                                            std::chrono::seconds margin) {
+  // The references first: a blob put after this read is younger than the
+  // margin, so it is never taken for an orphan.
+  const auto refs =
+      detail::run_transaction(s_.db.impl(), mode::read, "storage check",
+                              [](connection& c) { return detail::blob_references(c); });
+  std::unordered_map<std::string, const detail::blob_reference*> by_key;
+  by_key.reserve(refs.size());
+  for (const auto& r : refs) by_key.emplace(r.key, &r);
+
+  storage_report out;
+  std::unordered_set<std::string> present;
+  const auto cutoff = std::chrono::system_clock::now() - margin;
+  s_.blobs.for_each_blob([&](const stored_blob& b) {
+    ++out.files;
+    if (!b.temporary) present.insert(b.key);
+    if (b.modified > cutoff) return;
+    if (b.temporary) {
+      out.temporaries.push_back(b.key);
+      out.orphan_bytes += b.size;
+    } else if (!by_key.contains(b.key)) {
+      out.orphans.push_back(b.key);
+      out.orphan_bytes += b.size;
+    }
+  });
+  for (const auto& r : refs) {
+    if (present.contains(r.key)) {
+      if (verify_checksums && r.object_id && !r.checksum_sha256.empty() &&
+          !s_.blobs.verify(r.key, r.checksum_sha256))
+        out.corrupted_objects.push_back(*r.object_id);
+      continue;
+    }
+    if (r.object_id) {
+      if (!r.checksum_sha256.empty()) out.missing_objects.push_back(*r.object_id);
+    } else {
+      out.missing_packages.push_back(r.key);
+    }
+  }
+  if (remove) {
+    for (const auto& k : out.orphans) s_.blobs.discard(k);
+    for (const auto& k : out.temporaries) s_.blobs.discard_temporary(k);
+    out.removed = true;
+  }
+  return out;
 }
 
 }  // namespace trevor

@@ -169,4 +169,18 @@ std::optional<object_metadata> update_metadata(connection& c, const object_metad
                    m.checker_feedback_json, key, expected);
 }
 
+std::vector<blob_reference> blob_references(connection& c) {
+  static constexpr sql_text sql{
+      "SELECT storage_key, CAST(id AS TEXT), checksum_sha256 FROM output_objects "
+      "UNION ALL SELECT crate_storage_key, CAST(NULL AS TEXT), crate_checksum_sha256 "
+      "FROM release_records"};
+  return query_all(c, one_time(sql), [](row_reader& r) {
+    blob_reference b;
+    b.key = r.text();
+    b.object_id = r.opt_uuid();
+    b.checksum_sha256 = r.text();
+    return b;
+  });
+}
+
 }  // namespace trevor::detail

@@ -41,4 +41,15 @@ std::optional<object_metadata> find_metadata(connection& c, const uuid& logical_
 /// when someone else changed it first.
 std::optional<object_metadata> update_metadata(connection& c, const object_metadata& m);
 
+/// A blob a committed row refers to: an object version's file (object_id
+/// set; an ingress slot not yet filled has an empty checksum) or a release's
+/// package.
+struct blob_reference {
+  std::string key;
+  std::optional<uuid> object_id;
+  std::string checksum_sha256;
+};
+/// Every blob key the database refers to.
+std::vector<blob_reference> blob_references(connection& c);
+
 }  // namespace trevor::detail

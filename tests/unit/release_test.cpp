@@ -2,6 +2,8 @@
 // RO-Crate package and its metadata, tampering caught between approval and
 // release, signed links (forged, expired, replaced, for another object), the
 // ingress run through upload links, and the sweeps.
+#include <sys/wait.h>
+#include <unistd.h>
 #include <zip.h>
 
 #include <filesystem>
@@ -913,6 +915,89 @@ TEST_CASE("storage check: orphans and interrupted uploads removed, referenced fi
   CHECK(report.missing_objects == std::vector<uuid>{objects[0].id});
   CHECK(report.corrupted_objects == std::vector<uuid>{objects[1].id});
   CHECK_FALSE(report.ok());
+}
+
+}  // namespace trevor
+
+namespace trevor {
+namespace {
+
+// The pid of a process that has exited (and was reaped).
+int dead_pid() {
+  const pid_t child = ::fork();
+  if (child == 0) ::_exit(0);
+  int status = 0;
+  ::waitpid(child, &status, 0);
+  return child;
+}
+
+std::string this_host() {
+  char host[256] = {};
+  ::gethostname(host, sizeof host - 1);
+  return host;
+}
+
+}  // namespace
+
+TEST_CASE("a release whose process is gone is returned at once, not after the timeout") {
+  release_world rw;
+  auto& w = rw.w;
+  const auto approved = [&] {
+    const auto r = w.draft(1);
+    w.flow.requests.submit(w.r1, r.id);
+    w.flow.reviews.record(w.c1, r.id, test::decide(review_decision::approved));
+    w.flow.reviews.record(w.c2, r.id, test::decide(review_decision::approved));
+    return r;
+  };
+  // Two releases a killed process left RELEASING: one on this host, one on another.
+  const auto here = approved(), elsewhere = approved();
+  const auto gone = dead_pid();
+  audit_log log(w.fdb.db());
+  for (const auto& [r, holder] :
+       {std::pair{here, fmt::format("{}:{}", this_host(), gone)},
+        std::pair{elsewhere, fmt::format("another-host.example:{}", gone)}}) {
+    w.fdb.exec(fmt::format("UPDATE airlock_requests SET status = 'RELEASING' WHERE id = '{}'",
+                           r.id.str()));
+    log.append({.actor = "admin",
+                .event_type = "request.releasing",
+                .request_id = r.id,
+                .project_id = w.proj.id,
+                .payload_json = fmt::format(R"({{"holder": "{}"}})", holder)});
+  }
+  const auto returned = w.flow.sweeps.interrupted_releases();
+  REQUIRE(returned.size() == 1);
+  CHECK(returned[0].id == here.id);
+  CHECK(w.flow.requests.get(w.r1, here.id).status == request_status::approved);
+  CHECK(w.flow.requests.get(w.r1, elsewhere.id).status == request_status::releasing);
+  const auto failed = w.trail(here.id).back();
+  CHECK(failed.event_type == "request.release_failed");
+  CHECK(test::payload_of(failed).at("detail").as_string().find("is gone") != std::string::npos);
+
+  // A release by this process names it as the holder.
+  const auto fresh = approved();
+  w.flow.releases.release(w.admin, fresh.id);
+  for (const auto& e : w.trail(fresh.id))
+    if (e.event_type == "request.releasing")
+      CHECK(test::payload_of(e).at("holder").as_string() ==
+            fmt::format("{}:{}", this_host(), ::getpid()));
+}
+
+TEST_CASE("stale release scratch files are removed; a live process's are kept") {
+  release_world rw;
+  auto& w = rw.w;
+  const auto dir = std::filesystem::path(rw.scratch.path());
+  const auto gone = dead_pid();
+  const auto dead_zip = dir / fmt::format("trevor-release-{}-{}.zip", uuid::v7().str(), gone);
+  const auto dead_tmp =
+      dir / fmt::format("trevor-release-{}-{}.zip.Xa81Qz", uuid::v7().str(), gone);
+  const auto mine = dir / fmt::format("trevor-release-{}-{}.zip", uuid::v7().str(), ::getpid());
+  const auto other = dir / "unrelated.txt";
+  for (const auto& p : {dead_zip, dead_tmp, mine, other}) std::ofstream(p) << "x";
+  CHECK(w.flow.sweeps.stale_scratch_files() == 2);
+  CHECK_FALSE(std::filesystem::exists(dead_zip));
+  CHECK_FALSE(std::filesystem::exists(dead_tmp));
+  CHECK(std::filesystem::exists(mine));
+  CHECK(std::filesystem::exists(other));
 }
 
 }  // namespace trevor

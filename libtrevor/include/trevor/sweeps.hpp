@@ -56,8 +56,10 @@ class TREVOR_EXPORT sweep_service {
   std::vector<release_record> expiring_links();
 
   /// Returns to APPROVED every request left RELEASING for longer than
-  /// workflow_options::release_timeout (request.release_failed, reason
-  /// "interrupted"). Returns the requests moved.
+  /// workflow_options::release_timeout, or at once when the process that
+  /// started the release is gone (same host, no such pid: a kill -9)
+  /// (request.release_failed, reason "interrupted"). Returns the requests
+  /// moved.
   std::vector<airlock_request> interrupted_releases();
 
   /// Returns to SUBMITTED every request left in AGENT_REVIEW for longer than
@@ -65,6 +67,12 @@ class TREVOR_EXPORT sweep_service {
   /// failed attempt (request.agent_review_failed, reason "interrupted",
   /// actor "system"), so a worker tries it again. Returns the requests moved.
   std::vector<airlock_request> interrupted_agent_reviews();
+
+  /// Removes the release scratch files (workflow_options::scratch_dir) that
+  /// no live release owns: those of a process that is gone, or older than
+  /// release_timeout. trevord runs it at start and with the sweeps. Returns
+  /// the number of files removed.
+  std::size_t stale_scratch_files();
 
   /// Compares the blob store with the database (trevord storage check, and
   /// the orphan sweep with `remove`): blobs no row refers to and temporary

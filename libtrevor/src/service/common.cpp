@@ -1,5 +1,11 @@
 #include "service/common.hpp"
 
+#include <signal.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <charconv>
+
 #include <algorithm>
 
 #include <fmt/format.h>
@@ -213,6 +219,27 @@ std::optional<airlock_request> return_to_approved(connection& c, event_batch& ba
   payload["detail"] = detail;
   batch.event(actor_name, "request.release_failed", request_id, moved->project_id, payload);
   return moved;
+}
+
+const std::string& this_process() {
+  static const std::string id = [] {
+    char host[256] = {};
+    if (::gethostname(host, sizeof host - 1) != 0) host[0] = '\0';
+    return fmt::format("{}:{}", host, ::getpid());
+  }();
+  return id;
+}
+
+bool process_gone(std::string_view holder) {
+  const auto colon = holder.rfind(':');
+  if (colon == std::string_view::npos) return false;
+  const auto& me = this_process();
+  if (holder.substr(0, colon) != std::string_view(me).substr(0, me.rfind(':'))) return false;
+  long pid = 0;
+  const auto digits = holder.substr(colon + 1);
+  const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), pid);
+  if (ec != std::errc() || end != digits.data() + digits.size() || pid <= 0) return false;
+  return ::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH;
 }
 
 }  // namespace trevor::detail

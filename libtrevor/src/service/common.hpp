@@ -144,4 +144,11 @@ struct workflow_state;
 int fail_agent_review_in(connection& c, workflow_state& s, const uuid& request_id,
                          const std::string& actor_name, std::string_view reason);
 
+/// This process as the holder of a long operation (a release): "host:pid".
+const std::string& this_process();
+/// Whether the holder `this_process()` once named is certainly gone: on this
+/// host, with no process of that pid. False when unsure (another host, a
+/// malformed holder, a pid now used by another process).
+bool process_gone(std::string_view holder);
+
 }  // namespace trevor::detail

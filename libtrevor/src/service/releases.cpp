@@ -1,4 +1,6 @@
 // workflow: release (egress), delivery (ingress), their signed links and sweeps.
+#include <unistd.h>
+
 #include <limits>
 
 #include <fmt/format.h>
@@ -113,6 +115,9 @@ release_record release_service::release(const actor& who, const uuid& request_id
                                          moved->review_round);
     payload["release_id"] = release_id.str();
     payload["objects"] = static_cast<std::int64_t>(k.files.size());
+    // Who builds the package: the sweep returns the request at once when
+    // this process is gone (a kill -9), not after release_timeout.
+    payload["holder"] = detail::this_process();
     batch.event(detail::actor_name(who), "request.releasing", request_id, moved->project_id,
                 payload);
     batch.write(c);
@@ -133,7 +138,7 @@ release_record release_service::release(const actor& who, const uuid& request_id
       s_.options.audit->seal();
       content.audit_proof_json = s_.options.audit->prove_request(request_id).json();
     }
-    scratch_file zip{dir / fmt::format("trevor-release-{}.zip", release_id.str())};
+    scratch_file zip{dir / fmt::format("trevor-release-{}-{}.zip", release_id.str(), ::getpid())};
     detail::write_crate(zip.path, content, detail::crate_metadata(content), s_.blobs);
     crate = s_.blobs.put(key, file_reader(zip.path), std::numeric_limits<std::int64_t>::max());
   } catch (const std::exception& e) {

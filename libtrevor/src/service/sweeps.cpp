@@ -3,7 +3,10 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include <filesystem>
+
 #include <fmt/format.h>
+#include <boost/json/parse.hpp>
 
 #include "db/transaction.hpp"
 #include "service/common.hpp"
@@ -86,11 +89,21 @@ std::vector<airlock_request> sweep_service::interrupted_releases() {
     std::vector<airlock_request> out;
     event_batch batch(s_.ids);
     for (const auto& r : detail::list_requests(c, filter)) {
-      if (now < detail::later(r.updated_at, timeout)) continue;
-      auto moved = detail::return_to_approved(
-          c, batch, r.id, std::string(system_actor), "interrupted",
-          fmt::format("still RELEASING {} s after the release started",
-                      std::chrono::duration_cast<std::chrono::seconds>(timeout).count()));
+      std::string why;
+      if (!(now < detail::later(r.updated_at, timeout))) {
+        why = fmt::format("still RELEASING {} s after the release started",
+                          std::chrono::duration_cast<std::chrono::seconds>(timeout).count());
+      } else if (const auto p = detail::latest_event_payload(c, r.id, "request.releasing")) {
+        boost::system::error_code ec;
+        const auto v = boost::json::parse(*p, ec);
+        const auto* h = !ec && v.is_object() ? v.as_object().if_contains("holder") : nullptr;
+        if (h && h->is_string() && detail::process_gone(h->as_string()))
+          why = fmt::format("the process building the package ({}) is gone",
+                            std::string_view(h->as_string()));
+      }
+      if (why.empty()) continue;
+      auto moved =
+          detail::return_to_approved(c, batch, r.id, std::string(system_actor), "interrupted", why);
       if (!moved) continue;
       out.push_back(std::move(*moved));
     }
@@ -168,6 +181,36 @@ storage_report sweep_service::check_storage(bool remove, bool verify_checksums,
     out.removed = true;
   }
   return out;
+}
+
+std::size_t sweep_service::stale_scratch_files() {
+  const auto dir = s_.options.scratch_dir.empty() ? std::filesystem::temp_directory_path()
+                                                  : s_.options.scratch_dir;
+  const auto cutoff = std::filesystem::file_time_type::clock::now() - s_.options.release_timeout;
+  const auto host = [] {
+    const auto& me = detail::this_process();
+    return me.substr(0, me.rfind(':'));
+  }();
+  std::size_t removed = 0;
+  std::error_code ec;
+  for (auto it = std::filesystem::directory_iterator(dir, ec);
+       !ec && it != std::filesystem::directory_iterator(); it.increment(ec)) {
+    // trevor-release-<release id>-<pid>.zip, and libzip's temporary
+    // <that name>.<suffix> beside it.
+    const auto name = it->path().filename().string();
+    constexpr std::string_view prefix = "trevor-release-";
+    if (!name.starts_with(prefix)) continue;
+    const auto zip = name.find(".zip");
+    const auto dash = name.rfind('-', zip);
+    if (zip == std::string::npos || dash == std::string::npos || dash < prefix.size()) continue;
+    const auto pid = name.substr(dash + 1, zip - dash - 1);
+    std::error_code fe;
+    const bool old = it->last_write_time(fe) < cutoff && !fe;
+    if (old || detail::process_gone(host + ":" + pid)) {
+      if (std::filesystem::remove(it->path(), fe) && !fe) ++removed;
+    }
+  }
+  return removed;
 }
 
 }  // namespace trevor

@@ -295,4 +295,14 @@ std::vector<airlock_request> agent_reviews_before(connection& c, const timestamp
   return query_all(c, one_time(sql), request_row::read, at);
 }
 
+std::optional<std::string> latest_event_payload(connection& c, const uuid& request_id,
+                                                std::string_view event_type) {
+  static constexpr sql_text sql{
+      "SELECT payload FROM audit_events WHERE request_id = :r AND event_type = :t "
+      "ORDER BY seq DESC LIMIT 1"};
+  const std::string r = request_id.str(), t(event_type);
+  return query_one(
+      c, prepared(sql), [](row_reader& row) { return row.text(); }, r, t);
+}
+
 }  // namespace trevor::detail

@@ -105,6 +105,10 @@ std::vector<request_facts> stuck_requests(connection& c, long long hours, bool l
 /// submitted or resubmitted (the attempts of the current round).
 long long agent_review_failures(connection& c, const uuid& request_id);
 
+/// The payload of the request's latest event of `event_type`, if any.
+std::optional<std::string> latest_event_payload(connection& c, const uuid& request_id,
+                                                std::string_view event_type);
+
 /// Requests in AGENT_REVIEW whose last status change is before `cutoff`,
 /// oldest first.
 std::vector<airlock_request> agent_reviews_before(connection& c, const timestamp& cutoff);

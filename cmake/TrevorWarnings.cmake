@@ -11,7 +11,13 @@ target_compile_options(trevor_warnings INTERFACE
   -Wno-missing-field-initializers
   $<$<BOOL:${TREVOR_WERROR}>:-Werror>)
 
-if(TREVOR_SANITIZE)
+if(TREVOR_FUZZ)
+  # Everything instrumented for coverage; the fuzz targets link libFuzzer.
+  set(_trevor_fuzz -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize=vptr
+                   -fno-sanitize-recover=all -fno-omit-frame-pointer)
+  add_compile_options(${_trevor_fuzz})
+  add_link_options(-fsanitize=address,undefined)
+elseif(TREVOR_SANITIZE)
   # vptr checks are off: SOCI's backends are built without RTTI-compatible
   # visibility for UBSan and report false positives.
   set(_trevor_san -fsanitize=address,undefined -fno-sanitize=vptr

@@ -28,7 +28,8 @@ airlock_request request_service::create(const actor& who, const new_request& inp
                   fmt::format("project_id: project {} not found", input.project_id.str()));
     detail::require_active(p->actor_active);
     actor_facts a;
-    a.tre_admin = who.tre_admin;
+    a.auditor = who.auditor;
+    a.tre_admin = who.tre_admin && !who.auditor;
     a.roles = p->roles;
     detail::require_party(*first_rule(operation::create, input.direction), a, input.direction);
     if (p->status == project_status::archived)
@@ -191,7 +192,7 @@ std::vector<airlock_request> request_service::list(const actor& who,
     detail::request_filter f;
     f.project_id = filter.project_id;
     f.status = filter.status;
-    if (!who.tre_admin && !who.is_agent()) f.member_id = who.user_id;
+    if (!who.oversees() && !who.is_agent()) f.member_id = who.user_id;
     return detail::list_requests(c, f);
   });
 }

@@ -216,6 +216,8 @@ principal authenticator::from_claims(const trevor::identity_claims& claims,
     return p;
   }
   p.actor.tre_admin = has_role(p.realm_roles, admin_role);
+  // Read-only whatever else the person holds (the library ignores tre_admin then).
+  p.actor.auditor = has_role(p.realm_roles, auditor_role);
 
   std::string fingerprint;
   for (const auto* part : {&claims.subject, &claims.username, &claims.email, &claims.given_name,

@@ -105,7 +105,7 @@ trevord: TREVOR_PORT: 'http' is not a whole number from 0 to 65535
 trevord: TREVOR_LOG_LEVEL: 'verbose' is not one of debug, info, warning (or warn), error
 trevord: TREVOR_JWKS_FILE: not set; set it or TREVOR_JWKS_URL (without the identity provider's keys nobody can sign in)
 trevord: TREVOR_LINK_SECRET: not set; set it to at least 32 bytes, the same on every daemon (download and upload links are signed with it)
-trevord: TREVOR_AUDIT_SIGNING_KEY: not set; set it to the file of the audit trail's signer key (`trevord audit keygen` writes one); without it no checkpoint is signed"
+trevord: TREVOR_AUDIT_SIGNING_KEY: not set; set it to the file of the audit trail's signer key (\`trevord audit keygen\` writes one); without it no checkpoint is signed"
 if [ "$rc" = 1 ] && [ "$out" = "$want" ]; then
   ok "production: every missing or invalid setting reported in one run"
 else

@@ -48,7 +48,13 @@ void require_overseer(api& a, const call& c) {
 
 }  // namespace
 
-reply audit_checkpoint(api& a, call&) {
+reply audit_checkpoint(api& a, call& c) {
+  // Any signed-in user (the agent too), but not a deactivated one.
+  if (!c.who.agent()) {
+    const auto user = a.directory.find_user(c.who.actor.user_id);
+    if (!user) throw http_error(http::status::forbidden, "actor: not a known user");
+    if (!user->active) throw http_error(http::status::forbidden, "actor: the user is deactivated");
+  }
   auto note = a.audit.latest_checkpoint();
   if (!note)
     throw http_error(http::status::not_found,

@@ -113,7 +113,8 @@ int main(int argc, char** argv) {
   }
   const std::string url = argv[1];
   const std::int64_t seal_events = argc > 2 ? std::stoll(argv[2]) : 100000;
-  const std::int64_t proof_events = std::max(seal_events, argc > 3 ? std::stoll(argv[3]) : 1000000);
+  const std::int64_t proof_events =
+      std::max<std::int64_t>(seal_events, argc > 3 ? std::stoll(argv[3]) : 1000000);
   try {
     scratch s(url);
     const char* engine = s.postgres() ? "postgresql" : "sqlite";

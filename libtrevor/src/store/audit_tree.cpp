@@ -49,6 +49,14 @@ struct leaf_event_row {
   }
 };
 
+/// Rows per multi-row INSERT of leaves and nodes: a few, in a statement
+/// prepared once per connection. One of hundreds of rows costs SQLite time
+/// quadratic in its named parameters to prepare and bind, and is no faster on
+/// PostgreSQL (measured: tests/bench/audit_tree_bench).
+std::size_t rows_per_insert(const connection&) {
+  return max_prepared_insert_rows;
+}
+
 }  // namespace
 
 void lock_audit_sealer(connection& c) {
@@ -81,7 +89,7 @@ void insert_audit_leaves(connection& c, std::span<const new_leaf> leaves) {
   static constexpr char head[] =
       "INSERT INTO audit_leaves (leaf_index, event_id, event_seq, leaf_hash)";
   static constexpr char row[] = "(CAST($ AS BIGINT), $, CAST($ AS BIGINT), $)";
-  constexpr std::size_t per_statement = 500;
+  const std::size_t per_statement = rows_per_insert(c);
   for (std::size_t at = 0; at < leaves.size(); at += per_statement) {
     const auto part = leaves.subspan(at, std::min(per_statement, leaves.size() - at));
     std::vector<nullable_text> values;
@@ -99,7 +107,7 @@ void insert_audit_leaves(connection& c, std::span<const new_leaf> leaves) {
 void insert_audit_nodes(connection& c, std::span<const new_node> nodes) {
   static constexpr char head[] = "INSERT INTO audit_tree_nodes (level, node_index, hash)";
   static constexpr char row[] = "(CAST($ AS BIGINT), CAST($ AS BIGINT), $)";
-  constexpr std::size_t per_statement = 500;
+  const std::size_t per_statement = rows_per_insert(c);
   for (std::size_t at = 0; at < nodes.size(); at += per_statement) {
     const auto part = nodes.subspan(at, std::min(per_statement, nodes.size() - at));
     std::vector<nullable_text> values;
@@ -264,14 +272,16 @@ void for_each_audit_leaf(connection& c, const std::function<void(const stored_le
 }
 
 void for_each_audit_node(connection& c, const std::function<void(const new_node&)>& fn) {
-  // Keyset pages on (level, node_index); every stored level is ≥ 1.
+  // Keyset pages on (level, node_index); every stored level is ≥ 1. A row
+  // value comparison, so that both engines seek the primary key to the page
+  // (with `level > :l OR (…)` SQLite scanned the index from its start for
+  // every page: quadratic in the nodes).
   static constexpr sql_text sql{
-      "SELECT level, node_index, hash FROM audit_tree_nodes WHERE level > :l "
-      "OR (level = :l2 AND node_index > :i) ORDER BY level, node_index LIMIT :n"};
+      "SELECT level, node_index, hash FROM audit_tree_nodes WHERE (level, node_index) > "
+      "(:l, :i) ORDER BY level, node_index LIMIT :n"};
   long long level = 0, index = -1;
   const long long n = static_cast<long long>(chunk_rows);
   for (;;) {
-    const long long same_level = level;
     const auto rows = query_all(
         c, prepared(sql),
         [](row_reader& r) {
@@ -281,7 +291,7 @@ void for_each_audit_node(connection& c, const std::function<void(const new_node&
           node.hash = audit_hash_from_hex(r.text());
           return node;
         },
-        level, same_level, index, n);
+        level, index, n);
     for (const auto& node : rows) fn(node);
     if (rows.size() < chunk_rows) return;
     level = static_cast<long long>(rows.back().id.level);

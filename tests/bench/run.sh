@@ -12,9 +12,11 @@ echo "machine: $(nproc) cores, $(uname -m), $(grep -m1 'model name' /proc/cpuinf
 "$build/tests/bench/workflow_bench" "sqlite:///scratch.db" 2000
 "$build/tests/bench/dashboard_bench" "sqlite:///scratch.db" 100000
 "$build/tests/bench/release_bench" "sqlite:///scratch.db" 1024
+"$build/tests/bench/audit_tree_bench" "sqlite:///scratch.db" 100000 1000000
 PG_FSYNC=on "$here/../tools/pg-throwaway.sh" start "$state" >/dev/null
 "$build/tests/bench/audit_append_bench" "$(cat "$state/url")" 3000 10
 "$build/tests/bench/workflow_bench" "$(cat "$state/url")" 1000
 "$build/tests/bench/dashboard_bench" "$(cat "$state/url")" 100000
 "$build/tests/bench/release_bench" "$(cat "$state/url")" 1024
+"$build/tests/bench/audit_tree_bench" "$(cat "$state/url")" 100000 1000000
 "$here/http_bench.sh" "$build"

@@ -242,7 +242,9 @@ TEST_CASE("configuration: log levels in any case; every problem reported in one 
       "TREVOR_OIDC_ISSUER: not set; it is required with a JWKS (tokens' iss is checked)",
       "TREVOR_OIDC_AUDIENCE: not set; it is required with a JWKS (tokens' aud is checked)",
       "TREVOR_LINK_SECRET: not set; set it to at least 32 bytes, the same on every daemon "
-      "(download and upload links are signed with it)"};
+      "(download and upload links are signed with it)",
+      "TREVOR_AUDIT_SIGNING_KEY: not set; set it to the file of the audit trail's signer key "
+      "(`trevord audit keygen` writes one); without it no checkpoint is signed"};
   CHECK(lines == expected);
   CHECK(message.find("''") == std::string::npos);
 }

@@ -104,7 +104,8 @@ want="trevord: DATABASE_URL is required when TREVOR_ENV=production
 trevord: TREVOR_PORT: 'http' is not a whole number from 0 to 65535
 trevord: TREVOR_LOG_LEVEL: 'verbose' is not one of debug, info, warning (or warn), error
 trevord: TREVOR_JWKS_FILE: not set; set it or TREVOR_JWKS_URL (without the identity provider's keys nobody can sign in)
-trevord: TREVOR_LINK_SECRET: not set; set it to at least 32 bytes, the same on every daemon (download and upload links are signed with it)"
+trevord: TREVOR_LINK_SECRET: not set; set it to at least 32 bytes, the same on every daemon (download and upload links are signed with it)
+trevord: TREVOR_AUDIT_SIGNING_KEY: not set; set it to the file of the audit trail's signer key (\`trevord audit keygen\` writes one); without it no checkpoint is signed"
 if [ "$rc" = 1 ] && [ "$out" = "$want" ]; then
   ok "production: every missing or invalid setting reported in one run"
 else
@@ -226,6 +227,107 @@ new_db
 serve_and_probe "auto-migrating daemon" "$db_url" true 200 '"status":"ready"'
 new_db
 serve_and_probe "daemon on an out-of-date schema" "$db_url" false 503 "migration(s) pending"
+
+# ---------------------------------------------------------------- audit trail
+# keygen and public-key; a daemon seals and signs (checkpoints appended to a
+# file); verify passes; a release package's audit-proof.json verifies offline;
+# the database owner rewrites an event → verify names the leaf; one byte of the
+# proof changed → verify-proof refuses it.
+akey="$work/audit.key"
+pub=$(env TREVOR_AUDIT_ORIGIN=trevor.cli/audit "$trevord" audit keygen --out "$akey" 2>"$work/keygen.err")
+if [[ $pub == trevor.cli/audit+* ]] && [ "$(stat -c %a "$akey")" = 600 ] && grep -q '^PRIVATE+KEY+trevor.cli/audit+' "$akey"; then
+  ok "audit keygen writes a 0600 signer key and prints the verifier key"
+else
+  not_ok "audit keygen writes a 0600 signer key and prints the verifier key" "$pub $(cat "$work/keygen.err") $(ls -l "$akey")"
+fi
+expect "audit keygen never overwrites a key" 1 "never overwritten" -- "$trevord" audit keygen --out "$akey"
+expect "audit public-key prints the verifier key" 0 "$pub" -- \
+  env TREVOR_AUDIT_SIGNING_KEY="$akey" "$trevord" audit public-key
+expect "audit public-key needs the key" 1 "TREVOR_AUDIT_SIGNING_KEY: not set" -- \
+  env -u TREVOR_AUDIT_SIGNING_KEY "$trevord" audit public-key
+expect "a bad TREVOR_AUDIT_SIGNING_KEY is refused at start" 1 "TREVOR_AUDIT_SIGNING_KEY: '$work/keygen.err' is not a file holding a signer key" -- \
+  env TREVOR_AUDIT_SIGNING_KEY="$work/keygen.err" DATABASE_URL="sqlite:///$work/p.db" "$trevord"
+
+new_db
+aurl=$db_url
+cps="$work/checkpoints.txt"
+port=$(free_port)
+alog="$work/audit-serve.log"
+env DATABASE_URL="$aurl" TREVOR_PORT="$port" TREVOR_THREADS=2 TREVOR_DEV_AUTH_BYPASS=true \
+  TREVOR_AUDIT_SIGNING_KEY="$akey" TREVOR_AUDIT_ORIGIN=trevor.cli/audit TREVOR_AUDIT_CHECKPOINT_FILE="$cps" \
+  bash -c 'exec -a "$0" "$@"' "$work/marker" "$trevord" >"$alog" 2>&1 &
+apid=$!
+for _ in $(seq 1 100); do
+  curl -fs "http://127.0.0.1:$port/health" >/dev/null 2>&1 && break
+  sleep 0.05
+done
+base="http://127.0.0.1:$port"
+api() {  # api METHOD PATH TOKEN [JSON]
+  local args=(-s -X "$1" -H "Authorization: Bearer $3")
+  [ -n "${4:-}" ] && args+=(-H 'Content-Type: application/json' --data "$4")
+  curl "${args[@]}" "$base$2"
+}
+project=$(cat /proc/sys/kernel/random/uuid)
+api POST /admin/projects/sync dev:admin:tre_admin \
+  "{\"projects\":[{\"id\":\"$project\",\"name\":\"cli\",\"display_name\":\"CLI\"}]}" >/dev/null
+for who in r1:researcher c1:output_checker c2:output_checker; do
+  uid=$(api GET /users/me "dev:${who%%:*}" | jq -r .id)
+  api POST /memberships dev:admin:tre_admin \
+    "{\"user_id\":\"$uid\",\"project_id\":\"$project\",\"role\":\"${who#*:}\"}" >/dev/null
+done
+rid=$(api POST /requests dev:r1 "{\"project_id\":\"$project\",\"direction\":\"egress\",\"title\":\"CLI\"}" | jq -r .id)
+printf 'a,b\n1,2\n' >"$work/t.csv"
+curl -s -H "Authorization: Bearer dev:r1" -F output_type=tabular -F statbarn=frequency \
+  -F "file=@$work/t.csv" "$base/requests/$rid/objects" >/dev/null
+api POST "/requests/$rid/submit" dev:r1 >/dev/null
+for who in c1 c2; do
+  api POST "/requests/$rid/reviews" "dev:$who" '{"decision":"approved","summary":"ok"}' >/dev/null
+done
+link=$(api POST "/requests/$rid/release" dev:admin:tre_admin | jq -r .download_url)
+curl -s -o "$work/package.zip" "$link"
+unzip -p "$work/package.zip" audit-proof.json >"$work/audit-proof.json" 2>/dev/null
+for _ in $(seq 1 60); do
+  grep -q '"msg":"audit.checkpoint"' "$alog" && [ -s "$cps" ] && break
+  sleep 0.1
+done
+code=$(curl -s -o "$work/cp" -w '%{http_code}' -H "Authorization: Bearer dev:r1" "$base/audit/checkpoint")
+if [ "$code" = 200 ] && head -1 "$work/cp" | grep -qx 'trevor.cli/audit' && grep -q '"msg":"audit.checkpoint"' "$alog" &&
+  grep -q '^trevor.cli/audit$' "$cps"; then
+  ok "the daemon seals, signs, logs audit.checkpoint and appends to TREVOR_AUDIT_CHECKPOINT_FILE"
+else
+  not_ok "the daemon seals, signs, logs audit.checkpoint and appends to TREVOR_AUDIT_CHECKPOINT_FILE" "$code $(cat "$work/cp") $(tail -5 "$alog")"
+fi
+grep -q '^trevord_audit_checkpoints_signed_total [1-9]' <(curl -s "$base/metrics") &&
+  ok "the audit metrics count the checkpoints" || not_ok "the audit metrics count the checkpoints" "$(curl -s "$base/metrics" | grep audit)"
+kill -TERM "$apid"
+wait "$apid" || true
+
+expect "audit verify passes with the public key and the checkpoint file" 0 "audit trail verified" -- \
+  env DATABASE_URL="$aurl" "$trevord" audit verify --key "$pub" --checkpoint "$cps"
+echo "$pub" >"$work/audit.pub"
+expect "audit verify takes the key from a file" 0 "audit trail verified" -- \
+  env DATABASE_URL="$aurl" "$trevord" audit verify --key "@$work/audit.pub"
+expect "audit verify refuses another key" 1 "checkpoint" -- \
+  env DATABASE_URL="$aurl" "$trevord" audit verify \
+  --key "$(env TREVOR_AUDIT_ORIGIN=trevor.cli/audit "$trevord" audit keygen --out "$work/other.key" 2>/dev/null)"
+expect "audit verify-proof checks a package's audit-proof.json offline" 0 "verified: $work/audit-proof.json" -- \
+  "$trevord" audit verify-proof --key "$pub" "$work/audit-proof.json"
+# One byte changed anywhere in the proof (a letter of an event's bytes).
+sed 's/request\.approved/request.Approved/' "$work/audit-proof.json" >"$work/audit-proof-tampered.json"
+if cmp -s "$work/audit-proof.json" "$work/audit-proof-tampered.json"; then
+  not_ok "the proof was tampered with" "no request.approved in $(head -c 300 "$work/audit-proof.json")"
+fi
+expect "audit verify-proof refuses a proof with one byte changed" 1 "audit-proof-tampered.json" -- \
+  "$trevord" audit verify-proof --key "$pub" "$work/audit-proof-tampered.json"
+
+# The database owner rewrites the first event's payload.
+if [[ $aurl == postgres* ]]; then
+  sql "$aurl" "SET session_replication_role = replica; UPDATE audit_events SET payload = '{\"forged\": true}' WHERE seq = (SELECT min(seq) FROM audit_events)"
+else
+  sql "$aurl" "DROP TRIGGER audit_events_no_update; UPDATE audit_events SET payload = '{\"forged\": true}' WHERE seq = (SELECT min(seq) FROM audit_events)"
+fi
+expect "audit verify names the leaf whose event the owner rewrote" 1 "leaf 0" -- \
+  env DATABASE_URL="$aurl" "$trevord" audit verify --key "$pub" --checkpoint "$cps"
 
 echo "$passed passed, $failed failed"
 [ "$failed" = 0 ]

@@ -798,6 +798,8 @@ TEST_CASE("audit proof: checkpoints — format, parse, sign and verify") {
   const auto keys = generate_audit_key("trevor.local/audit");
   CHECK(keys.signer_key.starts_with("PRIVATE+KEY+trevor.local/audit+"));
   CHECK(keys.verifier_key.starts_with("trevor.local/audit+"));
+  CHECK(audit_verifier_key(keys.signer_key) == keys.verifier_key);
+  CHECK(contains(message_of([&] { audit_verifier_key(keys.verifier_key); }), "signer key"));
   const auto signer = detail::parse_signer_key(keys.signer_key);
 
   const auto t = reference_tree(8);

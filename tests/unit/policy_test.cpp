@@ -596,5 +596,25 @@ TEST_CASE("objects: SUPERSEDED is final and PENDING is never re-entered") {
   CHECK_FALSE(object_transition_allowed(object_state::pending, object_state::pending));
 }
 
+TEST_CASE("parties: an auditor sees every request and acts as no party") {
+  actor_facts auditor;
+  auditor.auditor = true;
+  CHECK(may_see(auditor));
+  auditor.tre_admin = true;
+  auditor.is_owner = true;
+  auditor.roles.researcher = true;
+  auditor.roles.senior_checker = true;
+  for (auto who :
+       {party::contributor, party::owner_or_admin, party::agent, party::system, party::admin})
+    for (auto d : {direction::egress, direction::ingress}) CHECK_FALSE(acts_as(who, auditor, d));
+  CHECK(download_refusal(auditor).has_value());
+  actor a;
+  a.auditor = true;
+  a.tre_admin = true;
+  CHECK(a.oversees());
+  CHECK_FALSE(a.acting_admin());
+  CHECK_FALSE(actor::of_agent(agent_credential::builtin()).oversees());
+}
+
 }  // namespace
 }  // namespace trevor

@@ -1,7 +1,18 @@
-// trevord: the airlock daemon, and the schema commands operators run.
+// trevord: the airlock daemon, and the schema and audit commands operators run.
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
+#include <fstream>
+#include <initializer_list>
 #include <iostream>
+#include <optional>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -10,6 +21,8 @@
 #include "daemon/config.hpp"
 #include "daemon/daemon.hpp"
 #include "daemon/log.hpp"
+#include "trevor/audit_proof.hpp"
+#include "trevor/audit_trail.hpp"
 #include "trevor/database.hpp"
 #include "trevor/database_url.hpp"
 #include "trevor/error.hpp"
@@ -33,6 +46,25 @@ Commands:
   db grant-app-role ROLE    PostgreSQL: grant an existing login role exactly the
                             privileges the application needs (run as the owner,
                             after `migrate up`)
+  audit keygen [--name NAME] [--out FILE]
+                            write a new audit signer key to FILE (mode 0600;
+                            default trevord-audit.key, never overwritten) and
+                            print its verifier key; NAME defaults to
+                            TREVOR_AUDIT_ORIGIN (trevor.local/audit)
+  audit public-key          print the verifier key of TREVOR_AUDIT_SIGNING_KEY
+  audit verify --key KEY [--checkpoint FILE] [--grace SECONDS]
+                            verify the audit trail of DATABASE_URL: every leaf
+                            against its event, every checkpoint, the last
+                            checkpoint of FILE (one kept outside the database,
+                            e.g. TREVOR_AUDIT_CHECKPOINT_FILE), every event
+                            older than SECONDS sealed (default: twice
+                            TREVOR_AUDIT_SEAL_SECONDS plus 10); exit 0 with a
+                            summary, 1 naming the first problem
+  audit verify-proof --key KEY FILE
+                            check an audit-proof.json (from a release package)
+                            offline with the verifier key alone; exit 0 or 1
+                            naming the problem
+                            (KEY: the verifier key text, or @FILE holding it)
   --help, -h                this text
   --version                 the version
 
@@ -152,6 +184,152 @@ int serve(const trevord::config& cfg) {
   return 0;
 }
 
+// ------------------------------------------------------------------ audit
+
+/// The text of a file; not_found naming it when it cannot be read.
+std::string read_text_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw trevor::error(trevor::errc::not_found, fmt::format("cannot read {}", path));
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+std::string without_trailing_space(std::string text) {
+  while (!text.empty() && (text.back() == '\n' || text.back() == '\r' || text.back() == ' '))
+    text.pop_back();
+  return text;
+}
+
+/// --key KEY: the verifier key text, or @FILE holding it.
+std::string verifier_key_argument(const std::string& value) {
+  if (value.starts_with('@')) return without_trailing_space(read_text_file(value.substr(1)));
+  return value;
+}
+
+/// The last signed note of a file of appended checkpoints (each note: its
+/// text, a blank line, its signature lines; notes separated by a blank
+/// line, as TREVOR_AUDIT_CHECKPOINT_FILE is written).
+std::string last_checkpoint_of(const std::string& path) {
+  const auto text = read_text_file(path);
+  std::vector<std::string> chunks;
+  std::size_t start = 0;
+  while (start < text.size()) {
+    const auto blank = text.find("\n\n", start);
+    const auto end = blank == std::string::npos ? text.size() : blank + 1;
+    std::string chunk = text.substr(start, end - start);
+    if (chunk.find_first_not_of("\n") != std::string::npos) chunks.push_back(std::move(chunk));
+    start = blank == std::string::npos ? text.size() : blank + 2;
+  }
+  if (chunks.size() < 2)
+    throw trevor::error(trevor::errc::invalid_argument,
+                        fmt::format("{}: no signed checkpoint in it", path));
+  const auto n = chunks.size() - chunks.size() % 2;
+  return chunks[n - 2] + "\n" + chunks[n - 1];
+}
+
+/// Options of the form --name VALUE, and the remaining operands.
+struct parsed_args {
+  std::vector<std::pair<std::string, std::string>> options;
+  std::vector<std::string> operands;
+  std::optional<std::string> get(std::string_view name) const {
+    for (const auto& [k, v] : options)
+      if (k == name) return v;
+    return std::nullopt;
+  }
+};
+
+std::optional<parsed_args> parse_args(const std::vector<std::string>& args, std::size_t from,
+                                      std::initializer_list<std::string_view> known) {
+  parsed_args out;
+  for (std::size_t i = from; i < args.size(); ++i) {
+    if (!args[i].starts_with("--")) {
+      out.operands.push_back(args[i]);
+      continue;
+    }
+    if (std::find(known.begin(), known.end(), args[i]) == known.end() || i + 1 >= args.size())
+      return std::nullopt;
+    out.options.emplace_back(args[i], args[i + 1]);
+    ++i;
+  }
+  return out;
+}
+
+int audit_command(const std::vector<std::string>& args) {
+  const std::string sub = args.size() > 1 ? args[1] : "";
+  if (sub == "keygen") {
+    const auto a = parse_args(args, 2, {"--name", "--out"});
+    if (!a || !a->operands.empty())
+      return fail("usage: trevord audit keygen [--name NAME] [--out FILE]", 2);
+    const auto name = a->get("--name").value_or(
+        trevord::process_env("TREVOR_AUDIT_ORIGIN").value_or("trevor.local/audit"));
+    const auto out = a->get("--out").value_or("trevord-audit.key");
+    const auto keys = trevor::generate_audit_key(name);
+    const int fd = ::open(out.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0)
+      return fail(fmt::format("{}: {}{}", out, std::strerror(errno),
+                              errno == EEXIST ? " (a key file is never overwritten)" : ""));
+    const std::string text = keys.signer_key + "\n";
+    const bool written = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
+    ::close(fd);
+    if (!written) return fail(fmt::format("{}: cannot write the key", out));
+    std::fprintf(stderr,
+                 "trevord: signer key written to %s (keep it secret; "
+                 "TREVOR_AUDIT_SIGNING_KEY=%s)\n",
+                 out.c_str(), out.c_str());
+    std::printf("%s\n", keys.verifier_key.c_str());
+    return 0;
+  }
+  if (sub == "public-key") {
+    if (args.size() != 2) return fail("usage: trevord audit public-key", 2);
+    const auto file = trevord::process_env("TREVOR_AUDIT_SIGNING_KEY");
+    if (!file || file->empty())
+      return fail("TREVOR_AUDIT_SIGNING_KEY: not set; set it to the signer key's file");
+    std::printf("%s\n",
+                trevor::audit_verifier_key(without_trailing_space(read_text_file(*file))).c_str());
+    return 0;
+  }
+  if (sub == "verify") {
+    const auto a = parse_args(args, 2, {"--key", "--checkpoint", "--grace"});
+    if (!a || !a->operands.empty() || !a->get("--key"))
+      return fail("usage: trevord audit verify --key KEY [--checkpoint FILE] [--grace SECONDS]", 2);
+    const auto key = verifier_key_argument(*a->get("--key"));
+    const auto cfg = trevord::load_config(trevord::process_env);
+    std::chrono::seconds grace(2 * cfg.audit_seal_seconds + 10);
+    if (const auto g = a->get("--grace")) {
+      if (g->empty() || g->size() > 9 || g->find_first_not_of("0123456789") != std::string::npos)
+        return fail(fmt::format("--grace: '{}' is not a whole number of seconds", *g), 2);
+      grace = std::chrono::seconds(std::stol(*g));
+    }
+    std::optional<std::string> trusted;
+    if (const auto f = a->get("--checkpoint")) trusted = last_checkpoint_of(*f);
+    auto db = open_existing_database(cfg);
+    trevor::audit_trail_options options;
+    options.origin = cfg.audit_origin;
+    const trevor::audit_trail trail(db, options);
+    const auto result = trail.verify(
+        key, trusted ? std::optional<std::string_view>(*trusted) : std::nullopt, grace);
+    if (!result.ok()) return fail(result.summary());
+    std::printf("%s\n", result.summary().c_str());
+    return 0;
+  }
+  if (sub == "verify-proof") {
+    const auto a = parse_args(args, 2, {"--key"});
+    if (!a || a->operands.size() != 1 || !a->get("--key"))
+      return fail("usage: trevord audit verify-proof --key KEY FILE", 2);
+    const auto key = verifier_key_argument(*a->get("--key"));
+    const auto& file = a->operands[0];
+    try {
+      const auto n = trevor::verify_request_audit_proof(read_text_file(file), key);
+      std::printf("verified: %s: %zu event(s) in the signed log\n", file.c_str(), n);
+      return 0;
+    } catch (const trevor::error& e) {
+      return fail(fmt::format("{}: {}", file, e.what()));
+    }
+  }
+  return fail("usage: trevord audit keygen|public-key|verify|verify-proof (see trevord --help)", 2);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -184,6 +362,7 @@ int main(int argc, char** argv) {
       std::printf("granted the application privileges to %s\n", args[2].c_str());
       return 0;
     }
+    if (command == "audit") return audit_command(args);
     return fail(fmt::format("unknown command '{}' (see trevord --help)", command), 2);
   } catch (const trevor::error& e) {
     return fail(e.what());

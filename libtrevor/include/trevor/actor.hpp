@@ -1,6 +1,6 @@
 #pragma once
 // Who asks the library to do something: a person (a user row, perhaps with
-// the realm role tre_admin) or the automated reviewer (the agent).
+// the realm role tre_admin or auditor) or the automated reviewer (the agent).
 //
 // Both are built by the caller from an identity it has verified (trevord: a
 // JWT from the TRE's identity provider). The library trusts what they say and
@@ -41,10 +41,16 @@ class TREVOR_EXPORT agent_credential {
 };
 
 /// Who asks. A person: the user's row id and whether the identity provider
-/// grants the realm role tre_admin. The agent: actor::of_agent().
+/// grants the realm role tre_admin (or auditor). The agent: actor::of_agent().
 struct TREVOR_EXPORT actor {
   uuid user_id;
   bool tre_admin = false;
+  /// The realm role auditor: reads every request (its objects' metadata,
+  /// reviews and audit trail), the admin read models and the audit trail's
+  /// proofs; changes nothing and downloads no object content, whatever else
+  /// the person holds (tre_admin and project roles grant an auditor nothing
+  /// more).
+  bool auditor = false;
   /// Set for the agent (then user_id is nil and tre_admin false).
   std::optional<agent_credential> agent;
 
@@ -54,6 +60,11 @@ struct TREVOR_EXPORT actor {
     return a;
   }
   bool is_agent() const noexcept { return agent.has_value(); }
+  /// tre_admin that may act: neither an auditor (read-only) nor the agent.
+  bool acting_admin() const noexcept { return tre_admin && !auditor && !is_agent(); }
+  /// May read across every project (the admin read models, the audit
+  /// trail's proofs and leaves): tre_admin or an auditor.
+  bool oversees() const noexcept { return !is_agent() && (tre_admin || auditor); }
 };
 
 }  // namespace trevor

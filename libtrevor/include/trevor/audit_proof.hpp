@@ -102,4 +102,8 @@ struct audit_key_pair {
 };
 TREVOR_EXPORT audit_key_pair generate_audit_key(std::string_view name);
 
+/// The verifier key of a signer key text (PRIVATE+KEY+…); invalid_argument
+/// "signer key: malformed …" otherwise. What `trevord audit public-key` prints.
+TREVOR_EXPORT std::string audit_verifier_key(std::string_view signer_key);
+
 }  // namespace trevor

@@ -209,6 +209,11 @@ class TREVOR_EXPORT dashboard {
   /// appended during the export may or may not appear, none twice.
   void audit_export_csv(const actor& who, audit_query q, const byte_writer& sink) const;
 
+  /// Forbidden unless `who` is an active user who oversees the TRE
+  /// (actor::oversees(): tre_admin or an auditor) — who may read the admin
+  /// read models and the audit trail's proofs and leaves.
+  void require_overseer(const actor& who) const { require_admin(who); }
+
  private:
   void require_admin(const actor& who) const;
   database db_;

@@ -195,6 +195,7 @@ struct role_set {
 struct actor_facts {
   bool is_agent = false;  // the automated reviewer
   bool tre_admin = false;
+  bool auditor = false;   // read-only: sees every request, acts as no party
   bool is_owner = false;  // of the request in question
   role_set roles;         // on the request's project
 };
@@ -203,9 +204,9 @@ struct actor_facts {
 TREVOR_EXPORT bool acts_as(party who, const actor_facts& a, direction d) noexcept;
 
 /// Whether `a` may see the request (and so learn that it exists): members of
-/// its project, tre_admin and the agent.
+/// its project, tre_admin, auditors and the agent.
 constexpr bool may_see(const actor_facts& a) noexcept {
-  return a.is_agent || a.tre_admin || a.roles.any();
+  return a.is_agent || a.tre_admin || a.auditor || a.roles.any();
 }
 
 /// Why `a` may not download the objects of a request it can see, or nullopt
@@ -213,6 +214,7 @@ constexpr bool may_see(const actor_facts& a) noexcept {
 /// request's owner may not (whatever other roles they hold).
 constexpr std::optional<std::string_view> download_refusal(const actor_facts& a) noexcept {
   if (a.is_agent) return std::nullopt;
+  if (a.auditor) return "an auditor reads requests and their metadata; it may not download objects";
   if (a.is_owner) return "the request's owner may not download its objects";
   if (!a.tre_admin && !a.roles.any_checker())
     return "only the project's checkers, tre_admin and the agent may download objects";

@@ -56,6 +56,7 @@ std::vector<subtree_id> frontier(std::uint64_t n) {
 struct sealed_batch {
   std::uint64_t sealed = 0;
   std::uint64_t tree_size = 0;
+  std::int64_t last_seq = 0;  // the highest seq sealed (when sealed > 0)
 };
 
 // Appends `events` as leaves n, n+1, … and every subtree they complete.
@@ -92,7 +93,7 @@ sealed_batch append_leaves(connection& c, std::uint64_t n, const std::vector<aud
   }
   detail::insert_audit_leaves(c, leaves);
   detail::insert_audit_nodes(c, nodes);
-  return {events.size(), n};
+  return {events.size(), n, 0};
 }
 
 std::string json_string(const boost::json::object& o, std::string_view key, std::string_view what) {
@@ -136,18 +137,28 @@ bool audit_trail::signs() const noexcept {
 seal_result audit_trail::seal() {
   seal_result out;
   const bool full_scan = state_->runs.fetch_add(1) % options_.full_scan_every == 0;
+  // After a batch of this run, the next one looks above its highest seq only:
+  // every unsealed event below it was in the batch (seq order), so the scan
+  // does not pass over the leaves this run just sealed again and again (a
+  // late commit below it is found by the next run's window or full scan).
+  std::optional<std::int64_t> resume_after;
   for (;;) {
     const auto batch = detail::run_transaction(
         db_.impl(), transaction::mode::write, "audit seal", [&](connection& c) {
           detail::lock_audit_sealer(c);
           const std::uint64_t n = detail::audit_leaf_count(c);
           const std::int64_t after =
-              full_scan ? 0
-                        : std::max<std::int64_t>(0, detail::max_sealed_seq(c) - late_commit_window);
+              resume_after ? *resume_after
+              : full_scan
+                  ? 0
+                  : std::max<std::int64_t>(0, detail::max_sealed_seq(c) - late_commit_window);
           const auto events = detail::unsealed_events(c, after, options_.batch);
           if (events.empty()) return sealed_batch{0, n};
-          return append_leaves(c, n, events);
+          auto sealed = append_leaves(c, n, events);
+          sealed.last_seq = events.back().seq;
+          return sealed;
         });
+    if (batch.sealed > 0) resume_after = batch.last_seq;
     out.sealed += batch.sealed;
     out.tree_size = batch.tree_size;
     if (batch.sealed < options_.batch) break;

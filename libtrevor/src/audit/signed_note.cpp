@@ -460,4 +460,8 @@ audit_key_pair generate_audit_key(std::string_view name) {
   return {detail::format_signer_key(k), detail::format_verifier_key(detail::verifier_of(k))};
 }
 
+std::string audit_verifier_key(std::string_view signer_key) {
+  return detail::format_verifier_key(detail::verifier_of(detail::parse_signer_key(signer_key)));
+}
+
 }  // namespace trevor

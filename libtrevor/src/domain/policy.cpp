@@ -136,6 +136,7 @@ std::string state_diagram_mermaid() {
 }
 
 bool acts_as(party who, const actor_facts& a, direction d) noexcept {
+  if (a.auditor) return false;  // read-only, whatever else it holds
   switch (who) {
     case party::contributor:
       return d == direction::egress ? a.roles.researcher : (a.tre_admin || a.roles.senior_checker);
@@ -155,6 +156,7 @@ void check_human_review(const round_facts& round, const uuid& reviewer, const ac
                 fmt::format("request is {}; human reviews are recorded only in HUMAN_REVIEW",
                             to_string(req.status)));
   // Rule 3: eligibility.
+  if (who.auditor) throw error(errc::forbidden, "reviewer: an auditor is read-only");
   if (!who.roles.any_checker())
     throw error(errc::forbidden,
                 who.tre_admin ? "reviewer: tre_admin alone does not grant review rights; an "

@@ -38,7 +38,8 @@ user require_active_user(connection& c, const actor& who) {
 actor_facts facts_of(const actor& who, const request_facts& f) {
   actor_facts a;
   a.is_agent = who.is_agent();
-  a.tre_admin = who.tre_admin && !a.is_agent;
+  a.auditor = who.auditor && !a.is_agent;
+  a.tre_admin = who.tre_admin && !a.is_agent && !a.auditor;
   a.is_owner = !a.is_agent && f.request.owner_id == who.user_id;
   a.roles = f.roles;
   return a;
@@ -62,6 +63,9 @@ void require_party(const transition_rule& rule, const actor_facts& a, direction 
     case party::agent: who = "the agent"; break;
     case party::system: who = "trevor itself"; break;
   }
+  if (a.auditor)
+    throw error(errc::forbidden, fmt::format("{}: an auditor is read-only; only {} may do this",
+                                             to_string(rule.op), who));
   throw error(errc::forbidden, fmt::format("{}: only {} may do this", to_string(rule.op), who));
 }
 

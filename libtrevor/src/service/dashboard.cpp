@@ -15,12 +15,12 @@ using mode = detail::transaction::mode;
 
 namespace {
 
-/// tre_admin sees every project; a senior checker the projects where they
-/// are one (forbidden for another project, or when they are none).
+/// tre_admin and auditors see every project; a senior checker the projects
+/// where they are one (forbidden for another project, or when they are none).
 detail::dashboard_scope overseer_scope(connection& c, const actor& who,
                                        const std::optional<uuid>& project_id) {
   detail::require_active_user(c, who);
-  if (who.tre_admin) return {project_id, std::nullopt};
+  if (who.oversees()) return {project_id, std::nullopt};
   if (!detail::is_senior_checker(c, who.user_id, project_id)) {
     if (project_id)
       throw error(errc::forbidden,
@@ -133,7 +133,8 @@ std::vector<project_summary> dashboard::projects(const actor& who, const window_
 }
 
 void dashboard::require_admin(const actor& who) const {
-  if (!who.tre_admin) throw error(errc::forbidden, "the admin dashboard is for tre_admin only");
+  if (!who.oversees())
+    throw error(errc::forbidden, "the admin dashboard is for tre_admin and auditors only");
   detail::run_transaction(db_.impl(), mode::read, "dashboard",
                           [&](connection& c) { detail::require_active_user(c, who); });
 }

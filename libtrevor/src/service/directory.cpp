@@ -25,7 +25,9 @@ constexpr std::size_t max_name_length = 255;
 /// Forbidden unless the actor is an active user holding tre_admin.
 void require_admin(connection& c, const actor& who) {
   detail::require_active_user(c, who);
-  if (!who.tre_admin) throw error(errc::forbidden, "only tre_admin may do this");
+  if (!who.acting_admin())
+    throw error(errc::forbidden, who.auditor ? "an auditor is read-only; only tre_admin may do this"
+                                             : "only tre_admin may do this");
 }
 
 boost::json::object user_claims(const user& u) {
@@ -146,7 +148,9 @@ std::optional<user> directory::find_user(const uuid& id) const {
 std::vector<user> directory::list_users(const actor& who,
                                         const std::optional<std::string>& username) const {
   return detail::run_transaction(db_.impl(), mode::read, "list users", [&](connection& c) {
-    require_admin(c, who);
+    detail::require_active_user(c, who);
+    // A read: auditors see the users as tre_admin does.
+    if (!who.oversees()) throw error(errc::forbidden, "only tre_admin and auditors may do this");
     return detail::list_users(c, username);
   });
 }

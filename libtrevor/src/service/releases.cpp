@@ -232,7 +232,7 @@ release_record release_service::renew_link(const actor& who, const uuid& request
   return detail::run_transaction(
       s_.db.impl(), mode::write, "renew release link", [&](connection& c) {
         const auto f = detail::visible_request(c, request_id, who, /*lock=*/true);
-        if (!who.tre_admin)
+        if (!who.acting_admin())
           throw error(errc::forbidden, "release link: only tre_admin may issue release links");
         auto old = detail::find_release_record(c, request_id);
         if (!old)

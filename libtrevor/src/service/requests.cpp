@@ -29,7 +29,8 @@ airlock_request request_service::create(const actor& who, const new_request& inp
                   fmt::format("project_id: project {} not found", input.project_id.str()));
     detail::require_active(p->actor_active);
     actor_facts a;
-    a.tre_admin = who.tre_admin;
+    a.auditor = who.auditor;
+    a.tre_admin = who.tre_admin && !who.auditor;
     a.roles = p->roles;
     detail::require_party(*first_rule(operation::create, input.direction), a, input.direction);
     if (p->status == project_status::archived)
@@ -226,7 +227,7 @@ request_page request_service::list_page(const actor& who, const request_list_fil
   f.limit = filter.limit == 0 ? 0 : filter.limit + 1;
   return detail::run_transaction(s_.db.impl(), mode::read, "list requests", [&](connection& c) {
     if (!who.is_agent()) detail::require_active_user(c, who);
-    if (!who.tre_admin && !who.is_agent()) f.member_id = who.user_id;
+    if (!who.oversees() && !who.is_agent()) f.member_id = who.user_id;
     request_page page;
     page.items = detail::list_requests(c, f);
     if (filter.limit != 0 && page.items.size() > filter.limit) {

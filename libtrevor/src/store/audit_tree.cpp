@@ -51,6 +51,14 @@ struct leaf_event_row {
   }
 };
 
+/// Rows per multi-row INSERT of leaves and nodes: a few, in a statement
+/// prepared once per connection. One of hundreds of rows costs SQLite time
+/// quadratic in its named parameters to prepare and bind, and is no faster on
+/// PostgreSQL (measured: tests/bench/audit_tree_bench).
+std::size_t rows_per_insert(const connection&) {
+  return max_prepared_insert_rows;
+}
+
 }  // namespace
 
 void lock_audit_sealer(connection& c) {
@@ -81,12 +89,12 @@ std::vector<audit_event> unsealed_events(connection& c, std::int64_t after_seq, 
 
 namespace {
 
-// Inserts `items` with multi-row statements of at most 500 rows, each row's
-// values written by `values_of` (in placeholder order).
+// Inserts `items` with multi-row statements of rows_per_insert() rows, each
+// row's values written by `values_of` (in placeholder order).
 template <class T, class ValuesOf>
 void insert_in_chunks(connection& c, const char* head, const char* row, std::span<const T> items,
                       std::size_t per_row, ValuesOf&& values_of) {
-  constexpr std::size_t per_statement = 500;
+  const std::size_t per_statement = rows_per_insert(c);
   for (std::size_t at = 0; at < items.size(); at += per_statement) {
     const auto part = items.subspan(at, std::min(per_statement, items.size() - at));
     std::vector<nullable_text> values;
@@ -269,14 +277,16 @@ void for_each_audit_leaf(connection& c, const std::function<void(const stored_le
 }
 
 void for_each_audit_node(connection& c, const std::function<void(const new_node&)>& fn) {
-  // Keyset pages on (level, node_index); every stored level is ≥ 1.
+  // Keyset pages on (level, node_index); every stored level is ≥ 1. A row
+  // value comparison, so that both engines seek the primary key to the page
+  // (with `level > :l OR (…)` SQLite scanned the index from its start for
+  // every page: quadratic in the nodes).
   static constexpr sql_text sql{
-      "SELECT level, node_index, hash FROM audit_tree_nodes WHERE level > :l "
-      "OR (level = :l2 AND node_index > :i) ORDER BY level, node_index LIMIT :n"};
+      "SELECT level, node_index, hash FROM audit_tree_nodes WHERE (level, node_index) > "
+      "(:l, :i) ORDER BY level, node_index LIMIT :n"};
   long long level = 0, index = -1;
   const long long n = static_cast<long long>(chunk_rows);
   for (;;) {
-    const long long same_level = level;
     const auto rows = query_all(
         c, prepared(sql),
         [](row_reader& r) {
@@ -286,7 +296,7 @@ void for_each_audit_node(connection& c, const std::function<void(const new_node&
           node.hash = audit_hash_from_hex(r.text());
           return node;
         },
-        level, same_level, index, n);
+        level, index, n);
     for (const auto& node : rows) fn(node);
     if (rows.size() < chunk_rows) return;
     level = static_cast<long long>(rows.back().id.level);

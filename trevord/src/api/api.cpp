@@ -20,7 +20,8 @@ api::api(const config& c, services& svc, trevord::metrics& m, const daemon_statu
       blobs(*svc.blobs),
       auth(c, svc.directory),
       metrics(m),
-      status(s) {}
+      status(s),
+      audit(*svc.audit) {}
 
 bool upload_counter::try_begin(const std::string& who, std::size_t max) {
   std::lock_guard lock(mutex_);
@@ -37,6 +38,19 @@ void upload_counter::end(const std::string& who) {
   if (--it->second == 0) in_progress_.erase(it);
 }
 
+namespace {
+/// An auditor reads; every other method is refused before its handler runs
+/// (the library refuses each write too: actor::auditor).
+void refuse_auditor_writes(const route& r, const principal& who) {
+  if (who.actor.auditor && r.method != http::verb::get && r.method != http::verb::head)
+    throw http_error(http::status::forbidden,
+                     fmt::format("an auditor (realm role {}) is read-only: it may read requests, "
+                                 "their objects' metadata, reviews and audit trail, the admin "
+                                 "read models and the audit trail's proofs; nothing else",
+                                 auditor_role));
+}
+}  // namespace
+
 outcome api::dispatch(const route& r, call& c, std::string_view authorization,
                       const std::string& request_id) {
   outcome o;
@@ -45,6 +59,7 @@ outcome api::dispatch(const route& r, call& c, std::string_view authorization,
     if (r.authenticated) {
       c.who = auth.authenticate(authorization);
       o.actor = c.who.agent() ? c.who.actor.agent->audit_actor() : c.who.actor.user_id.str();
+      refuse_auditor_writes(r, c.who);
     }
     // An upload holds a transfer thread while its body arrives: a user may
     // not take them all. (Link uploads have no user; the minimum transfer

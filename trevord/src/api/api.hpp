@@ -78,6 +78,8 @@ class api {
   const daemon_status& status;
   /// Authenticated uploads in progress (429 beyond TREVOR_MAX_UPLOADS_PER_USER).
   upload_counter uploads;
+  /// The verifiable audit trail (checkpoint, proofs, leaves).
+  trevor::audit_trail& audit;
 };
 
 }  // namespace trevord

@@ -62,6 +62,10 @@ const std::vector<route>& routes() {
       {verb::get,    "/notifications/unread-count",                  body_mode::none,   true,  h::notifications_unread},
       {verb::patch,  "/notifications/{notification_id}/read",        body_mode::none,   true,  h::notification_read},
       {verb::post,   "/notifications/mark-all-read",                 body_mode::none,   true,  h::notifications_read_all},
+      {verb::get,    "/audit/checkpoint",                            body_mode::none,   true,  h::audit_checkpoint},
+      {verb::get,    "/audit/proof/inclusion",                       body_mode::none,   true,  h::audit_inclusion},
+      {verb::get,    "/audit/proof/consistency",                     body_mode::none,   true,  h::audit_consistency},
+      {verb::get,    "/audit/leaves",                                body_mode::none,   true,  h::audit_leaves},
   };
   // clang-format on
   return table;

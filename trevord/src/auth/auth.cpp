@@ -215,7 +215,10 @@ principal authenticator::from_claims(const trevor::identity_claims& claims,
     }
     return p;
   }
-  p.actor.tre_admin = has_role(p.realm_roles, admin_role);
+  // An auditor is read-only whatever else the person holds: tre_admin alongside
+  // it counts for nothing (the library ignores it too).
+  p.actor.auditor = has_role(p.realm_roles, auditor_role);
+  p.actor.tre_admin = has_role(p.realm_roles, admin_role) && !p.actor.auditor;
 
   std::string fingerprint;
   for (const auto* part : {&claims.subject, &claims.username, &claims.email, &claims.given_name,

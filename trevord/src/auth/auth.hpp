@@ -35,6 +35,8 @@ namespace trevord {
 /// The realm role of the agent's service account.
 inline constexpr std::string_view agent_role = "trevor_agent";
 inline constexpr std::string_view admin_role = "tre_admin";
+/// The realm role of a read-only auditor (trevor::actor::auditor).
+inline constexpr std::string_view auditor_role = "auditor";
 
 struct principal {
   std::string subject;

@@ -3,12 +3,15 @@
 #include <algorithm>
 #include <cctype>
 #include <cstdlib>
+#include <fstream>
+#include <sstream>
 #include <thread>
 #include <type_traits>
 #include <vector>
 
 #include <fmt/format.h>
 
+#include "trevor/audit_proof.hpp"
 #include "trevor/error.hpp"
 #include "trevor/signed_link.hpp"
 
@@ -68,6 +71,13 @@ std::optional<unsigned long> parse_number(problems& p, const char* name, const s
   return n;
 }
 
+/// Sets `field` from the variable `name` when it is set and a whole number in [lo, hi].
+void number_in(problems& p, const std::function<std::optional<std::string>(const char*)>& getenv,
+               const char* name, long& field, unsigned long lo, unsigned long hi) {
+  if (auto v = getenv(name))
+    if (auto n = parse_number(p, name, *v, lo, hi)) field = static_cast<long>(*n);
+}
+
 std::optional<bool> parse_bool(problems& p, const char* name, const std::string& v) {
   if (v == "true" || v == "1" || v == "yes" || v == "on") return true;
   if (v == "false" || v == "0" || v == "no" || v == "off") return false;
@@ -85,7 +95,14 @@ void serve_problems(const config& c, problems& p) {
               fmt::format("set it to at least {} bytes, the same on every daemon (download and "
                           "upload links are signed with it)",
                           trevor::min_link_secret_bytes));
+  if (c.audit_signing_key_file.empty() && !trevor::is_dev_like(c.env))
+    p.missing("TREVOR_AUDIT_SIGNING_KEY",
+              "set it to the file of the audit trail's signer key (`trevord audit keygen` "
+              "writes one); without it no checkpoint is signed");
 }
+
+void read_audit_config(const std::function<std::optional<std::string>(const char*)>& getenv,
+                       config& c, problems& p);
 
 config read_config(const std::function<std::optional<std::string>(const char*)>& getenv,
                    problems& p);
@@ -258,7 +275,46 @@ config read_config(const std::function<std::optional<std::string>(const char*)>&
   seconds("TREVOR_TRANSFER_GRACE_SECONDS", c.transfer_grace, 1, 86400);
   number("TREVOR_MAX_UPLOADS_PER_USER", c.max_uploads_per_user, 1, 100000);
   number("TREVOR_MAX_CONNECTIONS", c.max_connections, 1, 1000000);
+  read_audit_config(getenv, c, p);
   return c;
+}
+
+/// The verifiable audit trail's keys (trevord/README.md, "Audit trail").
+void read_audit_config(const std::function<std::optional<std::string>(const char*)>& getenv,
+                       config& c, problems& p) {
+  if (auto v = getenv("TREVOR_AUDIT_ORIGIN")) {
+    const bool printable = !v->empty() && std::all_of(v->begin(), v->end(), [](char ch) {
+      return static_cast<unsigned char>(ch) > ' ' && ch != 0x7f;
+    });
+    if (!printable)
+      p.bad("TREVOR_AUDIT_ORIGIN", *v, "a log name (printable, without spaces)");
+    else
+      c.audit_origin = *v;
+  }
+  if (auto v = getenv("TREVOR_AUDIT_SIGNING_KEY"); v && !v->empty()) {
+    c.audit_signing_key_file = *v;
+    std::ifstream in(*v, std::ios::binary);
+    std::ostringstream text;
+    if (in) text << in.rdbuf();
+    if (!in) {
+      p.bad("TREVOR_AUDIT_SIGNING_KEY", *v, "a readable file (the signer key)");
+    } else {
+      std::string key = text.str();
+      while (!key.empty() && (key.back() == '\n' || key.back() == '\r' || key.back() == ' '))
+        key.pop_back();
+      try {
+        (void)trevor::audit_verifier_key(key);
+        c.audit_signer_key = std::move(key);
+      } catch (const trevor::error&) {
+        p.bad("TREVOR_AUDIT_SIGNING_KEY", *v,
+              "a file holding a signer key (PRIVATE+KEY+<name>+<id>+<key>; `trevord audit "
+              "keygen` writes one)");
+      }
+    }
+  }
+  number_in(p, getenv, "TREVOR_AUDIT_SEAL_SECONDS", c.audit_seal_seconds, 0, 3600);
+  if (auto v = getenv("TREVOR_AUDIT_CHECKPOINT_FILE"); v && !v->empty())
+    c.audit_checkpoint_file = *v;
 }
 
 }  // namespace

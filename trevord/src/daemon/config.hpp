@@ -71,6 +71,19 @@ struct config {
   /// Uploads one authenticated user may have in progress at once (429 beyond).
   std::size_t max_uploads_per_user = 4;
 
+  // The verifiable audit trail (trevord/README.md, "Audit trail").
+  /// TREVOR_AUDIT_ORIGIN: the log's name in its checkpoints.
+  std::string audit_origin = "trevor.local/audit";
+  /// TREVOR_AUDIT_SIGNING_KEY: the file holding the signer key text; empty
+  /// outside development/test is refused by check_serve_config().
+  std::string audit_signing_key_file;
+  /// The signer key text read from that file (validated); empty when not set.
+  std::string audit_signer_key;
+  /// TREVOR_AUDIT_SEAL_SECONDS: how often the sealer runs; 0 turns it off.
+  long audit_seal_seconds = 1;
+  /// TREVOR_AUDIT_CHECKPOINT_FILE: every signed checkpoint appended there too.
+  std::string audit_checkpoint_file;
+
   bool jwt_configured() const { return !jwks_file.empty() || !jwks_url.empty(); }
 };
 

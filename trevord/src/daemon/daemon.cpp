@@ -11,6 +11,7 @@
 #include <boost/asio/thread_pool.hpp>
 
 #include "api/api.hpp"
+#include "daemon/audit.hpp"
 #include "daemon/background.hpp"
 #include "daemon/log.hpp"
 #include "daemon/metrics.hpp"
@@ -49,6 +50,10 @@ struct daemon::impl {
     // every TREVOR_SWEEP_SECONDS; each daemon sweeps, the database makes
     // sure each finding is reported once.
     jobs.every("sweeps", std::chrono::seconds(cfg.sweep_seconds), [this] { run_sweeps(); });
+    // The audit trail's sealer every TREVOR_AUDIT_SEAL_SECONDS; every daemon
+    // runs it, one at a time seals (the library's lock).
+    jobs.every("audit_seal", std::chrono::seconds(cfg.audit_seal_seconds),
+               [this] { seal_audit_trail(*svc.audit, metrics); });
   }
 
   void run_sweeps();

@@ -83,6 +83,19 @@ std::string metrics::render(const gauges& g) const {
       "# TYPE trevor_airlock_requests gauge\n";
   for (const auto& [status, n] : g.requests_by_status)
     out += fmt::format("trevor_airlock_requests{{status=\"{}\"}} {}\n", status, n);
+  out += fmt::format(
+      "# HELP trevord_audit_tree_size Leaves of the audit trail's Merkle tree after the last "
+      "seal.\n"
+      "# TYPE trevord_audit_tree_size gauge\n"
+      "trevord_audit_tree_size {}\n"
+      "# HELP trevord_audit_checkpoints_signed_total Checkpoints this daemon signed.\n"
+      "# TYPE trevord_audit_checkpoints_signed_total counter\n"
+      "trevord_audit_checkpoints_signed_total {}\n"
+      "# HELP trevord_audit_seal_failures_total Seals that failed or were refused (a stored "
+      "tree that no longer extends the last checkpoint).\n"
+      "# TYPE trevord_audit_seal_failures_total counter\n"
+      "trevord_audit_seal_failures_total {}\n",
+      audit.tree_size.load(), audit.checkpoints_signed.load(), audit.seal_failures.load());
   return out;
 }
 

@@ -7,6 +7,7 @@
 // for a map lookup and a few increments.
 
 #include <array>
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <map>
@@ -36,6 +37,14 @@ class metrics {
     std::vector<std::pair<std::string, std::int64_t>> requests_by_status;
   };
   std::string render(const gauges& g) const;
+
+  /// The audit trail's sealer (daemon/audit.cpp), rendered with the rest.
+  struct audit_figures {
+    std::atomic<std::uint64_t> tree_size{0};
+    std::atomic<std::uint64_t> checkpoints_signed{0};
+    std::atomic<std::uint64_t> seal_failures{0};
+  };
+  audit_figures audit;
 
  private:
   struct series {

@@ -3,6 +3,8 @@
 #include <chrono>
 #include <filesystem>
 
+#include "daemon/audit.hpp"
+
 namespace trevord {
 
 trevor::workflow_options workflow_options_of(const config& cfg) {
@@ -24,10 +26,18 @@ trevor::workflow_options workflow_options_of(const config& cfg) {
   return o;
 }
 
+namespace {
+trevor::workflow_options with_audit(trevor::workflow_options o, trevor::audit_trail* trail) {
+  if (!o.audit) o.audit = trail;
+  return o;
+}
+}  // namespace
+
 services::services(const config& cfg, trevor::database d, trevor::workflow_options options)
     : db(std::move(d)),
       blobs(std::make_unique<trevor::filesystem_blob_store>(cfg.storage_dir)),
-      workflow(db, *blobs, std::move(options)),
+      audit(std::make_unique<trevor::audit_trail>(db, audit_options_of(cfg))),
+      workflow(db, *blobs, with_audit(std::move(options), audit.get())),
       directory(db),
       inbox(db),
       dashboard(db, std::chrono::hours(cfg.stuck_hours)) {}

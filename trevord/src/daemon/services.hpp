@@ -1,6 +1,7 @@
 #pragma once
 // The libtrevor services the daemon runs, built once from the configuration:
-// the blob store, the workflow, the directory, the inbox and the dashboard.
+// the blob store, the audit trail, the workflow, the directory, the inbox and
+// the dashboard.
 //
 // The daemon owns them; the API's handlers and the daemon's background jobs
 // (the sweeps) call them. Every service is thread-safe: it takes a pooled
@@ -9,6 +10,7 @@
 #include <memory>
 
 #include "daemon/config.hpp"
+#include "trevor/audit_trail.hpp"
 #include "trevor/blob_store.hpp"
 #include "trevor/dashboard.hpp"
 #include "trevor/database.hpp"
@@ -28,6 +30,10 @@ struct services {
 
   trevor::database db;
   std::unique_ptr<trevor::filesystem_blob_store> blobs;
+  /// The verifiable audit trail (daemon/audit.hpp): sealed by a background
+  /// job, proofs over /audit/*, audit-proof.json in release packages (the
+  /// workflow's options point at it unless they name a trail already).
+  std::unique_ptr<trevor::audit_trail> audit;
   trevor::workflow workflow;
   trevor::directory directory;
   trevor::inbox inbox;

@@ -70,6 +70,12 @@ reply notifications_unread(api&, call&);
 reply notification_read(api&, call&);
 reply notifications_read_all(api&, call&);
 
+// The verifiable audit trail (audit.cpp).
+reply audit_checkpoint(api&, call&);
+reply audit_inclusion(api&, call&);
+reply audit_consistency(api&, call&);
+reply audit_leaves(api&, call&);
+
 /// An answer with a JSON body.
 inline reply ok(boost::json::value body, http::status status = http::status::ok) {
   reply r;

@@ -306,6 +306,22 @@ TEST_CASE(
   const std::string json = proof.json();
   CHECK(verify_request_audit_proof(json, key().verifier_key) == proof.events.size());
 
+  // Any one byte changed (each in turn, flipped in its lowest bit) is refused.
+  std::size_t refused = 0;
+  for (std::size_t i = 0; i < json.size(); ++i) {
+    std::string changed = json;
+    changed[i] = static_cast<char>(changed[i] ^ 1);
+    try {
+      verify_request_audit_proof(changed, key().verifier_key);
+    } catch (const error& e) {
+      if (e.code() == errc::invalid_argument) ++refused;
+      continue;
+    }
+    FAIL("byte ", i,
+         " changed and the proof still verified: ", json.substr(i < 40 ? 0 : i - 40, 80));
+  }
+  CHECK(refused == json.size());
+
   // One byte of a leaf changed.
   std::string tampered = json;
   const auto at = tampered.find("\\\"event_type\\\"");

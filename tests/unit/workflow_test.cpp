@@ -1047,78 +1047,77 @@ TEST_CASE("requests: listed a page at a time, newest first, every request once")
   f.limit = max_request_page + 1;
   CHECK(test::thrown_by([&] { w.flow.requests.list_page(w.r1, f); }).code() ==
         errc::invalid_argument);
+}
 
-  // ------------------------------------------------------------------ auditor
+// ------------------------------------------------------------------ auditor
 
-  TEST_CASE("auditor: reads every request, its metadata, reviews, trail and the read models") {
-    world w;
-    const auto r = w.submitted();
-    w.flow.reviews.record(w.c1, r.id, decide(review_decision::approved));
-    actor au = w.actor_for("auditor1");
-    au.auditor = true;
-    // Not a member of the project, not tre_admin: sees it all the same.
-    CHECK(w.flow.requests.get(au, r.id).id == r.id);
-    CHECK(w.flow.requests.get_detail(au, r.id).request.id == r.id);
-    CHECK(w.flow.requests.list(au).size() == w.flow.requests.list(w.admin).size());
-    CHECK_FALSE(w.flow.requests.audit_trail(au, r.id).empty());
-    const auto objects = w.flow.objects.list(au, r.id);
-    REQUIRE(objects.size() == 1);
-    w.flow.objects.metadata(au, r.id, objects[0].id);
-    w.flow.objects.versions(au, r.id, objects[0].id);
-    CHECK(w.flow.reviews.list(au, r.id).size() == 1);
-    dashboard board(w.fdb.db());
-    CHECK_FALSE(board.audit_search(au, {}).items.empty());
-    board.metrics(au, {});
-    board.require_overseer(au);
-    CHECK(thrown_by([&] { board.require_overseer(w.c1); }).code() == errc::forbidden);
-    CHECK(w.dir.list_users(au, std::nullopt).size() ==
-          w.dir.list_users(w.admin, std::nullopt).size());
-    CHECK(au.oversees());
-    CHECK_FALSE(au.acting_admin());
+TEST_CASE("auditor: reads every request, its metadata, reviews, trail and the read models") {
+  world w;
+  const auto r = w.submitted();
+  w.flow.reviews.record(w.c1, r.id, decide(review_decision::approved));
+  actor au = w.actor_for("auditor1");
+  au.auditor = true;
+  // Not a member of the project, not tre_admin: sees it all the same.
+  CHECK(w.flow.requests.get(au, r.id).id == r.id);
+  CHECK(w.flow.requests.get_detail(au, r.id).request.id == r.id);
+  CHECK(w.flow.requests.list(au).size() == w.flow.requests.list(w.admin).size());
+  CHECK_FALSE(w.flow.requests.audit_trail(au, r.id).empty());
+  const auto objects = w.flow.objects.list(au, r.id);
+  REQUIRE(objects.size() == 1);
+  w.flow.objects.metadata(au, r.id, objects[0].id);
+  w.flow.objects.versions(au, r.id, objects[0].id);
+  CHECK(w.flow.reviews.list(au, r.id).size() == 1);
+  dashboard board(w.fdb.db());
+  CHECK_FALSE(board.audit_search(au, {}).items.empty());
+  board.metrics(au, {});
+  board.require_overseer(au);
+  CHECK(thrown_by([&] { board.require_overseer(w.c1); }).code() == errc::forbidden);
+  CHECK(w.dir.list_users(au, std::nullopt).size() ==
+        w.dir.list_users(w.admin, std::nullopt).size());
+  CHECK(au.oversees());
+  CHECK_FALSE(au.acting_admin());
+}
+
+TEST_CASE("auditor: changes nothing, whatever else it holds; refusals write nothing") {
+  world w;
+  actor au = w.actor_for("auditor2", /*tre_admin=*/true);
+  au.auditor = true;
+  // A researcher and a checker on the project too: still read-only.
+  w.dir.add_membership(w.admin, au.user_id, w.proj.id, membership_role::researcher);
+  const auto draft = w.draft();
+  const auto oid = w.flow.objects.list(w.r1, draft.id)[0].id;
+  const auto submitted = w.submitted();
+  const snapshot before(w);
+  new_object in;
+  in.filename = "x.csv";
+  std::string sink;
+  const std::vector<std::pair<const char*, std::function<void()>>> attempts{
+      {"create",
+       [&] {
+         w.flow.requests.create(au, {w.proj.id, direction::egress, "T", ""});
+       }},
+      {"upload", [&] { w.flow.objects.add(au, draft.id, in, test::bytes_of("a")); }},
+      {"replace", [&] { w.flow.objects.replace(au, draft.id, oid, in, test::bytes_of("a")); }},
+      {"metadata", [&] { w.flow.objects.edit_metadata(au, draft.id, oid, {.title = "x"}); }},
+      {"submit", [&] { w.flow.requests.submit(au, draft.id); }},
+      {"withdraw", [&] { w.flow.requests.withdraw(au, draft.id); }},
+      {"download",
+       [&] { w.flow.objects.download(au, draft.id, oid, [&](std::string_view b) { sink += b; }); }},
+      {"human review",
+       [&] { w.flow.reviews.record(au, submitted.id, decide(review_decision::approved)); }},
+      {"membership",
+       [&] {
+         w.dir.add_membership(au, w.outsider.user_id, w.proj.id, membership_role::researcher);
+       }},
+      {"deactivate", [&] { w.dir.set_user_active(au, w.outsider.user_id, false); }},
+  };
+  for (const auto& [what, attempt] : attempts) {
+    CAPTURE(what);
+    CHECK(thrown_by(attempt).code() == errc::forbidden);
   }
-
-  TEST_CASE("auditor: changes nothing, whatever else it holds; refusals write nothing") {
-    world w;
-    actor au = w.actor_for("auditor2", /*tre_admin=*/true);
-    au.auditor = true;
-    // A researcher and a checker on the project too: still read-only.
-    w.dir.add_membership(w.admin, au.user_id, w.proj.id, membership_role::researcher);
-    const auto draft = w.draft();
-    const auto oid = w.flow.objects.list(w.r1, draft.id)[0].id;
-    const auto submitted = w.submitted();
-    const snapshot before(w);
-    new_object in;
-    in.filename = "x.csv";
-    std::string sink;
-    const std::vector<std::pair<const char*, std::function<void()>>> attempts{
-        {"create",
-         [&] {
-           w.flow.requests.create(au, {w.proj.id, direction::egress, "T", ""});
-         }},
-        {"upload", [&] { w.flow.objects.add(au, draft.id, in, test::bytes_of("a")); }},
-        {"replace", [&] { w.flow.objects.replace(au, draft.id, oid, in, test::bytes_of("a")); }},
-        {"metadata", [&] { w.flow.objects.edit_metadata(au, draft.id, oid, {.title = "x"}); }},
-        {"submit", [&] { w.flow.requests.submit(au, draft.id); }},
-        {"withdraw", [&] { w.flow.requests.withdraw(au, draft.id); }},
-        {"download",
-         [&] {
-           w.flow.objects.download(au, draft.id, oid, [&](std::string_view b) { sink += b; });
-         }},
-        {"human review",
-         [&] { w.flow.reviews.record(au, submitted.id, decide(review_decision::approved)); }},
-        {"membership",
-         [&] {
-           w.dir.add_membership(au, w.outsider.user_id, w.proj.id, membership_role::researcher);
-         }},
-        {"deactivate", [&] { w.dir.set_user_active(au, w.outsider.user_id, false); }},
-    };
-    for (const auto& [what, attempt] : attempts) {
-      CAPTURE(what);
-      CHECK(thrown_by(attempt).code() == errc::forbidden);
-    }
-    CHECK(sink.empty());
-    CHECK(snapshot(w) == before);
-  }
+  CHECK(sink.empty());
+  CHECK(snapshot(w) == before);
+}
 
 }  // namespace
 }  // namespace trevor

@@ -1,5 +1,6 @@
 #include "trevor/audit_trail.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <fstream>
 
@@ -102,6 +103,16 @@ std::string json_string(const boost::json::object& o, std::string_view key, std:
     throw error(errc::invalid_argument,
                 fmt::format("{}: \"{}\" is missing or not a string", what, key));
   return std::string(v->as_string());
+}
+
+// The proof format is closed: a member it does not define is refused, so that
+// no byte of a proof goes unchecked.
+void only_keys(const boost::json::object& o, std::initializer_list<std::string_view> known,
+               std::string_view what) {
+  for (const auto& member : o)
+    if (std::find(known.begin(), known.end(), std::string_view(member.key())) == known.end())
+      throw error(errc::invalid_argument,
+                  fmt::format("{}: unknown member \"{}\"", what, std::string_view(member.key())));
 }
 
 std::uint64_t json_uint(const boost::json::object& o, std::string_view key, std::string_view what) {
@@ -353,6 +364,7 @@ std::size_t verify_request_audit_proof(std::string_view json, std::string_view v
   }
   if (!doc.is_object()) throw error(errc::invalid_argument, "audit proof: not a JSON object");
   const auto& o = doc.as_object();
+  only_keys(o, {"format", "checkpoint", "events"}, "audit proof");
   if (json_string(o, "format", "audit proof") != "trevor-audit-proof/1")
     throw error(errc::invalid_argument,
                 "audit proof: unknown format (trevor-audit-proof/1 expected)");
@@ -371,6 +383,8 @@ std::size_t verify_request_audit_proof(std::string_view json, std::string_view v
     const std::string what = fmt::format("audit proof: event {}", n + 1);
     if (!item.is_object()) throw error(errc::invalid_argument, what + ": not an object");
     const auto& ev = item.as_object();
+    only_keys(ev, {"event_id", "leaf_index", "tree_size", "leaf", "leaf_hash", "inclusion_proof"},
+              what);
     const std::string event_id = json_string(ev, "event_id", what);
     const std::string leaf = json_string(ev, "leaf", what);
     inclusion_proof proof;
@@ -402,6 +416,9 @@ std::size_t verify_request_audit_proof(std::string_view json, std::string_view v
       throw error(errc::invalid_argument,
                   fmt::format("{} ({}): its leaf is the event {}, not this one", what, event_id,
                               id && id->is_string() ? std::string(id->as_string()) : "?"));
+    if (json_string(ev, "leaf_hash", what) != to_hex(leaf_hash(leaf)))
+      throw error(errc::invalid_argument,
+                  fmt::format("{} ({}): leaf_hash is not the hash of its leaf", what, event_id));
     try {
       check_inclusion(proof, leaf_hash(leaf), cp.root);
     } catch (const error& e) {

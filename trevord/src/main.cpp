@@ -7,6 +7,7 @@
 
 #include <fmt/format.h>
 
+#include "cli/sdc_check.hpp"
 #include "daemon/config.hpp"
 #include "daemon/daemon.hpp"
 #include "daemon/log.hpp"
@@ -33,6 +34,13 @@ Commands:
   db grant-app-role ROLE    PostgreSQL: grant an existing login role exactly the
                             privileges the application needs (run as the owner,
                             after `migrate up`)
+  sdc check FILE --statbarn S [--output-type T] [--policy P] [--project NAME]
+            [--evidence E] [--justification TEXT]
+                            the built-in agent's SDC checks on a local file:
+                            prints the findings JSON; exit 0 approved,
+                            1 escalated (a critical check failed), 2 changes
+                            requested (a warning failed or a human must
+                            look), 3 could not check, 64 usage
   --help, -h                this text
   --version                 the version
 
@@ -184,6 +192,7 @@ int main(int argc, char** argv) {
       std::printf("granted the application privileges to %s\n", args[2].c_str());
       return 0;
     }
+    if (command == "sdc") return trevord::sdc_command({args.begin() + 1, args.end()});
     return fail(fmt::format("unknown command '{}' (see trevord --help)", command), 2);
   } catch (const trevor::error& e) {
     return fail(e.what());

@@ -11,6 +11,7 @@
 // metrics, the daemon's status) and knows nothing of the server above it.
 
 #include <cstddef>
+#include <functional>
 #include <mutex>
 #include <string>
 #include <string_view>
@@ -78,6 +79,12 @@ class api {
   const daemon_status& status;
   /// Authenticated uploads in progress (429 beyond TREVOR_MAX_UPLOADS_PER_USER).
   upload_counter uploads;
+
+  /// The built-in agent (its preview, the policy it checks under).
+  trevor::sdc_agent& agent;
+  /// Called after a successful submit or resubmit (the daemon nudges the
+  /// built-in agent's worker); empty when no worker waits for it.
+  std::function<void()> submitted;
 };
 
 }  // namespace trevord

@@ -62,6 +62,8 @@ const std::vector<route>& routes() {
       {verb::get,    "/notifications/unread-count",                  body_mode::none,   true,  h::notifications_unread},
       {verb::patch,  "/notifications/{notification_id}/read",        body_mode::none,   true,  h::notification_read},
       {verb::post,   "/notifications/mark-all-read",                 body_mode::none,   true,  h::notifications_read_all},
+      {verb::get,    "/agent/policy",                                body_mode::none,   true,  h::agent_policy},
+      {verb::get,    "/requests/{request_id}/sdc-preview",           body_mode::none,   true,  h::sdc_preview},
   };
   // clang-format on
   return table;

@@ -70,6 +70,12 @@ reply notifications_unread(api&, call&);
 reply notification_read(api&, call&);
 reply notifications_read_all(api&, call&);
 
+// The built-in agent: its policy, the preview of its findings (agent.cpp).
+reply agent_policy(api&, call&);
+reply sdc_preview(api&, call&);
+/// The agent's queue (SUBMITTED requests) for /metrics.
+void agent_gauges(api&, metrics::gauges&);
+
 /// An answer with a JSON body.
 inline reply ok(boost::json::value body, http::status status = http::status::ok) {
   reply r;

@@ -15,8 +15,15 @@ namespace trevord::handlers {
 reply agent_policy(api& a, call& c) {
   const auto project_id = c.query_id("project_id");
   const auto& options = a.workflow.options();
-  if (!project_id)
+  if (!project_id) {
+    // The policy file's defaults, for an active user or the agent.
+    if (!c.who.agent()) {
+      const auto user = a.directory.find_user(person(c).user_id);
+      if (!user || !user->active)
+        throw trevor::error(trevor::errc::forbidden, "actor: the user is deactivated");
+    }
     return ok(json::parse(trevor::sdc::policy_document(options.sdc_policy.defaults())));
+  }
   // Whoever may see the project (the agent's service account sees every one).
   const auto project = c.who.agent() ? a.directory.get_project(*project_id)
                                      : a.directory.get_project(person(c), *project_id);

@@ -72,6 +72,13 @@ int main(int argc, char** argv) {
           flow.requests.get(admin, req.id).status != trevor::request_status::human_review)
         throw std::runtime_error("the request did not reach HUMAN_REVIEW");
       decision = std::string(trevor::to_string(outcomes[0].recorded->decision));
+      // Every table was checked (each appears once in the findings).
+      std::size_t checked = 0;
+      const auto& findings = outcomes[0].recorded->findings_json;
+      for (std::size_t at = 0; (at = findings.find("\"object_id\"", at)) != std::string::npos; ++at)
+        ++checked;
+      if (checked != tables)
+        throw std::runtime_error(fmt::format("{} of {} tables in the findings", checked, tables));
     }
     std::sort(took.begin(), took.end());
     std::printf(

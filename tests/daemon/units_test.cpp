@@ -1,7 +1,9 @@
 // trevord's parts without a server: the multipart reader, configuration.
+#include <fstream>
 #include <map>
 
 #include "daemon/config.hpp"
+#include "daemon/services.hpp"
 #include "harness.hpp"
 #include "http/http_error.hpp"
 #include "http/multipart.hpp"
@@ -100,7 +102,8 @@ TEST_CASE("configuration: names the variable and what it should be") {
   CHECK(load({{"TREVOR_RELEASE_LICENSE", " https://example.org/licence \n"}}).release_license ==
         "https://example.org/licence");
   CHECK(load({{"TREVOR_AGENT_REVIEW", "external"}}).agent_review);
-  CHECK(message({{"TREVOR_AGENT_REVIEW", "on"}}).find("off or external") != std::string::npos);
+  CHECK(message({{"TREVOR_AGENT_REVIEW", "on"}}).find("off, external or builtin") !=
+        std::string::npos);
   CHECK(message({{"TREVOR_REQUIRED_REVIEWS", "1"}}).find("TREVOR_REQUIRED_REVIEWS") !=
         std::string::npos);
   CHECK(load({{"TREVOR_MAX_UPLOAD_MB", "2"}}).max_upload_bytes == 2 * 1024 * 1024);
@@ -135,6 +138,78 @@ TEST_CASE("configuration: names the variable and what it should be") {
                       {"TREVOR_OIDC_ISSUER", "https://kc"},
                       {"TREVOR_OIDC_AUDIENCE", "trevor"}}))
             .empty());
+}
+
+TEST_CASE("configuration: the built-in agent, its policy file, timeout and attempts") {
+  trevor::test::temp_dir dir;
+  auto load = [](std::map<std::string, std::string> vars) {
+    return load_config([vars](const char* name) -> std::optional<std::string> {
+      auto it = vars.find(name);
+      if (it == vars.end()) return std::nullopt;
+      return it->second;
+    });
+  };
+  auto message = [&](std::map<std::string, std::string> vars) {
+    try {
+      load(std::move(vars));
+      return std::string();
+    } catch (const trevor::error& e) {
+      return std::string(e.what());
+    }
+  };
+  auto write = [&](const std::string& name, const std::string& text) {
+    const auto path = dir.path() + "/" + name;
+    std::ofstream(path) << text;
+    return path;
+  };
+
+  const auto defaults = load({});
+  CHECK_FALSE(defaults.builtin_agent);
+  CHECK(defaults.agent_timeout == std::chrono::seconds(300));
+  CHECK(defaults.agent_max_attempts == 3);
+  CHECK(defaults.sdc_policy.defaults() == trevor::sdc::policy{});
+  const auto options = workflow_options_of(defaults);
+  CHECK(options.agent_timeout == std::chrono::seconds(300));
+
+  const auto builtin = load({{"TREVOR_AGENT_REVIEW", "builtin"}});
+  CHECK(builtin.builtin_agent);
+  CHECK(builtin.agent_review);  // submissions wait in SUBMITTED for it
+  CHECK_FALSE(load({{"TREVOR_AGENT_REVIEW", "external"}}).builtin_agent);
+
+  const auto yaml = write("policy.yaml", "threshold: 5\nprojects:\n  proj:\n    threshold: 20\n");
+  const auto json_file = write("policy.json", R"({"threshold": 7, "round_base": 5})");
+  const auto c = load({{"TREVOR_SDC_POLICY", yaml},
+                       {"TREVOR_AGENT_TIMEOUT_SECONDS", "30"},
+                       {"TREVOR_AGENT_MAX_ATTEMPTS", "5"}});
+  CHECK(c.sdc_policy_file == yaml);
+  CHECK(c.sdc_policy.defaults().threshold == 5);
+  CHECK(c.sdc_policy.effective("", "proj").threshold == 20);
+  CHECK(c.agent_timeout == std::chrono::seconds(30));
+  CHECK(c.agent_max_attempts == 5);
+  const auto o = workflow_options_of(c);
+  CHECK(o.agent_timeout == std::chrono::seconds(30));
+  CHECK(o.sdc_policy.effective("", "proj").threshold == 20);
+  CHECK(load({{"TREVOR_SDC_POLICY", json_file}}).sdc_policy.defaults().round_base == 5);
+
+  // Refused at start, one line naming the variable, the file and the key;
+  // every other problem of the same start in the same message.
+  const auto unknown = write("unknown.yaml", "threshold: 10\nthreshhold: 5\n");
+  const auto wrong = write("wrong.json", R"({"zeros_are_disclosive": "yes"})");
+  const auto m1 = message({{"TREVOR_SDC_POLICY", unknown}});
+  CHECK(m1.find("TREVOR_SDC_POLICY: ") == 0);
+  CHECK(m1.find(unknown) != std::string::npos);
+  CHECK(m1.find("threshhold") != std::string::npos);
+  CHECK(m1.find('\n') == std::string::npos);
+  const auto m2 = message({{"TREVOR_SDC_POLICY", wrong}, {"TREVOR_AGENT_MAX_ATTEMPTS", "0"}});
+  CHECK(m2.find("zeros_are_disclosive") != std::string::npos);
+  CHECK(m2.find("TREVOR_AGENT_MAX_ATTEMPTS") != std::string::npos);
+  CHECK(message({{"TREVOR_SDC_POLICY", dir.path() + "/missing.yaml"}}).find("cannot read") !=
+        std::string::npos);
+  CHECK(message({{"TREVOR_SDC_POLICY", ""}}).find("TREVOR_SDC_POLICY") != std::string::npos);
+  CHECK(message({{"TREVOR_AGENT_TIMEOUT_SECONDS", "0"}}).find("TREVOR_AGENT_TIMEOUT_SECONDS") !=
+        std::string::npos);
+  CHECK(message({{"TREVOR_AGENT_MAX_ATTEMPTS", "x"}}).find("TREVOR_AGENT_MAX_ATTEMPTS") !=
+        std::string::npos);
 }
 
 }  // namespace trevord::test

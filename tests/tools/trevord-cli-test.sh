@@ -328,6 +328,47 @@ else
 fi
 expect "audit verify names the leaf whose event the owner rewrote" 1 "leaf 0" -- \
   env DATABASE_URL="$aurl" "$trevord" audit verify --key "$pub" --checkpoint "$cps"
+# ---------------------------------------------------------------- the SDC policy and `sdc check`
+# A policy file with an unknown key or a wrong type refuses the start, one
+# line naming the variable, the file and the key.
+printf 'threshold: 10\nthreshhold: 5\n' >"$work/typo.yaml"
+printf '{"zeros_are_disclosive": "yes"}' >"$work/wrong.json"
+expect "a policy file with an unknown key refuses the start" 1 \
+  "trevord: TREVOR_SDC_POLICY: $work/typo.yaml: sdc policy: 'threshhold'" -- \
+  env DATABASE_URL="sqlite:///$work/p.db" TREVOR_AGENT_REVIEW=builtin TREVOR_SDC_POLICY="$work/typo.yaml" "$trevord"
+expect "a policy file with a wrong type refuses the start" 1 "'zeros_are_disclosive'" -- \
+  env DATABASE_URL="sqlite:///$work/p.db" TREVOR_SDC_POLICY="$work/wrong.json" "$trevord"
+expect "TREVOR_AGENT_REVIEW names its values" 1 "off, external or builtin" -- \
+  env DATABASE_URL="sqlite:///$work/p.db" TREVOR_AGENT_REVIEW=inhouse "$trevord"
+
+printf 'sex,count\nfemale,30\nmale,25\n' >"$work/safe.csv"
+printf 'sex,count\nfemale,3\nmale,25\n' >"$work/small.csv"
+printf 'sex,mean_income\nfemale,30000\nmale,31000\n' >"$work/means.csv"
+printf 'threshold: 2\n' >"$work/lenient.yaml"
+printf 'sex,count\nfemale,30\n' >"$work/extract.sav"
+why=(--justification "Table 1 of the paper")
+expect "sdc check: a safe table is approved (exit 0)" 0 '"recommendation":"approved"' -- \
+  env -u TREVOR_SDC_POLICY "$trevord" sdc check "$work/safe.csv" --statbarn Frequencies "${why[@]}"
+expect "sdc check: a small cell is a critical fail (exit 1)" 1 '"check":"minimum_threshold","status":"fail"' -- \
+  env -u TREVOR_SDC_POLICY "$trevord" sdc check "$work/small.csv" --statbarn Frequencies "${why[@]}"
+expect "sdc check: the cell is named" 1 '"cells":[{"row":1,"column":"count"}]' -- \
+  env -u TREVOR_SDC_POLICY "$trevord" sdc check "$work/small.csv" --statbarn Frequencies "${why[@]}"
+expect "sdc check: --policy applies the file's threshold" 0 '"threshold":2' -- \
+  "$trevord" sdc check "$work/small.csv" --statbarn Frequencies --policy "$work/lenient.yaml" "${why[@]}"
+expect "sdc check: a magnitude table without evidence needs a human (exit 2)" 2 '"check":"evidence_present","status":"review"' -- \
+  env -u TREVOR_SDC_POLICY "$trevord" sdc check "$work/means.csv" --statbarn LinearAggregations "${why[@]}"
+expect "sdc check: no justification is a warning (exit 2)" 2 '"check":"justification_present","status":"fail"' -- \
+  env -u TREVOR_SDC_POLICY "$trevord" sdc check "$work/safe.csv" --statbarn Frequencies
+expect "sdc check: a blocked extension is critical (exit 1)" 1 '"check":"extension_allowed","status":"fail"' -- \
+  env -u TREVOR_SDC_POLICY "$trevord" sdc check "$work/extract.sav" --statbarn Frequencies "${why[@]}"
+expect "sdc check: --statbarn is required (exit 64)" 64 "--statbarn is required" -- \
+  "$trevord" sdc check "$work/safe.csv"
+expect "sdc check: an unknown output type (exit 64)" 64 "--output-type" -- \
+  "$trevord" sdc check "$work/safe.csv" --statbarn Frequencies --output-type spreadsheet
+expect "sdc check: a missing file could not be checked (exit 3)" 3 "$work/none.csv" -- \
+  "$trevord" sdc check "$work/none.csv" --statbarn Frequencies
+expect "sdc check: a bad policy file could not be checked (exit 3)" 3 "threshhold" -- \
+  "$trevord" sdc check "$work/safe.csv" --statbarn Frequencies --policy "$work/typo.yaml"
 
 echo "$passed passed, $failed failed"
 [ "$failed" = 0 ]

@@ -763,6 +763,32 @@ TEST_CASE("download: checkers and tre_admin only, never the owner; audited") {
   CHECK_NOTHROW(w.flow.objects.download(w.admin, r.id, o.id, sink));
 }
 
+TEST_CASE("open_download: the same readers and audit event as download, nothing streamed") {
+  world w;
+  const auto r = w.submitted();
+  const auto o = w.flow.objects.list(w.r1, r.id)[0];
+  const auto events_before = w.trail(r.id).size();
+  const auto d = w.flow.objects.open_download(w.c1, r.id, o.id);
+  CHECK(d.storage_key == o.storage_key);
+  CHECK(d.filename == o.filename);
+  CHECK(d.content_type == "application/octet-stream");
+  CHECK(d.size_bytes == o.size_bytes);
+  CHECK(d.checksum_sha256 == o.checksum_sha256);
+  const auto trail = w.trail(r.id);
+  REQUIRE(trail.size() == events_before + 1);
+  CHECK(trail.back().event_type == "object.downloaded");
+  CHECK(trail.back().actor == w.c1.user_id.str());
+  std::string got;
+  w.blobs.get(d.storage_key, [&](std::string_view s) { got.append(s); });
+  CHECK(got == "n,mean\n0");
+  CHECK(thrown_by([&] { w.flow.objects.open_download(w.r1, r.id, o.id); }).code() ==
+        errc::forbidden);
+  CHECK(thrown_by([&] { w.flow.objects.open_download(w.outsider, r.id, o.id); }).code() ==
+        errc::not_found);
+  CHECK(w.trail(r.id).size() == events_before + 1);  // refusals audit nothing
+  CHECK_NOTHROW(w.flow.objects.open_download(w.admin, r.id, o.id));
+}
+
 // ------------------------------------------------------------------ ingress
 
 TEST_CASE("ingress: slots are confirmed once with their bytes before submission") {

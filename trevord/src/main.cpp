@@ -18,6 +18,7 @@
 
 #include <fmt/format.h>
 
+#include "cli/sdc_check.hpp"
 #include "daemon/config.hpp"
 #include "daemon/daemon.hpp"
 #include "daemon/log.hpp"
@@ -65,6 +66,13 @@ Commands:
                             offline with the verifier key alone; exit 0 or 1
                             naming the problem
                             (KEY: the verifier key text, or @FILE holding it)
+  sdc check FILE --statbarn S [--output-type T] [--policy P] [--project NAME]
+            [--evidence E] [--justification TEXT]
+                            the built-in agent's SDC checks on a local file:
+                            prints the findings JSON; exit 0 approved,
+                            1 escalated (a critical check failed), 2 changes
+                            requested (a warning failed or a human must
+                            look), 3 could not check, 64 usage
   --help, -h                this text
   --version                 the version
 
@@ -363,6 +371,7 @@ int main(int argc, char** argv) {
       return 0;
     }
     if (command == "audit") return audit_command(args);
+    if (command == "sdc") return trevord::sdc_command({args.begin() + 1, args.end()});
     return fail(fmt::format("unknown command '{}' (see trevord --help)", command), 2);
   } catch (const trevor::error& e) {
     return fail(e.what());

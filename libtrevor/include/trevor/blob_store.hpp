@@ -37,6 +37,18 @@ TREVOR_EXPORT byte_reader string_reader(std::string content);
 /// fails.
 TREVOR_EXPORT byte_reader file_reader(const std::filesystem::path& path);
 
+/// A download someone was authorised for: what to stream (the blob under
+/// `storage_key`) and how to label it. Its audit event is committed before it
+/// is returned (release_service::download, delivered_download;
+/// object_service::open_download).
+struct blob_download {
+  std::string storage_key;
+  std::string filename;
+  std::string content_type;
+  std::int64_t size_bytes = 0;
+  std::string checksum_sha256;
+};
+
 struct blob_info {
   std::string key;
   std::string sha256;  // lower-case hex

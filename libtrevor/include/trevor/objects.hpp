@@ -110,6 +110,13 @@ class TREVOR_EXPORT object_service {
   void download(const actor& who, const uuid& request_id, const uuid& object_id,
                 const byte_writer& sink);
 
+  /// download() without the streaming: authorises the same readers, commits
+  /// the same object.downloaded event and returns what to stream (the
+  /// object's blob, its file name, application/octet-stream, size and
+  /// checksum), so the caller streams it where it likes (trevord: off its
+  /// database workers). Streams nothing.
+  blob_download open_download(const actor& who, const uuid& request_id, const uuid& object_id);
+
   // ------------------------------------------- ingress slots by link
 
   /// Ingress, tre_admin or a senior checker on the project while DRAFT: a

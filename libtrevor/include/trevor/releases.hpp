@@ -32,16 +32,6 @@ namespace detail {
 struct workflow_state;
 }  // namespace detail
 
-/// A download a link authorised: what to stream (read_blob()) and how to
-/// label it. Its audit event is committed before it is returned.
-struct blob_download {
-  std::string storage_key;
-  std::string filename;
-  std::string content_type;
-  std::int64_t size_bytes = 0;
-  std::string checksum_sha256;
-};
-
 struct delivered_object {
   uuid object_id;
   std::string filename;

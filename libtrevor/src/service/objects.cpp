@@ -430,26 +430,31 @@ object_metadata object_service::metadata(const actor& who, const uuid& request_i
 
 void object_service::download(const actor& who, const uuid& request_id, const uuid& object_id,
                               const byte_writer& sink) {
-  const auto key =
-      detail::run_transaction(s_.db.impl(), mode::write, "download object", [&](connection& c) {
-        const auto f = detail::visible_request(c, request_id, who);
-        if (const auto why = download_refusal(detail::facts_of(who, f)))
-          throw error(errc::forbidden, fmt::format("download: {}", *why));
-        const auto o = detail::object_in_request(c, request_id, object_id);
-        if (o.checksum_sha256.empty())
-          throw error(errc::not_found,
-                      fmt::format("object {}: no bytes uploaded yet", object_id.str()));
-        event_batch batch(s_.ids);
-        batch.event(detail::actor_name(who), "object.downloaded", request_id, f.request.project_id,
-                    {{"object_id", o.id.str()},
-                     {"filename", o.filename},
-                     {"version", o.version},
-                     {"checksum_sha256", o.checksum_sha256},
-                     {"size_bytes", o.size_bytes}});
-        batch.write(c);
-        return o.storage_key;
-      });
-  s_.blobs.get(key, sink);
+  const auto d = open_download(who, request_id, object_id);
+  s_.blobs.get(d.storage_key, sink);
+}
+
+blob_download object_service::open_download(const actor& who, const uuid& request_id,
+                                            const uuid& object_id) {
+  return detail::run_transaction(s_.db.impl(), mode::write, "download object", [&](connection& c) {
+    const auto f = detail::visible_request(c, request_id, who);
+    if (const auto why = download_refusal(detail::facts_of(who, f)))
+      throw error(errc::forbidden, fmt::format("download: {}", *why));
+    const auto o = detail::object_in_request(c, request_id, object_id);
+    if (o.checksum_sha256.empty())
+      throw error(errc::not_found,
+                  fmt::format("object {}: no bytes uploaded yet", object_id.str()));
+    event_batch batch(s_.ids);
+    batch.event(detail::actor_name(who), "object.downloaded", request_id, f.request.project_id,
+                {{"object_id", o.id.str()},
+                 {"filename", o.filename},
+                 {"version", o.version},
+                 {"checksum_sha256", o.checksum_sha256},
+                 {"size_bytes", o.size_bytes}});
+    batch.write(c);
+    return blob_download{o.storage_key, o.filename, "application/octet-stream", o.size_bytes,
+                         o.checksum_sha256};
+  });
 }
 
 }  // namespace trevor

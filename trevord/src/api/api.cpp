@@ -21,7 +21,8 @@ api::api(const config& c, services& svc, trevord::metrics& m, const daemon_statu
       auth(c, svc.directory),
       metrics(m),
       status(s),
-      audit(*svc.audit) {}
+      audit(*svc.audit),
+      agent(svc.agent) {}
 
 bool upload_counter::try_begin(const std::string& who, std::size_t max) {
   std::lock_guard lock(mutex_);

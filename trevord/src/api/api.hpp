@@ -11,6 +11,7 @@
 // metrics, the daemon's status) and knows nothing of the server above it.
 
 #include <cstddef>
+#include <functional>
 #include <mutex>
 #include <string>
 #include <string_view>
@@ -80,6 +81,12 @@ class api {
   upload_counter uploads;
   /// The verifiable audit trail (checkpoint, proofs, leaves).
   trevor::audit_trail& audit;
+
+  /// The built-in agent (its preview, the policy it checks under).
+  trevor::sdc_agent& agent;
+  /// Called after a successful submit or resubmit (the daemon nudges the
+  /// built-in agent's worker); empty when no worker waits for it.
+  std::function<void()> submitted;
 };
 
 }  // namespace trevord

@@ -305,7 +305,8 @@ json::value to_json(const trevor::output_object& o) {
       {"size_bytes", o.size_bytes},
       {"state", trevor::to_string(o.state)},
       {"uploaded_by", o.uploaded_by.str()},
-      {"created_at", ts(o.created_at)}};
+      {"created_at", ts(o.created_at)},
+      {"supporting", o.supporting}};
 }
 
 json::value to_json(const trevor::object_metadata& m) {

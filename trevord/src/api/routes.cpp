@@ -66,6 +66,8 @@ const std::vector<route>& routes() {
       {verb::get,    "/audit/proof/inclusion",                       body_mode::none,   true,  h::audit_inclusion},
       {verb::get,    "/audit/proof/consistency",                     body_mode::none,   true,  h::audit_consistency},
       {verb::get,    "/audit/leaves",                                body_mode::none,   true,  h::audit_leaves},
+      {verb::get,    "/agent/policy",                                body_mode::none,   true,  h::agent_policy},
+      {verb::get,    "/requests/{request_id}/sdc-preview",           body_mode::none,   true,  h::sdc_preview},
   };
   // clang-format on
   return table;

@@ -32,11 +32,26 @@ void background::stop() {
   });
 }
 
+void background::nudge(const std::string& name) {
+  if (stopped_) return;
+  asio::post(strand_, [this, name] {
+    for (auto& j : jobs_)
+      if (j->name == name) {
+        // A waiting timer completes now (operation_aborted with nudged set);
+        // a running job is scheduled again without waiting.
+        j->nudged = true;
+        j->timer.cancel();
+      }
+  });
+}
+
 void background::schedule(job& j) {
   if (stopped_) return;
-  j.timer.expires_after(j.period);
+  j.timer.expires_after(j.nudged ? std::chrono::seconds(0) : j.period);
   j.timer.async_wait([this, &j](boost::system::error_code ec) {
-    if (ec || stopped_) return;
+    if (stopped_) return;
+    if (ec && !(ec == asio::error::operation_aborted && j.nudged)) return;
+    j.nudged = false;
     asio::post(workers_, [this, &j] {
       try {
         j.run();

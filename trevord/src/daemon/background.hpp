@@ -36,6 +36,11 @@ class background {
   /// period of zero or less adds nothing (the job is switched off).
   void every(std::string name, std::chrono::seconds period, std::function<void()> job);
 
+  /// Runs the job named `name` as soon as a worker is free instead of at
+  /// the end of its period (when it is running, once more right after it);
+  /// from any thread, cheap, never blocks. Unknown names are ignored.
+  void nudge(const std::string& name);
+
   /// Starts the timers (call once, from any thread).
   void start();
   /// Cancels the timers; no job starts afterwards (from any thread).
@@ -47,6 +52,7 @@ class background {
     std::chrono::seconds period;
     std::function<void()> run;
     boost::asio::steady_timer timer;
+    bool nudged = false;  // on the strand only
   };
   void schedule(job& j);
 

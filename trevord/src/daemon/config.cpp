@@ -138,6 +138,34 @@ config load_serve_config(const std::function<std::optional<std::string>(const ch
 
 namespace {
 
+/// The built-in agent's settings (TREVOR_SDC_POLICY, TREVOR_AGENT_*).
+void read_agent_config(const std::function<std::optional<std::string>(const char*)>& getenv,
+                       config& c, problems& p) {
+  if (auto v = getenv("TREVOR_SDC_POLICY")) {
+    if (v->empty()) {
+      p.bad("TREVOR_SDC_POLICY", *v, "a JSON or YAML policy file");
+    } else {
+      c.sdc_policy_file = *v;
+      // The library's message names the file and the offending key.
+      p.collect([&] {
+        try {
+          c.sdc_policy = trevor::sdc::policy_config::load(*v);
+        } catch (const trevor::error& e) {
+          std::string line = e.what();
+          std::replace(line.begin(), line.end(), '\n', ' ');
+          throw trevor::error(e.code(), "TREVOR_SDC_POLICY: " + line);
+        }
+      });
+    }
+  }
+  if (auto v = getenv("TREVOR_AGENT_TIMEOUT_SECONDS"))
+    if (auto n = parse_number(p, "TREVOR_AGENT_TIMEOUT_SECONDS", *v, 1, 7 * 86400))
+      c.agent_timeout = std::chrono::seconds(static_cast<long>(*n));
+  if (auto v = getenv("TREVOR_AGENT_MAX_ATTEMPTS"))
+    if (auto n = parse_number(p, "TREVOR_AGENT_MAX_ATTEMPTS", *v, 1, 100))
+      c.agent_max_attempts = static_cast<int>(*n);
+}
+
 config read_config(const std::function<std::optional<std::string>(const char*)>& getenv,
                    problems& p) {
   config c;
@@ -216,8 +244,10 @@ config read_config(const std::function<std::optional<std::string>(const char*)>&
       c.agent_review = false;
     else if (*v == "external")
       c.agent_review = true;
+    else if (*v == "builtin")
+      c.agent_review = c.builtin_agent = true;
     else
-      p.bad("TREVOR_AGENT_REVIEW", *v, "off or external");
+      p.bad("TREVOR_AGENT_REVIEW", *v, "off, external or builtin");
   }
   number("TREVOR_STUCK_HOURS", c.stuck_hours, 0, 100000);
   long upload_mb = static_cast<long>(c.max_upload_bytes / (1024 * 1024));
@@ -276,6 +306,7 @@ config read_config(const std::function<std::optional<std::string>(const char*)>&
   number("TREVOR_MAX_UPLOADS_PER_USER", c.max_uploads_per_user, 1, 100000);
   number("TREVOR_MAX_CONNECTIONS", c.max_connections, 1, 1000000);
   read_audit_config(getenv, c, p);
+  read_agent_config(getenv, c, p);
   return c;
 }
 

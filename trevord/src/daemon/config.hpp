@@ -9,6 +9,7 @@
 #include <string>
 
 #include "trevor/environment.hpp"
+#include "trevor/sdc.hpp"
 
 namespace trevord {
 
@@ -83,6 +84,19 @@ struct config {
   long audit_seal_seconds = 1;
   /// TREVOR_AUDIT_CHECKPOINT_FILE: every signed checkpoint appended there too.
   std::string audit_checkpoint_file;
+  // The built-in agent (trevord/README.md, "The agents").
+  /// TREVOR_AGENT_REVIEW=builtin: the daemon reviews submitted requests
+  /// itself (agent_review is then true as well: submissions wait in
+  /// SUBMITTED for the agent).
+  bool builtin_agent = false;
+  /// TREVOR_SDC_POLICY: the policy file read at start (empty: the defaults).
+  std::string sdc_policy_file;
+  trevor::sdc::policy_config sdc_policy;
+  /// TREVOR_AGENT_TIMEOUT_SECONDS: a review left in AGENT_REVIEW longer is
+  /// returned by the sweep as an interrupted attempt.
+  std::chrono::seconds agent_timeout{300};
+  /// TREVOR_AGENT_MAX_ATTEMPTS: failed attempts before the agent escalates.
+  int agent_max_attempts = 3;
 
   bool jwt_configured() const { return !jwks_file.empty() || !jwks_url.empty(); }
 };

@@ -9,6 +9,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/thread_pool.hpp>
+#include <boost/json.hpp>
 
 #include "api/api.hpp"
 #include "daemon/audit.hpp"
@@ -22,6 +23,33 @@
 namespace trevord {
 
 namespace asio = boost::asio;
+
+namespace {
+
+/// The names of the failing checks in the built-in agent's findings, once
+/// per failing check of each object.
+std::vector<std::string> failing_checks(const std::string& findings_json) {
+  std::vector<std::string> out;
+  boost::system::error_code ec;
+  const auto v = boost::json::parse(findings_json, ec);
+  if (ec || !v.is_object()) return out;
+  const auto* objects = v.as_object().if_contains("objects");
+  if (!objects || !objects->is_array()) return out;
+  for (const auto& o : objects->as_array()) {
+    const auto* checks = o.is_object() ? o.as_object().if_contains("checks") : nullptr;
+    if (!checks || !checks->is_array()) continue;
+    for (const auto& c : checks->as_array()) {
+      if (!c.is_object()) continue;
+      const auto* st = c.as_object().if_contains("status");
+      const auto* name = c.as_object().if_contains("check");
+      if (st && st->is_string() && st->as_string() == "fail" && name && name->is_string())
+        out.emplace_back(name->as_string());
+    }
+  }
+  return out;
+}
+
+}  // namespace
 
 struct daemon::impl {
   // Declared in the order they are built; each uses only those above it.
@@ -54,9 +82,12 @@ struct daemon::impl {
     // runs it, one at a time seals (the library's lock).
     jobs.every("audit_seal", std::chrono::seconds(cfg.audit_seal_seconds),
                [this] { seal_audit_trail(*svc.audit, metrics); });
+    start_builtin_agent();
   }
 
   void run_sweeps();
+  void start_builtin_agent();
+  void run_agent();
   void begin_drain(std::string_view why);
 };
 
@@ -73,6 +104,41 @@ void daemon::impl::run_sweeps() {
   sweep("stuck_requests", [&] { return svc.workflow.sweeps.stuck_requests(); });
   sweep("expiring_links", [&] { return svc.workflow.sweeps.expiring_links(); });
   sweep("interrupted_releases", [&] { return svc.workflow.sweeps.interrupted_releases(); });
+  sweep("interrupted_agent_reviews",
+        [&] { return svc.workflow.sweeps.interrupted_agent_reviews(); });
+}
+
+// ------------------------------------------------------ the built-in agent
+
+// TREVOR_AGENT_REVIEW=builtin: the agent's worker runs every second on the
+// worker pool, and a submission nudges it, so a submitted request is claimed
+// at once (or within a second when the nudge is lost). Several daemons may
+// run it on one database: the claim lets exactly one review each request.
+void daemon::impl::start_builtin_agent() {
+  if (!cfg.builtin_agent) return;
+  jobs.every("agent", std::chrono::seconds(1), [this] { run_agent(); });
+  api.submitted = [this] { jobs.nudge("agent"); };
+}
+
+void daemon::impl::run_agent() {
+  constexpr std::size_t batch = 8;
+  for (;;) {
+    const auto outcomes = svc.agent.run_once(batch);
+    for (const auto& o : outcomes) {
+      if (!o.failure.empty()) {
+        metrics.record_agent_attempt_failed();
+        log(level::warning, "agent review attempt failed",
+            {{"request_id", o.request_id.str()}, {"attempt", o.attempt}, {"error", o.failure}});
+      }
+      if (!o.recorded) continue;
+      const auto decision = std::string(trevor::to_string(o.recorded->decision));
+      metrics.record_agent_review(decision, failing_checks(o.recorded->findings_json));
+      log(level::info, "agent review recorded",
+          {{"request_id", o.request_id.str()}, {"decision", decision}});
+    }
+    // A full batch: more may be waiting (a drain stops the loop).
+    if (outcomes.size() < batch || status.draining) return;
+  }
 }
 
 void daemon::impl::begin_drain(std::string_view why) {

@@ -96,6 +96,54 @@ std::string metrics::render(const gauges& g) const {
       "# TYPE trevord_audit_seal_failures_total counter\n"
       "trevord_audit_seal_failures_total {}\n",
       audit.tree_size.load(), audit.checkpoints_signed.load(), audit.seal_failures.load());
+  out += render_agent(g);
+  return out;
+}
+
+void metrics::record_agent_review(const std::string& decision,
+                                  const std::vector<std::string>& failed) {
+  std::lock_guard lock(mutex_);
+  ++agent_reviews_[decision];
+  for (const auto& check : failed) ++agent_check_failures_[check];
+}
+
+void metrics::record_agent_attempt_failed() {
+  std::lock_guard lock(mutex_);
+  ++agent_failed_attempts_;
+}
+
+std::string metrics::render_agent(const gauges& g) const {
+  std::string out = fmt::format(
+      "# HELP trevor_agent_queue_length Requests waiting for the agent (SUBMITTED).\n"
+      "# TYPE trevor_agent_queue_length gauge\n"
+      "trevor_agent_queue_length {}\n"
+      "# HELP trevor_agent_queue_oldest_seconds How long the oldest SUBMITTED request has "
+      "waited.\n"
+      "# TYPE trevor_agent_queue_oldest_seconds gauge\n"
+      "trevor_agent_queue_oldest_seconds {:.3f}\n",
+      g.agent_queue_length, g.agent_queue_oldest_seconds);
+  std::lock_guard lock(mutex_);
+  // The agent's decisions are always listed, so that rates start at zero.
+  auto reviews = agent_reviews_;
+  for (const char* d : {"approved", "changes_requested", "escalated"}) reviews.try_emplace(d, 0);
+  out +=
+      "# HELP trevor_agent_reviews_total Reviews the built-in agent of this daemon recorded, by "
+      "decision.\n"
+      "# TYPE trevor_agent_reviews_total counter\n";
+  for (const auto& [decision, n] : reviews)
+    out += fmt::format("trevor_agent_reviews_total{{decision=\"{}\"}} {}\n", label(decision), n);
+  out +=
+      "# HELP trevor_agent_check_failures_total Failing SDC checks in the built-in agent's "
+      "reviews, by check.\n"
+      "# TYPE trevor_agent_check_failures_total counter\n";
+  for (const auto& [check, n] : agent_check_failures_)
+    out += fmt::format("trevor_agent_check_failures_total{{check=\"{}\"}} {}\n", label(check), n);
+  out += fmt::format(
+      "# HELP trevor_agent_failed_attempts_total Agent review attempts that failed and were "
+      "retried (or escalated).\n"
+      "# TYPE trevor_agent_failed_attempts_total counter\n"
+      "trevor_agent_failed_attempts_total {}\n",
+      agent_failed_attempts_);
   return out;
 }
 

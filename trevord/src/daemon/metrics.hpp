@@ -35,6 +35,10 @@ class metrics {
     int in_flight = 0;
     bool draining = false;
     std::vector<std::pair<std::string, std::int64_t>> requests_by_status;
+    /// The agents' queue: SUBMITTED requests, and how long the oldest has
+    /// waited since it entered SUBMITTED (0 when none waits).
+    std::int64_t agent_queue_length = 0;
+    double agent_queue_oldest_seconds = 0;
   };
   std::string render(const gauges& g) const;
 
@@ -45,6 +49,11 @@ class metrics {
     std::atomic<std::uint64_t> seal_failures{0};
   };
   audit_figures audit;
+  /// The built-in agent (counted by the daemon whose worker recorded it): a
+  /// review by its decision, with the names of its failing checks (one per
+  /// failing check of each object); a failed attempt.
+  void record_agent_review(const std::string& decision, const std::vector<std::string>& failed);
+  void record_agent_attempt_failed();
 
  private:
   struct series {
@@ -54,6 +63,11 @@ class metrics {
   };
   mutable std::mutex mutex_;
   std::map<std::tuple<std::string, std::string, unsigned>, series> series_;
+  std::map<std::string, std::uint64_t> agent_reviews_;         // by decision
+  std::map<std::string, std::uint64_t> agent_check_failures_;  // by check
+  std::uint64_t agent_failed_attempts_ = 0;
+
+  std::string render_agent(const gauges& g) const;
 };
 
 }  // namespace trevord

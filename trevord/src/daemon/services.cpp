@@ -23,6 +23,15 @@ trevor::workflow_options workflow_options_of(const config& cfg) {
   o.release_license = cfg.release_license;
   // Packages are assembled beside the blobs (same file system, room for them).
   o.scratch_dir = std::filesystem::path(cfg.storage_dir) / ".scratch";
+  // The SDC policy (the built-in agent's, and sdc-policy.json in packages).
+  o.sdc_policy = cfg.sdc_policy;
+  o.agent_timeout = cfg.agent_timeout;
+  return o;
+}
+
+trevor::sdc_agent_options agent_options_of(const config& cfg) {
+  trevor::sdc_agent_options o;
+  o.max_attempts = cfg.agent_max_attempts;
   return o;
 }
 
@@ -40,6 +49,7 @@ services::services(const config& cfg, trevor::database d, trevor::workflow_optio
       workflow(db, *blobs, with_audit(std::move(options), audit.get())),
       directory(db),
       inbox(db),
-      dashboard(db, std::chrono::hours(cfg.stuck_hours)) {}
+      dashboard(db, std::chrono::hours(cfg.stuck_hours)),
+      agent(workflow, *blobs, directory, agent_options_of(cfg)) {}
 
 }  // namespace trevord

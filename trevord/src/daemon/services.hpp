@@ -10,6 +10,7 @@
 #include <memory>
 
 #include "daemon/config.hpp"
+#include "trevor/agent.hpp"
 #include "trevor/audit_trail.hpp"
 #include "trevor/blob_store.hpp"
 #include "trevor/dashboard.hpp"
@@ -22,6 +23,9 @@ namespace trevord {
 
 /// The workflow's options as the configuration sets them.
 trevor::workflow_options workflow_options_of(const config& cfg);
+
+/// The built-in agent's options as the configuration sets them.
+trevor::sdc_agent_options agent_options_of(const config& cfg);
 
 struct services {
   /// `options`: the workflow's, workflow_options_of(cfg) when serving (tests
@@ -38,6 +42,9 @@ struct services {
   trevor::directory directory;
   trevor::inbox inbox;
   trevor::dashboard dashboard;
+  /// The built-in agent: its worker runs only with TREVOR_AGENT_REVIEW=builtin
+  /// (daemon.cpp); its preview serves /requests/{id}/sdc-preview in every mode.
+  trevor::sdc_agent agent;
 };
 
 }  // namespace trevord

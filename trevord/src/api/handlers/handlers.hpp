@@ -75,6 +75,11 @@ reply audit_checkpoint(api&, call&);
 reply audit_inclusion(api&, call&);
 reply audit_consistency(api&, call&);
 reply audit_leaves(api&, call&);
+// The built-in agent: its policy, the preview of its findings (agent.cpp).
+reply agent_policy(api&, call&);
+reply sdc_preview(api&, call&);
+/// The agent's queue (SUBMITTED requests) for /metrics.
+void agent_gauges(api&, metrics::gauges&);
 
 /// An answer with a JSON body.
 inline reply ok(boost::json::value body, http::status status = http::status::ok) {

@@ -24,6 +24,7 @@ reply metrics_text(api& a, call&) {
   g.pool_in_use = a.db.in_use();
   for (const auto& [status, n] : a.workflow.requests.count_by_status())
     g.requests_by_status.emplace_back(trevor::to_string(status), n);
+  agent_gauges(a, g);
   reply r;
   r.text = a.metrics.render(g);
   r.content_type = "text/plain; version=0.0.4; charset=utf-8";

@@ -47,6 +47,15 @@ void apply_field(upload_fields& fields, std::string_view name, std::string value
     o.metadata.suppression_notes = std::move(value);
   } else if (name == "tags") {
     o.metadata.tags_json = std::move(value);
+  } else if (name == "supporting") {
+    // For the checkers only (never released); a replacement keeps the flag
+    // of the object it replaces, whatever this says (the library's rule).
+    if (value == "true" || value == "1")
+      o.supporting = true;
+    else if (value == "false" || value == "0")
+      o.supporting = false;
+    else
+      invalid("supporting", fmt::format("'{}' is not true or false", value));
   } else {
     invalid(name, "unknown field");
   }
@@ -165,11 +174,15 @@ reply request_get(api& a, call& c) {
 }
 
 reply request_submit(api& a, call& c) {
-  return ok(to_json(a.workflow.requests.submit(person(c), c.id("request_id"))));
+  auto r = ok(to_json(a.workflow.requests.submit(person(c), c.id("request_id"))));
+  if (a.submitted) a.submitted();
+  return r;
 }
 
 reply request_resubmit(api& a, call& c) {
-  return ok(to_json(a.workflow.requests.resubmit(person(c), c.id("request_id"))));
+  auto r = ok(to_json(a.workflow.requests.resubmit(person(c), c.id("request_id"))));
+  if (a.submitted) a.submitted();
+  return r;
 }
 
 reply request_withdraw(api& a, call& c) {
@@ -213,23 +226,12 @@ reply object_versions(api& a, call& c) {
 }
 
 reply object_content(api& a, call& c) {
-  const auto& who = reader(c);
-  const auto request_id = c.id("request_id");
-  const auto object_id = c.id("object_id");
-  const auto object = a.workflow.objects.get(who, request_id, object_id);
-  // download() authorises, commits the audit event and then streams the blob
-  // on this worker: stop it at its first byte, and let the server stream the
-  // blob off the worker instead (the object's storage key never changes).
-  struct authorised {};
-  try {
-    a.workflow.objects.download(who, request_id, object_id,
-                                [](std::string_view) { throw authorised{}; });
-  } catch (const authorised&) {
-  }
-  c.sink->stream(
-      static_cast<std::uint64_t>(object.size_bytes), "application/octet-stream",
-      fmt::format("attachment; filename=\"{}\"", trevor::sanitize_filename(object.filename)),
-      a.blobs.open(object.storage_key));
+  // Authorised and audited by the library; the server streams the blob off
+  // the worker.
+  const auto d = a.workflow.objects.open_download(reader(c), c.id("request_id"), c.id("object_id"));
+  c.sink->stream(static_cast<std::uint64_t>(d.size_bytes), d.content_type,
+                 fmt::format("attachment; filename=\"{}\"", trevor::sanitize_filename(d.filename)),
+                 a.blobs.open(d.storage_key));
   reply r;
   r.streamed = true;
   return r;

@@ -370,5 +370,29 @@ expect "sdc check: a missing file could not be checked (exit 3)" 3 "$work/none.c
 expect "sdc check: a bad policy file could not be checked (exit 3)" 3 "threshhold" -- \
   "$trevord" sdc check "$work/safe.csv" --statbarn Frequencies --policy "$work/typo.yaml"
 
+# ---------------------------------------------------------------- storage check
+# An orphan blob and an interrupted upload, two hours old, are listed, then
+# removed with --remove; a file a row refers to is never touched; a row whose
+# file is gone makes the check fail.
+new_db
+surl=$db_url
+store="$work/store"
+env DATABASE_URL="$surl" "$trevord" migrate up >/dev/null
+mkdir -p "$store/p/r"
+printf 'lost' >"$store/p/r/orphan.bin"
+printf 'half' >"$store/p/r/.tmp-interrupted"
+touch -d '2 hours ago' "$store/p/r/orphan.bin" "$store/p/r/.tmp-interrupted"
+expect "storage check lists an orphan and an interrupted upload" 0 "orphan p/r/orphan.bin" -- \
+  env DATABASE_URL="$surl" TREVOR_STORAGE_DIR="$store" "$trevord" storage check
+[ -f "$store/p/r/orphan.bin" ] && ok "storage check without --remove removes nothing" ||
+  not_ok "storage check without --remove removes nothing" "orphan.bin is gone"
+expect "storage check --remove removes them" 0 "1 orphans and 1 temporary files (8 bytes) removed" -- \
+  env DATABASE_URL="$surl" TREVOR_STORAGE_DIR="$store" "$trevord" storage check --remove
+[ ! -e "$store/p/r/orphan.bin" ] && [ ! -e "$store/p/r/.tmp-interrupted" ] &&
+  ok "the orphan and the interrupted upload are gone" ||
+  not_ok "the orphan and the interrupted upload are gone" "$(ls -la "$store/p/r")"
+expect "storage check names its usage" 2 "usage: trevord storage check" -- \
+  env DATABASE_URL="$surl" TREVOR_STORAGE_DIR="$store" "$trevord" storage check --everything
+
 echo "$passed passed, $failed failed"
 [ "$failed" = 0 ]

@@ -24,11 +24,13 @@
 #include "daemon/log.hpp"
 #include "trevor/audit_proof.hpp"
 #include "trevor/audit_trail.hpp"
+#include "trevor/blob_store.hpp"
 #include "trevor/database.hpp"
 #include "trevor/database_url.hpp"
 #include "trevor/error.hpp"
 #include "trevor/migrate.hpp"
 #include "trevor/version.hpp"
+#include "trevor/workflow.hpp"
 
 namespace {
 
@@ -47,6 +49,13 @@ Commands:
   db grant-app-role ROLE    PostgreSQL: grant an existing login role exactly the
                             privileges the application needs (run as the owner,
                             after `migrate up`)
+  storage check [--remove] [--verify]
+                            compare TREVOR_STORAGE_DIR with the database: list
+                            blobs no row refers to and interrupted uploads
+                            older than an hour (--remove removes them; a file
+                            a row refers to is never touched), rows whose file
+                            is missing and, with --verify, whose bytes changed;
+                            exit 0, or 1 when a file is missing or changed
   audit keygen [--name NAME] [--out FILE]
                             write a new audit signer key to FILE (mode 0600;
                             default trevord-audit.key, never overwritten) and
@@ -263,6 +272,44 @@ std::optional<parsed_args> parse_args(const std::vector<std::string>& args, std:
   return out;
 }
 
+/// trevord storage check [--remove] [--verify]: the blob store against the
+/// database (trevor::sweep_service::check_storage). Exit 0 when every row's
+/// file is there (and, with --verify, intact), 1 otherwise.
+int storage_command(const std::vector<std::string>& args) {
+  bool remove = false, verify = false;
+  for (std::size_t i = 2; i < args.size(); ++i) {
+    if (args[i] == "--remove")
+      remove = true;
+    else if (args[i] == "--verify")
+      verify = true;
+    else
+      return fail("usage: trevord storage check [--remove] [--verify]", 2);
+  }
+  if (args.size() < 2 || args[1] != "check")
+    return fail("usage: trevord storage check [--remove] [--verify]", 2);
+  const auto cfg = trevord::load_config(trevord::process_env);
+  auto db = open_existing_database(cfg);
+  trevor::filesystem_blob_store blobs(cfg.storage_dir);
+  trevor::workflow flow(db, blobs);
+  const auto r = flow.sweeps.check_storage(remove, verify);
+  for (const auto& k : r.orphans)
+    std::printf("%s %s (no row refers to it)\n", remove ? "removed" : "orphan", k.c_str());
+  for (const auto& k : r.temporaries)
+    std::printf("%s %s (an interrupted upload)\n", remove ? "removed" : "temporary", k.c_str());
+  for (const auto& id : r.missing_objects)
+    std::printf("missing: the file of object %s\n", id.str().c_str());
+  for (const auto& k : r.missing_packages) std::printf("missing: release package %s\n", k.c_str());
+  for (const auto& id : r.corrupted_objects)
+    std::printf("changed: the bytes of object %s no longer match its SHA-256\n", id.str().c_str());
+  std::printf(
+      "%zu files; %zu orphans and %zu temporary files (%lld bytes)%s; %zu missing, %zu "
+      "changed\n",
+      r.files, r.orphans.size(), r.temporaries.size(), static_cast<long long>(r.orphan_bytes),
+      remove ? " removed" : "", r.missing_objects.size() + r.missing_packages.size(),
+      r.corrupted_objects.size());
+  return r.ok() ? 0 : 1;
+}
+
 int audit_command(const std::vector<std::string>& args) {
   const std::string sub = args.size() > 1 ? args[1] : "";
   if (sub == "keygen") {
@@ -371,6 +418,7 @@ int main(int argc, char** argv) {
       return 0;
     }
     if (command == "audit") return audit_command(args);
+    if (command == "storage") return storage_command(args);
     if (command == "sdc") return trevord::sdc_command({args.begin() + 1, args.end()});
     return fail(fmt::format("unknown command '{}' (see trevord --help)", command), 2);
   } catch (const trevor::error& e) {

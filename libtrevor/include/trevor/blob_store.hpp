@@ -99,7 +99,8 @@ class TREVOR_EXPORT blob_store {
   /// committed object names (objects are never deleted). Missing keys are ignored.
   virtual void discard(const std::string& key) noexcept = 0;
 
-  /// Every blob and temporary file the store holds, in no particular order
+  /// Every blob and temporary file the store holds (hidden directories, such
+  /// as trevord's release scratch area, excepted), in no particular order
   /// (storage checks and the orphan sweep). The default throws
   /// error(invalid_argument): a store that cannot list is never swept.
   virtual void for_each_blob(const std::function<void(const stored_blob&)>& fn) const;

@@ -243,6 +243,12 @@ void filesystem_blob_store::for_each_blob(const std::function<void(const stored_
   for (auto it = std::filesystem::recursive_directory_iterator(root_, ec);
        !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
     std::error_code fe;
+    // Hidden directories hold no blobs (keys never start with '.'): the
+    // release scratch area is one.
+    if (it->is_directory(fe) && it->path().filename().string().starts_with('.')) {
+      it.disable_recursion_pending();
+      continue;
+    }
     if (!it->is_regular_file(fe) || fe) continue;
     stored_blob b;
     b.key = std::filesystem::relative(it->path(), root_, fe).generic_string();

@@ -83,7 +83,16 @@ struct daemon::impl {
     jobs.every("audit_seal", std::chrono::seconds(cfg.audit_seal_seconds),
                [this] { seal_audit_trail(*svc.audit, metrics); });
     start_builtin_agent();
+    // The blob store against the database every hour: orphans and
+    // interrupted uploads older than an hour are removed, missing files
+    // logged (trevord storage check does the same by hand).
+    jobs.every("storage", std::chrono::hours(1), [this] { run_storage_check(); });
+    // Release scratch files a stopped process left behind, at start too.
+    remove_stale_scratch();
   }
+
+  void run_storage_check();
+  void remove_stale_scratch();
 
   void run_sweeps();
   void start_builtin_agent();
@@ -106,6 +115,30 @@ void daemon::impl::run_sweeps() {
   sweep("interrupted_releases", [&] { return svc.workflow.sweeps.interrupted_releases(); });
   sweep("interrupted_agent_reviews",
         [&] { return svc.workflow.sweeps.interrupted_agent_reviews(); });
+  remove_stale_scratch();
+}
+
+void daemon::impl::remove_stale_scratch() {
+  try {
+    if (const auto n = svc.workflow.sweeps.stale_scratch_files())
+      log(level::info, "sweep",
+          {{"sweep", "stale_scratch_files"}, {"reported", static_cast<long>(n)}});
+  } catch (const std::exception& e) {
+    log(level::warning, "sweep failed", {{"sweep", "stale_scratch_files"}, {"error", e.what()}});
+  }
+}
+
+void daemon::impl::run_storage_check() {
+  try {
+    const auto r = svc.workflow.sweeps.check_storage(/*remove=*/true);
+    log(r.ok() ? level::info : level::error, "storage check",
+        {{"files", static_cast<long>(r.files)},
+         {"removed", static_cast<long>(r.orphans.size() + r.temporaries.size())},
+         {"removed_bytes", static_cast<long>(r.orphan_bytes)},
+         {"missing", static_cast<long>(r.missing_objects.size() + r.missing_packages.size())}});
+  } catch (const std::exception& e) {
+    log(level::warning, "storage check failed", {{"error", e.what()}});
+  }
 }
 
 // ------------------------------------------------------ the built-in agent

@@ -22,49 +22,6 @@
 using namespace bench;
 
 namespace {
-
-/// Statements through the driver (sqlite3 C API or libpq).
-class raw_exec {
- public:
-  explicit raw_exec(const std::string& url) {
-    const auto parsed = trevor::parse_database_url(url);
-    if (parsed.kind == trevor::engine::postgresql) {
-      pg_ = PQconnectdb(parsed.connect_string.c_str());
-      if (PQstatus(pg_) != CONNECTION_OK) throw std::runtime_error(PQerrorMessage(pg_));
-    } else {
-      if (sqlite3_open(parsed.sqlite_path.c_str(), &lite_) != SQLITE_OK)
-        throw std::runtime_error("sqlite3_open");
-    }
-  }
-  ~raw_exec() {
-    if (pg_) PQfinish(pg_);
-    if (lite_) sqlite3_close(lite_);
-  }
-  raw_exec(const raw_exec&) = delete;
-  raw_exec& operator=(const raw_exec&) = delete;
-
-  void operator()(const std::string& sql) {
-    if (pg_) {
-      PGresult* r = PQexec(pg_, sql.c_str());
-      const auto st = PQresultStatus(r);
-      const std::string msg = PQresultErrorMessage(r);
-      PQclear(r);
-      if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) throw std::runtime_error(msg);
-      return;
-    }
-    char* err = nullptr;
-    if (sqlite3_exec(lite_, sql.c_str(), nullptr, nullptr, &err) != SQLITE_OK) {
-      std::string m = err ? err : "?";
-      sqlite3_free(err);
-      throw std::runtime_error(m);
-    }
-  }
-
- private:
-  PGconn* pg_ = nullptr;
-  sqlite3* lite_ = nullptr;
-};
-
 std::string event_id(std::int64_t n) {
   return fmt::format("0000000a-0000-7000-8000-{:012x}", n);
 }

@@ -202,6 +202,75 @@ class scratch {
   std::string conninfo_, lib_schema_, raw_schema_;
 };
 
+/// Raw statements through the driver (sqlite3 C API or libpq), for filling a
+/// scratch database without the library.
+class raw_exec {
+ public:
+  explicit raw_exec(const std::string& url) {
+    const auto parsed = trevor::parse_database_url(url);
+    if (parsed.kind == trevor::engine::postgresql) {
+      pg_ = PQconnectdb(parsed.connect_string.c_str());
+      if (PQstatus(pg_) != CONNECTION_OK) throw std::runtime_error(PQerrorMessage(pg_));
+    } else {
+      if (sqlite3_open(parsed.sqlite_path.c_str(), &lite_) != SQLITE_OK)
+        throw std::runtime_error("sqlite3_open");
+    }
+  }
+  ~raw_exec() {
+    if (pg_) PQfinish(pg_);
+    if (lite_) sqlite3_close(lite_);
+  }
+  raw_exec(const raw_exec&) = delete;
+  raw_exec& operator=(const raw_exec&) = delete;
+  /// Runs a query and fetches every value of every row (libpq receives the
+  /// whole result; SQLite's callback gets every column as text); returns the
+  /// number of rows.
+  std::size_t read(const std::string& sql) {
+    if (pg_) {
+      PGresult* r = PQexec(pg_, sql.c_str());
+      const bool ok = PQresultStatus(r) == PGRES_TUPLES_OK;
+      const std::string msg = ok ? "" : PQresultErrorMessage(r);
+      const auto rows = ok ? static_cast<std::size_t>(PQntuples(r)) : 0;
+      PQclear(r);
+      if (!ok) throw std::runtime_error(msg);
+      return rows;
+    }
+    std::size_t rows = 0;
+    char* err = nullptr;
+    const auto each = [](void* p, int, char**, char**) -> int {
+      ++*static_cast<std::size_t*>(p);
+      return 0;
+    };
+    if (sqlite3_exec(lite_, sql.c_str(), each, &rows, &err) != SQLITE_OK) {
+      std::string m = err ? err : "?";
+      sqlite3_free(err);
+      throw std::runtime_error(m);
+    }
+    return rows;
+  }
+
+  void operator()(const std::string& sql) {
+    if (pg_) {
+      PGresult* r = PQexec(pg_, sql.c_str());
+      const auto st = PQresultStatus(r);
+      const std::string msg = PQresultErrorMessage(r);
+      PQclear(r);
+      if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) throw std::runtime_error(msg);
+      return;
+    }
+    char* err = nullptr;
+    if (sqlite3_exec(lite_, sql.c_str(), nullptr, nullptr, &err) != SQLITE_OK) {
+      std::string m = err ? err : "?";
+      sqlite3_free(err);
+      throw std::runtime_error(m);
+    }
+  }
+
+ private:
+  PGconn* pg_ = nullptr;
+  sqlite3* lite_ = nullptr;
+};
+
 /// The raw driver's single-row commit (one INSERT ... RETURNING, autocommit)
 /// on the scratch's raw database.
 class raw_driver {

@@ -373,21 +373,9 @@ TEST_CASE("audit: a release package's audit-proof.json verifies with the public 
 }
 
 TEST_CASE("audit configuration: the key is required outside development; one kept beside SQLite") {
-  auto load = [](std::map<std::string, std::string> vars) {
-    return load_config([vars](const char* name) -> std::optional<std::string> {
-      auto it = vars.find(name);
-      if (it == vars.end()) return std::nullopt;
-      return it->second;
-    });
-  };
-  auto message = [&](std::map<std::string, std::string> vars, bool serving) {
-    try {
-      const auto c = load(std::move(vars));
-      if (serving) check_serve_config(c);
-      return std::string();
-    } catch (const trevor::error& e) {
-      return std::string(e.what());
-    }
+  auto load = [](const std::map<std::string, std::string>& vars) { return config_from(vars); };
+  auto message = [](const std::map<std::string, std::string>& vars, bool serving) {
+    return config_refusal(vars, serving);
   };
   trevor::test::temp_dir dir;
   const auto key_file = dir.path() + "/audit.key";

@@ -203,13 +203,8 @@ TEST_CASE("JSON numbers are plain decimals, rounded to what they mean") {
 }
 
 TEST_CASE("configuration: log levels in any case; every problem reported in one run") {
-  auto load = [](std::map<std::string, std::string> vars, bool serve) {
-    auto getenv = [vars](const char* name) -> std::optional<std::string> {
-      auto it = vars.find(name);
-      if (it == vars.end()) return std::nullopt;
-      return it->second;
-    };
-    return serve ? load_serve_config(getenv) : load_config(getenv);
+  auto load = [](const std::map<std::string, std::string>& vars, bool serve) {
+    return config_from(vars, serve);
   };
   for (const char* spelling : {"warn", "WARN", "Warning", "warning"})
     CHECK(load({{"TREVOR_LOG_LEVEL", spelling}}, false).log_level == "warning");

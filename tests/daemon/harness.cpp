@@ -112,6 +112,24 @@ http_response http_client::send(const http_request& r) {
   return std::move(*res);
 }
 
+config config_from(const std::map<std::string, std::string>& vars, bool serve) {
+  auto getenv = [&vars](const char* name) -> std::optional<std::string> {
+    auto it = vars.find(name);
+    if (it == vars.end()) return std::nullopt;
+    return it->second;
+  };
+  return serve ? load_serve_config(getenv) : load_config(getenv);
+}
+
+std::string config_refusal(const std::map<std::string, std::string>& vars, bool serve) {
+  try {
+    config_from(vars, serve);
+    return std::string();
+  } catch (const trevor::error& e) {
+    return std::string(e.what());
+  }
+}
+
 config test_config(const std::string& storage_dir) {
   config c;
   c.env = trevor::environment::test;

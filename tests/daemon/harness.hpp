@@ -60,6 +60,12 @@ class http_client {
 /// storage in `storage_dir`, quiet logs.
 config test_config(const std::string& storage_dir);
 
+/// load_config() (or, with `serve`, load_serve_config()) of an environment
+/// holding exactly `vars`.
+config config_from(const std::map<std::string, std::string>& vars, bool serve = false);
+/// The refusal config_from() throws, "" when it accepts `vars`.
+std::string config_refusal(const std::map<std::string, std::string>& vars, bool serve = false);
+
 /// A trevord server in this process on a fresh migrated database.
 class daemon {
  public:

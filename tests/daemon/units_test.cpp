@@ -77,20 +77,9 @@ TEST_CASE("multipart: malformed bodies are 400, an over-long field 422") {
 }
 
 TEST_CASE("configuration: names the variable and what it should be") {
-  auto load = [](std::map<std::string, std::string> vars) {
-    return load_config([vars](const char* name) -> std::optional<std::string> {
-      auto it = vars.find(name);
-      if (it == vars.end()) return std::nullopt;
-      return it->second;
-    });
-  };
-  auto message = [&](std::map<std::string, std::string> vars) {
-    try {
-      load(std::move(vars));
-      return std::string();
-    } catch (const trevor::error& e) {
-      return std::string(e.what());
-    }
+  auto load = [](const std::map<std::string, std::string>& vars) { return config_from(vars); };
+  auto message = [](const std::map<std::string, std::string>& vars) {
+    return config_refusal(vars);
   };
   const auto c = load({});
   CHECK(c.required_reviews == 2);
@@ -142,20 +131,9 @@ TEST_CASE("configuration: names the variable and what it should be") {
 
 TEST_CASE("configuration: the built-in agent, its policy file, timeout and attempts") {
   trevor::test::temp_dir dir;
-  auto load = [](std::map<std::string, std::string> vars) {
-    return load_config([vars](const char* name) -> std::optional<std::string> {
-      auto it = vars.find(name);
-      if (it == vars.end()) return std::nullopt;
-      return it->second;
-    });
-  };
-  auto message = [&](std::map<std::string, std::string> vars) {
-    try {
-      load(std::move(vars));
-      return std::string();
-    } catch (const trevor::error& e) {
-      return std::string(e.what());
-    }
+  auto load = [](const std::map<std::string, std::string>& vars) { return config_from(vars); };
+  auto message = [](const std::map<std::string, std::string>& vars) {
+    return config_refusal(vars);
   };
   auto write = [&](const std::string& name, const std::string& text) {
     const auto path = dir.path() + "/" + name;

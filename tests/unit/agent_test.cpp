@@ -23,16 +23,21 @@ workflow_options agent_on() {
   return o;
 }
 
+/// A justified tabular output of `statbarn`.
+new_object table(const std::string& filename, const std::string& statbarn = "Frequencies") {
+  new_object o;
+  o.filename = filename;
+  o.output_type = output_type::tabular;
+  o.statbarn = statbarn;
+  o.metadata.researcher_justification = "Table 1 of the paper";
+  return o;
+}
+
 /// A SUBMITTED request of one frequency table with `content`.
 airlock_request submit_table(world& w, const std::string& content,
                              const std::string& filename = "counts.csv") {
   auto r = w.flow.requests.create(w.r1, {w.proj.id, direction::egress, "Counts", ""});
-  new_object o;
-  o.filename = filename;
-  o.output_type = output_type::tabular;
-  o.statbarn = "Frequencies";
-  o.metadata.researcher_justification = "Table 1 of the paper";
-  w.flow.objects.add(w.r1, r.id, o, string_reader(content));
+  w.flow.objects.add(w.r1, r.id, table(filename), string_reader(content));
   return w.flow.requests.submit(w.r1, r.id);
 }
 
@@ -90,11 +95,7 @@ TEST_CASE("an evidence table is passed to its table's checks, not checked as an 
   world w(agent_on());
   sdc_agent agent(w.flow, w.blobs, w.dir);
   auto r = w.flow.requests.create(w.r1, {w.proj.id, direction::egress, "Means", ""});
-  new_object t;
-  t.filename = "income.csv";
-  t.output_type = output_type::tabular;
-  t.statbarn = "LinearAggregations";
-  t.metadata.researcher_justification = "Table 2";
+  const auto t = table("income.csv", "LinearAggregations");
   w.flow.objects.add(w.r1, r.id, t, string_reader("region,total\nNorth,1000\nSouth,2000\n"));
   new_object e = t;
   e.filename = "income.evidence.csv";
@@ -244,12 +245,7 @@ TEST_CASE("the agent runs no checks on supporting objects") {
   world w(agent_on());
   sdc_agent agent(w.flow, w.blobs, w.dir);
   auto r = w.flow.requests.create(w.r1, {w.proj.id, direction::egress, "With a log", ""});
-  new_object t;
-  t.filename = "counts.csv";
-  t.output_type = output_type::tabular;
-  t.statbarn = "Frequencies";
-  t.metadata.researcher_justification = "Table 1";
-  w.flow.objects.add(w.r1, r.id, t, string_reader("a,b\nx,12\n"));
+  w.flow.objects.add(w.r1, r.id, table("counts.csv"), string_reader("a,b\nx,12\n"));
   new_object log;
   log.filename = "run.db";  // a blocked extension: would fail if it were checked
   log.supporting = true;

@@ -756,6 +756,7 @@ TEST_CASE("a deactivated user is refused everything") {
       {"POST /requests/{request_id}/reviews", as_json(json::object{{"decision", "approved"}})},
       {"POST /requests/{request_id}/agent-review", as_json(json::object{{"decision", "approved"}})},
       {"POST /requests/{request_id}/slots", as_json(json::object{{"filename", "s.csv"}})},
+      {"POST /requests/{request_id}/revoke", as_json(json::object{{"reason", "a leak"}})},
   };
 
   const auto tables = [&] {

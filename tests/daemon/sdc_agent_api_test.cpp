@@ -173,7 +173,9 @@ TEST_CASE("builtin agent: an escalated request is reviewed by a senior checker o
   }
   // Accepting the agent's findings needs an agent approval.
   CHECK(d.post(target, world::s1,
-               json::object{{"decision", "rejected"}, {"accepted_agent_findings", true}})
+               json::object{{"decision", "rejected"},
+                            {"summary", "cell of 3"},
+                            {"accepted_agent_findings", true}})
             .status == 422);
   auto senior =
       d.post(target, world::s1, json::object{{"decision", "rejected"}, {"summary", "cell of 3"}});

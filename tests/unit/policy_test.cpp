@@ -104,6 +104,9 @@ TEST_CASE("table: RELEASING release failure returns to APPROVED, egress only") {
 TEST_CASE("table: APPROVED deliver goes to RELEASED, ingress only, tre_admin") {
   expect_rule(rs::approved, op::deliver, rs::released, party::admin, {direction::ingress});
 }
+TEST_CASE("table: RELEASED revoke goes to REVOKED, egress only, tre_admin") {
+  expect_rule(rs::released, op::revoke, rs::revoked, party::admin, {direction::egress});
+}
 
 // The transition table written out again, independently of the code: every
 // combination of (from, operation, direction, to) outside it is refused.
@@ -134,6 +137,7 @@ TEST_CASE("table: every other (from, operation, to) is an invalid transition") {
       "RELEASING:finish_release:egress:RELEASED",
       "RELEASING:fail_release:egress:APPROVED",
       "APPROVED:deliver:ingress:RELEASED",
+      "RELEASED:revoke:egress:REVOKED",
   };
   std::size_t found = 0;
   for (std::size_t f = 0; f <= enum_names<rs>::names.size(); ++f) {
@@ -159,7 +163,7 @@ TEST_CASE("table: every other (from, operation, to) is an invalid transition") {
           }
         }
   }
-  CHECK(found == 2 * 19 + 6);  // 19 rows for both directions, 6 for one
+  CHECK(found == 2 * 19 + 7);  // 19 rows for both directions, 7 for one
 }
 
 TEST_CASE("table: refusals name the current status and where the operation is allowed") {
@@ -186,13 +190,20 @@ TEST_CASE("table: every operation names one party per direction") {
   CHECK(first_rule(op::deliver, direction::ingress)->who == party::admin);
 }
 
-TEST_CASE("table: terminal states have no way out") {
+TEST_CASE("table: terminal states have no way out but the revocation of a release") {
   for (const auto& t : transitions)
-    if (t.from) CHECK_FALSE(is_terminal(*t.from));
+    if (t.from && is_terminal(*t.from)) {
+      CHECK(t.op == op::revoke);
+      CHECK(*t.from == rs::released);
+      CHECK(t.to == rs::revoked);
+    }
   CHECK(is_terminal(rs::released));
   CHECK(is_terminal(rs::rejected));
   CHECK(is_terminal(rs::withdrawn));
+  CHECK(is_terminal(rs::revoked));
   CHECK_FALSE(is_terminal(rs::approved));
+  for (const auto& t : transitions) CHECK(t.from != std::optional<rs>(rs::revoked));
+  CHECK(status_event_type(op::revoke, rs::revoked) == "request.revoked");
 }
 
 TEST_CASE("table: every state is reachable from creation") {
@@ -239,6 +250,8 @@ TEST_CASE("diagram: one arrow per pair of states, every operation named") {
   CHECK(d.find("    [*] --> DRAFT: create\n") != std::string::npos);
   CHECK(d.find("    DRAFT --> HUMAN_REVIEW: submit [agent off]\n") != std::string::npos);
   CHECK(d.find("    APPROVED --> RELEASED: deliver (ingress)\n") != std::string::npos);
+  CHECK(d.find("    RELEASED --> REVOKED: revoke (egress)\n") != std::string::npos);
+  CHECK(d.find("    REVOKED --> [*]\n") != std::string::npos);
   for (std::size_t o = 0; o < enum_names<op>::names.size(); ++o)
     CHECK(d.find(std::string(enum_names<op>::names[o])) != std::string::npos);
 }

@@ -1000,4 +1000,169 @@ TEST_CASE("stale release scratch files are removed; a live process's are kept") 
   CHECK(std::filesystem::exists(other));
 }
 
+// ----------------------------------------------------------------- revoke
+
+TEST_CASE("revoke: a released egress package is refused at once, kept, audited and announced") {
+  workflow_options o;
+  o.link_warning = std::chrono::hours(24 * 8);  // the expiry warning would be due at once
+  release_world rw(o);
+  auto& w = rw.w;
+  const auto r = approved_egress(w, {{"a.csv", "1\n", "", ""}});
+  const link_client client{"10.2.2.2", "test"};
+  // Not yet released: nothing to revoke.
+  CHECK(thrown_by([&] { w.flow.releases.revoke(w.admin, r.id, "leak"); }).code() ==
+        errc::invalid_transition);
+  const auto rec = w.flow.releases.release(w.admin, r.id);
+  CHECK(w.flow.releases.download(r.id, rec.link_token, client).size_bytes > 0);
+
+  const auto events = w.rows("audit_events");
+  const auto notes = w.rows("notifications");
+  // Only tre_admin, and only with a reason.
+  for (const auto* who : {&w.r1, &w.c1, &w.s1}) {
+    const auto e = thrown_by([&] { w.flow.releases.revoke(*who, r.id, "leak"); });
+    CHECK(e.code() == errc::forbidden);
+    CHECK(std::string(e.what()) == "revoke: only tre_admin may do this");
+  }
+  for (const std::string blank : {"", "  \n\t"}) {
+    const auto e = thrown_by([&] { w.flow.releases.revoke(w.admin, r.id, blank); });
+    CHECK(e.code() == errc::invalid_argument);
+    CHECK(std::string(e.what()).starts_with("reason:"));
+  }
+  CHECK(w.rows("audit_events") == events);
+  CHECK(w.rows("notifications") == notes);
+  CHECK(w.flow.requests.get(w.admin, r.id).status == request_status::released);
+
+  const auto revoked =
+      w.flow.releases.revoke(w.admin, r.id, "a small cell was found after release");
+  CHECK(revoked.status == request_status::revoked);
+  CHECK(w.flow.requests.get(w.r1, r.id).status == request_status::revoked);
+  // The event, with the reason.
+  const auto last = w.trail(r.id).back();
+  CHECK(last.event_type == "request.revoked");
+  CHECK(last.actor == w.admin.user_id.str());
+  const auto payload = test::payload_of(last);
+  CHECK(payload.at("from") == "RELEASED");
+  CHECK(payload.at("to") == "REVOKED");
+  CHECK(payload.at("reason") == "a small cell was found after release");
+  CHECK(payload.at("release_id") == json::value(rec.id.str()));
+  // The owner and the round's checkers are told, nobody else.
+  auto told = [&](const actor& who) {
+    const auto items = w.box.list(who, 100).items;
+    return std::count_if(items.begin(), items.end(), [&](const notification& n) {
+      return n.event_type == "request.revoked" && n.request_id == r.id;
+    });
+  };
+  CHECK(told(w.r1) == 1);
+  CHECK(told(w.c1) == 1);
+  CHECK(told(w.c2) == 1);
+  CHECK(told(w.s1) == 0);
+  CHECK(told(w.r2) == 0);
+  CHECK(told(w.admin) == 0);
+  CHECK(w.fdb.count("SELECT count(*) FROM notifications WHERE event_type = 'request.revoked'") ==
+        3);
+
+  // The link is refused at once, writing nothing; the package is kept.
+  const auto after = w.rows("audit_events");
+  const auto e = thrown_by([&] { w.flow.releases.download(r.id, rec.link_token, client); });
+  CHECK(e.code() == errc::forbidden);
+  CHECK(std::string(e.what()).find("revoked") != std::string::npos);
+  CHECK(thrown_by([&] { w.flow.releases.download(w.r1, r.id, rec.link_token, client); }).code() ==
+        errc::forbidden);
+  CHECK(w.rows("audit_events") == after);
+  CHECK(w.blobs.exists(rec.crate_storage_key));
+  CHECK(w.flow.releases.get(w.admin, r.id).crate_checksum_sha256 == rec.crate_checksum_sha256);
+  const auto storage = w.flow.sweeps.check_storage(true, true, std::chrono::seconds(0));
+  CHECK(storage.ok());
+  CHECK(storage.orphans.empty());
+  CHECK(w.blobs.exists(rec.crate_storage_key));
+  // No new link, no expiry warning, no second revocation.
+  CHECK(thrown_by([&] { w.flow.releases.renew_link(w.admin, r.id); }).code() ==
+        errc::invalid_transition);
+  CHECK(w.flow.sweeps.expiring_links().empty());
+  CHECK(thrown_by([&] { w.flow.releases.revoke(w.admin, r.id, "again"); }).code() ==
+        errc::invalid_transition);
+  CHECK(w.rows("audit_events") == after);
+}
+
+TEST_CASE("revoke: refused for ingress deliveries and for requests that are not RELEASED") {
+  release_world rw;
+  auto& w = rw.w;
+  auto r = w.flow.requests.create(w.admin, {w.proj.id, direction::ingress, "Lookup", ""});
+  new_object in;
+  in.filename = "codes.csv";
+  const auto slot = w.flow.objects.add_slot(w.admin, r.id, in);
+  w.flow.objects.confirm_upload(w.admin, r.id, slot.id, test::bytes_of("1,a\n"));
+  w.flow.requests.submit(w.admin, r.id);
+  w.flow.reviews.record(w.c1, r.id, test::decide(review_decision::approved));
+  w.flow.reviews.record(w.c2, r.id, test::decide(review_decision::approved));
+  w.flow.releases.deliver(w.admin, r.id);
+  auto e = thrown_by([&] { w.flow.releases.revoke(w.admin, r.id, "wrong codes"); });
+  CHECK(e.code() == errc::invalid_transition);
+  CHECK(std::string(e.what()) == "revoke does not apply to ingress requests");
+  CHECK(w.flow.requests.get(w.admin, r.id).status == request_status::released);
+
+  const auto draft = w.draft(1);
+  e = thrown_by([&] { w.flow.releases.revoke(w.admin, draft.id, "why"); });
+  CHECK(e.code() == errc::invalid_transition);
+  CHECK(std::string(e.what()) == "request is DRAFT; revoke is allowed only in RELEASED");
+  const auto review = w.submitted(1);
+  CHECK(thrown_by([&] { w.flow.releases.revoke(w.admin, review.id, "why"); }).code() ==
+        errc::invalid_transition);
+  CHECK(w.fdb.count("SELECT count(*) FROM audit_events WHERE event_type = 'request.revoked'") == 0);
+}
+
+// ---------------------------------------------------------- who downloaded
+
+TEST_CASE("link downloads: a signed-in person is audited as themselves, anyone else as link") {
+  release_world rw;
+  auto& w = rw.w;
+  const auto r = approved_egress(w, {{"a.csv", "1\n", "", ""}});
+  const auto rec = w.flow.releases.release(w.admin, r.id);
+  const link_client client{"10.3.3.3", "browser"};
+  const auto last_actor = [&] { return w.trail(r.id).back().actor; };
+
+  w.flow.releases.download(r.id, rec.link_token, client);
+  CHECK(w.trail(r.id).back().event_type == "release.downloaded");
+  CHECK(last_actor() == link_actor);
+  w.flow.releases.download(w.r1, r.id, rec.link_token, client);
+  CHECK(w.trail(r.id).back().event_type == "release.downloaded");
+  CHECK(last_actor() == w.r1.user_id.str());
+  CHECK(test::payload_of(w.trail(r.id).back()).at("link_id") ==
+        json::value(link_signer::link_id(rec.link_token)));
+  w.flow.releases.download(w.admin, r.id, rec.link_token, client);
+  CHECK(last_actor() == w.admin.user_id.str());
+
+  // The link stays the credential: a signed-in person with a bad token is refused.
+  actor auditor = w.actor_for("audrey");
+  auditor.auditor = true;
+  w.dir.set_user_active(w.admin, w.r2.user_id, false);
+  const auto events = w.rows("audit_events");
+  CHECK(thrown_by([&] { w.flow.releases.download(w.r1, r.id, "v1.nope", client); }).code() ==
+        errc::forbidden);
+  // An auditor downloads nothing; a deactivated user nothing either.
+  CHECK(thrown_by([&] {
+          w.flow.releases.download(auditor, r.id, rec.link_token, client);
+        }).code() == errc::forbidden);
+  CHECK(thrown_by([&] { w.flow.releases.download(w.r2, r.id, rec.link_token, client); }).code() ==
+        errc::forbidden);
+  CHECK(w.rows("audit_events") == events);
+
+  // The same for an ingress delivery's object links.
+  auto in_req = w.flow.requests.create(w.admin, {w.proj.id, direction::ingress, "Lookup", ""});
+  new_object in;
+  in.filename = "codes.csv";
+  const auto slot = w.flow.objects.add_slot(w.admin, in_req.id, in);
+  w.flow.objects.confirm_upload(w.admin, in_req.id, slot.id, test::bytes_of("1,a\n"));
+  w.flow.requests.submit(w.admin, in_req.id);
+  w.flow.reviews.record(w.c1, in_req.id, test::decide(review_decision::approved));
+  w.flow.reviews.record(w.c2, in_req.id, test::decide(review_decision::approved));
+  const auto d = w.flow.releases.deliver(w.admin, in_req.id);
+  const auto t = token_of(d.objects[0].download_url);
+  w.flow.releases.delivered_download(w.r1, in_req.id, slot.id, t, client);
+  CHECK(w.trail(in_req.id).back().event_type == "delivery.downloaded");
+  CHECK(w.trail(in_req.id).back().actor == w.r1.user_id.str());
+  w.flow.releases.delivered_download(in_req.id, slot.id, t, client);
+  CHECK(w.trail(in_req.id).back().actor == link_actor);
+}
+
 }  // namespace trevor

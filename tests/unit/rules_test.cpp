@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include "db/errors.hpp"
+#include "db/transaction.hpp"
 #include "support.hpp"
 #include "trevor/migrate.hpp"
 #include "trevor/uuid.hpp"
@@ -147,6 +148,87 @@ TEST_CASE("a release record's package never changes; delivery records never chan
                             "'{}'",
                             hash_a)) == 1);
   CHECK(f.count("SELECT count(*) FROM delivery_records WHERE object_count = 1") == 1);
+}
+
+TEST_CASE("REVOKED: entered only from a RELEASED egress request, and never left") {
+  fresh_database f;
+  const auto g = seed(f);
+  const auto set_status = [&](const std::string& request, const std::string& status) {
+    return fmt::format("UPDATE airlock_requests SET status = '{}' WHERE id = '{}'", status,
+                       request);
+  };
+  const std::string says = "only a RELEASED egress request becomes REVOKED, and REVOKED is final";
+  for (const char* from : {"DRAFT", "HUMAN_REVIEW", "APPROVED", "RELEASING", "REJECTED"}) {
+    f.exec(set_status(g.request, from));
+    refused(f, set_status(g.request, "REVOKED"), says);
+  }
+  // An ingress request's delivery is never revoked.
+  const auto ingress = uuid::v7().str();
+  f.exec(fmt::format(
+      "INSERT INTO airlock_requests (id, project_id, direction, status, title, owner_id) "
+      "VALUES ('{}', '{}', 'ingress', 'RELEASED', 'Lookup', '{}')",
+      ingress, g.project, g.researcher));
+  refused(f, set_status(ingress, "REVOKED"), says);
+  // Nothing is created REVOKED.
+  refused(f,
+          fmt::format(
+              "INSERT INTO airlock_requests (id, project_id, direction, status, title, owner_id) "
+              "VALUES ('{}', '{}', 'egress', 'REVOKED', 'Forged', '{}')",
+              uuid::v7().str(), g.project, g.researcher),
+          says);
+  // RELEASED → REVOKED is allowed, and REVOKED is final.
+  f.exec(set_status(g.request, "RELEASED"));
+  f.exec(set_status(g.request, "REVOKED"));
+  CHECK(f.count(fmt::format("SELECT count(*) FROM airlock_requests WHERE id = '{}' AND status = "
+                            "'REVOKED'",
+                            g.request)) == 1);
+  for (const char* to : {"RELEASED", "APPROVED", "DRAFT", "WITHDRAWN"})
+    refused(f, set_status(g.request, to), says);
+  f.exec(set_status(g.request, "REVOKED"));  // unchanged: allowed
+  f.exec(fmt::format("UPDATE airlock_requests SET title = 'Renamed' WHERE id = '{}'", g.request));
+  CHECK(f.text(fmt::format("SELECT status FROM airlock_requests WHERE id = '{}'", g.request)) ==
+        "REVOKED");
+  CHECK(f.exec_fails(set_status(ingress, "GONE")).code() == errc::invalid_argument);
+  CHECK(f.count("SELECT count(*) FROM airlock_requests") == 2);
+}
+
+TEST_CASE("migration 0007 rebuilds airlock_requests on SQLite keeping every row and reference") {
+  fresh_database f;
+  if (f.db().kind() != engine::sqlite) return;  // PostgreSQL alters the CHECK in place
+  const auto g = seed(f);
+  f.exec(
+      fmt::format("UPDATE airlock_requests SET status = 'RELEASED', review_round = 2, "
+                  "submitted_at = '2026-01-02T03:04:05.000000Z' WHERE id = '{}'",
+                  g.request));
+  const std::string row = fmt::format(
+      "SELECT id || project_id || direction || status || title || description || "
+      "owner_id || review_round || submitted_at || created_at || updated_at "
+      "FROM airlock_requests WHERE id = '{}'",
+      g.request);
+  const auto before = f.text(row);
+  {
+    auto l = f.db().impl().acquire();
+    detail::transaction tx(*l, detail::transaction::mode::write);
+    l->exec_script(migrator::sql_for(7, engine::sqlite));
+    tx.commit();
+  }
+  CHECK(f.text(row) == before);
+  CHECK(f.count("SELECT count(*) FROM pragma_foreign_key_check") == 0);
+  CHECK(f.count("SELECT count(*) FROM sqlite_master WHERE tbl_name = 'airlock_requests' AND "
+                "type = 'index' AND name LIKE 'ix_%'") == 5);
+  CHECK(f.count("SELECT count(*) FROM sqlite_master WHERE tbl_name = 'airlock_requests' AND "
+                "type = 'trigger'") == 4);
+  CHECK(f.count("SELECT count(*) FROM sqlite_master WHERE name = 'airlock_requests_0007'") == 0);
+  // The children still refer to it, and its rules still hold.
+  refused(f, fmt::format("DELETE FROM airlock_requests WHERE id = '{}'", g.request),
+          "airlock_requests rows are never deleted");
+  CHECK(
+      f.exec_fails(fmt::format("INSERT INTO output_objects (id, request_id, logical_object_id, "
+                               "version, filename, output_type, storage_key, uploaded_by) "
+                               "VALUES ('{}', '{}', '{}', 1, 'x.csv', 'tabular', 'k', '{}')",
+                               uuid::v7().str(), uuid::v7().str(), uuid::v7().str(), g.researcher))
+          .code() == errc::not_found);
+  f.exec(fmt::format("UPDATE airlock_requests SET status = 'REVOKED' WHERE id = '{}'", g.request));
 }
 
 TEST_CASE("an object's identity and content are immutable; only its state moves") {

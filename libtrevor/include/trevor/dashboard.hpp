@@ -179,7 +179,11 @@ struct project_summary {
 class TREVOR_EXPORT dashboard {
  public:
   /// `stuck_after` is TREVOR_STUCK_HOURS (0 lists every waiting request).
-  explicit dashboard(database db, std::chrono::hours stuck_after = std::chrono::hours(72));
+  /// With `independent_review` (TREVOR_INDEPENDENT_REVIEW) a senior
+  /// checker's checker performance leaves out the reviews of rounds still
+  /// open; tre_admin and auditors see them.
+  explicit dashboard(database db, std::chrono::hours stuck_after = std::chrono::hours(72),
+                     bool independent_review = true);
 
   /// Non-DRAFT requests with their project and owner names and object
   /// counts; one page in the chosen order and the total (two statements).
@@ -218,6 +222,7 @@ class TREVOR_EXPORT dashboard {
   void require_admin(const actor& who) const;
   database db_;
   std::chrono::hours stuck_after_;
+  bool independent_review_ = true;
 };
 
 }  // namespace trevor

@@ -25,6 +25,7 @@ enum class request_status {
   released,
   rejected,
   withdrawn,
+  revoked,  // a release withdrawn after the fact (egress): its package link is refused
 };
 enum class direction { egress, ingress };
 enum class object_state { pending, approved, changes_requested, rejected, superseded };
@@ -40,9 +41,10 @@ struct enum_names;  // specialised below: `what` and `names`
 template <>
 struct enum_names<request_status> {
   static constexpr std::string_view what = "request status";
-  static constexpr std::array<std::string_view, 10> names{
+  static constexpr std::array<std::string_view, 11> names{
       "DRAFT",    "SUBMITTED", "AGENT_REVIEW", "HUMAN_REVIEW", "CHANGES_REQUESTED",
-      "APPROVED", "RELEASING", "RELEASED",     "REJECTED",     "WITHDRAWN"};
+      "APPROVED", "RELEASING", "RELEASED",     "REJECTED",     "WITHDRAWN",
+      "REVOKED"};
 };
 template <>
 struct enum_names<direction> {

@@ -42,12 +42,13 @@ enum class operation {
   finish_release,
   fail_release,
   deliver,
+  revoke,  // egress: a released package is withdrawn (RELEASED → REVOKED)
 };
 
 template <>
 struct enum_names<operation> {
   static constexpr std::string_view what = "operation";
-  static constexpr std::array<std::string_view, 17> names{"create",
+  static constexpr std::array<std::string_view, 18> names{"create",
                                                           "add_object",
                                                           "add_slot",
                                                           "confirm_upload",
@@ -63,7 +64,8 @@ struct enum_names<operation> {
                                                           "start_release",
                                                           "finish_release",
                                                           "fail_release",
-                                                          "deliver"};
+                                                          "deliver",
+                                                          "revoke"};
 };
 
 /// Who may perform a transition (the "Who" of each transition).
@@ -98,7 +100,7 @@ struct transition_rule {
 // clang-format off
 /// The request lifecycle. Anything not listed is an invalid
 /// transition and changes nothing.
-inline constexpr std::array<transition_rule, 25> transitions{{
+inline constexpr std::array<transition_rule, 26> transitions{{
   {std::nullopt, request_status::draft, operation::create, party::contributor, direction_scope::both, "", "project active"},
   {request_status::draft, request_status::draft, operation::add_object, party::contributor, direction_scope::both, "", ""},
   {request_status::draft, request_status::draft, operation::add_slot, party::contributor, direction_scope::ingress_only, "", ""},
@@ -124,6 +126,7 @@ inline constexpr std::array<transition_rule, 25> transitions{{
   {request_status::releasing, request_status::released, operation::finish_release, party::system, direction_scope::egress_only, "", ""},
   {request_status::releasing, request_status::approved, operation::fail_release, party::system, direction_scope::egress_only, "", "failure recorded as request.release_failed"},
   {request_status::approved, request_status::released, operation::deliver, party::admin, direction_scope::ingress_only, "", ">= 1 APPROVED object"},
+  {request_status::released, request_status::revoked, operation::revoke, party::admin, direction_scope::egress_only, "", "a reason; the package is kept, its link refused"},
 }};
 // clang-format on
 
@@ -152,10 +155,11 @@ TREVOR_EXPORT std::vector<request_status> targets(std::optional<request_status> 
 TREVOR_EXPORT const transition_rule& require_transition(request_status from, operation op,
                                                         direction d, request_status to);
 
-/// Terminal request states.
+/// Terminal request states: the workflow is over. Only the revocation of
+/// an egress release (RELEASED → REVOKED) follows one; REVOKED is final.
 constexpr bool is_terminal(request_status s) noexcept {
   return s == request_status::released || s == request_status::rejected ||
-         s == request_status::withdrawn;
+         s == request_status::withdrawn || s == request_status::revoked;
 }
 
 /// Whether entering `s` sets closed_at (APPROVED, REJECTED, WITHDRAWN; kept
@@ -252,10 +256,35 @@ inline constexpr std::size_t max_object_feedback = 20'000;
 /// forbidden for an ineligible reviewer (no checker role, the owner, a
 /// non-senior after an escalation, tre_admin without a checker role), conflict
 /// for a second review of the round by the same person, invalid_argument for
-/// a malformed review (naming the field). The request must be in HUMAN_REVIEW
+/// a malformed review (naming the field; a review that asks for changes or
+/// rejects needs a non-blank summary). The request must be in HUMAN_REVIEW
 /// (else invalid_transition).
 TREVOR_EXPORT void check_human_review(const round_facts& round, const uuid& reviewer,
                                       const actor_facts& who, const human_review_input& input);
+
+/// Independent review (libtrevor/README.md, "Independent review"): whether
+/// the request's current round is still open, i.e. its human reviews are not
+/// yet decided (SUBMITTED, AGENT_REVIEW or HUMAN_REVIEW).
+constexpr bool round_open(request_status s) noexcept {
+  return s == request_status::submitted || s == request_status::agent_review ||
+         s == request_status::human_review;
+}
+
+/// Whether the independent-review rule can hide reviews from `a`: one of the
+/// project's checkers who is not the request's owner. tre_admin, auditors,
+/// the agent and the project's researchers are never subject to it.
+constexpr bool reviews_independently(const actor_facts& a) noexcept {
+  return !a.is_agent && !a.tre_admin && !a.auditor && !a.is_owner && a.roles.any_checker();
+}
+
+/// The reviews of `reviews` (any rounds of `request`) hidden from `viewer`:
+/// while the current round is open and `viewer` (subject to the rule) has
+/// not reviewed it, the other humans' reviews of that round. Empty when the
+/// round is closed, the viewer reviewed it, or the rule does not apply. The
+/// agent's review is never hidden (it advises everyone).
+TREVOR_EXPORT std::vector<uuid> hidden_reviews(const airlock_request& request,
+                                               std::span<const review> reviews, const uuid& viewer,
+                                               const actor_facts& a);
 
 /// What closing a round does.
 struct round_outcome {

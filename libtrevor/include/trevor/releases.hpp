@@ -75,9 +75,24 @@ class TREVOR_EXPORT release_service {
   release_record renew_link(const actor& who, const uuid& request_id);
 
   /// A download through a release link: forbidden unless `token` is the
-  /// release's current, unexpired link (database time). Audits
-  /// release.downloaded.
+  /// release's current, unexpired link (database time) and the request is
+  /// not REVOKED ("revoked"). Audits release.downloaded with the actor
+  /// `link`.
   blob_download download(const uuid& request_id, std::string_view token, const link_client& client);
+  /// The same by a signed-in person (or the agent) who presents the link:
+  /// release.downloaded names `who` as its actor instead of `link`.
+  /// Forbidden for a deactivated or unknown user and for an auditor.
+  blob_download download(const actor& who, const uuid& request_id, std::string_view token,
+                         const link_client& client);
+
+  /// Egress, tre_admin: RELEASED → REVOKED with a non-blank `reason` (at most
+  /// max_reason_length characters; invalid_argument otherwise). The package is
+  /// kept (never deleted) and its link refused from then on; renewing the
+  /// link is refused too. Audits request.revoked (with the reason and the
+  /// release id) and notifies the owner and the human reviewers of the round
+  /// that approved the release. invalid_transition for an ingress request
+  /// or one that is not RELEASED.
+  airlock_request revoke(const actor& who, const uuid& request_id, std::string_view reason);
 
   /// Ingress, tre_admin: APPROVED → RELEASED with a delivery record and a
   /// download link per APPROVED object (workflow_options::delivery_link_ttl).
@@ -93,6 +108,10 @@ class TREVOR_EXPORT release_service {
   /// made for this object and has not expired. Audits delivery.downloaded.
   blob_download delivered_download(const uuid& request_id, const uuid& object_id,
                                    std::string_view token, const link_client& client);
+  /// The same by a signed-in person (or the agent): delivery.downloaded
+  /// names `who` instead of `link` (refusals as for download()).
+  blob_download delivered_download(const actor& who, const uuid& request_id, const uuid& object_id,
+                                   std::string_view token, const link_client& client);
 
   /// Streams a download's bytes (after download() or
   /// delivered_download()).
@@ -101,6 +120,10 @@ class TREVOR_EXPORT release_service {
  private:
   void fail(const uuid& request_id, const std::string& actor_name, std::string_view reason,
             const std::string& detail);
+  blob_download release_download(const actor* who, const uuid& request_id, std::string_view token,
+                                 const link_client& client);
+  blob_download delivery_download(const actor* who, const uuid& request_id, const uuid& object_id,
+                                  std::string_view token, const link_client& client);
   detail::workflow_state& s_;
 };
 

@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -83,8 +84,10 @@ class TREVOR_EXPORT request_service {
   /// no live object still CHANGES_REQUESTED and at least one PENDING object.
   airlock_request resubmit(const actor& who, const uuid& request_id);
 
-  /// DRAFT or CHANGES_REQUESTED → WITHDRAWN, by the owner or tre_admin.
-  airlock_request withdraw(const actor& who, const uuid& request_id);
+  /// DRAFT or CHANGES_REQUESTED → WITHDRAWN, by the owner or tre_admin. A
+  /// non-blank `reason` (at most max_reason_length characters) is recorded
+  /// in request.withdrawn's payload as `reason`.
+  airlock_request withdraw(const actor& who, const uuid& request_id, std::string_view reason = {});
 
   airlock_request get(const actor& who, const uuid& request_id) const;
   /// get() and object_service::list() in one read transaction.

@@ -26,6 +26,11 @@ struct workflow_options {
   /// TREVOR_STUCK_HOURS: how long a request may wait in SUBMITTED,
   /// AGENT_REVIEW or HUMAN_REVIEW before the sweep reports it.
   std::chrono::hours stuck_after{72};
+  /// TREVOR_INDEPENDENT_REVIEW: until a checker has reviewed the current
+  /// round (or it closed), the other humans' reviews of that round are
+  /// hidden from them in every read (libtrevor/README.md, "Independent
+  /// review"). tre_admin and auditors always see everything.
+  bool independent_review = true;
 
   // Release, delivery and their links (libtrevor/README.md, "Release and delivery").
   /// TREVOR_LINK_SECRET: the HMAC key of download and upload links, shared
@@ -80,5 +85,7 @@ inline constexpr std::size_t max_filename_length = 255;
 inline constexpr std::size_t max_statbarn_length = 64;
 inline constexpr std::size_t max_metadata_text = 20'000;
 inline constexpr std::size_t max_tags_json = 20'000;
+/// The reason given for a withdrawal or a revocation.
+inline constexpr std::size_t max_reason_length = 2'000;
 
 }  // namespace trevor

@@ -103,6 +103,7 @@ std::string_view status_event_type(operation op, request_status to) noexcept {
     case operation::finish_release: return "request.released";
     case operation::fail_release: return "request.release_failed";
     case operation::deliver: return "request.delivered";
+    case operation::revoke: return "request.revoked";
     default: return "request.updated";  // content edits do not change the status
   }
 }
@@ -130,7 +131,8 @@ std::string state_diagram_mermaid() {
   }
   std::string out = "stateDiagram-v2\n";
   for (const auto& e : edges) out += fmt::format("    {} --> {}: {}\n", e.from, e.to, e.label);
-  for (auto s : {request_status::released, request_status::rejected, request_status::withdrawn})
+  for (auto s : {request_status::released, request_status::rejected, request_status::withdrawn,
+                 request_status::revoked})
     out += fmt::format("    {} --> [*]\n", to_string(s));
   return out;
 }
@@ -181,6 +183,13 @@ void check_human_review(const round_facts& round, const uuid& reviewer, const ac
   if (input.summary.size() > max_review_summary)
     throw error(errc::invalid_argument,
                 fmt::format("summary: longer than {} bytes", max_review_summary));
+  // A checker who asks for changes or rejects says why.
+  if (input.decision != review_decision::approved &&
+      input.summary.find_first_not_of(" \t\r\n") == std::string::npos)
+    throw error(errc::invalid_argument,
+                fmt::format("summary: required when the decision is {}: say what must change "
+                            "or why the request is rejected",
+                            to_string(input.decision)));
   // Rule 5: accepting the agent's findings needs an agent approval.
   if (input.accepted_agent_findings && !(agent && agent->decision == review_decision::approved))
     throw error(errc::invalid_argument,
@@ -227,6 +236,18 @@ void check_human_review(const round_facts& round, const uuid& reviewer, const ac
   if (input.decision == review_decision::approved && live > 0 && rejected == live)
     throw error(errc::invalid_argument,
                 "object_decisions: an approved review may not reject every live object");
+}
+
+std::vector<uuid> hidden_reviews(const airlock_request& request, std::span<const review> reviews,
+                                 const uuid& viewer, const actor_facts& a) {
+  std::vector<uuid> out;
+  if (!round_open(request.status) || !reviews_independently(a)) return out;
+  const auto round = request.review_round;
+  for (const auto& r : reviews)
+    if (r.round == round && r.reviewer_id == viewer) return out;  // reviewed: sees everything
+  for (const auto& r : reviews)
+    if (r.round == round && r.reviewer_type == reviewer_type::human) out.push_back(r.id);
+  return out;
 }
 
 std::optional<round_outcome> close_round(const round_facts& round) {

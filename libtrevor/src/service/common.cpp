@@ -15,6 +15,7 @@
 #include "store/audit_store.hpp"
 #include "store/notifications.hpp"
 #include "store/objects.hpp"
+#include "store/reviews.hpp"
 #include "store/users.hpp"
 #include "trevor/error.hpp"
 #include "trevor/signed_link.hpp"
@@ -83,6 +84,29 @@ airlock_request readable_request(connection& c, const uuid& request_id, const ac
   if (!who.is_agent()) require_active(f->actor_active);
   require_visible(facts_of(who, *f), request_id);
   return std::move(f->request);
+}
+
+request_facts readable_request_facts(connection& c, const uuid& request_id, const actor& who) {
+  auto f = load_request_for_reader(c, request_id, who.user_id);
+  if (!f) throw error(errc::not_found, fmt::format("request {} not found", request_id.str()));
+  if (!who.is_agent()) require_active(f->actor_active);
+  require_visible(facts_of(who, *f), request_id);
+  return std::move(*f);
+}
+
+std::vector<review> reviews_hidden_from(connection& c, const request_facts& f, const actor& who,
+                                        bool independent) {
+  const auto a = facts_of(who, f);
+  if (!independent || !round_open(f.request.status) || !reviews_independently(a)) return {};
+  auto round = list_reviews(c, f.request.id, f.request.review_round);
+  const auto ids = hidden_reviews(f.request, round, who.user_id, a);
+  std::erase_if(
+      round, [&](const review& r) { return std::find(ids.begin(), ids.end(), r.id) == ids.end(); });
+  return round;
+}
+
+bool is_hidden(const std::vector<review>& hidden, const uuid& id) {
+  return std::any_of(hidden.begin(), hidden.end(), [&](const review& r) { return r.id == id; });
 }
 
 output_object object_in_request(connection& c, const uuid& request_id, const uuid& object_id) {

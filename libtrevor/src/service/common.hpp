@@ -45,6 +45,20 @@ request_facts visible_request(connection& c, const uuid& request_id, const actor
 /// a lighter statement; returns the request alone.
 airlock_request readable_request(connection& c, const uuid& request_id, const actor& who);
 
+/// readable_request() with the reader's facts (roles) kept.
+request_facts readable_request_facts(connection& c, const uuid& request_id, const actor& who);
+
+/// Independent review: the reviews hidden from `who` on the request of `f`
+/// (hidden_reviews() in trevor/policy.hpp), reading the current round's
+/// reviews only when the rule can hide anything. Empty when `independent`
+/// (workflow_options::independent_review) is off. Call it after reading
+/// what it filters: a review committed in between is then in both reads.
+std::vector<review> reviews_hidden_from(connection& c, const request_facts& f, const actor& who,
+                                        bool independent);
+
+/// Whether review `id` is one of `hidden`.
+bool is_hidden(const std::vector<review>& hidden, const uuid& id);
+
 /// The object `object_id` of request `request_id` (any version); not_found
 /// when it does not exist or belongs to another request.
 output_object object_in_request(connection& c, const uuid& request_id, const uuid& object_id);

@@ -70,8 +70,8 @@ std::string csv_cell(std::string_view text) {
   return quoted;
 }
 
-dashboard::dashboard(database db, std::chrono::hours stuck_after)
-    : db_(std::move(db)), stuck_after_(stuck_after) {
+dashboard::dashboard(database db, std::chrono::hours stuck_after, bool independent_review)
+    : db_(std::move(db)), stuck_after_(stuck_after), independent_review_(independent_review) {
   if (stuck_after_.count() < 0)
     throw error(errc::invalid_argument, "stuck_after: must not be negative");
 }
@@ -119,7 +119,8 @@ std::vector<checker_performance> dashboard::checkers(const actor& who,
                                                      const window_query& q) const {
   check_window(q);
   return detail::run_transaction(db_.impl(), mode::read, "checker performance", [&](connection& c) {
-    const auto scope = overseer_scope(c, who, q.project_id);
+    auto scope = overseer_scope(c, who, q.project_id);
+    scope.hide_open_rounds = independent_review_ && !who.oversees();
     return detail::select_checkers(c, scope, q);
   });
 }

@@ -1,5 +1,10 @@
 // workflow: objects — uploads, ingress slots, replacement, metadata, downloads.
+#include <algorithm>
+
 #include <fmt/format.h>
+#include <boost/json/array.hpp>
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
 
 #include "db/transaction.hpp"
 #include "service/common.hpp"
@@ -420,10 +425,30 @@ std::vector<output_object> object_service::versions(const actor& who, const uuid
 object_metadata object_service::metadata(const actor& who, const uuid& request_id,
                                          const uuid& object_id) const {
   return detail::run_transaction(s_.db.impl(), mode::read, "get metadata", [&](connection& c) {
-    detail::readable_request(c, request_id, who);
+    const auto f = detail::readable_request_facts(c, request_id, who);
     const auto o = detail::object_in_request(c, request_id, object_id);
     auto m = detail::find_metadata(c, o.logical_object_id);
     if (!m) throw error(errc::internal, "object metadata missing");
+    // Independent review: the feedback that reviews hidden from `who` wrote
+    // (each entry names its reviewer and carries the review's time) is left
+    // out of checker_feedback.
+    const auto hidden = detail::reviews_hidden_from(c, f, who, s_.options.independent_review);
+    if (!hidden.empty()) {
+      auto feedback = boost::json::parse(m->checker_feedback_json);
+      auto& entries = feedback.as_array();
+      for (auto it = entries.begin(); it != entries.end();) {
+        const auto* e = it->if_object();
+        const auto* by = e ? e->if_contains("reviewer_id") : nullptr;
+        const auto* at = e ? e->if_contains("created_at") : nullptr;
+        const bool drop = by && at && by->is_string() && at->is_string() &&
+                          std::any_of(hidden.begin(), hidden.end(), [&](const review& r) {
+                            return r.reviewer_id && r.reviewer_id->str() == by->as_string() &&
+                                   r.created_at.str() == at->as_string();
+                          });
+        it = drop ? entries.erase(it) : it + 1;
+      }
+      m->checker_feedback_json = boost::json::serialize(feedback);
+    }
     return *m;
   });
 }

@@ -62,6 +62,20 @@ void require_step(const detail::request_facts& f, const actor& who, operation op
   require_transition(f.request.status, op, d, to);
 }
 
+/// Who a link download is audited as: `link` when no one signed in;
+/// otherwise the signed-in user (forbidden when unknown, deactivated or an
+/// auditor) or the agent.
+std::string link_downloader(connection& c, const actor* who) {
+  if (!who) return std::string(link_actor);
+  if (who->is_agent()) return detail::actor_name(*who);
+  if (who->auditor)
+    throw error(errc::forbidden,
+                "download: an auditor reads requests and their metadata; it may not download "
+                "packages or objects");
+  detail::require_active_user(c, *who);
+  return detail::actor_name(*who);
+}
+
 /// Removes a scratch file on scope exit.
 struct scratch_file {
   std::filesystem::path path;
@@ -239,6 +253,11 @@ release_record release_service::renew_link(const actor& who, const uuid& request
           throw error(errc::invalid_transition,
                       fmt::format("release link: request {} is {} and has no release",
                                   request_id.str(), to_string(f.request.status)));
+        if (f.request.status == request_status::revoked)
+          throw error(errc::invalid_transition,
+                      fmt::format("release link: request {} is REVOKED; its package is no "
+                                  "longer handed out",
+                                  request_id.str()));
         const auto expires = detail::later(detail::database_now(c), s_.options.release_link_ttl);
         const auto token = s_.links.issue({link_purpose::release_download, old->id, expires});
         auto x = detail::replace_release_link(
@@ -258,6 +277,16 @@ release_record release_service::renew_link(const actor& who, const uuid& request
 
 blob_download release_service::download(const uuid& request_id, std::string_view token,
                                         const link_client& client) {
+  return release_download(nullptr, request_id, token, client);
+}
+
+blob_download release_service::download(const actor& who, const uuid& request_id,
+                                        std::string_view token, const link_client& client) {
+  return release_download(&who, request_id, token, client);
+}
+
+blob_download release_service::release_download(const actor* who, const uuid& request_id,
+                                                std::string_view token, const link_client& client) {
   return detail::run_transaction(s_.db.impl(), mode::write, "release download", [&](connection& c) {
     auto x = detail::find_release_record(c, request_id);
     if (!x) throw error(errc::forbidden, "link token refused: the request has no release");
@@ -266,11 +295,14 @@ blob_download release_service::download(const uuid& request_id, std::string_view
     if (claims.expires_at != x->url_expires_at)
       throw error(errc::forbidden, "link token refused: replaced by a newer link");
     const auto r = detail::find_request(c, request_id);
+    if (r->status == request_status::revoked)
+      throw error(errc::forbidden, "link token refused: the release was revoked");
+    const auto actor_name = link_downloader(c, who);
     auto payload = detail::link_use(client, token);
     payload["release_id"] = x->id.str();
     payload["crate_checksum_sha256"] = x->crate_checksum_sha256;
     event_batch batch(s_.ids);
-    batch.event(std::string(link_actor), "release.downloaded", request_id, r->project_id, payload);
+    batch.event(actor_name, "release.downloaded", request_id, r->project_id, payload);
     batch.write(c);
     blob_download d;
     d.storage_key = x->crate_storage_key;
@@ -279,6 +311,41 @@ blob_download release_service::download(const uuid& request_id, std::string_view
     d.size_bytes = s_.blobs.size(x->crate_storage_key);
     d.checksum_sha256 = x->crate_checksum_sha256;
     return d;
+  });
+}
+
+// ----------------------------------------------------------------- revoke
+
+airlock_request release_service::revoke(const actor& who, const uuid& request_id,
+                                        std::string_view reason) {
+  detail::check_text(reason, "reason", max_reason_length, true);
+  return detail::run_transaction(s_.db.impl(), mode::write, "revoke", [&](connection& c) {
+    const auto f = detail::visible_request(c, request_id, who, /*lock=*/true);
+    require_step(f, who, operation::revoke, request_status::revoked);
+    const auto x = detail::find_release_record(c, request_id);
+    if (!x) throw error(errc::internal, "revoke: the released request has no release record");
+    auto moved = detail::transition_request(c, request_id, request_status::released,
+                                            request_status::revoked, {});
+    if (!moved) throw error(errc::conflict, "request changed concurrently; retry");
+    auto payload = detail::status_change(request_status::released, request_status::revoked,
+                                         moved->review_round);
+    payload["reason"] = reason;
+    payload["release_id"] = x->id.str();
+    event_batch batch(s_.ids);
+    batch.event(detail::actor_name(who), status_event_type(operation::revoke, moved->status),
+                request_id, moved->project_id, payload);
+    // The owner and the people who approved the release (the human
+    // reviewers of the deciding round).
+    std::vector<uuid> recipients{moved->owner_id};
+    for (const auto& r : detail::list_reviews(c, request_id, moved->review_round))
+      if (r.reviewer_id) recipients.push_back(*r.reviewer_id);
+    batch.notify(recipients, "request.revoked", fmt::format("Release revoked: {}", moved->title),
+                 fmt::format("The release of \"{}\" was revoked; its package can no longer be "
+                             "downloaded. Reason: {}",
+                             moved->title, reason),
+                 request_id);
+    batch.write(c);
+    return *moved;
   });
 }
 
@@ -385,6 +452,18 @@ delivery release_service::get_delivery(const actor& who, const uuid& request_id)
 blob_download release_service::delivered_download(const uuid& request_id, const uuid& object_id,
                                                   std::string_view token,
                                                   const link_client& client) {
+  return delivery_download(nullptr, request_id, object_id, token, client);
+}
+
+blob_download release_service::delivered_download(const actor& who, const uuid& request_id,
+                                                  const uuid& object_id, std::string_view token,
+                                                  const link_client& client) {
+  return delivery_download(&who, request_id, object_id, token, client);
+}
+
+blob_download release_service::delivery_download(const actor* who, const uuid& request_id,
+                                                 const uuid& object_id, std::string_view token,
+                                                 const link_client& client) {
   return detail::run_transaction(
       s_.db.impl(), mode::write, "delivery download", [&](connection& c) {
         s_.links.verify(token, link_purpose::object_download, object_id, detail::database_now(c));
@@ -395,14 +474,14 @@ blob_download release_service::delivered_download(const uuid& request_id, const 
             o->supporting)
           throw error(errc::forbidden, "link token refused: the object is not delivered");
         const auto r = detail::find_request(c, request_id);
+        const auto actor_name = link_downloader(c, who);
         auto payload = detail::link_use(client, token);
         payload["object_id"] = o->id.str();
         payload["filename"] = o->filename;
         payload["checksum_sha256"] = o->checksum_sha256;
         payload["size_bytes"] = o->size_bytes;
         event_batch batch(s_.ids);
-        batch.event(std::string(link_actor), "delivery.downloaded", request_id, r->project_id,
-                    payload);
+        batch.event(actor_name, "delivery.downloaded", request_id, r->project_id, payload);
         batch.write(c);
         return blob_download{o->storage_key, o->filename, "application/octet-stream", o->size_bytes,
                              o->checksum_sha256};

@@ -3,6 +3,9 @@
 #include <iterator>
 
 #include <fmt/format.h>
+#include <boost/json/array.hpp>
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
 
 #include "db/transaction.hpp"
 #include "service/common.hpp"
@@ -16,6 +19,13 @@ namespace trevor {
 using detail::connection;
 using detail::event_batch;
 using mode = detail::transaction::mode;
+
+namespace {
+/// What independent review withholds from a hidden review's review.created
+/// event (libtrevor/README.md, "Independent review").
+constexpr const char* redacted_review_fields[] = {"decision", "accepted_agent_findings",
+                                                  "object_decisions"};
+}  // namespace
 
 airlock_request request_service::create(const actor& who, const new_request& input) {
   detail::check_text(input.title, "title", max_title_length, true);
@@ -127,7 +137,10 @@ airlock_request request_service::move(const actor& who, const uuid& request_id, 
       });
 }
 
-airlock_request request_service::withdraw(const actor& who, const uuid& request_id) {
+airlock_request request_service::withdraw(const actor& who, const uuid& request_id,
+                                          std::string_view reason) {
+  detail::check_text(reason, "reason", max_reason_length, false);
+  const bool has_reason = reason.find_first_not_of(" \t\r\n") != std::string_view::npos;
   return detail::run_transaction(s_.db.impl(), mode::write, "withdraw", [&](connection& c) {
     const auto f = detail::visible_request(c, request_id, who, /*lock=*/true);
     const auto from = f.request.status;
@@ -140,9 +153,10 @@ airlock_request request_service::withdraw(const actor& who, const uuid& request_
         detail::transition_request(c, request_id, from, request_status::withdrawn, effects);
     if (!moved) throw error(errc::conflict, "request changed concurrently; retry");
     event_batch batch(s_.ids);
+    auto payload = detail::status_change(from, moved->status, moved->review_round);
+    if (has_reason) payload["reason"] = reason;
     batch.event(detail::actor_name(who), status_event_type(operation::withdraw, moved->status),
-                request_id, moved->project_id,
-                detail::status_change(from, moved->status, moved->review_round));
+                request_id, moved->project_id, payload);
     batch.write(c);
     return *moved;
   });
@@ -175,9 +189,32 @@ std::vector<audit_event> request_service::audit_trail(const actor& who,
   for (;;) {
     auto page = log.query(q);
     std::move(page.items.begin(), page.items.end(), std::back_inserter(events));
-    if (page.next_cursor.empty()) return events;
+    if (page.next_cursor.empty()) break;
     q.cursor = std::move(page.next_cursor);
   }
+  if (!s_.options.independent_review) return events;
+  // Independent review, decided after the events were read (a review and
+  // its event commit together, so none read here escapes the rule): the
+  // decision and findings of the reviews hidden from `who` are redacted.
+  const auto hidden =
+      detail::run_transaction(s_.db.impl(), mode::read, "audit trail", [&](connection& c) {
+        const auto f = detail::readable_request_facts(c, request_id, who);
+        return detail::reviews_hidden_from(c, f, who, true);
+      });
+  if (hidden.empty()) return events;
+  for (auto& e : events) {
+    if (e.event_type != "review.created") continue;
+    auto payload = boost::json::parse(e.payload_json).as_object();
+    const auto* id = payload.if_contains("review_id");
+    const auto parsed = id && id->is_string() ? uuid::parse(id->as_string()) : std::nullopt;
+    if (!parsed || !detail::is_hidden(hidden, *parsed)) continue;
+    boost::json::array redacted;
+    for (const auto* field : redacted_review_fields)
+      if (payload.erase(field)) redacted.push_back(boost::json::string(field));
+    payload["redacted"] = std::move(redacted);
+    e.payload_json = boost::json::serialize(payload);
+  }
+  return events;
 }
 
 std::vector<std::pair<request_status, std::int64_t>> request_service::count_by_status() const {

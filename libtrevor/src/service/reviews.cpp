@@ -1,4 +1,6 @@
 // workflow: reviews — human reviews and the round they close, the agent's review.
+#include <algorithm>
+
 #include <fmt/format.h>
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
@@ -262,18 +264,34 @@ review review_service::record_agent_review(const agent_credential& agent, const 
 
 std::vector<review> review_service::list(const actor& who, const uuid& request_id) const {
   return detail::run_transaction(s_.db.impl(), mode::read, "list reviews", [&](connection& c) {
-    detail::readable_request(c, request_id, who);
-    return detail::list_reviews(c, request_id, std::nullopt);
+    const auto f = detail::readable_request_facts(c, request_id, who);
+    auto all = detail::list_reviews(c, request_id, std::nullopt);
+    // Independent review: the other humans' reviews of an open round are
+    // left out for a checker who has not reviewed it yet (decided on the
+    // reviews just read, so none committed since can slip through).
+    if (!s_.options.independent_review) return all;
+    const auto hidden = hidden_reviews(f.request, all, who.user_id, detail::facts_of(who, f));
+    std::erase_if(all, [&](const review& r) {
+      return std::find(hidden.begin(), hidden.end(), r.id) != hidden.end();
+    });
+    return all;
   });
 }
 
 review review_service::get(const actor& who, const uuid& request_id, const uuid& review_id) const {
   return detail::run_transaction(s_.db.impl(), mode::read, "get review", [&](connection& c) {
-    detail::readable_request(c, request_id, who);
+    const auto f = detail::readable_request_facts(c, request_id, who);
     auto r = detail::find_review(c, review_id);
-    if (!r || r->request_id != request_id)
-      throw error(errc::not_found, fmt::format("review {} not found in request {}", review_id.str(),
-                                               request_id.str()));
+    const auto not_found = [&] {
+      return error(errc::not_found, fmt::format("review {} not found in request {}",
+                                                review_id.str(), request_id.str()));
+    };
+    if (!r || r->request_id != request_id) throw not_found();
+    // A review hidden by the independent-review rule is not found, as if it
+    // did not exist yet.
+    if (detail::is_hidden(detail::reviews_hidden_from(c, f, who, s_.options.independent_review),
+                          r->id))
+      throw not_found();
     return *r;
   });
 }

@@ -21,9 +21,10 @@ namespace {
 // ------------------------------------------------------------ SQL fragments
 
 // Decided = a reviewers' outcome is the request's current status; WITHDRAWN
-// is not a decision (libtrevor/README.md, "Dashboard read models").
+// is not a decision (libtrevor/README.md, "Dashboard read models"). A
+// REVOKED request was approved and released before its revocation.
 constexpr sql_text decided{
-    "('APPROVED', 'RELEASING', 'RELEASED', 'REJECTED', 'CHANGES_REQUESTED')"};
+    "('APPROVED', 'RELEASING', 'RELEASED', 'REJECTED', 'CHANGES_REQUESTED', 'REVOKED')"};
 
 // When the current decision of request row `R` was taken: closed_at is
 // stamped on entering APPROVED or REJECTED (and kept through RELEASING and
@@ -226,7 +227,7 @@ void select_request_counts(connection& c, const dashboard_scope& s, pipeline_met
     return m.by_status[static_cast<std::size_t>(x)].second;
   };
   const auto approved = count(request_status::approved) + count(request_status::releasing) +
-                        count(request_status::released);
+                        count(request_status::released) + count(request_status::revoked);
   const auto rejected = count(request_status::rejected);
   const auto revised = count(request_status::changes_requested);
   const auto decided_n = approved + rejected + revised;
@@ -334,6 +335,11 @@ std::vector<checker_performance> select_checkers(connection& c, const dashboard_
         "v.accepted_agent_findings, v.created_at, r.review_round AS current_round, "
         "r.submitted_at AS latest_at FROM reviews v JOIN airlock_requests r ON r.id = v.request_id "
         "WHERE v.reviewer_type = 'human'";
+  // Independent review: a senior checker's figures leave out the reviews of
+  // rounds still open, which would give away a colleague's pending verdict.
+  if (s.hide_open_rounds)
+    st << " AND NOT (v.round = r.review_round AND r.status IN ('SUBMITTED', 'AGENT_REVIEW', "
+          "'HUMAN_REVIEW'))";
   within(st, w, "v.created_at");
   restrict_to(st, s, "r.project_id");
   st << "), "
@@ -395,7 +401,8 @@ std::vector<project_summary> select_projects(connection& c, const dashboard_scop
   within(st, w, "r.created_at");
   st << "), objs AS (SELECT req.project_id, count(*) AS submitted, "
         "sum(CASE WHEN o.state = 'APPROVED' THEN 1 ELSE 0 END) AS approved, "
-        "sum(CASE WHEN o.state = 'APPROVED' AND req.status = 'RELEASED' THEN 1 ELSE 0 END) "
+        "sum(CASE WHEN o.state = 'APPROVED' AND req.status IN ('RELEASED', 'REVOKED') THEN 1 "
+        "ELSE 0 END) "
         "AS released FROM output_objects o JOIN req ON req.id = o.request_id "
         "WHERE req.submitted_at IS NOT NULL GROUP BY req.project_id), "
         "samples AS (SELECT project_id AS g, {us:decided_at} - {us:first_at} AS v FROM req "
@@ -436,7 +443,8 @@ std::vector<project_summary> select_projects(connection& c, const dashboard_scop
     out[it->second].by_status[static_cast<std::size_t>(status)].second = n;
   }
   for (auto& p : out)
-    p.releases = p.by_status[static_cast<std::size_t>(request_status::released)].second;
+    p.releases = p.by_status[static_cast<std::size_t>(request_status::released)].second +
+                 p.by_status[static_cast<std::size_t>(request_status::revoked)].second;
   return out;
 }
 

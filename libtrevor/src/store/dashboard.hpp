@@ -20,6 +20,9 @@ namespace trevor::detail {
 struct dashboard_scope {
   std::optional<uuid> project_id;
   std::optional<uuid> senior_id;
+  /// Checker performance leaves out the reviews of rounds still open
+  /// (independent review, for senior checkers).
+  bool hide_open_rounds = false;
 };
 
 /// The database's clock.

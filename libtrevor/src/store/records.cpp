@@ -101,7 +101,8 @@ std::vector<expiring_release> releases_expiring(connection& c, timestamp now, ti
       "SELECT " + release_row::columns +
       ", project_id, owner_id, title FROM (SELECT x.*, r.project_id, r.owner_id, r.title "
       "FROM release_records x JOIN airlock_requests r ON r.id = x.request_id "
-      "WHERE x.expiry_warned_at IS NULL AND {us:x.url_expires_at} > :from_us "
+      "WHERE x.expiry_warned_at IS NULL AND r.status <> 'REVOKED' "
+      "AND {us:x.url_expires_at} > :from_us "
       "AND {us:x.url_expires_at} <= :until_us) release_records ORDER BY url_expires_at, id";
   long long from_us = now.micros(), until_us = until.micros();
   return query_all(

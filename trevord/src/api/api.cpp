@@ -61,6 +61,8 @@ outcome api::dispatch(const route& r, call& c, std::string_view authorization,
       c.who = auth.authenticate(authorization);
       o.actor = c.who.agent() ? c.who.actor.agent->audit_actor() : c.who.actor.user_id.str();
       refuse_auditor_writes(r, c.who);
+    } else {
+      c.authorization = std::string(authorization);
     }
     // An upload holds a transfer thread while its body arrives: a user may
     // not take them all. (Link uploads have no user; the minimum transfer
@@ -83,6 +85,9 @@ outcome api::dispatch(const route& r, call& c, std::string_view authorization,
     }
     o.r = r.handle(*this, c);
     o.status = o.r.status;
+    // A link route whose caller signed in (the handler authenticated them).
+    if (!r.authenticated && (c.who.agent() || !c.who.actor.user_id.is_nil()))
+      o.actor = c.who.agent() ? c.who.actor.agent->audit_actor() : c.who.actor.user_id.str();
   } catch (const http_error& e) {
     o.status = e.status();
     o.detail = e.what();

@@ -56,6 +56,9 @@ struct call {
   std::function<std::size_t(char*, std::size_t)> read_body;
   body_sink* sink = nullptr;
   principal who;
+  /// The Authorization header of a route that needs none (the link routes):
+  /// a signed-in person presenting a link is audited as themselves.
+  std::string authorization;
   std::string client_address;  // the peer's IP address
   std::string user_agent;
 

@@ -250,6 +250,7 @@ config read_config(const std::function<std::optional<std::string>(const char*)>&
       p.bad("TREVOR_AGENT_REVIEW", *v, "off, external or builtin");
   }
   number("TREVOR_STUCK_HOURS", c.stuck_hours, 0, 100000);
+  flag("TREVOR_INDEPENDENT_REVIEW", c.independent_review);
   long upload_mb = static_cast<long>(c.max_upload_bytes / (1024 * 1024));
   number("TREVOR_MAX_UPLOAD_MB", upload_mb, 1, 1024 * 1024);
   c.max_upload_bytes = std::int64_t{upload_mb} * 1024 * 1024;

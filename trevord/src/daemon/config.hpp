@@ -36,6 +36,9 @@ struct config {
   int required_reviews = 2;
   bool agent_review = false;  // TREVOR_AGENT_REVIEW=external
   long stuck_hours = 72;
+  /// TREVOR_INDEPENDENT_REVIEW: checkers do not see each other's reviews of
+  /// an open round before recording their own.
+  bool independent_review = true;
   std::int64_t max_upload_bytes = std::int64_t{500} * 1024 * 1024;
   std::string storage_dir = "./trevor-data";
 

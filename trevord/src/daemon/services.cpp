@@ -13,6 +13,7 @@ trevor::workflow_options workflow_options_of(const config& cfg) {
   o.agent_review = cfg.agent_review;
   o.max_upload_bytes = cfg.max_upload_bytes;
   o.stuck_after = std::chrono::hours(cfg.stuck_hours);
+  o.independent_review = cfg.independent_review;
   o.link_secret = cfg.link_secret;
   o.public_url = cfg.public_url;
   o.release_link_ttl = std::chrono::hours(cfg.release_link_hours);
@@ -49,7 +50,7 @@ services::services(const config& cfg, trevor::database d, trevor::workflow_optio
       workflow(db, *blobs, with_audit(std::move(options), audit.get())),
       directory(db),
       inbox(db),
-      dashboard(db, std::chrono::hours(cfg.stuck_hours)),
+      dashboard(db, std::chrono::hours(cfg.stuck_hours), cfg.independent_review),
       agent(workflow, *blobs, directory, agent_options_of(cfg)) {}
 
 }  // namespace trevord

@@ -52,6 +52,7 @@ reply release_create(api&, call&);
 reply release_get(api&, call&);
 reply release_link_renew(api&, call&);
 reply release_download(api&, call&);
+reply release_revoke(api&, call&);
 reply deliver(api&, call&);
 reply delivery_get(api&, call&);
 reply delivered_object_download(api&, call&);

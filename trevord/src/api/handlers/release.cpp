@@ -21,6 +21,15 @@ trevor::link_client client_of(const call& c) {
   return {c.client_address, c.user_agent};
 }
 
+/// A link route's caller when an Authorization header came with the link:
+/// the signed-in person (or the agent), audited as themselves; 401 when the
+/// token is not valid. Null when none came (an anonymous link holder).
+const trevor::actor* signed_in(api& a, call& c) {
+  if (c.authorization.empty()) return nullptr;
+  c.who = a.auth.authenticate(c.authorization);
+  return &c.who.actor;
+}
+
 /// Streams an authorised download as an attachment (its audit event is
 /// committed): the server writes the blob's bytes off the worker.
 reply stream(api& a, call& c, const trevor::blob_download& d) {
@@ -98,8 +107,19 @@ reply release_link_renew(api& a, call& c) {
 }
 
 reply release_download(api& a, call& c) {
-  const auto d = a.workflow.releases.download(c.id("request_id"), token_of(c), client_of(c));
+  const auto request_id = c.id("request_id");
+  const auto token = token_of(c);
+  const auto* who = signed_in(a, c);
+  const auto d = who ? a.workflow.releases.download(*who, request_id, token, client_of(c))
+                     : a.workflow.releases.download(request_id, token, client_of(c));
   return stream(a, c, d);
+}
+
+reply release_revoke(api& a, call& c) {
+  json_body body(c.body);
+  body.only({"reason"});
+  const auto reason = body.string("reason");
+  return ok(to_json(a.workflow.releases.revoke(person(c), c.id("request_id"), reason)));
 }
 
 reply deliver(api& a, call& c) {
@@ -112,8 +132,13 @@ reply delivery_get(api& a, call& c) {
 }
 
 reply delivered_object_download(api& a, call& c) {
-  const auto d = a.workflow.releases.delivered_download(c.id("request_id"), c.id("object_id"),
-                                                        token_of(c), client_of(c));
+  const auto request_id = c.id("request_id");
+  const auto object_id = c.id("object_id");
+  const auto token = token_of(c);
+  const auto* who = signed_in(a, c);
+  const auto d =
+      who ? a.workflow.releases.delivered_download(*who, request_id, object_id, token, client_of(c))
+          : a.workflow.releases.delivered_download(request_id, object_id, token, client_of(c));
   return stream(a, c, d);
 }
 

@@ -186,7 +186,11 @@ reply request_resubmit(api& a, call& c) {
 }
 
 reply request_withdraw(api& a, call& c) {
-  return ok(to_json(a.workflow.requests.withdraw(person(c), c.id("request_id"))));
+  // The body is optional: {"reason": "..."} is recorded in request.withdrawn.
+  json_body body(c.body);
+  body.only({"reason"});
+  const auto reason = body.optional_string("reason").value_or("");
+  return ok(to_json(a.workflow.requests.withdraw(person(c), c.id("request_id"), reason)));
 }
 
 reply request_audit(api& a, call& c) {

@@ -125,6 +125,8 @@ int main(int argc, char** argv) {
     std::printf("  download %6.2f s  %7.1f MiB/s  peak RSS %6.1f MB\n", download_s,
                 static_cast<double>(got) / (1024.0 * 1024.0) / download_s,
                 static_cast<double>(download_kb) / 1024.0);
+    std::printf("  release rate / upload rate of this run: ratio %.2f (target >= 0.8)\n",
+                upload_s / release_s);
     return got == d.size_bytes ? 0 : 1;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "release_bench: %s\n", e.what());

@@ -22,3 +22,5 @@ PG_FSYNC=on "$here/../tools/pg-throwaway.sh" start "$state" >/dev/null
 "$build/tests/bench/release_bench" "$(cat "$state/url")" 1024
 "$build/tests/bench/audit_tree_bench" "$(cat "$state/url")" 100000 1000000
 "$here/http_bench.sh" "$build"
+# The Python service trevor replaces, when TREVOR_BENCH_PEER_DIR names it (skipped otherwise).
+"$here/peer_bench.sh" "$build"

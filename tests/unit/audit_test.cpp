@@ -6,10 +6,12 @@
 
 #include <fmt/format.h>
 
+#include "store/audit_store.hpp"
 #include "support.hpp"
 #include "trevor/audit.hpp"
 
 using namespace trevor;
+using trevor::detail::connection;
 using trevor::test::fresh_database;
 using trevor::test::thrown_by;
 
@@ -249,4 +251,59 @@ TEST_CASE("concurrent appends from several threads all land with distinct seqs")
   CHECK(failures == 0);
   CHECK(log.count() == 4 * (45 + 5 * 3));
   CHECK(f.count("SELECT count(DISTINCT seq) FROM audit_events") == log.count());
+}
+
+TEST_CASE("a search by event-type prefix alone pages as the plain statement does (SQLite's plan)") {
+  fresh_database f;
+  const auto w = seed(f);
+  audit_log log(f.db());
+  // Several types under the prefix and around it, in batches sharing a time.
+  const std::vector<std::string> kinds{"request.created", "request.submitted", "request.approved",
+                                       "review.created",  "requests.other",    "request.x_y",
+                                       "object.uploaded", "request.withdrawn"};
+  for (int round = 0; round < 12; ++round) {
+    std::vector<audit_event_input> batch;
+    for (std::size_t k = 0; k < kinds.size(); ++k)
+      if ((round + static_cast<int>(k)) % 3 != 0) batch.push_back(event(kinds[k]));
+    log.append_many(batch);
+  }
+  const auto walk = [&](audit_query q, bool by_types) {
+    std::vector<std::int64_t> seqs;
+    for (;;) {
+      const auto select = detail::build_audit_select(q, f.db().kind());
+      const auto page = [&] {
+        auto lease = f.db().impl().acquire();
+        if (by_types) {
+          auto p = detail::select_audit_page_by_types(*lease, q);
+          REQUIRE(p.has_value() == (f.db().kind() == engine::sqlite));
+          if (p) return *p;
+        }
+        return detail::select_audit_page(*lease, select, q.limit);
+      }();
+      for (const auto& e : page.items) seqs.push_back(e.seq);
+      if (page.next_cursor.empty()) return seqs;
+      q.cursor = page.next_cursor;
+    }
+  };
+  const auto middle = log.query({.event_type_prefix = "request.", .limit = 20}).items.back();
+  for (const std::string prefix : {"request.", "request", "r", "request.x", "nothing."})
+    for (const auto order : {audit_order::newest_first, audit_order::oldest_first})
+      for (const std::size_t limit : {std::size_t{1}, std::size_t{7}, std::size_t{500}}) {
+        CAPTURE(prefix);
+        CAPTURE(limit);
+        audit_query q{.event_type_prefix = prefix, .order = order, .limit = limit};
+        const auto plain = walk(q, false);
+        CHECK(walk(q, true) == plain);
+        if (prefix == "request.") CHECK(plain.size() > 30);
+        q.since = middle.occurred_at;
+        CHECK(walk(q, true) == walk(q, false));
+        q.since.reset();
+        q.until = middle.occurred_at;
+        CHECK(walk(q, true) == walk(q, false));
+      }
+  // Any other filter: the plain statement.
+  auto lease = f.db().impl().acquire();
+  CHECK_FALSE(detail::select_audit_page_by_types(
+      *lease, {.request_id = w.request, .event_type_prefix = "request."}));
+  CHECK_FALSE(detail::select_audit_page_by_types(*lease, {.actor = "system"}));
 }

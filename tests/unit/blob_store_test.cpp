@@ -5,6 +5,7 @@
 
 #include <doctest/doctest.h>
 
+#include "blob/adopt.hpp"
 #include "domain/sha256.hpp"
 #include "world.hpp"
 
@@ -116,6 +117,41 @@ TEST_CASE("blob store: open() pulls a blob in the reader's chunks; unknown keys 
   CHECK(reader(buf, sizeof buf) == 0);  // stays at the end
   CHECK(test::thrown_by([&] { store.open("k/none"); }).code() == errc::not_found);
   CHECK(test::thrown_by([&] { store.open("../x"); }).code() == errc::invalid_argument);
+}
+
+TEST_CASE("blob store: adopt_file takes a finished file in place, hashed, or refuses its key") {
+  test::temp_dir dir;
+  const std::filesystem::path root(dir.path());
+  filesystem_blob_store store(root / "store");
+  std::string content(300'000, 'z');
+  for (std::size_t i = 0; i < content.size(); i += 89) content[i] = static_cast<char>('a' + i % 26);
+  const auto write = [&](const std::filesystem::path& p, const std::string& bytes) {
+    std::filesystem::create_directories(p.parent_path());
+    std::ofstream(p, std::ios::binary) << bytes;
+  };
+  // A scratch file on the store's file system: linked, not copied.
+  const auto scratch = root / "store" / ".scratch" / "package.zip";
+  write(scratch, content);
+  const auto info = detail::adopt_file(store, "releases/p/r/x.zip", scratch);
+  CHECK(info.size == 300'000);
+  CHECK(info.sha256 == detail::sha256_hex(content));
+  CHECK(read_back(store, "releases/p/r/x.zip") == content);
+  CHECK(store.verify("releases/p/r/x.zip", info.sha256));
+  CHECK_FALSE(std::filesystem::exists(scratch));  // consumed
+  CHECK((std::filesystem::status(root / "store" / "releases/p/r/x.zip").permissions() &
+         std::filesystem::perms::others_all) == std::filesystem::perms::none);
+
+  // An existing key: conflict, the blob unchanged, the file consumed all the same.
+  write(scratch, "other bytes");
+  CHECK(test::thrown_by([&] { detail::adopt_file(store, "releases/p/r/x.zip", scratch); }).code() ==
+        errc::conflict);
+  CHECK(read_back(store, "releases/p/r/x.zip") == content);
+  CHECK_FALSE(std::filesystem::exists(scratch));
+  // A key that could leave the root is refused before anything is written.
+  write(scratch, "x");
+  CHECK(test::thrown_by([&] { detail::adopt_file(store, "../outside", scratch); }).code() ==
+        errc::invalid_argument);
+  CHECK_FALSE(std::filesystem::exists(root / "outside"));
 }
 
 TEST_CASE("stock readers: a string and a file, pulled in the caller's chunks") {

@@ -6,9 +6,16 @@
 #include <map>
 #include <thread>
 
+#include <libpq-fe.h>
+#include <soci/postgresql/soci-postgresql.h>
+
+#include <cstdio>
+#include <cstring>
+
 #include <doctest/doctest.h>
 #include <fmt/format.h>
 
+#include "db/connection.hpp"
 #include "world.hpp"
 
 namespace trevor {
@@ -1143,6 +1150,71 @@ TEST_CASE("auditor: changes nothing, whatever else it holds; refusals write noth
   }
   CHECK(sink.empty());
   CHECK(snapshot(w) == before);
+}
+
+// ------------------------------------------------------------- round trips
+
+/// The client's round trips (Query and Sync messages in libpq's protocol
+/// trace) on the only connection of a pool of one, while alive.
+class round_trips {
+ public:
+  explicit round_trips(database& db) {
+    auto lease = db.impl().acquire();
+    conn_ = static_cast<soci::postgresql_session_backend*>(lease->sql.get_backend())->conn_;
+    file_ = std::tmpfile();
+    PQtrace(conn_, file_);
+    PQsetTraceFlags(conn_, PQTRACE_SUPPRESS_TIMESTAMPS);
+  }
+  ~round_trips() {
+    PQuntrace(conn_);
+    std::fclose(file_);
+  }
+  round_trips(const round_trips&) = delete;
+  round_trips& operator=(const round_trips&) = delete;
+  long count() {
+    std::fflush(file_);
+    std::rewind(file_);
+    long n = 0;
+    char line[4096];
+    while (std::fgets(line, sizeof line, file_))
+      if (line[0] == 'F' && (std::strstr(line, "\tSync") || std::strstr(line, "\tQuery\t"))) ++n;
+    return n;
+  }
+
+ private:
+  PGconn* conn_ = nullptr;
+  std::FILE* file_ = nullptr;
+};
+
+TEST_CASE(
+    "round trips on PostgreSQL besides BEGIN and COMMIT: submit 2, a review 2, the closing one 2") {
+  if (!test::on_postgres()) return;  // SQLite is in the process: nothing to count
+  world w({}, false, /*pool_size=*/1);
+  const auto first = w.draft(), second = w.draft();
+  const auto measure = [&](const std::function<void()>& op) {
+    round_trips trace(w.fdb.db());
+    op();
+    return trace.count() - 2;  // BEGIN and COMMIT
+  };
+  // The first request prepares the statements on the connection.
+  w.flow.requests.submit(w.r1, first.id);
+  w.flow.reviews.record(w.c1, first.id, decide(review_decision::approved));
+  w.flow.reviews.record(w.c2, first.id, decide(review_decision::approved));
+
+  CHECK(measure([&] { w.flow.requests.submit(w.r1, second.id); }) == 2);
+  CHECK(measure([&] {
+          w.flow.reviews.record(w.c1, second.id, decide(review_decision::approved));
+        }) == 2);
+  CHECK(measure([&] {
+          w.flow.reviews.record(w.c2, second.id, decide(review_decision::approved));
+        }) == 2);
+  // ... and every write happened: the round closed with its effects.
+  CHECK(w.flow.requests.get(w.r1, second.id).status == request_status::approved);
+  const auto trail = w.trail(second.id);
+  CHECK(std::count_if(trail.begin(), trail.end(), [](const audit_event& e) {
+          return e.event_type == "object.state_changed";
+        }) == 1);
+  CHECK(w.rows("notifications") > 0);
 }
 
 }  // namespace

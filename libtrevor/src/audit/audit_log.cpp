@@ -36,9 +36,12 @@ std::vector<audit_event> audit_log::append_many(std::span<const audit_event_inpu
 
 audit_page audit_log::query(const audit_query& q) const {
   const auto select = detail::build_audit_select(q, db_.kind());
-  return detail::run_statement(db_.impl(), "audit query", [&](detail::connection& c) {
-    return detail::select_audit_page(c, select, q.limit);
-  });
+  return detail::run_transaction(db_.impl(), detail::transaction::mode::read, "audit query",
+                                 [&](detail::connection& c) {
+                                   if (auto page = detail::select_audit_page_by_types(c, q))
+                                     return std::move(*page);
+                                   return detail::select_audit_page(c, select, q.limit);
+                                 });
 }
 
 std::int64_t audit_log::count() const {

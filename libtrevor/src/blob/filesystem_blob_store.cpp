@@ -6,6 +6,7 @@
 #include <array>
 #include <cerrno>
 #include <cstring>
+#include <limits>
 #include <memory>
 #include <optional>
 #include <system_error>
@@ -13,6 +14,7 @@
 
 #include <fmt/format.h>
 
+#include "blob/adopt.hpp"
 #include "domain/sha256.hpp"
 #include "trevor/blob_store.hpp"
 #include "trevor/error.hpp"
@@ -302,5 +304,58 @@ std::string object_storage_key(const uuid& project_id, const uuid& request_id,
                      logical_object_id.str(), version, object_id.str(),
                      sanitize_filename(filename));
 }
+
+namespace detail {
+
+blob_info adopt_file(blob_store& store, const std::string& key, const std::filesystem::path& file) {
+  struct consume {
+    const std::filesystem::path& p;
+    ~consume() { ::unlink(p.c_str()); }
+  } consumed{file};
+  auto* fs = dynamic_cast<filesystem_blob_store*>(&store);
+  // exists() refuses a malformed key (invalid_argument) before any path is built.
+  if (store.exists(key))
+    throw error(errc::conflict, fmt::format("blob store: key '{}' already exists", key));
+  fd_guard f(::open(file.c_str(), O_RDONLY | O_CLOEXEC));
+  if (f.get() < 0) fail_io("cannot open", file);
+  struct stat st {};
+  struct stat root {};
+  if (::fstat(f.get(), &st) != 0) fail_io("cannot stat", file);
+  if (!fs || ::stat(fs->root().c_str(), &root) != 0 || st.st_dev != root.st_dev)
+    return store.put(key, file_reader(file), std::numeric_limits<std::int64_t>::max());
+
+  const auto final_path = fs->root() / key;
+  const auto dir = final_path.parent_path();
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec)
+    throw error(errc::unavailable,
+                fmt::format("blob store: cannot create {}: {}", dir.string(), ec.message()));
+  sha256 hash;
+  std::int64_t total = 0;
+  std::array<char, chunk_size> buf;
+  for (;;) {
+    const ssize_t r = ::read(f.get(), buf.data(), buf.size());
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      fail_io("cannot read", file);
+    }
+    if (r == 0) break;
+    hash.update(std::string_view(buf.data(), static_cast<std::size_t>(r)));
+    total += r;
+  }
+  if (::fchmod(f.get(), 0640) != 0) fail_io("cannot chmod", file);
+  if (::fsync(f.get()) != 0) fail_io("cannot fsync", file);
+  // link() never replaces an existing file: the key is written exactly once.
+  if (::link(file.c_str(), final_path.c_str()) != 0) {
+    if (errno == EEXIST)
+      throw error(errc::conflict, fmt::format("blob store: key '{}' already exists", key));
+    fail_io("cannot link", final_path);
+  }
+  fsync_dir(dir);
+  return {key, hash.hex_digest(), total};
+}
+
+}  // namespace detail
 
 }  // namespace trevor

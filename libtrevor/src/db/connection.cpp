@@ -1,5 +1,11 @@
 #include "db/connection.hpp"
 
+#include <map>
+#include <memory>
+#include <mutex>
+
+#include "db/transaction.hpp"
+
 #include <libpq-fe.h>
 #include <soci/postgresql/soci-postgresql.h>
 #include <soci/sqlite3/soci-sqlite3.h>
@@ -192,6 +198,19 @@ void database_impl::release(connection* c) noexcept {
 std::size_t database_impl::in_use() const {
   std::lock_guard lock(mutex_);
   return all_.size() - idle_.size();
+}
+
+std::timed_mutex* sqlite_writer(const database_impl& db) {
+  const auto& path = db.url().sqlite_path;
+  if (db.kind() != engine::sqlite || path.empty() || path == ":memory:" ||
+      path.find("mode=memory") != std::string::npos || path.starts_with("file::memory:"))
+    return nullptr;
+  static std::mutex guard;
+  static std::map<std::string, std::unique_ptr<std::timed_mutex>> by_file;
+  std::lock_guard lock(guard);
+  auto& m = by_file[path];
+  if (!m) m = std::make_unique<std::timed_mutex>();
+  return m.get();
 }
 
 }  // namespace trevor::detail

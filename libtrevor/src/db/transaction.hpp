@@ -1,6 +1,7 @@
 #pragma once
 // Transactions (internal). One service method = one transaction.
 
+#include <mutex>
 #include <optional>
 #include <type_traits>
 #include <utility>
@@ -50,6 +51,15 @@ class transaction {
   bool done_ = false;
 };
 
+/// SQLite: the turn of this process's write transactions on the database
+/// file of `db` (one mutex per file, shared by every database object on it);
+/// nullptr for PostgreSQL and in-memory databases.
+/// Writers queue on it, each woken as soon as the previous one committed,
+/// instead of polling in SQLite's busy handler, which sleeps up to 100 ms
+/// between tries. SQLite's lock still decides; other processes meet it and
+/// busy_timeout as before.
+std::timed_mutex* sqlite_writer(const database_impl& db);
+
 /// How many times a transaction that failed with a retryable engine error
 /// (serialization failure, deadlock, SQLite busy) is run again in full.
 inline constexpr int max_transaction_attempts = 5;
@@ -72,6 +82,14 @@ auto run_transaction(database_impl& db, transaction::mode m, std::string_view co
   for (int attempt = 1;; ++attempt) {
     lease l = reopened ? std::move(*reopened) : db.acquire();
     reopened.reset();
+    // SQLite admits one writer at a time: this process's writers take turns
+    // here (sqlite_writer()); after the busy timeout without a turn, SQLite's
+    // own lock decides as before.
+    std::unique_lock<std::timed_mutex> writer;
+    if (auto* turn = m == transaction::mode::write ? sqlite_writer(db) : nullptr) {
+      writer = std::unique_lock(*turn, std::defer_lock);
+      (void)writer.try_lock_for(db.options().sqlite_busy_timeout);
+    }
     bool committing = false;
     try {
       transaction tx(*l, m);

@@ -13,6 +13,7 @@
 #include <boost/json/serialize.hpp>
 
 #include "store/audit_store.hpp"
+#include "store/multi_insert.hpp"
 #include "store/notifications.hpp"
 #include "store/objects.hpp"
 #include "store/reviews.hpp"
@@ -148,8 +149,14 @@ void event_batch::notify(const std::vector<uuid>& recipients, std::string_view t
 }
 
 void event_batch::write(connection& c) {
-  insert_audit_events(c, events_, event_ids_);
-  insert_notifications(c, notes_);
+  write_chain w;
+  add_to(w);
+  w.run(c);
+}
+
+void event_batch::add_to(write_chain& w) const {
+  add_audit_events(w, events_, event_ids_);
+  add_notifications(w, notes_);
 }
 
 boost::json::value json_of(const std::optional<uuid>& id) {

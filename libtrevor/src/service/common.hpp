@@ -19,6 +19,8 @@
 
 namespace trevor::detail {
 
+class write_chain;
+
 /// Throws forbidden unless `active` says the actor is a known, active user.
 void require_active(const std::optional<bool>& active);
 
@@ -76,7 +78,10 @@ class event_batch {
   void notify(const std::vector<uuid>& recipients, std::string_view type, std::string title,
               std::string body, const std::optional<uuid>& request_id);
 
+  /// Writes the events and notifications: on PostgreSQL in one statement.
   void write(connection& c);
+  /// Adds them to a transition's other writes (run together).
+  void add_to(write_chain& w) const;
 
   const std::vector<audit_event_input>& events() const noexcept { return events_; }
 

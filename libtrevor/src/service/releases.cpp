@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include "blob/adopt.hpp"
 #include "db/transaction.hpp"
 #include "release/crate.hpp"
 #include "service/common.hpp"
@@ -154,7 +155,8 @@ release_record release_service::release(const actor& who, const uuid& request_id
     }
     scratch_file zip{dir / fmt::format("trevor-release-{}-{}.zip", release_id.str(), ::getpid())};
     detail::write_crate(zip.path, content, detail::crate_metadata(content), s_.blobs);
-    crate = s_.blobs.put(key, file_reader(zip.path), std::numeric_limits<std::int64_t>::max());
+    // Written once: the store takes the finished zip as it is.
+    crate = detail::adopt_file(s_.blobs, key, zip.path);
   } catch (const std::exception& e) {
     const auto* te = dynamic_cast<const error*>(&e);
     const bool refused = te && te->code() == errc::conflict;

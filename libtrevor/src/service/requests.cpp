@@ -10,6 +10,7 @@
 #include "db/transaction.hpp"
 #include "service/common.hpp"
 #include "service/workflow_state.hpp"
+#include "store/multi_insert.hpp"
 #include "store/objects.hpp"
 #include "store/requests.hpp"
 #include "trevor/error.hpp"
@@ -54,7 +55,19 @@ airlock_request request_service::create(const actor& who, const new_request& inp
     r.title = input.title;
     r.description = input.description;
     r.owner_id = who.user_id;
-    auto stored = detail::insert_request(c, r);
+    // On PostgreSQL the request and its event are one statement; the row's
+    // defaults (DRAFT, round 1, both times now()) are known here.
+    detail::write_chain w;
+    const bool in_chain = c.kind() == engine::postgresql;
+    airlock_request stored;
+    if (in_chain) {
+      detail::add_request(w, r);
+      stored = r;
+      stored.status = request_status::draft;
+      stored.review_round = 1;
+    } else {
+      stored = detail::insert_request(c, r);
+    }
     event_batch batch(s_.ids);
     batch.event(detail::actor_name(who), status_event_type(operation::create, stored.status), id,
                 stored.project_id,
@@ -62,7 +75,8 @@ airlock_request request_service::create(const actor& who, const new_request& inp
                  {"to", to_string(stored.status)},
                  {"direction", to_string(stored.direction)},
                  {"title", stored.title}});
-    batch.write(c);
+    batch.add_to(w);
+    if (const auto now = w.run(c); now && in_chain) stored.created_at = stored.updated_at = *now;
     return stored;
   });
 }
@@ -169,10 +183,16 @@ airlock_request request_service::get(const actor& who, const uuid& request_id) c
 }
 
 request_detail request_service::get_detail(const actor& who, const uuid& request_id) const {
-  return detail::run_transaction(s_.db.impl(), mode::read, "get request", [&](connection& c) {
+  // One statement reads the request, what deciding whether `who` may see it
+  // needs, and its live objects: no transaction needed on either engine.
+  return detail::run_statement(s_.db.impl(), "get request", [&](connection& c) {
+    auto f = detail::load_request_with_objects(c, request_id, who.user_id);
+    if (!f) throw error(errc::not_found, fmt::format("request {} not found", request_id.str()));
+    if (!who.is_agent()) detail::require_active(f->facts.actor_active);
+    detail::require_visible(detail::facts_of(who, f->facts), request_id);
     request_detail d;
-    d.request = detail::readable_request(c, request_id, who);
-    d.objects = detail::list_objects(c, request_id, false);
+    d.request = std::move(f->facts.request);
+    d.objects = std::move(f->objects);
     return d;
   });
 }

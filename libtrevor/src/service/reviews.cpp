@@ -10,6 +10,7 @@
 #include "db/transaction.hpp"
 #include "service/common.hpp"
 #include "service/workflow_state.hpp"
+#include "store/multi_insert.hpp"
 #include "store/objects.hpp"
 #include "store/requests.hpp"
 #include "store/reviews.hpp"
@@ -85,20 +86,43 @@ review review_service::record(const actor& who, const uuid& request_id,
                               const human_review_input& input) {
   const uuid review_id = s_.next_id();
   return detail::run_transaction(s_.db.impl(), mode::write, "record review", [&](connection& c) {
-    auto f = detail::visible_request(c, request_id, who, /*lock=*/true);
+    // One statement reads the request's facts (taking its row lock), this
+    // round's reviews and every object. A review committed while the lock
+    // waited is not among them (rule 9: the second of two simultaneous
+    // reviewers must see the first): the guard below makes the writes fail
+    // and the whole transaction run again, reading afresh.
+    auto read = detail::load_review_round(c, request_id, who.user_id);
+    if (!read) throw error(errc::not_found, fmt::format("request {} not found", request_id.str()));
+    const auto& f = read->facts;
+    if (!who.is_agent()) detail::require_active(f.actor_active);
+    detail::require_visible(detail::facts_of(who, f), request_id);
     const auto& req = f.request;
-    // Read after taking the lock: these include every review committed
-    // before it (rule 9: the second of two simultaneous reviewers sees the first).
-    auto reviews = detail::list_reviews(c, request_id, req.review_round);
-    const auto objects = detail::list_objects(c, request_id, /*include_superseded=*/true);
+    auto& reviews = read->reviews;
+    const auto& objects = read->objects;
+    const std::size_t seen = reviews.size();
     round_facts round{&req, reviews, objects, s_.options.required_reviews};
     check_human_review(round, who.user_id, detail::facts_of(who, f), input);
 
     auto r = review_row(review_id, req, reviewer_type::human, who.user_id, input.decision,
                         input.summary, detail::findings_json_of(input.object_decisions));
     r.accepted_agent_findings = input.accepted_agent_findings;
-    const auto stored = detail::insert_review(c, r);
-    append_feedback(c, stored, objects, stored.object_decisions);
+    // Every write of the review in one chain (one statement on PostgreSQL);
+    // feedback, which appends to the objects' metadata with the review's
+    // time, is written first on its own.
+    const bool feedback = std::any_of(input.object_decisions.begin(), input.object_decisions.end(),
+                                      [](const object_decision& d) { return !d.feedback.empty(); });
+    const bool in_chain = c.kind() == engine::postgresql && !feedback;
+    detail::write_chain w;
+    review stored;
+    if (in_chain) {
+      detail::add_review(w, r);
+      stored = r;
+      stored.object_decisions = detail::read_object_decisions(r.id, r.findings_json);
+    } else {
+      stored = detail::insert_review(c, r);
+      append_feedback(c, stored, objects, stored.object_decisions);
+    }
+    detail::guard_round_reviews(w, request_id, req.review_round, seen + (in_chain ? 0 : 1));
 
     event_batch batch(s_.ids);
     auto created = review_created(stored);
@@ -112,9 +136,7 @@ review review_service::record(const actor& who, const uuid& request_id,
       require_transition(req.status, operation::close_round, req.direction, outcome->to);
       detail::transition_effects effects;
       effects.stamp_closed = stamps_closed_at(outcome->to);
-      const auto moved =
-          detail::transition_request(c, request_id, req.status, outcome->to, effects);
-      if (!moved) throw error(errc::conflict, "request changed concurrently; retry");
+      detail::add_transition(w, request_id, req.status, outcome->to, effects);
       auto change = detail::status_change(req.status, outcome->to, req.review_round);
       boost::json::array reviewers;
       for (const auto& v : reviews) reviewers.push_back(boost::json::string(v.id.str()));
@@ -123,8 +145,7 @@ review review_service::record(const actor& who, const uuid& request_id,
                   request_id, req.project_id, change);
       for (const auto& [object_id, state] : outcome->object_changes) {
         const auto& o = find_in(objects, object_id);
-        if (!detail::set_object_state(c, object_id, o.state, state))
-          throw error(errc::conflict, "object changed concurrently; retry");
+        detail::add_object_state(w, object_id, o.state, state);
         batch.event(std::string(system_actor), "object.state_changed", request_id, req.project_id,
                     detail::object_state_change(o, state));
       }
@@ -134,7 +155,9 @@ review review_service::record(const actor& who, const uuid& request_id,
                                req.title, to_string(outcome->to)),
                    request_id);
     }
-    batch.write(c);
+    batch.add_to(w);
+    const auto now = w.run(c);
+    if (in_chain) stored.created_at = *now;
     return stored;
   });
 }

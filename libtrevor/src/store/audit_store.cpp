@@ -55,6 +55,29 @@ cursor_pos decode_cursor(std::string_view s) {
   return {timestamp(us), seq};
 }
 
+constexpr char audit_insert_head[] =
+    "INSERT INTO audit_events (id, actor, event_type, request_id, project_id, payload)";
+constexpr char audit_insert_row[] =
+    "(CAST($ AS {uuid}), $, $, CAST($ AS {uuid}), CAST($ AS {uuid}), CAST($ AS {json}))";
+
+std::vector<nullable_text> audit_event_values(std::span<const audit_event_input> events,
+                                              std::span<const uuid> ids) {
+  std::vector<nullable_text> values;
+  values.reserve(events.size() * 6);
+  const auto text = [](std::string v) {
+    return nullable_text(std::optional<std::string>(std::move(v)));
+  };
+  for (std::size_t i = 0; i < events.size(); ++i) {
+    values.push_back(text(ids[i].str()));
+    values.push_back(text(events[i].actor));
+    values.push_back(text(events[i].event_type));
+    values.emplace_back(events[i].request_id);
+    values.emplace_back(events[i].project_id);
+    values.push_back(text(events[i].payload_json));
+  }
+  return values;
+}
+
 }  // namespace
 
 void validate_audit_event(const audit_event_input& e) {
@@ -106,23 +129,14 @@ void insert_audit_events(connection& c, std::span<const audit_event_input> event
     insert_audit_event(c, events[0], ids[0]);  // the prepared single-row statement
     return;
   }
-  std::vector<nullable_text> values;
-  values.reserve(events.size() * 6);
-  const auto text = [](std::string v) {
-    return nullable_text(std::optional<std::string>(std::move(v)));
-  };
-  for (std::size_t i = 0; i < events.size(); ++i) {
-    values.push_back(text(ids[i].str()));
-    values.push_back(text(events[i].actor));
-    values.push_back(text(events[i].event_type));
-    values.emplace_back(events[i].request_id);
-    values.emplace_back(events[i].project_id);
-    values.push_back(text(events[i].payload_json));
-  }
-  execute_multi_insert(
-      c, "INSERT INTO audit_events (id, actor, event_type, request_id, project_id, payload)",
-      "(CAST($ AS {uuid}), $, $, CAST($ AS {uuid}), CAST($ AS {uuid}), CAST($ AS {json}))",
-      events.size(), values);
+  auto values = audit_event_values(events, ids);
+  execute_multi_insert(c, audit_insert_head, audit_insert_row, events.size(), values);
+}
+
+void add_audit_events(write_chain& w, std::span<const audit_event_input> events,
+                      std::span<const uuid> ids) {
+  if (events.empty()) return;
+  w.insert(audit_insert_head, audit_insert_row, events.size(), audit_event_values(events, ids));
 }
 
 audit_select build_audit_select(const audit_query& q, engine kind) {
@@ -184,6 +198,67 @@ audit_page select_audit_page(connection& c, const audit_select& select, std::siz
   audit_page page;
   page.items = query_all(c, select.statement, audit_event_row::read);
   if (page.items.size() > limit) {
+    page.items.pop_back();
+    page.next_cursor = encode_cursor(page.items.back());
+  }
+  return page;
+}
+
+std::optional<audit_page> select_audit_page_by_types(connection& c, const audit_query& q) {
+  constexpr std::size_t max_types = 64;
+  if (c.kind() != engine::sqlite || q.project_id || q.request_id || q.actor ||
+      !q.event_type_prefix || q.event_type_prefix->empty())
+    return std::nullopt;
+  const std::string lo = *q.event_type_prefix;
+  std::string hi = lo;
+  hi.back() = static_cast<char>(hi.back() + 1);
+  static constexpr sql_text first{
+      "SELECT min(event_type) FROM audit_events WHERE event_type >= :lo AND event_type < :hi"};
+  static constexpr sql_text next{
+      "SELECT min(event_type) FROM audit_events WHERE event_type > :lo AND event_type < :hi"};
+  const auto read = [](row_reader& r) { return r.opt_text(); };
+  std::vector<std::string> types;
+  auto t = query_one(c, prepared(first), read, lo, hi).value_or(std::nullopt);
+  while (t) {
+    if (types.size() == max_types) return std::nullopt;
+    types.push_back(std::move(*t));
+    t = query_one(c, prepared(next), read, types.back(), hi).value_or(std::nullopt);
+  }
+  audit_page page;
+  if (types.empty()) return page;
+
+  std::optional<cursor_pos> after;
+  if (!q.cursor.empty()) after = decode_cursor(q.cursor);
+  const bool newest = q.order == audit_order::newest_first;
+  const char* order =
+      newest ? " ORDER BY occurred_at DESC, seq DESC" : " ORDER BY occurred_at, seq";
+  const long long n = static_cast<long long>(q.limit) + 1;
+  sql_builder st;
+  for (std::size_t i = 0; i < types.size(); ++i) {
+    st << (i ? " UNION ALL " : "") << "SELECT * FROM (SELECT " << audit_event_row::columns
+       << " FROM audit_events WHERE event_type = ";
+    st.text(types[i]);
+    if (q.since) {
+      st << " AND occurred_at >= ";
+      st.text(q.since->str());
+    }
+    if (q.until) {
+      st << " AND occurred_at < ";
+      st.text(q.until->str());
+    }
+    if (after) {
+      st << (newest ? " AND (occurred_at, seq) < (" : " AND (occurred_at, seq) > (");
+      st.text(after->at.str());
+      st << ", ";
+      st.integer(after->seq) << ")";
+    }
+    st << order << " LIMIT ";
+    st.integer(n) << ")";
+  }
+  st << order << " LIMIT ";
+  st.integer(n);
+  page.items = query_all(c, st, audit_event_row::read);
+  if (page.items.size() > q.limit) {
     page.items.pop_back();
     page.next_cursor = encode_cursor(page.items.back());
   }

@@ -50,6 +50,11 @@ audit_event insert_audit_event(connection& c, const audit_event_input& e, const 
 /// one multi-row statement; their seq increases in that order.
 void insert_audit_events(connection& c, std::span<const audit_event_input> events,
                          std::span<const uuid> ids);
+class write_chain;
+/// insert_audit_events() as one write of a transition's chain (one
+/// multi-row INSERT: sequence numbers in the order given).
+void add_audit_events(write_chain& w, std::span<const audit_event_input> events,
+                      std::span<const uuid> ids);
 
 /// The statement of audit_log::query() for `q`, with the values it binds.
 /// Exposed so that tests can EXPLAIN exactly what a search runs.
@@ -67,6 +72,18 @@ audit_select build_audit_select(const audit_query& q, engine kind);
 /// Runs `select` (built for a query of page size `limit`): one page of
 /// audit_log::query().
 audit_page select_audit_page(connection& c, const audit_select& select, std::size_t limit);
+
+/// SQLite's plan for a search whose only indexed filter is an event-type
+/// prefix (no project, request or actor): SQLite would read the prefix's
+/// whole range of the type index and sort it, or walk the time index and
+/// filter. Instead the prefix's distinct event types are found by index
+/// seeks and each type's range of (event_type, occurred_at, seq) is read in
+/// page order up to one page, the pages merged in one statement: the cost of
+/// a page per type, not of the prefix's events. nullopt when `q` is not such
+/// a search (or has too many types): run build_audit_select()'s statement.
+/// `q` must have passed build_audit_select() (its validation). Run it in a
+/// read transaction: its statements then share one snapshot.
+std::optional<audit_page> select_audit_page_by_types(connection& c, const audit_query& q);
 
 /// The number of audit events.
 long long count_audit_events(connection& c);

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "trevor/error.hpp"
+
 namespace trevor::detail {
 
 std::string multi_row_insert(std::string_view head, std::string_view row, std::size_t rows,
@@ -63,6 +65,150 @@ void execute_multi_insert(connection& c, const char* head, const char* row, std:
     c.forget_cached<prepared_insert>(head, rows);
     throw;
   }
+}
+
+}  // namespace trevor::detail
+
+namespace trevor::detail {
+
+namespace {
+
+/// `text` with each '$' replaced by the next :vN (counted by `n`).
+void append_numbered(std::string& sql, std::string_view text, std::size_t& n) {
+  for (char ch : text) {
+    if (ch == '$')
+      sql += fmt::format(":v{}", n++);
+    else
+      sql.push_back(ch);
+  }
+}
+
+/// A statement prepared once per connection with text parameters, run for
+/// the number of rows it changed (SQLite's conditional writes).
+struct prepared_write final : cached_statement {
+  std::vector<nullable_text> params;
+  soci::statement st;
+  prepared_write(connection& c, const std::string& sql, std::size_t count)
+      : params(count), st(c.sql) {
+    static const std::string positional;
+    st.alloc();
+    for (auto& p : params) st.exchange(soci::use(p.value, p.ind, positional));
+    st.prepare(sql);
+    st.define_and_bind();
+  }
+};
+
+}  // namespace
+
+void write_chain::insert(const char* head, const char* row, std::size_t rows,
+                         std::vector<nullable_text> values) {
+  if (rows == 0) return;
+  steps_.push_back({kind::insert, head, row, rows, std::move(values), -1, {}});
+}
+
+void write_chain::update(const char* sql, std::vector<nullable_text> values, long long expect,
+                         std::string what) {
+  steps_.push_back({kind::update, sql, nullptr, 1, std::move(values), expect, std::move(what)});
+}
+
+void write_chain::guard(const char* sql, std::vector<nullable_text> values, long long expect) {
+  steps_.push_back({kind::guard, sql, nullptr, 1, std::move(values), expect, {}});
+}
+
+std::optional<timestamp> write_chain::run(connection& c) {
+  if (steps_.empty()) return std::nullopt;
+  if (c.kind() == engine::sqlite) {
+    for (auto& s : steps_) {
+      if (s.k == kind::insert) {
+        execute_multi_insert(c, s.head, s.row, s.rows, s.values);
+      } else if (s.k == kind::update) {
+        auto& p = c.cached_for<prepared_write>(s.head, [&] {
+          std::string sql;
+          std::size_t n = 0;
+          append_numbered(sql, s.head, n);
+          return std::make_unique<prepared_write>(c, expand_sql(sql, c.kind()), n);
+        });
+        for (std::size_t i = 0; i < s.values.size(); ++i) {
+          p.params[i].value.swap(s.values[i].value);
+          p.params[i].ind = s.values[i].ind;
+        }
+        long long changed = 0;
+        try {
+          p.st.execute(true);
+          changed = p.st.get_affected_rows();
+        } catch (...) {
+          c.forget_cached<prepared_write>(s.head);
+          throw;
+        }
+        if (changed != s.expect) throw error(errc::conflict, s.what);
+      }
+    }
+    steps_.clear();
+    return std::nullopt;
+  }
+
+  // PostgreSQL: WITH w0 AS (... RETURNING 1), ... SELECT counts, guards, now.
+  std::string sql = "WITH ";
+  std::string select = " SELECT ";
+  std::size_t n = 0, ctes = 0;
+  for (const auto& s : steps_) {
+    if (s.k == kind::guard) continue;
+    if (ctes) sql += ", ";
+    sql += fmt::format("w{} AS (", ctes);
+    if (s.k == kind::insert) {
+      sql += s.head;
+      sql += " VALUES ";
+      for (std::size_t i = 0; i < s.rows; ++i) {
+        if (i) sql += ", ";
+        append_numbered(sql, s.row, n);
+      }
+    } else {
+      append_numbered(sql, s.head, n);
+    }
+    sql += " RETURNING 1)";
+    select += fmt::format("(SELECT count(*) FROM w{}), ", ctes);
+    ++ctes;
+  }
+  for (const auto& s : steps_) {
+    if (s.k != kind::guard) continue;
+    select += "(";
+    append_numbered(select, s.head, n);
+    select += "), ";
+  }
+  select += "{t:now()}";
+  sql = expand_sql(ctes ? sql + select : select, c.kind());
+
+  static const std::string positional;
+  soci::row row;
+  soci::statement st(c.sql);
+  st.alloc();
+  for (auto& s : steps_)
+    if (s.k != kind::guard)
+      for (auto& v : s.values) st.exchange(soci::use(v.value, v.ind, positional));
+  for (auto& s : steps_)
+    if (s.k == kind::guard)
+      for (auto& v : s.values) st.exchange(soci::use(v.value, v.ind, positional));
+  st.exchange(soci::into(row));
+  st.prepare(sql, soci::details::st_one_time_query);
+  st.define_and_bind();
+  st.execute(true);
+
+  row_reader r(row);
+  for (const auto& s : steps_) {
+    if (s.k == kind::guard) continue;
+    const long long changed = r.i64();
+    if (s.k == kind::update && changed != s.expect) throw error(errc::conflict, s.what);
+  }
+  for (const auto& s : steps_) {
+    if (s.k != kind::guard) continue;
+    if (r.i64() != s.expect)
+      throw error(errc::conflict, "the request changed while this operation waited for it; retry")
+          .set_retryable(true);
+  }
+  const auto now = r.ts();
+  r.finish();
+  steps_.clear();
+  return now;
 }
 
 }  // namespace trevor::detail

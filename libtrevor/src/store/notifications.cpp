@@ -39,8 +39,14 @@ notification insert_notification(connection& c, const notification& n) {
                     n.body, nullable(request));
 }
 
-void insert_notifications(connection& c, std::span<const notification> rows) {
-  if (rows.empty()) return;
+namespace {
+
+constexpr char notification_insert_head[] =
+    "INSERT INTO notifications (id, user_id, event_type, title, body, request_id)";
+constexpr char notification_insert_row[] =
+    "(CAST($ AS {uuid}), CAST($ AS {uuid}), $, $, $, CAST($ AS {uuid}))";
+
+std::vector<nullable_text> notification_values(std::span<const notification> rows) {
   std::vector<nullable_text> values;
   values.reserve(rows.size() * 6);
   const auto text = [](std::string v) {
@@ -54,9 +60,21 @@ void insert_notifications(connection& c, std::span<const notification> rows) {
     values.push_back(text(n.body));
     values.emplace_back(n.request_id);
   }
-  execute_multi_insert(
-      c, "INSERT INTO notifications (id, user_id, event_type, title, body, request_id)",
-      "(CAST($ AS {uuid}), CAST($ AS {uuid}), $, $, $, CAST($ AS {uuid}))", rows.size(), values);
+  return values;
+}
+
+}  // namespace
+
+void insert_notifications(connection& c, std::span<const notification> rows) {
+  if (rows.empty()) return;
+  auto values = notification_values(rows);
+  execute_multi_insert(c, notification_insert_head, notification_insert_row, rows.size(), values);
+}
+
+void add_notifications(write_chain& w, std::span<const notification> rows) {
+  if (rows.empty()) return;
+  w.insert(notification_insert_head, notification_insert_row, rows.size(),
+           notification_values(rows));
 }
 
 std::vector<notification> list_notifications(connection& c, const notification_page_query& q) {

@@ -15,6 +15,9 @@ notification insert_notification(connection& c, const notification& n);
 /// Inserts rows (id, user_id, event_type, title, body, request_id of each)
 /// with one multi-row statement.
 void insert_notifications(connection& c, std::span<const notification> rows);
+class write_chain;
+/// insert_notifications() as one write of a transition's chain.
+void add_notifications(write_chain& w, std::span<const notification> rows);
 
 struct notification_page_query {
   uuid user_id;

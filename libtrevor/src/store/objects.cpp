@@ -1,36 +1,10 @@
 #include "store/objects.hpp"
 
+#include "store/multi_insert.hpp"
 #include "store/query.hpp"
 
 namespace trevor::detail {
 namespace {
-
-/// output_objects: the columns every statement reads and their reader.
-struct object_row {
-  static constexpr sql_text columns{
-      "id, request_id, logical_object_id, version, replaces_id, filename, output_type, statbarn, "
-      "storage_key, checksum_sha256, size_bytes, state, supporting, uploaded_by, {t:created_at}"};
-
-  static output_object read(row_reader& r) {
-    output_object o;
-    o.id = r.uuid();
-    o.request_id = r.uuid();
-    o.logical_object_id = r.uuid();
-    o.version = r.i64();
-    o.replaces_id = r.opt_uuid();
-    o.filename = r.text();
-    o.output_type = r.enum_<output_type>();
-    o.statbarn = r.text();
-    o.storage_key = r.text();
-    o.checksum_sha256 = r.text();
-    o.size_bytes = r.i64();
-    o.state = r.enum_<object_state>();
-    o.supporting = r.boolean();
-    o.uploaded_by = r.uuid();
-    o.created_at = r.ts();
-    return o;
-  }
-};
 
 /// output_object_metadata: the columns every statement reads and their reader.
 struct metadata_row {
@@ -181,6 +155,16 @@ std::vector<blob_reference> blob_references(connection& c) {
     b.checksum_sha256 = r.text();
     return b;
   });
+}
+
+void add_object_state(write_chain& w, const uuid& id, object_state from, object_state to) {
+  static constexpr char sql[] =
+      "UPDATE output_objects SET state = $ WHERE id = CAST($ AS {uuid}) AND state = $";
+  std::vector<nullable_text> values;
+  values.emplace_back(std::optional<std::string>(std::string(to_string(to))));
+  values.emplace_back(std::optional<std::string>(id.str()));
+  values.emplace_back(std::optional<std::string>(std::string(to_string(from))));
+  w.update(sql, std::move(values), 1, "object changed concurrently; retry");
 }
 
 }  // namespace trevor::detail

@@ -7,9 +7,37 @@
 #include <vector>
 
 #include "db/connection.hpp"
+#include "store/query.hpp"
 #include "trevor/model.hpp"
 
 namespace trevor::detail {
+
+/// output_objects: the columns every statement reads and their reader.
+struct object_row {
+  static constexpr sql_text columns{
+      "id, request_id, logical_object_id, version, replaces_id, filename, output_type, statbarn, "
+      "storage_key, checksum_sha256, size_bytes, state, supporting, uploaded_by, {t:created_at}"};
+
+  static output_object read(row_reader& r) {
+    output_object o;
+    o.id = r.uuid();
+    o.request_id = r.uuid();
+    o.logical_object_id = r.uuid();
+    o.version = r.i64();
+    o.replaces_id = r.opt_uuid();
+    o.filename = r.text();
+    o.output_type = r.enum_<output_type>();
+    o.statbarn = r.text();
+    o.storage_key = r.text();
+    o.checksum_sha256 = r.text();
+    o.size_bytes = r.i64();
+    o.state = r.enum_<object_state>();
+    o.supporting = r.boolean();
+    o.uploaded_by = r.uuid();
+    o.created_at = r.ts();
+    return o;
+  }
+};
 
 /// Inserts one object version (PENDING). For version n+1 the caller must
 /// first supersede version n (the partial unique index allows one live
@@ -51,5 +79,10 @@ struct blob_reference {
 };
 /// Every blob key the database refers to.
 std::vector<blob_reference> blob_references(connection& c);
+
+class write_chain;
+/// set_object_state() as one write of a transition's chain (conflict unless
+/// the object is still in `from`).
+void add_object_state(write_chain& w, const uuid& id, object_state from, object_state to);
 
 }  // namespace trevor::detail

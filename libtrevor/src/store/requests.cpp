@@ -2,8 +2,12 @@
 
 #include <algorithm>
 #include <limits>
+#include <tuple>
 
+#include "store/multi_insert.hpp"
+#include "store/objects.hpp"
 #include "store/query.hpp"
+#include "store/reviews.hpp"
 
 namespace trevor::detail {
 namespace {
@@ -266,7 +270,7 @@ std::optional<project_facts> load_project_facts(connection& c, const uuid& proje
   static constexpr auto sql =
       "SELECT " + project_facts_row::columns + " FROM projects p WHERE p.id = :p";
   const std::string key = project_id.str(), actor = actor_id.str();
-  return query_one(c, one_time(sql), project_facts_row::read, actor, actor, key);
+  return query_one(c, prepared(sql), project_facts_row::read, actor, actor, key);
 }
 
 std::vector<request_facts> stuck_requests(connection& c, long long hours, bool lock) {
@@ -303,6 +307,165 @@ std::optional<std::string> latest_event_payload(connection& c, const uuid& reque
   const std::string r = request_id.str(), t(event_type);
   return query_one(
       c, prepared(sql), [](row_reader& row) { return row.text(); }, r, t);
+}
+
+void add_request(write_chain& w, const airlock_request& q) {
+  std::vector<nullable_text> values;
+  const auto text = [&](std::string v) {
+    values.emplace_back(std::optional<std::string>(std::move(v)));
+  };
+  text(q.id.str());
+  text(q.project_id.str());
+  text(std::string(to_string(q.direction)));
+  text(q.title);
+  text(q.description);
+  text(q.owner_id.str());
+  w.insert("INSERT INTO airlock_requests (id, project_id, direction, title, description, owner_id)",
+           "(CAST($ AS {uuid}), CAST($ AS {uuid}), $, $, $, CAST($ AS {uuid}))", 1,
+           std::move(values));
+}
+
+void add_transition(write_chain& w, const uuid& id, request_status from, request_status to,
+                    const transition_effects& effects) {
+  static constexpr char sql[] =
+      "UPDATE airlock_requests SET updated_at = {now}, status = $, "
+      "review_round = review_round + CAST($ AS INTEGER), "
+      "submitted_at = CASE WHEN CAST($ AS INTEGER) = 1 THEN {now} ELSE submitted_at END, "
+      "closed_at = CASE WHEN CAST($ AS INTEGER) = 1 THEN {now} ELSE closed_at END "
+      "WHERE id = CAST($ AS {uuid}) AND status = $";
+  const auto text = [](std::string v) {
+    return nullable_text(std::optional<std::string>(std::move(v)));
+  };
+  std::vector<nullable_text> values;
+  values.push_back(text(std::string(to_string(to))));
+  values.push_back(text(effects.start_new_round ? "1" : "0"));
+  values.push_back(text(effects.stamp_submitted ? "1" : "0"));
+  values.push_back(text(effects.stamp_closed ? "1" : "0"));
+  values.push_back(text(id.str()));
+  values.push_back(text(std::string(to_string(from))));
+  w.update(sql, std::move(values), 1, "request changed concurrently; retry");
+}
+
+namespace {
+
+// Columns of load_review_round(): a kind (0 the request's facts, 1 a review,
+// 2 an object), then the facts', the review's and the object's columns, the
+// others NULL.
+constexpr int facts_columns = 21, review_columns = 10, object_columns = 15;
+
+template <int N>
+constexpr auto nulls() {
+  if constexpr (N == 1)
+    return sql_text{"NULL"};
+  else
+    return sql_text{"NULL, "} + nulls<N - 1>();
+}
+
+// The object columns' NULLs, typed: PostgreSQL resolves the first two
+// branches' union before the third, and untyped NULLs would become text.
+constexpr sql_text object_nulls{
+    "CAST(NULL AS {uuid}), CAST(NULL AS {uuid}), CAST(NULL AS {uuid}), CAST(NULL AS BIGINT), "
+    "CAST(NULL AS {uuid}), CAST(NULL AS TEXT), CAST(NULL AS TEXT), CAST(NULL AS TEXT), "
+    "CAST(NULL AS TEXT), CAST(NULL AS TEXT), CAST(NULL AS BIGINT), CAST(NULL AS TEXT), "
+    "CAST(NULL AS {bool}), CAST(NULL AS {uuid}), CAST(NULL AS TEXT)"};
+
+/// list_objects() order.
+void sort_objects(std::vector<output_object>& objects) {
+  std::sort(objects.begin(), objects.end(), [](const output_object& a, const output_object& b) {
+    return std::tuple(a.created_at.micros(), a.logical_object_id, a.version) <
+           std::tuple(b.created_at.micros(), b.logical_object_id, b.version);
+  });
+}
+
+void skip(row_reader& r, int n) {
+  for (int i = 0; i < n; ++i) (void)r.opt_text();
+}
+
+}  // namespace
+
+std::optional<request_read> load_request_with_objects(connection& c, const uuid& id,
+                                                      const uuid& actor_id) {
+  constexpr int reader_columns = 14;
+  static constexpr auto sql = "SELECT 0, " + reader_facts_row::columns + ", " +
+                              nulls<object_columns>() +
+                              " FROM airlock_requests WHERE id = :id "
+                              "UNION ALL SELECT 1, " +
+                              nulls<reader_columns>() + ", " + object_row::columns +
+                              " FROM output_objects WHERE request_id = :id2 "
+                              "AND state <> 'SUPERSEDED'";
+  const std::string key = id.str(), actor = actor_id.str();
+  std::optional<request_read> out;
+  std::vector<output_object> objects;
+  for_each_row(
+      c, prepared(sql),
+      [&](const soci::row& row) {
+        row_reader r(row);
+        if (r.i64() == 0) {
+          out.emplace();
+          out->facts = reader_facts_row::read(r);
+          skip(r, object_columns);
+        } else {
+          skip(r, reader_columns);
+          objects.push_back(object_row::read(r));
+        }
+        r.finish();
+      },
+      actor, actor, key, key);
+  if (!out) return std::nullopt;
+  sort_objects(objects);
+  out->objects = std::move(objects);
+  return out;
+}
+
+std::optional<review_round_read> load_review_round(connection& c, const uuid& id,
+                                                   const uuid& actor_id) {
+  static constexpr auto sql =
+      "WITH f AS (SELECT " + facts_row::columns +
+      " FROM airlock_requests WHERE id = :id {lock:airlock_requests}) "
+      "SELECT 0, f.*, " +
+      nulls<review_columns>() + ", " + object_nulls +
+      " FROM f "
+      "UNION ALL SELECT 1, " +
+      nulls<facts_columns>() + ", " + review_row::columns + ", " + object_nulls +
+      " FROM reviews WHERE request_id = :id2 AND round = (SELECT f.review_round FROM f) "
+      "UNION ALL SELECT 2, " +
+      nulls<facts_columns + review_columns>() + ", " + object_row::columns +
+      " FROM output_objects WHERE request_id = :id3";
+  const std::string key = id.str(), actor = actor_id.str();
+  std::optional<review_round_read> out;
+  std::vector<review> reviews;
+  std::vector<output_object> objects;
+  for_each_row(
+      c, prepared(sql),
+      [&](const soci::row& row) {
+        row_reader r(row);
+        switch (r.i64()) {
+          case 0:
+            out.emplace();
+            out->facts = facts_row::read(r);
+            skip(r, review_columns + object_columns);
+            break;
+          case 1:
+            skip(r, facts_columns);
+            reviews.push_back(review_row::read(r));
+            skip(r, object_columns);
+            break;
+          default:
+            skip(r, facts_columns + review_columns);
+            objects.push_back(object_row::read(r));
+            break;
+        }
+        r.finish();
+      },
+      actor, actor, key, key, key);
+  if (!out) return std::nullopt;
+  std::sort(reviews.begin(), reviews.end(), [](const review& a, const review& b) {
+    return std::pair(a.created_at.micros(), a.id) < std::pair(b.created_at.micros(), b.id);
+  });
+  sort_objects(objects);
+  out->reviews = std::move(reviews);
+  out->objects = std::move(objects);
+  return out;
 }
 
 }  // namespace trevor::detail

@@ -113,4 +113,38 @@ std::optional<std::string> latest_event_payload(connection& c, const uuid& reque
 /// oldest first.
 std::vector<airlock_request> agent_reviews_before(connection& c, const timestamp& cutoff);
 
+class write_chain;
+
+/// insert_request() as one write of a chain (PostgreSQL: with the request's
+/// audit event in one statement); the row's times are the chain's time.
+void add_request(write_chain& w, const airlock_request& r);
+
+/// transition_request() as one write of a transition's chain: must change
+/// the row (else conflict, "request changed concurrently; retry").
+void add_transition(write_chain& w, const uuid& id, request_status from, request_status to,
+                    const transition_effects& effects);
+
+/// What a human review needs, read in one statement that also takes the
+/// request's row lock (PostgreSQL): the request's facts for `actor_id`, the
+/// reviews of its current round (oldest first) and every object of the
+/// request, all versions (list_objects() order). The reviews may predate a
+/// transaction the lock waited for: guard the writes with
+/// guard_round_reviews().
+/// load_request_for_reader() and the request's live objects
+/// (list_objects() order) in one statement.
+struct request_read {
+  request_facts facts;
+  std::vector<output_object> objects;
+};
+std::optional<request_read> load_request_with_objects(connection& c, const uuid& id,
+                                                      const uuid& actor_id);
+
+struct review_round_read {
+  request_facts facts;
+  std::vector<review> reviews;
+  std::vector<output_object> objects;
+};
+std::optional<review_round_read> load_review_round(connection& c, const uuid& id,
+                                                   const uuid& actor_id);
+
 }  // namespace trevor::detail

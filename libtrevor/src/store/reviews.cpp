@@ -6,6 +6,7 @@
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 
+#include "store/multi_insert.hpp"
 #include "store/query.hpp"
 #include "trevor/error.hpp"
 
@@ -16,6 +17,8 @@ namespace {
   throw error(errc::internal,
               fmt::format("review {}: stored findings are malformed: {}", review_id.str(), what));
 }
+
+}  // namespace
 
 /// The per-object decisions a human review's findings hold (the format
 /// findings_json_of() writes); a malformed entry is an error, never skipped.
@@ -42,33 +45,6 @@ std::vector<object_decision> read_object_decisions(const uuid& review_id, std::s
   }
   return out;
 }
-
-/// reviews: the columns every statement reads and their reader. A human
-/// review's findings are read into its typed object_decisions too.
-struct review_row {
-  static constexpr sql_text columns{
-      "id, request_id, round, reviewer_type, reviewer_id, decision, accepted_agent_findings, "
-      "summary, findings, {t:created_at}"};
-
-  static review read(row_reader& r) {
-    review v;
-    v.id = r.uuid();
-    v.request_id = r.uuid();
-    v.round = r.i64();
-    v.reviewer_type = r.enum_<reviewer_type>();
-    v.reviewer_id = r.opt_uuid();
-    v.decision = r.enum_<review_decision>();
-    v.accepted_agent_findings = r.boolean();
-    v.summary = r.text();
-    v.findings_json = r.text();
-    v.created_at = r.ts();
-    if (v.reviewer_type == reviewer_type::human)
-      v.object_decisions = read_object_decisions(v.id, v.findings_json);
-    return v;
-  }
-};
-
-}  // namespace
 
 std::string findings_json_of(const std::vector<object_decision>& decisions) {
   boost::json::array a;
@@ -108,6 +84,39 @@ std::vector<review> list_reviews(connection& c, const uuid& request_id,
   const std::string key = request_id.str();
   long long wanted = round.value_or(0);
   return query_all(c, prepared(sql), review_row::read, key, wanted, wanted);
+}
+
+void add_review(write_chain& w, const review& v) {
+  std::vector<nullable_text> values;
+  const auto text = [&](std::string s) {
+    values.emplace_back(std::optional<std::string>(std::move(s)));
+  };
+  text(v.id.str());
+  text(v.request_id.str());
+  text(std::to_string(v.round));
+  text(std::string(to_string(v.reviewer_type)));
+  values.emplace_back(v.reviewer_id);
+  text(std::string(to_string(v.decision)));
+  text(v.accepted_agent_findings ? "1" : "0");
+  text(v.summary);
+  text(v.findings_json);
+  w.insert(
+      "INSERT INTO reviews (id, request_id, round, reviewer_type, reviewer_id, decision, "
+      "accepted_agent_findings, summary, findings)",
+      "(CAST($ AS {uuid}), CAST($ AS {uuid}), CAST($ AS BIGINT), $, CAST($ AS {uuid}), $, "
+      "CAST($ AS {bool}), $, CAST($ AS {json}))",
+      1, std::move(values));
+}
+
+void guard_round_reviews(write_chain& w, const uuid& request_id, std::int64_t round,
+                         std::size_t seen) {
+  std::vector<nullable_text> values;
+  values.emplace_back(std::optional<std::string>(request_id.str()));
+  values.emplace_back(std::optional<std::string>(std::to_string(round)));
+  w.guard(
+      "SELECT count(*) FROM reviews WHERE request_id = CAST($ AS {uuid}) "
+      "AND round = CAST($ AS BIGINT)",
+      std::move(values), static_cast<long long>(seen));
 }
 
 }  // namespace trevor::detail

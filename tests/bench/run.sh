@@ -22,3 +22,7 @@ PG_FSYNC=on "$here/../tools/pg-throwaway.sh" start "$state" >/dev/null
 "$build/tests/bench/release_bench" "$(cat "$state/url")" 1024
 "$build/tests/bench/audit_tree_bench" "$(cat "$state/url")" 100000 1000000
 "$here/http_bench.sh" "$build"
+# The soak (optional, long: MINUTES per engine): TREVOR_BENCH_SOAK=MINUTES.
+if [ -n "${TREVOR_BENCH_SOAK:-}" ] && [ "${TREVOR_BENCH_SOAK}" != 0 ]; then
+  "$here/soak.sh" "$build" "$TREVOR_BENCH_SOAK"
+fi

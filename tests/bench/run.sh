@@ -24,3 +24,7 @@ PG_FSYNC=on "$here/../tools/pg-throwaway.sh" start "$state" >/dev/null
 "$here/http_bench.sh" "$build"
 # The Python service trevor replaces, when TREVOR_BENCH_PEER_DIR names it (skipped otherwise).
 "$here/peer_bench.sh" "$build"
+# The soak (optional, long: MINUTES per engine): TREVOR_BENCH_SOAK=MINUTES.
+if [ -n "${TREVOR_BENCH_SOAK:-}" ] && [ "${TREVOR_BENCH_SOAK}" != 0 ]; then
+  "$here/soak.sh" "$build" "$TREVOR_BENCH_SOAK"
+fi

@@ -532,3 +532,44 @@ TEST_CASE("fuzzed bodies and paths never produce a 5xx") {
 }
 
 }  // namespace trevord::test
+
+namespace trevord::test {
+
+TEST_CASE("null where a list, an object or a required value belongs is 422 naming the field") {
+  daemon d;
+  world w(d);
+  const auto id = w.submitted();
+  const auto oid = std::string(
+      d.get("/requests/" + id + "/objects", world::r1).json().as_array()[0].at("id").as_string());
+  const auto draft = w.draft();
+  const auto draft_oid = str(w.upload(draft, "a,b\n"), "id");
+  const auto events_before = d.database().count("SELECT COUNT(*) FROM audit_events");
+  struct probe {
+    std::string method, target, who, body, field;
+  };
+  const std::vector<probe> probes{
+      {"POST", "/admin/projects/sync", world::admin, R"({"projects":null})", "projects"},
+      {"POST", "/requests/" + id + "/reviews", world::c1,
+       R"({"decision":"approved","object_decisions":null})", "object_decisions"},
+      {"POST", "/requests/" + id + "/reviews", world::c1, R"({"decision":null})", "decision"},
+      {"PATCH", "/requests/" + draft + "/objects/" + draft_oid + "/metadata", world::r1,
+       R"({"tags":null})", "tags"},
+      {"POST", "/requests", world::r1, R"({"project_id":null,"direction":"egress","title":"t"})",
+       "project_id"},
+      {"POST", "/requests", world::r1,
+       R"({"project_id":")" + w.project_id + R"(","direction":"egress","title":null})", "title"},
+      {"POST", "/memberships", world::admin,
+       R"({"user_id":null,"project_id":")" + w.project_id + R"(","role":"researcher"})", "user_id"},
+  };
+  for (const auto& p : probes) {
+    const auto r = d.call({p.method, p.target, p.who, p.body, "application/json"});
+    CHECK_MESSAGE(r.status == 422, p.body << " → " << r.status << " " << r.body);
+    CHECK_MESSAGE(r.detail().rfind(p.field, 0) == 0, p.body << " → " << r.body);
+  }
+  // Nothing was written (no review, no request, no membership, no archive, no edit).
+  CHECK(d.database().count("SELECT COUNT(*) FROM audit_events") == events_before);
+  CHECK(str(d.get("/requests/" + id, world::r1).json(), "status") == "HUMAN_REVIEW");
+  CHECK(!oid.empty());
+}
+
+}  // namespace trevord::test

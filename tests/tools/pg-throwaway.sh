@@ -3,6 +3,8 @@
 #
 #   pg-throwaway.sh start STATE_DIR   start a fresh cluster; writes STATE_DIR/url
 #   pg-throwaway.sh stop STATE_DIR    stop it and delete its data
+#   pg-throwaway.sh pause STATE_DIR   stop the server, keeping its data (an outage)
+#   pg-throwaway.sh resume STATE_DIR  start it again on the same port
 #
 # The cluster lives in a new directory under /tmp, listens on 127.0.0.1 only,
 # on the first free port from 55432 up, and requires a password over TCP (the
@@ -11,7 +13,9 @@
 # as root the server runs as the `postgres` OS user.
 #
 # Environment: PG_FSYNC=on keeps durability (the benchmarks use it); the
-# default turns fsync off because tests throw the data away.
+# default turns fsync off because tests throw the data away. PG_PORT_FROM
+# (default 55432) is the first port tried: a test that pauses its own server
+# starts it in a range of its own, so no other server takes the port meanwhile.
 set -euo pipefail
 
 cmd=${1:?usage: pg-throwaway.sh start|stop STATE_DIR}
@@ -47,10 +51,11 @@ case "$cmd" in
     printf '%s\n' "$password" > "$data/pwfile"
     [ "$(id -u)" = 0 ] && chown postgres: "$data/pwfile"
     port=""
-    for p in $(seq 55432 55632); do
+    from=${PG_PORT_FROM:-55432}
+    for p in $(seq "$from" $((from + 200))); do
       if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then port=$p; break; fi
     done
-    [ -n "$port" ] || { echo "pg-throwaway: no free port in 55432-55632" >&2; exit 1; }
+    [ -n "$port" ] || { echo "pg-throwaway: no free port in $from-$((from + 200))" >&2; exit 1; }
     as_pg "$pgbin/initdb" -D "$data/data" -U postgres --pwfile="$data/pwfile" \
       --auth-local=trust --auth-host=scram-sha-256 -E UTF8 --locale=C.UTF-8 >"$data/initdb.log" 2>&1 ||
       { cat "$data/initdb.log" >&2; exit 1; }
@@ -58,6 +63,8 @@ case "$cmd" in
     as_pg "$pgbin/pg_ctl" -D "$data/data" -l "$data/server.log" -w -t 60 \
       -o "-c listen_addresses=127.0.0.1 -p $port -c unix_socket_directories=$data -c fsync=$fsync -c full_page_writes=$fsync -c max_connections=200" \
       start >/dev/null || { cat "$data/server.log" >&2; exit 1; }
+    echo "$port" > "$data/port"
+    echo "$fsync" > "$data/fsync"
     url="postgresql://postgres:${encoded}@127.0.0.1:${port}/postgres"
     echo "$url" > "$state/url"
     echo "$url"
@@ -65,8 +72,20 @@ case "$cmd" in
   stop)
     stop
     ;;
+  pause)
+    data=$(cat "$state/datadir")
+    as_pg "$pgbin/pg_ctl" -D "$data/data" -m fast -w stop >/dev/null
+    ;;
+  resume)
+    data=$(cat "$state/datadir")
+    port=$(cat "$data/port")
+    fsync=$(cat "$data/fsync")
+    as_pg "$pgbin/pg_ctl" -D "$data/data" -l "$data/server.log" -w -t 60 \
+      -o "-c listen_addresses=127.0.0.1 -p $port -c unix_socket_directories=$data -c fsync=$fsync -c full_page_writes=$fsync -c max_connections=200" \
+      start >/dev/null || { cat "$data/server.log" >&2; exit 1; }
+    ;;
   *)
-    echo "usage: pg-throwaway.sh start|stop STATE_DIR" >&2
+    echo "usage: pg-throwaway.sh start|stop|pause|resume STATE_DIR" >&2
     exit 2
     ;;
 esac

@@ -6,6 +6,8 @@
 #include <unistd.h>
 #include <zip.h>
 
+#include <atomic>
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -1163,6 +1165,111 @@ TEST_CASE("link downloads: a signed-in person is audited as themselves, anyone e
   CHECK(w.trail(in_req.id).back().actor == w.r1.user_id.str());
   w.flow.releases.delivered_download(in_req.id, slot.id, t, client);
   CHECK(w.trail(in_req.id).back().actor == link_actor);
+}
+
+}  // namespace trevor
+
+namespace trevor {
+
+TEST_CASE("release heartbeat: a silent holder on any host is returned, a beating one is kept") {
+  workflow_options o;
+  o.release_heartbeat_timeout = std::chrono::milliseconds(300);
+  release_world rw(o);
+  auto& w = rw.w;
+  const auto approved = [&] {
+    const auto r = w.draft(1);
+    w.flow.requests.submit(w.r1, r.id);
+    w.flow.reviews.record(w.c1, r.id, test::decide(review_decision::approved));
+    w.flow.reviews.record(w.c2, r.id, test::decide(review_decision::approved));
+    return r;
+  };
+  const auto releasing = [&](const airlock_request& r) {
+    w.fdb.exec(fmt::format("UPDATE airlock_requests SET status = 'RELEASING' WHERE id = '{}'",
+                           r.id.str()));
+    // A holder on another host: its pid says nothing here.
+    w.fdb.exec(fmt::format(
+        "INSERT INTO release_heartbeats (request_id, release_id, holder) VALUES ('{}', '{}', "
+        "'another-host.example:4242')",
+        r.id.str(), uuid::v7().str()));
+  };
+  const auto silent = approved(), beating = approved();
+  releasing(silent);
+  std::this_thread::sleep_for(std::chrono::milliseconds(450));
+  releasing(beating);  // its (only) beat is now
+  const auto returned = w.flow.sweeps.interrupted_releases();
+  REQUIRE(returned.size() == 1);
+  CHECK(returned[0].id == silent.id);
+  CHECK(w.flow.requests.get(w.r1, silent.id).status == request_status::approved);
+  CHECK(w.flow.requests.get(w.r1, beating.id).status == request_status::releasing);
+  const auto failed = w.trail(silent.id).back();
+  CHECK(failed.event_type == "request.release_failed");
+  CHECK(test::payload_of(failed).at("detail").as_string().find("no heartbeat") !=
+        std::string::npos);
+  // The returned release's heartbeat went with it; the beating one stays.
+  CHECK(w.fdb.count(fmt::format("SELECT COUNT(*) FROM release_heartbeats WHERE request_id = '{}'",
+                                silent.id.str())) == 0);
+  CHECK(w.fdb.count(fmt::format("SELECT COUNT(*) FROM release_heartbeats WHERE request_id = '{}'",
+                                beating.id.str())) == 1);
+}
+
+TEST_CASE("release heartbeat: a long release beats, so a sweep meanwhile leaves it alone") {
+  workflow_options o;
+  o.release_heartbeat_interval = std::chrono::milliseconds(20);
+  o.release_heartbeat_timeout = std::chrono::milliseconds(300);
+  release_world rw(o);
+  auto& w = rw.w;
+  const auto r = w.draft(0);
+  // Large enough that building the package takes longer than the heartbeat timeout.
+  new_object big;
+  big.filename = "big.bin";
+  big.output_type = output_type::other;
+  w.flow.objects.add(w.r1, r.id, big, test::bytes_of(std::string(96u << 20, 'q'), 1 << 20));
+  w.flow.requests.submit(w.r1, r.id);
+  w.flow.reviews.record(w.c1, r.id, test::decide(review_decision::approved));
+  w.flow.reviews.record(w.c2, r.id, test::decide(review_decision::approved));
+
+  std::atomic<bool> done{false};
+  std::atomic<int> sweeps{0}, returned{0}, beats_seen{0};
+  std::thread sweeper([&] {
+    while (!done.load()) {
+      returned += static_cast<int>(w.flow.sweeps.interrupted_releases().size());
+      beats_seen += static_cast<int>(w.rows("release_heartbeats"));
+      ++sweeps;
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+  });
+  const auto t0 = std::chrono::steady_clock::now();
+  const auto record = w.flow.releases.release(w.admin, r.id);
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  done = true;
+  sweeper.join();
+  MESSAGE("release of 96 MiB: " << seconds << " s, " << sweeps.load() << " sweeps meanwhile");
+  CHECK(returned.load() == 0);
+  CHECK(beats_seen.load() > 0);  // the sweeps saw the release's heartbeat
+  CHECK(seconds > 0.3);          // longer than the heartbeat timeout: the beats kept it
+  CHECK(record.request_id == r.id);
+  CHECK(w.flow.requests.get(w.r1, r.id).status == request_status::released);
+  CHECK(w.rows("release_heartbeats") == 0);  // gone with the release
+}
+
+TEST_CASE("release heartbeat: only beat_at changes (raw SQL on the engine)") {
+  release_world rw;
+  auto& w = rw.w;
+  const auto r = w.draft(1);
+  w.fdb.exec(fmt::format(
+      "INSERT INTO release_heartbeats (request_id, release_id, holder) VALUES ('{}', '{}', 'h:1')",
+      r.id.str(), uuid::v7().str()));
+  for (const auto* set : {"holder = 'h:2'", "release_id = request_id",
+                          "started_at = '2000-01-01T00:00:00.000000Z'"}) {
+    const auto e = w.fdb.exec_fails(
+        fmt::format("UPDATE release_heartbeats SET {} WHERE request_id = '{}'", set, r.id.str()));
+    CHECK_MESSAGE(std::string(e.what()).find("immutable") != std::string::npos, set);
+  }
+  w.fdb.exec(fmt::format(
+      "UPDATE release_heartbeats SET beat_at = started_at WHERE request_id = '{}'", r.id.str()));
+  w.fdb.exec(fmt::format("DELETE FROM release_heartbeats WHERE request_id = '{}'", r.id.str()));
+  CHECK(w.rows("release_heartbeats") == 0);
 }
 
 }  // namespace trevor

@@ -522,6 +522,12 @@ TEST_CASE("the application role cannot update, delete or truncate audit rows" *
       "VALUES ('{}', '{}', '{}', 'researcher')",
       uuid::v7().str(), g.researcher, g.project);
   l->sql << "DELETE FROM project_memberships";
+  // A release's heartbeat: written, moved and removed by the releasing daemon.
+  l->sql << fmt::format(
+      "INSERT INTO release_heartbeats (request_id, release_id, holder) VALUES ('{}', '{}', 'h:1')",
+      g.request, uuid::v7().str());
+  l->sql << "UPDATE release_heartbeats SET beat_at = now()";
+  l->sql << "DELETE FROM release_heartbeats";
   long long n = 0;
   l->sql << "SELECT count(*) FROM audit_events", soci::into(n);
   CHECK(n == 2);

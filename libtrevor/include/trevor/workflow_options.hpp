@@ -53,6 +53,13 @@ struct workflow_options {
   /// stopped mid-way); the sweep returns it to APPROVED
   /// (TREVOR_RELEASE_TIMEOUT_MINUTES).
   std::chrono::seconds release_timeout = std::chrono::minutes(60);
+  /// While a process builds a release package it moves the release's
+  /// heartbeat (release_heartbeats) forward this often...
+  std::chrono::milliseconds release_heartbeat_interval = std::chrono::seconds(10);
+  /// ...and the sweep returns a RELEASING request whose heartbeat is older
+  /// than this to APPROVED, whatever host the holder runs on
+  /// (TREVOR_RELEASE_HEARTBEAT_SECONDS).
+  std::chrono::milliseconds release_heartbeat_timeout = std::chrono::seconds(60);
   /// An agent review still in AGENT_REVIEW after this long was interrupted
   /// (its worker stopped mid-way); the sweep returns it to SUBMITTED as a
   /// failed attempt (TREVOR_AGENT_TIMEOUT_SECONDS).

@@ -314,7 +314,8 @@ void grant_application_role(database& db, std::string_view role) {
                                                    "output_objects",
                                                    "output_object_metadata",
                                                    "notifications",
-                                                   "release_records"};
+                                                   "release_records",
+                                                   "release_heartbeats"};
   detail::run_transaction(
       db.impl(), detail::transaction::mode::write, "grant application role", [&](connection& c) {
         std::string schema;
@@ -327,6 +328,7 @@ void grant_application_role(database& db, std::string_view role) {
         c.sql << fmt::format("REVOKE INSERT ON {}.schema_migrations FROM {}", s, r);
         for (auto t : updatable) c.sql << fmt::format("GRANT UPDATE ON {}.{} TO {}", s, t, r);
         c.sql << fmt::format("GRANT DELETE ON {}.project_memberships TO {}", s, r);
+        c.sql << fmt::format("GRANT DELETE ON {}.release_heartbeats TO {}", s, r);
         c.sql << fmt::format("GRANT USAGE ON ALL SEQUENCES IN SCHEMA {} TO {}", s, r);
       });
 }

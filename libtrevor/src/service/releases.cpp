@@ -1,7 +1,10 @@
 // workflow: release (egress), delivery (ingress), their signed links and sweeps.
 #include <unistd.h>
 
+#include <condition_variable>
 #include <limits>
+#include <mutex>
+#include <thread>
 
 #include <fmt/format.h>
 
@@ -76,6 +79,48 @@ std::string link_downloader(connection& c, const actor* who) {
   detail::require_active_user(c, *who);
   return detail::actor_name(*who);
 }
+/// Moves a release's heartbeat forward every release_heartbeat_interval on a
+/// thread of its own, from construction until stop() or destruction. A beat
+/// that fails (the database away for a moment) is tried again at the next.
+class heartbeat_thread {
+ public:
+  heartbeat_thread(detail::workflow_state& s, const uuid& request_id, const uuid& release_id)
+      : thread_([this, &s, request_id, release_id] {
+          std::unique_lock lock(mutex_);
+          while (!stopping_) {
+            if (wake_.wait_for(lock, s.options.release_heartbeat_interval,
+                               [this] { return stopping_; }))
+              break;
+            lock.unlock();
+            try {
+              detail::run_transaction(s.db.impl(), mode::write, "release heartbeat",
+                                      [&](connection& c) {
+                                        detail::beat_release_heartbeat(c, request_id, release_id);
+                                      });
+            } catch (const std::exception&) {
+              // Missed beats only make the release look stale sooner.
+            }
+            lock.lock();
+          }
+        }) {}
+  ~heartbeat_thread() { stop(); }
+  heartbeat_thread(const heartbeat_thread&) = delete;
+  heartbeat_thread& operator=(const heartbeat_thread&) = delete;
+  void stop() {
+    {
+      std::lock_guard lock(mutex_);
+      stopping_ = true;
+    }
+    wake_.notify_all();
+    if (thread_.joinable()) thread_.join();
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  bool stopping_ = false;
+  std::thread thread_;  // last: started once the members above exist
+};
 
 /// Removes a scratch file on scope exit.
 struct scratch_file {
@@ -136,8 +181,12 @@ release_record release_service::release(const actor& who, const uuid& request_id
     batch.event(detail::actor_name(who), "request.releasing", request_id, moved->project_id,
                 payload);
     batch.write(c);
+    // ...and its heartbeat, which it moves forward while it works: a holder
+    // on another host is judged by it, not by its pid.
+    detail::begin_release_heartbeat(c, request_id, release_id, detail::this_process());
     return k;
   });
+  heartbeat_thread beating(s_, request_id, release_id);
 
   // 2. The package: every object re-read and verified on its way into the
   // zip, then the zip into the release area.
@@ -190,6 +239,7 @@ release_record release_service::release(const actor& who, const uuid& request_id
       x.url_expires_at = expires;
       x.released_by = who.user_id;
       auto stored = detail::insert_release_record(c, x);
+      detail::end_release_heartbeat(c, request_id);
       boost::json::array files;
       for (const auto& f : content.files)
         files.push_back({{"object_id", f.object.id.str()},
@@ -216,6 +266,7 @@ release_record release_service::release(const actor& who, const uuid& request_id
       batch.write(c);
       return stored;
     });
+    beating.stop();
     guard.keep();
     return record;
   } catch (const std::exception& e) {

@@ -90,9 +90,17 @@ std::vector<airlock_request> sweep_service::interrupted_releases() {
     event_batch batch(s_.ids);
     for (const auto& r : detail::list_requests(c, filter)) {
       std::string why;
+      const auto beat = detail::find_release_heartbeat(c, r.id);
+      const auto silent = s_.options.release_heartbeat_timeout;
       if (!(now < detail::later(r.updated_at, timeout))) {
         why = fmt::format("still RELEASING {} s after the release started",
                           std::chrono::duration_cast<std::chrono::seconds>(timeout).count());
+      } else if (beat &&
+                 now.micros() - beat->beat_at.micros() >=
+                     std::chrono::duration_cast<std::chrono::microseconds>(silent).count()) {
+        // Whatever host the holder is on: it has stopped saying it is alive.
+        why = fmt::format("no heartbeat from the process building the package ({}) for {} ms",
+                          beat->holder, (now.micros() - beat->beat_at.micros()) / 1000);
       } else if (const auto p = detail::latest_event_payload(c, r.id, "request.releasing")) {
         boost::system::error_code ec;
         const auto v = boost::json::parse(*p, ec);

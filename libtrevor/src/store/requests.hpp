@@ -109,6 +109,26 @@ long long agent_review_failures(connection& c, const uuid& request_id);
 std::optional<std::string> latest_event_payload(connection& c, const uuid& request_id,
                                                 std::string_view event_type);
 
+/// A release in progress: who builds its package and when it last said so
+/// (release_heartbeats, migration 0009).
+struct release_heartbeat {
+  uuid request_id;
+  uuid release_id;
+  std::string holder;  // host:pid
+  timestamp beat_at;
+};
+
+/// Records `holder` as building `release_id` of the request (replacing what
+/// an earlier release of the request left), beating now.
+void begin_release_heartbeat(connection& c, const uuid& request_id, const uuid& release_id,
+                             const std::string& holder);
+/// Moves the heartbeat of `release_id` to now; false when it is gone (the
+/// release ended or the sweep returned the request).
+bool beat_release_heartbeat(connection& c, const uuid& request_id, const uuid& release_id);
+/// Removes the request's heartbeat (the release ended).
+void end_release_heartbeat(connection& c, const uuid& request_id);
+std::optional<release_heartbeat> find_release_heartbeat(connection& c, const uuid& request_id);
+
 /// Requests in AGENT_REVIEW whose last status change is before `cutoff`,
 /// oldest first.
 std::vector<airlock_request> agent_reviews_before(connection& c, const timestamp& cutoff);

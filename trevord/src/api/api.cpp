@@ -65,8 +65,10 @@ outcome api::dispatch(const route& r, call& c, std::string_view authorization,
       c.authorization = std::string(authorization);
     }
     // An upload holds a transfer thread while its body arrives: a user may
-    // not take them all. (Link uploads have no user; the minimum transfer
-    // rate bounds them.)
+    // not take them all. An upload through a link has no user: its uploads
+    // are counted by the request the link is for (the link's token, checked
+    // before any byte is read, binds the slot to it; one that names another
+    // request is refused at once and frees its place).
     struct upload_slot {
       upload_counter* counter = nullptr;
       std::string who;
@@ -74,14 +76,20 @@ outcome api::dispatch(const route& r, call& c, std::string_view authorization,
         if (counter) counter->end(who);
       }
     } slot;
-    if (r.body == body_mode::upload && r.authenticated) {
-      if (!uploads.try_begin(o.actor, cfg.max_uploads_per_user))
-        throw http_error(http::status::too_many_requests,
-                         fmt::format("{} uploads of yours are in progress already "
-                                     "(TREVOR_MAX_UPLOADS_PER_USER); retry once one has finished",
-                                     cfg.max_uploads_per_user));
+    if (r.body == body_mode::upload) {
+      const auto who = r.authenticated ? o.actor : "link:" + c.id("request_id").str();
+      if (!uploads.try_begin(who, cfg.max_uploads_per_user))
+        throw http_error(
+            http::status::too_many_requests,
+            r.authenticated
+                ? fmt::format("{} uploads of yours are in progress already "
+                              "(TREVOR_MAX_UPLOADS_PER_USER); retry once one has finished",
+                              cfg.max_uploads_per_user)
+                : fmt::format("{} uploads through links of this request are in progress already "
+                              "(TREVOR_MAX_UPLOADS_PER_USER); retry once one has finished",
+                              cfg.max_uploads_per_user));
       slot.counter = &uploads;
-      slot.who = o.actor;
+      slot.who = who;
     }
     o.r = r.handle(*this, c);
     o.status = o.r.status;

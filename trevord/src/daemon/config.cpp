@@ -285,6 +285,7 @@ config read_config(const std::function<std::optional<std::string>(const char*)>&
   number("TREVOR_UPLOAD_LINK_HOURS", c.upload_link_hours, 1, 8760);
   number("TREVOR_LINK_WARNING_HOURS", c.link_warning_hours, 0, 8760);
   number("TREVOR_RELEASE_TIMEOUT_MINUTES", c.release_timeout_minutes, 1, 10080);
+  number("TREVOR_RELEASE_HEARTBEAT_SECONDS", c.release_heartbeat_seconds, 2, 86400);
   number("TREVOR_SWEEP_SECONDS", c.sweep_seconds, 0, 86400);
   if (auto v = getenv("TREVOR_LOG_FORMAT"); v && *v != "json")
     p.bad("TREVOR_LOG_FORMAT", *v, "json (the only format)");

@@ -50,6 +50,9 @@ struct config {
   long upload_link_hours = 24;
   long link_warning_hours = 24;
   long release_timeout_minutes = 60;
+  /// A RELEASING request whose release has not beaten for this long is
+  /// returned by the sweep (the holder beats every sixth of it, at most 10 s).
+  long release_heartbeat_seconds = 60;
   /// TREVOR_RELEASE_LICENSE: what a release package states as its licence
   /// (a URL, or text); empty: not licensed for reuse.
   std::string release_license;

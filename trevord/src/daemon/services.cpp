@@ -1,5 +1,6 @@
 #include "daemon/services.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 
@@ -21,6 +22,10 @@ trevor::workflow_options workflow_options_of(const config& cfg) {
   o.upload_link_ttl = std::chrono::hours(cfg.upload_link_hours);
   o.link_warning = std::chrono::hours(cfg.link_warning_hours);
   o.release_timeout = std::chrono::minutes(cfg.release_timeout_minutes);
+  o.release_heartbeat_timeout = std::chrono::seconds(cfg.release_heartbeat_seconds);
+  o.release_heartbeat_interval = std::min<std::chrono::milliseconds>(
+      std::chrono::seconds(10),
+      std::chrono::milliseconds(cfg.release_heartbeat_seconds * 1000 / 6));
   o.release_license = cfg.release_license;
   // Packages are assembled beside the blobs (same file system, room for them).
   o.scratch_dir = std::filesystem::path(cfg.storage_dir) / ".scratch";

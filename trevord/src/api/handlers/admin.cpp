@@ -1,6 +1,13 @@
 // The admin dashboard: request overview, pipeline metrics, checker
 // performance, project summaries, audit search and CSV export.
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
 #include <limits>
+#include <memory>
 
 #include <fmt/format.h>
 
@@ -105,16 +112,87 @@ reply admin_audit(api& a, call& c) {
                                                             : json::value(page.next_cursor)}});
 }
 
+namespace {
+
+/// A file with no name (gone when its last descriptor closes, a kill -9
+/// included) in the storage area's scratch directory: on disk, not in memory.
+class spool_file {
+ public:
+  explicit spool_file(const std::string& storage_dir) {
+    const auto dir = std::filesystem::path(storage_dir) / ".scratch";
+    std::error_code ec;
+    std::filesystem::create_directories(dir, ec);
+    fd_ = ::open(dir.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+    if (fd_ < 0) {  // a file system without O_TMPFILE: a named file, unlinked at once
+      auto name = (dir / "trevor-export-XXXXXX").string();
+      fd_ = ::mkostemp(name.data(), O_CLOEXEC);
+      if (fd_ >= 0) ::unlink(name.c_str());
+    }
+    if (fd_ < 0)
+      throw trevor::error(
+          trevor::errc::unavailable,
+          fmt::format("blob store: cannot create the audit export's spool file in {} "
+                      "(TREVOR_STORAGE_DIR): {}",
+                      dir.string(), std::strerror(errno)));
+  }
+  ~spool_file() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  spool_file(const spool_file&) = delete;
+  spool_file& operator=(const spool_file&) = delete;
+
+  void write(std::string_view bytes) {
+    while (!bytes.empty()) {
+      const auto n = ::write(fd_, bytes.data(), bytes.size());
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0)
+        throw trevor::error(
+            trevor::errc::unavailable,
+            fmt::format("blob store: cannot write the audit export's spool file: {}",
+                        std::strerror(errno)));
+      bytes.remove_prefix(static_cast<std::size_t>(n));
+      size_ += static_cast<std::uint64_t>(n);
+    }
+  }
+  std::uint64_t size() const { return size_; }
+  /// A reader of everything written, from the start; it owns the descriptor.
+  trevor::byte_reader reader() {
+    auto owned = std::shared_ptr<int>(new int(fd_), [](int* p) {
+      ::close(*p);
+      delete p;
+    });
+    fd_ = -1;
+    return [owned, offset = off_t{0}](char* buf, std::size_t cap) mutable -> std::size_t {
+      for (;;) {
+        const auto n = ::pread(*owned, buf, cap, offset);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0)
+          throw trevor::error(trevor::errc::unavailable,
+                              "blob store: cannot read the audit export's spool file");
+        offset += n;
+        return static_cast<std::size_t>(n);
+      }
+    };
+  }
+
+ private:
+  int fd_ = -1;
+  std::uint64_t size_ = 0;
+};
+
+}  // namespace
+
+/// The export is written whole by the worker into a spool file (the database
+/// work, at the database's pace), then sent by the server off the worker like
+/// every download: a client that reads slowly holds a socket and a file,
+/// never a worker or a database connection.
 reply admin_audit_export(api& a, call& c) {
   const auto q = audit_filters(c);
-  bool started = false;
-  a.dashboard.audit_export_csv(person(c), q, [&](std::string_view chunk) {
-    if (!started) {
-      c.sink->start(std::nullopt, "text/csv; charset=utf-8", "attachment; filename=\"audit.csv\"");
-      started = true;
-    }
-    c.sink->write(chunk);
-  });
+  spool_file spool(a.cfg.storage_dir);
+  a.dashboard.audit_export_csv(person(c), q, [&](std::string_view chunk) { spool.write(chunk); });
+  const auto size = spool.size();
+  c.sink->stream(size, "text/csv; charset=utf-8", "attachment; filename=\"audit.csv\"",
+                 spool.reader());
   reply r;
   r.streamed = true;
   return r;

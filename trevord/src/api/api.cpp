@@ -22,7 +22,8 @@ api::api(const config& c, services& svc, trevord::metrics& m, const daemon_statu
       metrics(m),
       status(s),
       audit(*svc.audit),
-      agent(svc.agent) {}
+      agent(svc.agent),
+      notifier(*svc.notifier) {}
 
 bool upload_counter::try_begin(const std::string& who, std::size_t max) {
   std::lock_guard lock(mutex_);
@@ -83,6 +84,8 @@ outcome api::dispatch(const route& r, call& c, std::string_view authorization,
     }
     o.r = r.handle(*this, c);
     o.status = o.r.status;
+    // A change committed (and with it, perhaps, notification rows).
+    if (r.method != boost::beast::http::verb::get && changed) changed();
   } catch (const http_error& e) {
     o.status = e.status();
     o.detail = e.what();

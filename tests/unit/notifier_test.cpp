@@ -109,6 +109,34 @@ TEST_CASE("notifier: a non-ASCII title is an encoded Subject and quoted-printabl
   CHECK(mails[0].body.find("Request: Tabelle Größe ≥ 10 — ok\n") != std::string::npos);
 }
 
+TEST_CASE("notifier: STARTTLS required sends nothing to a server without it; opportunistic does") {
+  world w;
+  smtp_sink sink;  // aiosmtpd without TLS: it offers no STARTTLS
+  auto required = options_for(&sink, nullptr);
+  required.email->tls = smtp_tls::required;
+  required.max_attempts = 1;
+  notifier strict(w.fdb.db(), required);
+  w.submitted();
+  const auto attempts = strict.run_once();
+  REQUIRE(attempts.size() == 3);
+  for (const auto& a : attempts) {
+    CHECK(a.outcome == attempt_outcome::given_up);
+    CHECK_MESSAGE(a.error.find("SSL") != std::string::npos, a.error);
+  }
+  CHECK(sink.messages().empty());
+
+  auto relaxed = options_for(&sink, nullptr);
+  relaxed.email->tls = smtp_tls::opportunistic;
+  notifier lenient(w.fdb.db(), relaxed);
+  CHECK(lenient.run_once().empty());  // given up is final
+  const auto again =
+      w.flow.requests.create(w.r1, {w.proj.id, direction::egress, "Second", "for the paper"});
+  w.upload(w.r1, again.id, "t.csv");
+  w.flow.requests.submit(w.r1, again.id);
+  CHECK(lenient.run_once().size() == 3);
+  CHECK(sink.messages().size() == 3);
+}
+
 TEST_CASE("notifier: webhooks are signed, carry the id as idempotency key, each arrives") {
   world w;
   webhook_receiver hook(secret);

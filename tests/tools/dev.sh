@@ -20,9 +20,9 @@ jobs=${TREVOR_JOBS:-2}
 
 build_packages=(g++ cmake ninja-build ccache libsoci-dev libboost1.81-dev libboost-json1.81-dev
   libboost-url1.81-dev libfmt-dev doctest-dev libssl-dev libsqlite3-dev libpq-dev libzip-dev
-  libcsv-dev libmagic-dev libyaml-cpp-dev)
+  libcsv-dev libmagic-dev libyaml-cpp-dev libcurl4-openssl-dev)
 test_packages=(postgresql-15 postgresql-client-15 sqlite3 curl wrk libcpp-jwt-dev clang libclang-rt-14-dev
-  jq unzip)
+  jq unzip python3-aiosmtpd)
 
 as_root() {
   if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi

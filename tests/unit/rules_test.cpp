@@ -229,6 +229,58 @@ TEST_CASE("migration 0007 rebuilds airlock_requests on SQLite keeping every row 
                                uuid::v7().str(), uuid::v7().str(), uuid::v7().str(), g.researcher))
           .code() == errc::not_found);
   f.exec(fmt::format("UPDATE airlock_requests SET status = 'REVOKED' WHERE id = '{}'", g.request));
+TEST_CASE("notification delivery attempts are insert-only; a settled delivery never changes") {
+  fresh_database f;
+  const auto g = seed(f);
+  const auto note = uuid::v7().str();
+  f.exec(
+      fmt::format("INSERT INTO notifications (id, user_id, event_type, title) "
+                  "VALUES ('{}', '{}', 'request.submitted', 'New request')",
+                  note, g.checker));
+  f.exec(fmt::format(
+      "INSERT INTO notification_deliveries (notification_id, channel) VALUES ('{}', 'email')",
+      note));
+  f.exec(fmt::format(
+      "INSERT INTO notification_delivery_attempts (id, notification_id, channel, attempt, "
+      "outcome, error) VALUES ('{}', '{}', 'email', 1, 'failed', 'SMTP down')",
+      uuid::v7().str(), note));
+  refused(f, "UPDATE notification_delivery_attempts SET outcome = 'delivered'",
+          "notification_delivery_attempts is insert-only (UPDATE refused)");
+  refused(f, "UPDATE notification_delivery_attempts SET error = ''", "insert-only");
+  refused(f, "DELETE FROM notification_delivery_attempts",
+          "notification_delivery_attempts is insert-only (DELETE refused)");
+  refused(f, "DELETE FROM notification_deliveries",
+          "notification_deliveries rows are never deleted");
+  if (f.db().kind() == engine::postgresql) {
+    refused(f, "TRUNCATE notification_delivery_attempts", "insert-only (TRUNCATE refused)");
+    refused(f, "TRUNCATE notification_deliveries CASCADE", "truncate");
+  }
+  // Attempt numbers are unique per delivery; outcomes and channels are checked.
+  CHECK(
+      f
+          .exec_fails(fmt::format(
+              "INSERT INTO notification_delivery_attempts (id, notification_id, channel, attempt, "
+              "outcome) VALUES ('{}', '{}', 'email', 1, 'delivered')",
+              uuid::v7().str(), note))
+          .code() == errc::conflict);
+  CHECK(
+      f
+          .exec_fails(fmt::format(
+              "INSERT INTO notification_delivery_attempts (id, notification_id, channel, attempt, "
+              "outcome) VALUES ('{}', '{}', 'email', 2, 'lost')",
+              uuid::v7().str(), note))
+          .code() == errc::invalid_argument);
+  // A pending delivery moves (attempts only grow); once settled it never changes.
+  f.exec("UPDATE notification_deliveries SET attempts = 1, claimed_by = 'x'");
+  refused(f, "UPDATE notification_deliveries SET attempts = 0", "attempts only grow");
+  f.exec("UPDATE notification_deliveries SET state = 'delivered', claimed_by = NULL");
+  refused(f, "UPDATE notification_deliveries SET state = 'pending'",
+          "a settled notification delivery never changes");
+  refused(f, "UPDATE notification_deliveries SET attempts = 2", "never changes");
+  CHECK(f.count("SELECT count(*) FROM notification_delivery_attempts WHERE outcome = 'failed' "
+                "AND error = 'SMTP down'") == 1);
+  CHECK(f.count("SELECT count(*) FROM notification_deliveries WHERE state = 'delivered' AND "
+                "attempts = 1") == 1);
 }
 
 TEST_CASE("an object's identity and content are immutable; only its state moves") {

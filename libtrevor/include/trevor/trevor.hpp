@@ -16,6 +16,7 @@
 #include "trevor/inbox.hpp"
 #include "trevor/migrate.hpp"
 #include "trevor/model.hpp"
+#include "trevor/notifier.hpp"
 #include "trevor/policy.hpp"
 #include "trevor/sdc.hpp"
 #include "trevor/signed_link.hpp"

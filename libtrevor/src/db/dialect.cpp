@@ -58,6 +58,15 @@ std::string expand_sql(std::string_view sql, engine e) {
       i = close + 1;
       continue;
     }
+    if (inner.starts_with("skip_locked:")) {
+      if (e == engine::postgresql) {
+        out += "FOR UPDATE OF ";
+        out += inner.substr(12);
+        out += " SKIP LOCKED";
+      }
+      i = close + 1;
+      continue;
+    }
     if (inner.starts_with("lock:")) {
       if (e == engine::postgresql) {
         out += "FOR UPDATE OF ";

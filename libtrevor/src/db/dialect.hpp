@@ -11,6 +11,8 @@
 //   {list:expr}                 aggregate: the values of expr joined with ',' (NULL if none)
 //   {lock:table}                row lock of a SELECT (FOR UPDATE OF table); nothing on
 //                               SQLite, whose write transactions hold the database lock
+//   {skip_locked:table}         the same lock skipping rows other transactions hold
+//                               (FOR UPDATE OF table SKIP LOCKED); nothing on SQLite
 //   {us:column}                 a timestamp column as integer microseconds since the
 //                               Unix epoch (exact on both engines)
 //   {hours_ago::param}          the database's current time minus :param hours

@@ -306,7 +306,8 @@ void grant_application_role(database& db, std::string_view role) {
     throw error(errc::invalid_argument,
                 fmt::format("role name '{}' must be a lower-case SQL identifier", role));
   // Tables whose rows the workflow updates. Every other table is insert-only
-  // for the application: audit_events, reviews, delivery_records.
+  // for the application: audit_events, reviews, delivery_records,
+  // notification_delivery_attempts.
   static constexpr std::string_view updatable[] = {"users",
                                                    "projects",
                                                    "project_memberships",
@@ -314,6 +315,7 @@ void grant_application_role(database& db, std::string_view role) {
                                                    "output_objects",
                                                    "output_object_metadata",
                                                    "notifications",
+                                                   "notification_deliveries",
                                                    "release_records",
                                                    "release_heartbeats"};
   detail::run_transaction(

@@ -22,7 +22,8 @@ api::api(const config& c, services& svc, trevord::metrics& m, const daemon_statu
       metrics(m),
       status(s),
       audit(*svc.audit),
-      agent(svc.agent) {}
+      agent(svc.agent),
+      notifier(*svc.notifier) {}
 
 bool upload_counter::try_begin(const std::string& who, std::size_t max) {
   std::lock_guard lock(mutex_);
@@ -96,6 +97,8 @@ outcome api::dispatch(const route& r, call& c, std::string_view authorization,
     // A link route whose caller signed in (the handler authenticated them).
     if (!r.authenticated && (c.who.agent() || !c.who.actor.user_id.is_nil()))
       o.actor = c.who.agent() ? c.who.actor.agent->audit_actor() : c.who.actor.user_id.str();
+    // A change committed (and with it, perhaps, notification rows).
+    if (r.method != boost::beast::http::verb::get && changed) changed();
   } catch (const http_error& e) {
     o.status = e.status();
     o.detail = e.what();

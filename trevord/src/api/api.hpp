@@ -87,6 +87,11 @@ class api {
   /// Called after a successful submit or resubmit (the daemon nudges the
   /// built-in agent's worker); empty when no worker waits for it.
   std::function<void()> submitted;
+  /// Called after every successful call that is not a GET (the daemon nudges
+  /// the notifier, so notification rows just committed leave at once).
+  std::function<void()> changed;
+  /// The notifier (its admin read model).
+  trevor::notifier& notifier;
 };
 
 }  // namespace trevord

@@ -356,6 +356,23 @@ json::value to_json(const trevor::notification& n) {
                       {"created_at", ts(n.created_at)}};
 }
 
+json::value to_json(const trevor::notification_delivery& d) {
+  return json::object{{"notification_id", d.notification_id.str()},
+                      {"channel", trevor::to_string(d.channel)},
+                      {"state", trevor::to_string(d.state)},
+                      {"attempts", d.attempts},
+                      {"next_attempt_at", ts(d.next_attempt_at)},
+                      {"last_error", d.last_error},
+                      {"created_at", ts(d.created_at)},
+                      {"updated_at", ts(d.updated_at)},
+                      {"user_id", d.user_id.str()},
+                      {"username", d.username},
+                      {"event_type", d.event_type},
+                      {"title", d.title},
+                      {"request_id", opt_id(d.request_id)},
+                      {"notification_created_at", ts(d.notification_created_at)}};
+}
+
 bool names_storage(std::string_view text) {
   return text.find("blob store:") != std::string_view::npos ||
          text.find("release package:") != std::string_view::npos ||

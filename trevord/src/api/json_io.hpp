@@ -18,6 +18,7 @@
 #include "trevor/directory.hpp"
 #include "trevor/inbox.hpp"
 #include "trevor/model.hpp"
+#include "trevor/notifier.hpp"
 #include "trevor/workflow.hpp"
 
 namespace trevord {
@@ -34,6 +35,7 @@ json::value to_json(const trevor::object_metadata& m);
 json::value to_json(const trevor::review& r);
 json::value to_json(const trevor::audit_event& e);
 json::value to_json(const trevor::notification& n);
+json::value to_json(const trevor::notification_delivery& d);
 /// Where the package is kept (`crate_storage_key`) only when `admin`.
 json::value to_json(const trevor::release_record& r, bool admin);
 json::value to_json(const trevor::delivery& d);

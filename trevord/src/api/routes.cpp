@@ -59,6 +59,7 @@ const std::vector<route>& routes() {
       {verb::get,    "/admin/projects",                              body_mode::none,   true,  h::admin_projects},
       {verb::get,    "/admin/audit",                                 body_mode::none,   true,  h::admin_audit},
       {verb::get,    "/admin/audit/export",                          body_mode::none,   true,  h::admin_audit_export},
+      {verb::get,    "/admin/notification-deliveries",               body_mode::none,   true,  h::admin_notification_deliveries},
       {verb::get,    "/notifications",                               body_mode::none,   true,  h::notifications_list},
       {verb::get,    "/notifications/unread-count",                  body_mode::none,   true,  h::notifications_unread},
       {verb::patch,  "/notifications/{notification_id}/read",        body_mode::none,   true,  h::notification_read},

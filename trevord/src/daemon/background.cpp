@@ -13,7 +13,8 @@ namespace asio = boost::asio;
 background::background(asio::io_context& io, asio::thread_pool& workers)
     : strand_(asio::make_strand(io)), workers_(workers) {}
 
-void background::every(std::string name, std::chrono::seconds period, std::function<void()> fn) {
+void background::every(std::string name, std::chrono::milliseconds period,
+                       std::function<void()> fn) {
   if (period.count() <= 0) return;
   jobs_.push_back(std::unique_ptr<job>(
       new job{std::move(name), period, std::move(fn), asio::steady_timer(strand_)}));
@@ -47,7 +48,7 @@ void background::nudge(const std::string& name) {
 
 void background::schedule(job& j) {
   if (stopped_) return;
-  j.timer.expires_after(j.nudged ? std::chrono::seconds(0) : j.period);
+  j.timer.expires_after(j.nudged ? std::chrono::milliseconds(0) : j.period);
   j.timer.async_wait([this, &j](boost::system::error_code ec) {
     if (stopped_) return;
     if (ec && !(ec == asio::error::operation_aborted && j.nudged)) return;

@@ -34,7 +34,7 @@ class background {
 
   /// Runs `job` (named `name` in the log) every `period` once started; a
   /// period of zero or less adds nothing (the job is switched off).
-  void every(std::string name, std::chrono::seconds period, std::function<void()> job);
+  void every(std::string name, std::chrono::milliseconds period, std::function<void()> job);
 
   /// Runs the job named `name` as soon as a worker is free instead of at
   /// the end of its period (when it is running, once more right after it);
@@ -49,7 +49,7 @@ class background {
  private:
   struct job {
     std::string name;
-    std::chrono::seconds period;
+    std::chrono::milliseconds period;
     std::function<void()> run;
     boost::asio::steady_timer timer;
     bool nudged = false;  // on the strand only

@@ -107,6 +107,9 @@ void read_audit_config(const std::function<std::optional<std::string>(const char
 config read_config(const std::function<std::optional<std::string>(const char*)>& getenv,
                    problems& p);
 
+void read_notify_config(const std::function<std::optional<std::string>(const char*)>& getenv,
+                        config& c, problems& p);
+
 }  // namespace
 
 void check_serve_config(const config& c) {
@@ -309,6 +312,7 @@ config read_config(const std::function<std::optional<std::string>(const char*)>&
   number("TREVOR_MAX_CONNECTIONS", c.max_connections, 1, 1000000);
   read_audit_config(getenv, c, p);
   read_agent_config(getenv, c, p);
+  read_notify_config(getenv, c, p);
   return c;
 }
 
@@ -348,6 +352,113 @@ void read_audit_config(const std::function<std::optional<std::string>(const char
   number_in(p, getenv, "TREVOR_AUDIT_SEAL_SECONDS", c.audit_seal_seconds, 0, 3600);
   if (auto v = getenv("TREVOR_AUDIT_CHECKPOINT_FILE"); v && !v->empty())
     c.audit_checkpoint_file = *v;
+}
+
+/// A secret read from a file: its content without trailing line ends; a
+/// problem naming `name` when it cannot be read.
+std::optional<std::string> read_secret_file(problems& p, const char* name,
+                                            const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream text;
+  if (in) text << in.rdbuf();
+  if (!in) {
+    p.bad(name, path, "a readable file");
+    return std::nullopt;
+  }
+  std::string v = text.str();
+  while (!v.empty() && (v.back() == '\n' || v.back() == '\r')) v.pop_back();
+  return v;
+}
+
+/// E-mail and webhook delivery of notifications (trevord/README.md,
+/// "Notification delivery").
+void read_notify_config(const std::function<std::optional<std::string>(const char*)>& getenv,
+                        config& c, problems& p) {
+  const auto set = [&](const char* name) -> std::optional<std::string> {
+    auto v = getenv(name);
+    if (v && v->empty()) return std::nullopt;
+    return v;
+  };
+  if (auto v = set("TREVOR_SMTP_URL")) {
+    if (!v->starts_with("smtp://") && !v->starts_with("smtps://"))
+      p.bad("TREVOR_SMTP_URL", *v, "an smtp:// or smtps:// URL (smtp://host:587)");
+    else
+      c.smtp_url = *v;
+  }
+  if (auto v = set("TREVOR_SMTP_FROM")) {
+    if (!trevor::is_plain_email_address(*v))
+      p.bad("TREVOR_SMTP_FROM", *v, "a plain e-mail address (trevor@example.org)");
+    else
+      c.smtp_from = *v;
+  }
+  if (!c.smtp_url.empty() && c.smtp_from.empty() && !set("TREVOR_SMTP_FROM"))
+    p.missing("TREVOR_SMTP_FROM", "it is required with TREVOR_SMTP_URL (the sender of e-mail)");
+  if (auto v = set("TREVOR_SMTP_USER")) c.smtp_user = *v;
+  if (auto v = set("TREVOR_SMTP_PASSWORD_FILE")) {
+    if (c.smtp_user.empty())
+      p.missing("TREVOR_SMTP_USER", "it is required with TREVOR_SMTP_PASSWORD_FILE");
+    if (auto secret = read_secret_file(p, "TREVOR_SMTP_PASSWORD_FILE", *v))
+      c.smtp_password = *secret;
+  }
+  if (auto v = set("TREVOR_SMTP_STARTTLS")) {
+    if (*v == "required")
+      c.smtp_tls = trevor::smtp_tls::required;
+    else if (*v == "opportunistic")
+      c.smtp_tls = trevor::smtp_tls::opportunistic;
+    else if (*v == "off")
+      c.smtp_tls = trevor::smtp_tls::off;
+    else
+      p.bad("TREVOR_SMTP_STARTTLS", *v, "required, opportunistic or off");
+  }
+  // A password must not cross the network in clear outside development.
+  if (!c.smtp_user.empty() && c.smtp_url.starts_with("smtp://") &&
+      c.smtp_tls != trevor::smtp_tls::required && !trevor::is_dev_like(c.env))
+    p.bad("TREVOR_SMTP_STARTTLS", getenv("TREVOR_SMTP_STARTTLS").value_or(""),
+          "required when a password is sent to an smtp:// server (or use smtps://)");
+
+  if (auto v = set("TREVOR_WEBHOOK_URL")) {
+    if (!v->starts_with("http://") && !v->starts_with("https://"))
+      p.bad("TREVOR_WEBHOOK_URL", *v, "an http:// or https:// URL");
+    else
+      c.webhook_url = *v;
+  }
+  const auto secret = set("TREVOR_WEBHOOK_SECRET");
+  const auto secret_file = set("TREVOR_WEBHOOK_SECRET_FILE");
+  if (secret && secret_file)
+    p.bad("TREVOR_WEBHOOK_SECRET_FILE", *secret_file,
+          "usable together with TREVOR_WEBHOOK_SECRET (set one)");
+  else if (secret)
+    c.webhook_secret = *secret;
+  else if (secret_file)
+    if (auto s = read_secret_file(p, "TREVOR_WEBHOOK_SECRET_FILE", *secret_file))
+      c.webhook_secret = *s;
+  if (!c.webhook_secret.empty() && c.webhook_secret.size() < 32)
+    p.bad(secret ? "TREVOR_WEBHOOK_SECRET" : "TREVOR_WEBHOOK_SECRET_FILE", "(hidden)",
+          "at least 32 bytes long");
+  if (!c.webhook_url.empty() && c.webhook_secret.empty() && !secret && !secret_file)
+    p.missing("TREVOR_WEBHOOK_SECRET",
+              "it (or TREVOR_WEBHOOK_SECRET_FILE) is required with TREVOR_WEBHOOK_URL (the "
+              "signature's key)");
+
+  const auto seconds_ms = [&](const char* name, std::chrono::milliseconds& field, unsigned long lo,
+                              unsigned long hi) {
+    if (auto v = getenv(name))
+      if (auto n = parse_number(p, name, *v, lo, hi))
+        field = std::chrono::seconds(static_cast<long>(*n));
+  };
+  seconds_ms("TREVOR_NOTIFY_POLL_SECONDS", c.notify_poll, 1, 3600);
+  if (auto v = getenv("TREVOR_NOTIFY_MAX_ATTEMPTS"))
+    if (auto n = parse_number(p, "TREVOR_NOTIFY_MAX_ATTEMPTS", *v, 1, 1000))
+      c.notify_max_attempts = static_cast<int>(*n);
+  seconds_ms("TREVOR_NOTIFY_BACKOFF_SECONDS", c.notify_backoff, 1, 86400);
+  seconds_ms("TREVOR_NOTIFY_MAX_BACKOFF_SECONDS", c.notify_max_backoff, 1, 7 * 86400);
+  if (c.notify_max_backoff < c.notify_backoff)
+    p.bad("TREVOR_NOTIFY_MAX_BACKOFF_SECONDS",
+          std::to_string(
+              std::chrono::duration_cast<std::chrono::seconds>(c.notify_max_backoff).count()),
+          "at least TREVOR_NOTIFY_BACKOFF_SECONDS");
+  seconds_ms("TREVOR_NOTIFY_TIMEOUT_SECONDS", c.notify_timeout, 1, 600);
+  number_in(p, getenv, "TREVOR_NOTIFY_MAX_AGE_HOURS", c.notify_max_age_hours, 1, 8760);
 }
 
 }  // namespace

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "trevor/environment.hpp"
+#include "trevor/notifier.hpp"
 #include "trevor/sdc.hpp"
 
 namespace trevord {
@@ -103,6 +104,27 @@ struct config {
   std::chrono::seconds agent_timeout{300};
   /// TREVOR_AGENT_MAX_ATTEMPTS: failed attempts before the agent escalates.
   int agent_max_attempts = 3;
+
+  // Notification delivery (trevord/README.md, "Notification delivery").
+  /// TREVOR_SMTP_URL: e-mail is sent when set (with TREVOR_SMTP_FROM).
+  std::string smtp_url;
+  std::string smtp_from;
+  std::string smtp_user;
+  /// Read from TREVOR_SMTP_PASSWORD_FILE at start.
+  std::string smtp_password;
+  trevor::smtp_tls smtp_tls = trevor::smtp_tls::required;
+  /// TREVOR_WEBHOOK_URL: webhooks are posted when set (with a secret).
+  std::string webhook_url;
+  /// TREVOR_WEBHOOK_SECRET, or the content of TREVOR_WEBHOOK_SECRET_FILE.
+  std::string webhook_secret;
+  /// TREVOR_NOTIFY_POLL_SECONDS: how often the notifier looks for work
+  /// (besides the nudge after every change made over the API).
+  std::chrono::milliseconds notify_poll{5000};
+  int notify_max_attempts = 10;
+  std::chrono::milliseconds notify_backoff{30'000};
+  std::chrono::milliseconds notify_max_backoff{3'600'000};
+  std::chrono::milliseconds notify_timeout{30'000};
+  long notify_max_age_hours = 24;
 
   bool jwt_configured() const { return !jwks_file.empty() || !jwks_url.empty(); }
 };

@@ -83,6 +83,7 @@ struct daemon::impl {
     jobs.every("audit_seal", std::chrono::seconds(cfg.audit_seal_seconds),
                [this] { seal_audit_trail(*svc.audit, metrics); });
     start_builtin_agent();
+    start_notifier();
     // The blob store against the database every hour: orphans and
     // interrupted uploads older than an hour are removed, missing files
     // logged (trevord storage check does the same by hand).
@@ -95,6 +96,8 @@ struct daemon::impl {
   void remove_stale_scratch();
 
   void run_sweeps();
+  void start_notifier();
+  void run_notifier();
   void start_builtin_agent();
   void run_agent();
   void begin_drain(std::string_view why);
@@ -116,6 +119,7 @@ void daemon::impl::run_sweeps() {
   sweep("interrupted_agent_reviews",
         [&] { return svc.workflow.sweeps.interrupted_agent_reviews(); });
   remove_stale_scratch();
+  jobs.nudge("notifier");  // the sweeps' notifications
 }
 
 void daemon::impl::remove_stale_scratch() {
@@ -169,8 +173,45 @@ void daemon::impl::run_agent() {
       log(level::info, "agent review recorded",
           {{"request_id", o.request_id.str()}, {"decision", decision}});
     }
+    if (!outcomes.empty()) jobs.nudge("notifier");  // the checkers' notifications
     // A full batch: more may be waiting (a drain stops the loop).
     if (outcomes.size() < batch || status.draining) return;
+  }
+}
+
+// ------------------------------------------------------ the notifier
+
+// With TREVOR_SMTP_URL or TREVOR_WEBHOOK_URL set, the notifier runs every
+// TREVOR_NOTIFY_POLL_SECONDS on the worker pool, and every change made over
+// the API (any call but a GET that succeeded) nudges it, so notification rows
+// leave within moments of their commit. Several daemons may run it on one
+// database: the library's claims keep them from sending a row twice at once.
+void daemon::impl::start_notifier() {
+  if (!svc.notifier->enabled()) return;
+  jobs.every("notifier", cfg.notify_poll, [this] { run_notifier(); });
+  api.changed = [this] { jobs.nudge("notifier"); };
+}
+
+void daemon::impl::run_notifier() {
+  constexpr std::size_t batch = 16;
+  for (;;) {
+    const auto attempts = svc.notifier->run_once(batch);
+    for (const auto& a : attempts) {
+      const std::string channel(trevor::to_string(a.channel));
+      const std::string outcome(trevor::to_string(a.outcome));
+      metrics.record_notification_attempt(channel, outcome, a.skip_reason);
+      if (a.outcome == trevor::attempt_outcome::failed ||
+          a.outcome == trevor::attempt_outcome::given_up)
+        log(a.outcome == trevor::attempt_outcome::given_up ? level::error : level::warning,
+            "notification delivery failed",
+            {{"notification_id", a.notification_id.str()},
+             {"channel", channel},
+             {"attempt", a.attempt},
+             {"outcome", outcome},
+             {"error", a.error}});
+    }
+    // A full batch: more may be due (a drain stops the loop).
+    if (attempts.size() < batch || status.draining) return;
   }
 }
 

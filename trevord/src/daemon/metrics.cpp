@@ -97,6 +97,7 @@ std::string metrics::render(const gauges& g) const {
       "trevord_audit_seal_failures_total {}\n",
       audit.tree_size.load(), audit.checkpoints_signed.load(), audit.seal_failures.load());
   out += render_agent(g);
+  out += render_notifications(g);
   return out;
 }
 
@@ -144,6 +145,58 @@ std::string metrics::render_agent(const gauges& g) const {
       "# TYPE trevor_agent_failed_attempts_total counter\n"
       "trevor_agent_failed_attempts_total {}\n",
       agent_failed_attempts_);
+  return out;
+}
+
+void metrics::record_notification_attempt(const std::string& channel, const std::string& outcome,
+                                          const std::string& skip_reason) {
+  std::lock_guard lock(mutex_);
+  if (outcome == "delivered") {
+    ++notify_delivered_[channel];
+  } else if (outcome == "skipped") {
+    ++notify_skipped_[{channel, skip_reason}];
+  } else {
+    ++notify_failed_[channel];  // failed and given_up attempts alike
+    if (outcome == "given_up") ++notify_given_up_[channel];
+  }
+}
+
+std::string metrics::render_notifications(const gauges& g) const {
+  std::string out =
+      "# HELP trevor_notification_deliveries Notification deliveries in the database, by channel "
+      "and state.\n"
+      "# TYPE trevor_notification_deliveries gauge\n";
+  for (const auto& [channel, states] : g.notification_deliveries)
+    for (const auto& [state, n] : states)
+      out += fmt::format("trevor_notification_deliveries{{channel=\"{}\",state=\"{}\"}} {}\n",
+                         label(channel), label(state), n);
+  std::lock_guard lock(mutex_);
+  // Both channels always listed, so that rates start at zero.
+  const auto per_channel = [&](const char* name, const char* help,
+                               const std::map<std::string, std::uint64_t>& m) {
+    auto all = m;
+    for (const char* ch : {"email", "webhook"}) all.try_emplace(ch, 0);
+    out += fmt::format("# HELP {} {}\n# TYPE {} counter\n", name, help, name);
+    for (const auto& [ch, n] : all)
+      out += fmt::format("{}{{channel=\"{}\"}} {}\n", name, label(ch), n);
+  };
+  per_channel("trevord_notifications_delivered_total",
+              "Notifications this daemon delivered, by channel.", notify_delivered_);
+  per_channel("trevord_notification_failed_attempts_total",
+              "Delivery attempts of this daemon that failed (the last ones included), by channel.",
+              notify_failed_);
+  per_channel("trevord_notifications_given_up_total",
+              "Deliveries this daemon gave up after the last allowed attempt, by channel.",
+              notify_given_up_);
+  auto skipped = notify_skipped_;
+  skipped.try_emplace({"email", "no_address"}, 0);
+  out +=
+      "# HELP trevord_notifications_skipped_total E-mails this daemon skipped, by channel and "
+      "reason (no_address, invalid_address, inactive).\n"
+      "# TYPE trevord_notifications_skipped_total counter\n";
+  for (const auto& [key, n] : skipped)
+    out += fmt::format("trevord_notifications_skipped_total{{channel=\"{}\",reason=\"{}\"}} {}\n",
+                       label(key.first), label(key.second), n);
   return out;
 }
 

@@ -39,6 +39,8 @@ class metrics {
     /// waited since it entered SUBMITTED (0 when none waits).
     std::int64_t agent_queue_length = 0;
     double agent_queue_oldest_seconds = 0;
+    /// Notification deliveries in the database by channel and state.
+    std::map<std::string, std::map<std::string, std::int64_t>> notification_deliveries;
   };
   std::string render(const gauges& g) const;
 
@@ -54,6 +56,10 @@ class metrics {
   /// failing check of each object); a failed attempt.
   void record_agent_review(const std::string& decision, const std::vector<std::string>& failed);
   void record_agent_attempt_failed();
+  /// The notifier of this daemon: one attempt on `channel` with its outcome
+  /// (delivered, failed, given_up, skipped) and, when skipped, why.
+  void record_notification_attempt(const std::string& channel, const std::string& outcome,
+                                   const std::string& skip_reason);
 
  private:
   struct series {
@@ -66,8 +72,12 @@ class metrics {
   std::map<std::string, std::uint64_t> agent_reviews_;         // by decision
   std::map<std::string, std::uint64_t> agent_check_failures_;  // by check
   std::uint64_t agent_failed_attempts_ = 0;
+  // By channel; skipped by (channel, reason).
+  std::map<std::string, std::uint64_t> notify_delivered_, notify_failed_, notify_given_up_;
+  std::map<std::pair<std::string, std::string>, std::uint64_t> notify_skipped_;
 
   std::string render_agent(const gauges& g) const;
+  std::string render_notifications(const gauges& g) const;
 };
 
 }  // namespace trevord

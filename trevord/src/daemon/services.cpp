@@ -41,6 +41,28 @@ trevor::sdc_agent_options agent_options_of(const config& cfg) {
   return o;
 }
 
+trevor::notifier_options notifier_options_of(const config& cfg) {
+  trevor::notifier_options o;
+  if (!cfg.smtp_url.empty()) {
+    trevor::smtp_options m;
+    m.url = cfg.smtp_url;
+    m.from = cfg.smtp_from;
+    m.user = cfg.smtp_user;
+    m.password = cfg.smtp_password;
+    m.tls = cfg.smtp_tls;
+    o.email = std::move(m);
+  }
+  if (!cfg.webhook_url.empty())
+    o.webhook = trevor::webhook_options{cfg.webhook_url, cfg.webhook_secret};
+  o.public_url = cfg.public_url;
+  o.max_attempts = cfg.notify_max_attempts;
+  o.backoff = cfg.notify_backoff;
+  o.max_backoff = cfg.notify_max_backoff;
+  o.timeout = cfg.notify_timeout;
+  o.max_age = std::chrono::hours(cfg.notify_max_age_hours);
+  return o;
+}
+
 namespace {
 trevor::workflow_options with_audit(trevor::workflow_options o, trevor::audit_trail* trail) {
   if (!o.audit) o.audit = trail;
@@ -56,6 +78,7 @@ services::services(const config& cfg, trevor::database d, trevor::workflow_optio
       directory(db),
       inbox(db),
       dashboard(db, std::chrono::hours(cfg.stuck_hours), cfg.independent_review),
-      agent(workflow, *blobs, directory, agent_options_of(cfg)) {}
+      agent(workflow, *blobs, directory, agent_options_of(cfg)),
+      notifier(std::make_unique<trevor::notifier>(db, notifier_options_of(cfg))) {}
 
 }  // namespace trevord

@@ -17,6 +17,7 @@
 #include "trevor/database.hpp"
 #include "trevor/directory.hpp"
 #include "trevor/inbox.hpp"
+#include "trevor/notifier.hpp"
 #include "trevor/workflow.hpp"
 
 namespace trevord {
@@ -26,6 +27,10 @@ trevor::workflow_options workflow_options_of(const config& cfg);
 
 /// The built-in agent's options as the configuration sets them.
 trevor::sdc_agent_options agent_options_of(const config& cfg);
+
+/// The notifier's options (e-mail, webhook, retries) as the configuration
+/// sets them.
+trevor::notifier_options notifier_options_of(const config& cfg);
 
 struct services {
   /// `options`: the workflow's, workflow_options_of(cfg) when serving (tests
@@ -45,6 +50,10 @@ struct services {
   /// The built-in agent: its worker runs only with TREVOR_AGENT_REVIEW=builtin
   /// (daemon.cpp); its preview serves /requests/{id}/sdc-preview in every mode.
   trevor::sdc_agent agent;
+  /// Delivers notification rows by e-mail and webhook: its job runs when a
+  /// channel is configured (daemon.cpp); its read model serves
+  /// /admin/notification-deliveries in every case.
+  std::unique_ptr<trevor::notifier> notifier;
 };
 
 }  // namespace trevord

@@ -198,4 +198,38 @@ reply admin_audit_export(api& a, call& c) {
   return r;
 }
 
+reply admin_notification_deliveries(api& a, call& c) {
+  trevor::delivery_query q;
+  if (auto v = c.query_value("state"); v && !v->empty()) {
+    std::string_view rest = *v;
+    while (!rest.empty()) {
+      const auto comma = rest.find(',');
+      const auto one = rest.substr(0, comma);
+      const auto state = trevor::parse_delivery_state(one);
+      if (!state)
+        invalid("state",
+                fmt::format("'{}' is not one of pending, delivered, given_up, skipped", one));
+      q.states.push_back(*state);
+      rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
+    }
+  }
+  if (auto v = c.query_value("channel")) {
+    q.channel = trevor::parse_notify_channel(*v);
+    if (!q.channel) invalid("channel", fmt::format("'{}' is not one of email, webhook", *v));
+  }
+  q.limit = static_cast<std::size_t>(
+      c.query_integer("limit", 1, static_cast<long long>(trevor::max_delivery_page)).value_or(50));
+  q.offset = static_cast<std::size_t>(
+      c.query_integer("offset", 0, std::numeric_limits<std::int32_t>::max()).value_or(0));
+  const auto page = a.notifier.deliveries(person(c), q);
+  json::object counts;
+  for (const auto& [channel, states] : page.counts) {
+    json::object by_state;
+    for (const auto& [state, n] : states) by_state[state] = n;
+    counts[channel] = std::move(by_state);
+  }
+  return ok(json::object{
+      {"items", to_json(page.items)}, {"total", page.total}, {"counts", std::move(counts)}});
+}
+
 }  // namespace trevord::handlers

@@ -64,6 +64,7 @@ reply admin_checkers(api&, call&);
 reply admin_projects(api&, call&);
 reply admin_audit(api&, call&);
 reply admin_audit_export(api&, call&);
+reply admin_notification_deliveries(api&, call&);
 
 // Notifications (notifications.cpp).
 reply notifications_list(api&, call&);

@@ -25,6 +25,7 @@ reply metrics_text(api& a, call&) {
   for (const auto& [status, n] : a.workflow.requests.count_by_status())
     g.requests_by_status.emplace_back(trevor::to_string(status), n);
   agent_gauges(a, g);
+  g.notification_deliveries = a.notifier.counts();
   reply r;
   r.text = a.metrics.render(g);
   r.content_type = "text/plain; version=0.0.4; charset=utf-8";

@@ -1205,11 +1205,13 @@ TEST_CASE("release heartbeat: a silent holder on any host is returned, a beating
   CHECK(failed.event_type == "request.release_failed");
   CHECK(test::payload_of(failed).at("detail").as_string().find("no heartbeat") !=
         std::string::npos);
-  // The returned release's heartbeat went with it; the beating one stays.
+  // Both heartbeats stay as records (never deleted); a second sweep finds
+  // nothing more to return.
   CHECK(w.fdb.count(fmt::format("SELECT COUNT(*) FROM release_heartbeats WHERE request_id = '{}'",
-                                silent.id.str())) == 0);
+                                silent.id.str())) == 1);
   CHECK(w.fdb.count(fmt::format("SELECT COUNT(*) FROM release_heartbeats WHERE request_id = '{}'",
                                 beating.id.str())) == 1);
+  CHECK(w.flow.sweeps.interrupted_releases().empty());
 }
 
 TEST_CASE("release heartbeat: a long release beats, so a sweep meanwhile leaves it alone") {
@@ -1250,10 +1252,14 @@ TEST_CASE("release heartbeat: a long release beats, so a sweep meanwhile leaves 
   CHECK(seconds > 0.3);          // longer than the heartbeat timeout: the beats kept it
   CHECK(record.request_id == r.id);
   CHECK(w.flow.requests.get(w.r1, r.id).status == request_status::released);
-  CHECK(w.rows("release_heartbeats") == 0);  // gone with the release
+  // The release's heartbeat stays as its record: this process built it.
+  CHECK(w.fdb.count(fmt::format("SELECT COUNT(*) FROM release_heartbeats WHERE request_id = '{}' "
+                                "AND release_id = '{}' AND holder LIKE '%:{}'",
+                                r.id.str(), record.id.str(), ::getpid())) == 1);
 }
 
-TEST_CASE("release heartbeat: only beat_at changes (raw SQL on the engine)") {
+TEST_CASE(
+    "release heartbeat: only beat_at changes, and no row is deleted (raw SQL on the engine)") {
   release_world rw;
   auto& w = rw.w;
   const auto r = w.draft(1);
@@ -1268,8 +1274,10 @@ TEST_CASE("release heartbeat: only beat_at changes (raw SQL on the engine)") {
   }
   w.fdb.exec(fmt::format(
       "UPDATE release_heartbeats SET beat_at = started_at WHERE request_id = '{}'", r.id.str()));
-  w.fdb.exec(fmt::format("DELETE FROM release_heartbeats WHERE request_id = '{}'", r.id.str()));
-  CHECK(w.rows("release_heartbeats") == 0);
+  const auto e = w.fdb.exec_fails(
+      fmt::format("DELETE FROM release_heartbeats WHERE request_id = '{}'", r.id.str()));
+  CHECK(std::string(e.what()).find("never deleted") != std::string::npos);
+  CHECK(w.rows("release_heartbeats") == 1);
 }
 
 }  // namespace trevor

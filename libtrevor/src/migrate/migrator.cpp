@@ -330,7 +330,6 @@ void grant_application_role(database& db, std::string_view role) {
         c.sql << fmt::format("REVOKE INSERT ON {}.schema_migrations FROM {}", s, r);
         for (auto t : updatable) c.sql << fmt::format("GRANT UPDATE ON {}.{} TO {}", s, t, r);
         c.sql << fmt::format("GRANT DELETE ON {}.project_memberships TO {}", s, r);
-        c.sql << fmt::format("GRANT DELETE ON {}.release_heartbeats TO {}", s, r);
         c.sql << fmt::format("GRANT USAGE ON ALL SEQUENCES IN SCHEMA {} TO {}", s, r);
       });
 }

@@ -16,8 +16,8 @@
 #include "store/multi_insert.hpp"
 #include "store/notifications.hpp"
 #include "store/objects.hpp"
-#include "store/reviews.hpp"
 #include "store/requests.hpp"
+#include "store/reviews.hpp"
 #include "store/users.hpp"
 #include "trevor/error.hpp"
 #include "trevor/signed_link.hpp"
@@ -249,7 +249,6 @@ std::optional<airlock_request> return_to_approved(connection& c, event_batch& ba
   auto moved = detail::transition_request(c, request_id, request_status::releasing,
                                           request_status::approved, {});
   if (!moved) return std::nullopt;
-  end_release_heartbeat(c, request_id);  // the release is over
   auto payload = detail::status_change(request_status::releasing, request_status::approved,
                                        moved->review_round);
   payload["reason"] = reason;

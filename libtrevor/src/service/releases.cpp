@@ -79,6 +79,7 @@ std::string link_downloader(connection& c, const actor* who) {
   detail::require_active_user(c, *who);
   return detail::actor_name(*who);
 }
+
 /// Moves a release's heartbeat forward every release_heartbeat_interval on a
 /// thread of its own, from construction until stop() or destruction. A beat
 /// that fails (the database away for a moment) is tried again at the next.
@@ -239,7 +240,6 @@ release_record release_service::release(const actor& who, const uuid& request_id
       x.url_expires_at = expires;
       x.released_by = who.user_id;
       auto stored = detail::insert_release_record(c, x);
-      detail::end_release_heartbeat(c, request_id);
       boost::json::array files;
       for (const auto& f : content.files)
         files.push_back({{"object_id", f.object.id.str()},

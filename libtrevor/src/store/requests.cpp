@@ -466,10 +466,11 @@ std::optional<review_round_read> load_review_round(connection& c, const uuid& id
   out->reviews = std::move(reviews);
   out->objects = std::move(objects);
   return out;
+}
+
 void begin_release_heartbeat(connection& c, const uuid& request_id, const uuid& release_id,
                              const std::string& holder) {
   const std::string r = request_id.str(), rel = release_id.str();
-  execute(c, one_time("DELETE FROM release_heartbeats WHERE request_id = :r"), r);
   execute(c,
           one_time("INSERT INTO release_heartbeats (request_id, release_id, holder) "
                    "VALUES (:r, :rel, :holder)"),
@@ -484,15 +485,10 @@ bool beat_release_heartbeat(connection& c, const uuid& request_id, const uuid& r
                  r, rel) > 0;
 }
 
-void end_release_heartbeat(connection& c, const uuid& request_id) {
-  const std::string r = request_id.str();
-  execute(c, one_time("DELETE FROM release_heartbeats WHERE request_id = :r"), r);
-}
-
 std::optional<release_heartbeat> find_release_heartbeat(connection& c, const uuid& request_id) {
   static constexpr sql_text sql{
       "SELECT request_id, release_id, holder, {t:beat_at} FROM release_heartbeats "
-      "WHERE request_id = :r"};
+      "WHERE request_id = :r ORDER BY started_at DESC, release_id DESC LIMIT 1"};
   const std::string r = request_id.str();
   return query_one(
       c, prepared(sql),

@@ -118,15 +118,14 @@ struct release_heartbeat {
   timestamp beat_at;
 };
 
-/// Records `holder` as building `release_id` of the request (replacing what
-/// an earlier release of the request left), beating now.
+/// Records `holder` as building `release_id` of the request, beating now.
+/// The rows of earlier releases stay (release_heartbeats is never deleted).
 void begin_release_heartbeat(connection& c, const uuid& request_id, const uuid& release_id,
                              const std::string& holder);
 /// Moves the heartbeat of `release_id` to now; false when it is gone (the
 /// release ended or the sweep returned the request).
 bool beat_release_heartbeat(connection& c, const uuid& request_id, const uuid& release_id);
-/// Removes the request's heartbeat (the release ended).
-void end_release_heartbeat(connection& c, const uuid& request_id);
+/// The heartbeat of the request's latest release attempt.
 std::optional<release_heartbeat> find_release_heartbeat(connection& c, const uuid& request_id);
 
 /// Requests in AGENT_REVIEW whose last status change is before `cutoff`,

@@ -77,7 +77,9 @@ const json::object* check_named(const json::value& object, std::string_view name
   return nullptr;
 }
 
-/// Every table of the database with its row count.
+/// Every table of the database with its row count, but the audit tree's
+/// (audit_leaves, audit_tree_nodes, audit_checkpoints): the daemon's sealer
+/// adds to those on its own schedule, from events already recorded.
 std::map<std::string, long long> row_counts(daemon& d) {
   auto& db = d.database();
   const auto names =
@@ -93,7 +95,8 @@ std::map<std::string, long long> row_counts(daemon& d) {
   std::stringstream in(names);
   std::string t;
   while (std::getline(in, t, ','))
-    if (!t.empty()) out[t] = db.count("SELECT count(*) FROM " + t);
+    if (!t.empty() && (t == "audit_events" || t.rfind("audit_", 0) != 0))
+      out[t] = db.count("SELECT count(*) FROM " + t);
   return out;
 }
 

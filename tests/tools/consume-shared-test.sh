@@ -15,7 +15,7 @@ trap 'rm -rf "$scratch"' EXIT
 jobs=${TREVOR_JOBS:-2}
 
 # 1. add_subdirectory, shared
-cmake -S "$src/tests/consumer" -B "$scratch/sub" -G Ninja -DCMAKE_BUILD_TYPE=Debug \
+cmake -S "$src/tests/consumer" -B "$scratch/sub" -G Ninja -DCMAKE_BUILD_TYPE=None \
   -DTREVOR_SOURCE_DIR="$src" -DBUILD_SHARED_LIBS=ON -DTREVOR_INSTALL=ON >/dev/null
 cmake --build "$scratch/sub" -j "$jobs" >/dev/null
 lib=$(find "$scratch/sub/trevor/libtrevor" -maxdepth 1 -name 'libtrevor.so.*.*' | head -1)

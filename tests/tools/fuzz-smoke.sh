@@ -13,7 +13,7 @@ artifacts=${TREVOR_FUZZ_ARTIFACTS:-/tmp/trevor-fuzz-artifacts}
 scratch=$(mktemp -d /tmp/trevor-fuzz.XXXXXX)
 trap 'rm -rf "$scratch"' EXIT
 command -v clang++ >/dev/null || { echo "fuzz-smoke: clang++ is not installed"; exit 1; }
-cmake -S "$src" -B "$scratch/build" -G Ninja -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS=-O1 \
+cmake -S "$src" -B "$scratch/build" -G Ninja -DCMAKE_BUILD_TYPE=None "-DCMAKE_CXX_FLAGS=-O1 -gline-tables-only" \
   -DCMAKE_CXX_COMPILER=clang++ -DTREVOR_FUZZ=ON -DTREVOR_BUILD_TESTS=OFF -DTREVOR_BUILD_BENCH=OFF \
   -DTREVOR_BUILD_EXAMPLES=OFF -DTREVOR_BUILD_DAEMON=OFF -DTREVOR_INSTALL=OFF >/dev/null
 cmake --build "$scratch/build" -j "${TREVOR_JOBS:-2}" --target fuzz_library fuzz_multipart fuzz_jwt \

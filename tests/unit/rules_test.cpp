@@ -112,14 +112,24 @@ TEST_CASE("workflow records are never deleted and reviews never change") {
           "reviews rows are never deleted");
   refused(f, "DELETE FROM release_records", "release_records rows are never deleted");
   refused(f, "DELETE FROM delivery_records", "delivery_records rows are never deleted");
+  f.exec(
+      fmt::format("INSERT INTO audit_events (id, actor, event_type, request_id, payload) "
+                  "VALUES ('{}', 'system', 'request.created', '{}', '{{\"to\": \"DRAFT\"}}')",
+                  uuid::v7().str(), g.request));
+  refused(f, "DELETE FROM request_facts", "request_facts rows are never deleted");
+  refused(f, "DELETE FROM request_stays", "request_stays rows are never deleted");
   refused(f, fmt::format("UPDATE reviews SET decision = 'rejected' WHERE id = '{}'", g.review),
           "reviews are immutable");
   refused(f, "UPDATE reviews SET summary = 'edited'", "reviews are immutable");
   if (f.db().kind() == engine::postgresql) {
     refused(f, "TRUNCATE airlock_requests CASCADE", "never truncated");
     refused(f, "TRUNCATE reviews", "never truncated");
+    refused(f, "TRUNCATE request_facts", "request_facts rows are never deleted");
+    refused(f, "TRUNCATE request_stays", "request_stays rows are never deleted");
   }
   CHECK(f.count("SELECT count(*) FROM airlock_requests") == 1);
+  CHECK(f.count("SELECT count(*) FROM request_facts") == 1);
+  CHECK(f.count("SELECT count(*) FROM request_stays") == 1);
   CHECK(f.count("SELECT count(*) FROM reviews WHERE decision = 'approved' AND summary = ''") == 1);
 }
 
@@ -559,7 +569,17 @@ TEST_CASE("the application role cannot update, delete or truncate audit rows" *
         std::string("TRUNCATE audit_events"), std::string("DELETE FROM airlock_requests"),
         std::string("DELETE FROM reviews"), std::string("UPDATE reviews SET summary = 'x'"),
         std::string("INSERT INTO schema_migrations (id, name, checksum, duration_ms) "
-                    "VALUES (5000, 'x', 'y', 0)")}) {
+                    "VALUES (5000, 'x', 'y', 0)"),
+        // The dashboard's facts are the database's to write (migration 0010).
+        std::string("UPDATE request_facts SET status = 'APPROVED'"),
+        std::string("DELETE FROM request_facts"),
+        fmt::format("INSERT INTO request_facts (request_id, project_id, direction, status, "
+                    "review_round, created_us) VALUES ('{}', '{}', 'egress', 'DRAFT', 1, 0)",
+                    g.request, g.project),
+        std::string("UPDATE request_stays SET left_us = 0"),
+        fmt::format("INSERT INTO request_stays (request_id, entered_us, event_seq, state) "
+                    "VALUES ('{}', 0, 0, 'DRAFT')",
+                    g.request)}) {
     const auto e = attempt(sql);
     CHECK_MESSAGE(e.code() == errc::forbidden, sql, " -> ", e.what());
     CHECK_MESSAGE(std::string(e.what()).find("permission denied") != std::string::npos, sql);
@@ -571,6 +591,11 @@ TEST_CASE("the application role cannot update, delete or truncate audit rows" *
       uuid::v7().str());
   l->sql << fmt::format("UPDATE airlock_requests SET status = 'SUBMITTED' WHERE id = '{}'",
                         g.request);
+  // ... and the triggers, which run as the schema owner, kept its facts.
+  std::string fact_status;
+  l->sql << fmt::format("SELECT status FROM request_facts WHERE request_id = '{}'", g.request),
+      soci::into(fact_status);
+  CHECK(fact_status == "SUBMITTED");
   l->sql << fmt::format(
       "INSERT INTO project_memberships (id, user_id, project_id, role) "
       "VALUES ('{}', '{}', '{}', 'researcher')",

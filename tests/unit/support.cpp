@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 #include <soci/postgresql/soci-postgresql.h>
 
+#include "db/dialect.hpp"
 #include "db/errors.hpp"
 #include "trevor/migrate.hpp"
 #include "trevor/uuid.hpp"
@@ -117,6 +118,42 @@ long long fresh_database::count(const std::string& sql) {
   long long n = -1;
   l->sql << sql, soci::into(n);
   return n;
+}
+
+long long facts_disagreeing_with_trail(fresh_database& f) {
+  const engine e = f.db().kind();
+  // Derived here with joins and a window function, independently of the
+  // triggers' incremental steps.
+  const std::string derived_facts = detail::expand_sql(
+      "SELECT r.id, r.project_id, r.direction, r.status, r.review_round, {us:r.created_at}, "
+      "{us:r.submitted_at}, s.first_us, h.first_us, CASE WHEN r.status = 'CHANGES_REQUESTED' "
+      "THEN {us:r.updated_at} ELSE {us:r.closed_at} END, coalesce(o.n, 0), "
+      "coalesce(o.approved, 0) FROM airlock_requests r "
+      "LEFT JOIN (SELECT request_id, min({us:occurred_at}) AS first_us FROM audit_events "
+      "WHERE event_type = 'request.submitted' GROUP BY request_id) s ON s.request_id = r.id "
+      "LEFT JOIN (SELECT request_id, min({us:created_at}) AS first_us FROM reviews "
+      "WHERE reviewer_type = 'human' GROUP BY request_id) h ON h.request_id = r.id "
+      "LEFT JOIN (SELECT request_id, count(*) AS n, sum(CASE WHEN state = 'APPROVED' THEN 1 "
+      "ELSE 0 END) AS approved FROM output_objects GROUP BY request_id) o "
+      "ON o.request_id = r.id",
+      e);
+  const std::string kept_facts =
+      "SELECT request_id, project_id, direction, status, review_round, created_us, submitted_us, "
+      "first_submitted_us, first_human_review_us, decided_us, objects, objects_approved "
+      "FROM request_facts";
+  const std::string derived_stays = detail::expand_sql(
+      "SELECT request_id, at_us, seq, state, lead(at_us) OVER (PARTITION BY request_id "
+      "ORDER BY at_us, seq) FROM (SELECT request_id, {us:occurred_at} AS at_us, seq, "
+      "payload ->> 'to' AS state FROM audit_events WHERE request_id IS NOT NULL "
+      "AND event_type LIKE 'request.%' AND (payload ->> 'to') IS NOT NULL) e",
+      e);
+  const std::string kept_stays =
+      "SELECT request_id, entered_us, event_seq, state, left_us FROM request_stays";
+  const auto differ = [&](const std::string& a, const std::string& b) {
+    return f.count("SELECT count(*) FROM (" + a + " EXCEPT " + b + ") d");
+  };
+  return differ(derived_facts, kept_facts) + differ(kept_facts, derived_facts) +
+         differ(derived_stays, kept_stays) + differ(kept_stays, derived_stays);
 }
 
 std::string fresh_database::text(const std::string& sql) {

@@ -63,6 +63,11 @@ class fresh_database {
   std::unique_ptr<database> db_;
 };
 
+/// Rows of request_facts and request_stays (migration 0010, kept by
+/// triggers) that differ from the same facts derived afresh from the base
+/// tables and the audit trail, counted both ways; 0 when they agree.
+long long facts_disagreeing_with_trail(fresh_database& f);
+
 /// A new empty directory under the system's temporary directory, removed
 /// with everything in it when the object goes.
 /// Regular files below `root`, recursively; 0 when it does not exist.

@@ -26,14 +26,6 @@ namespace {
 constexpr sql_text decided{
     "('APPROVED', 'RELEASING', 'RELEASED', 'REJECTED', 'CHANGES_REQUESTED', 'REVOKED')"};
 
-// When the current decision of request row `R` was taken: closed_at is
-// stamped on entering APPROVED or REJECTED (and kept through RELEASING and
-// RELEASED); a request asked for changes has had no status change since
-// (updated_at).
-template <sql_text R>
-constexpr auto decided_at = "CASE WHEN " + R + ".status = 'CHANGES_REQUESTED' THEN " + R +
-                            ".updated_at ELSE " + R + ".closed_at END";
-
 // A person's (users row `U`) display name: given and family name, else the
 // username.
 template <sql_text U>
@@ -41,20 +33,18 @@ constexpr auto person_name =
     "CASE WHEN trim(" + U + ".given_name || ' ' || " + U + ".family_name) = '' THEN " + U +
     ".username ELSE trim(" + U + ".given_name || ' ' || " + U + ".family_name) END";
 
-// CROSS JOIN is an inner join on both engines; on SQLite it also keeps the
-// window's requests as the outer loop (each looks its rows up by index)
-// instead of scanning a whole index because it is in the window function's
-// order.
+// The pipeline metrics and project summaries read request_facts and
+// request_stays (migration 0010): one narrow row per request, and one per
+// status change, kept by the database's triggers in the transaction of each
+// change, with every time as integer microseconds. Nothing here converts
+// text to time or reads the audit trail's JSON.
 //
-// The first submission of request row `R`: its one request.submitted event
+// The first submission of facts row `F`: its request.submitted event
 // (DRAFT -> SUBMITTED happens once; resubmissions are request.resubmitted).
-// submitted_at holds the latest submission, which in round 1 is the first:
-// the audit trail is read only for requests that were resubmitted.
-template <sql_text R>
-constexpr auto first_submission = "CASE WHEN " + R + ".review_round = 1 THEN " + R +
-                                  ".submitted_at ELSE (SELECT min(a.occurred_at) "
-                                  "FROM audit_events a WHERE a.request_id = " +
-                                  R + ".id AND a.event_type = 'request.submitted') END";
+// submitted_us holds the latest submission, which in round 1 is the first.
+template <sql_text F>
+constexpr auto first_submission = "CASE WHEN " + F + ".review_round = 1 THEN " + F +
+                                  ".submitted_us ELSE " + F + ".first_submitted_us END";
 
 // Percentiles over CTE samples(g, v): rank each group's values (0-based i,
 // group size n), then for p = A/10: h = A(n-1)/10, lo = floor(h),
@@ -110,6 +100,18 @@ void within(sql_builder& st, const window_query& w, std::string_view column) {
   if (w.until) {
     st << " AND " << column << " < ";
     st.text(w.until->str());
+  }
+}
+
+/// within() for a column of integer microseconds.
+void within_us(sql_builder& st, const window_query& w, std::string_view column) {
+  if (w.since) {
+    st << " AND " << column << " >= ";
+    st.integer(w.since->micros());
+  }
+  if (w.until) {
+    st << " AND " << column << " < ";
+    st.integer(w.until->micros());
   }
 }
 
@@ -204,11 +206,11 @@ overview_page select_overview(connection& c, const dashboard_scope& s, const ove
 
 void select_request_counts(connection& c, const dashboard_scope& s, pipeline_metrics& m) {
   sql_builder st;
-  st << "SELECT r.status, r.direction, count(*) FROM airlock_requests r WHERE r.created_at >= ";
-  st.text(m.since.str()) << " AND r.created_at < ";
-  st.text(m.until.str());
-  restrict_to(st, s, "r.project_id");
-  st << " GROUP BY r.status, r.direction";
+  st << "SELECT f.status, f.direction, count(*) FROM request_facts f WHERE f.created_us >= ";
+  st.integer(m.since.micros()) << " AND f.created_us < ";
+  st.integer(m.until.micros());
+  restrict_to(st, s, "f.project_id");
+  st << " GROUP BY f.status, f.direction";
 
   m.by_status = zero_status_counts();
   m.by_direction = {{direction::egress, 0}, {direction::ingress, 0}};
@@ -238,39 +240,28 @@ void select_request_counts(connection& c, const dashboard_scope& s, pipeline_met
 
 void select_pipeline_percentiles(connection& c, const dashboard_scope& s, pipeline_metrics& m) {
   sql_builder st;
-  // The first submission and first human review are per-request lookups
-  // (scalar subqueries: an index probe per request of the window on both
-  // engines, where a join could hash a whole table).
-  st << "WITH pop AS (SELECT r.id, r.status, r.review_round, r.submitted_at, " << decided_at<"r">
-     << " AS decided_at, " << first_submission<"r">
-     << " AS first_at, "
-        "(SELECT min(v.created_at) FROM reviews v WHERE v.request_id = r.id "
-        "AND v.reviewer_type = 'human') AS human_at "
-        "FROM airlock_requests r WHERE r.created_at >= ";
-  st.text(m.since.str()) << " AND r.created_at < ";
-  st.text(m.until.str());
-  restrict_to(st, s, "r.project_id");
-  st << "), "
-        // Status changes are the request.* events whose payload names the
-        // state entered; each stay ends at the request's next change. No
-        // event of a request precedes its creation, so the window's start
-        // bounds the events too (an index range for PostgreSQL's planner).
-        "changes AS (SELECT a.payload ->> 'to' AS state, {us:a.occurred_at} AS at_us, "
-        "lead({us:a.occurred_at}) OVER (PARTITION BY a.request_id ORDER BY a.occurred_at, a.seq) "
-        "AS next_us FROM pop CROSS JOIN audit_events a WHERE a.request_id = pop.id "
-        "AND a.event_type >= 'request.' AND a.event_type < 'request/' "
-        "AND (a.payload ->> 'to') IS NOT NULL AND a.occurred_at >= ";
-  st.text(m.since.str());
+  st << "WITH pop AS (SELECT f.request_id, f.status, f.review_round, f.submitted_us, "
+        "f.decided_us, "
+     << first_submission<"f">
+     << " AS first_us, f.first_human_review_us AS human_us FROM request_facts f "
+        "WHERE f.created_us >= ";
+  st.integer(m.since.micros()) << " AND f.created_us < ";
+  st.integer(m.until.micros());
+  restrict_to(st, s, "f.project_id");
+  // CROSS JOIN is an inner join on both engines; on SQLite it also keeps the
+  // window's requests as the outer loop (each reads its stays by primary
+  // key).
   st << "), samples AS ("
-        "SELECT 'first_review' AS g, {us:human_at} - {us:first_at} AS v FROM pop "
-        "WHERE human_at IS NOT NULL AND first_at IS NOT NULL "
-        "UNION ALL SELECT 'decision', {us:decided_at} - {us:first_at} FROM pop "
-        "WHERE first_at IS NOT NULL AND status IN "
+        "SELECT 'first_review' AS g, human_us - first_us AS v FROM pop "
+        "WHERE human_us IS NOT NULL AND first_us IS NOT NULL "
+        "UNION ALL SELECT 'decision', decided_us - first_us FROM pop "
+        "WHERE first_us IS NOT NULL AND status IN "
      << decided
      << " UNION ALL SELECT 'revisions', review_round - 1 FROM pop "
-        "WHERE submitted_at IS NOT NULL "
-        "UNION ALL SELECT 'state:' || state, next_us - at_us FROM changes "
-        "WHERE next_us IS NOT NULL), "
+        "WHERE submitted_us IS NOT NULL "
+        "UNION ALL SELECT 'state:' || s.state, s.left_us - s.entered_us FROM pop "
+        "CROSS JOIN request_stays s WHERE s.request_id = pop.request_id "
+        "AND s.left_us IS NOT NULL), "
      << ranked << " SELECT g, " << pctl_x10<"5"> << ", "
      << pctl_x10<"9"> << " FROM ranked GROUP BY g";
 
@@ -394,22 +385,21 @@ std::vector<project_summary> select_projects(connection& c, const dashboard_scop
   sql_builder st;
   st << "WITH pr AS (SELECT p.id, p.name, p.display_name FROM projects p WHERE 1 = 1";
   restrict_to(st, s, "p.id");
-  st << "), req AS (SELECT r.id, r.project_id, r.status, r.submitted_at, " << decided_at<"r">
-     << " AS decided_at, " << first_submission<"r">
-     << " AS first_at FROM airlock_requests r "
-        "WHERE r.project_id IN (SELECT id FROM pr)";
-  within(st, w, "r.created_at");
-  st << "), objs AS (SELECT req.project_id, count(*) AS submitted, "
-        "sum(CASE WHEN o.state = 'APPROVED' THEN 1 ELSE 0 END) AS approved, "
-        "sum(CASE WHEN o.state = 'APPROVED' AND req.status IN ('RELEASED', 'REVOKED') THEN 1 "
-        "ELSE 0 END) "
-        "AS released FROM output_objects o JOIN req ON req.id = o.request_id "
-        "WHERE req.submitted_at IS NOT NULL GROUP BY req.project_id), "
-        "samples AS (SELECT project_id AS g, {us:decided_at} - {us:first_at} AS v FROM req "
-        "WHERE first_at IS NOT NULL AND status IN "
+  st << "), req AS (SELECT f.project_id, f.status, f.submitted_us, f.decided_us, "
+     << first_submission<"f">
+     << " AS first_us, f.objects, f.objects_approved FROM request_facts f "
+        "WHERE f.project_id IN (SELECT id FROM pr)";
+  within_us(st, w, "f.created_us");
+  st << "), objs AS (SELECT project_id, sum(objects) AS submitted, "
+        "sum(objects_approved) AS approved, "
+        "sum(CASE WHEN status IN ('RELEASED', 'REVOKED') THEN objects_approved ELSE 0 END) "
+        "AS released FROM req WHERE submitted_us IS NOT NULL GROUP BY project_id), "
+        "samples AS (SELECT project_id AS g, decided_us - first_us AS v FROM req "
+        "WHERE first_us IS NOT NULL AND status IN "
      << decided << "), " << ranked << ", pct AS (SELECT g, " << pctl_x10<"5">
      << " AS m FROM ranked GROUP BY g) "
-        "SELECT pr.id, pr.name, pr.display_name, objs.submitted, objs.approved, objs.released, "
+        "SELECT pr.id, pr.name, pr.display_name, coalesce(objs.submitted, 0), "
+        "coalesce(objs.approved, 0), coalesce(objs.released, 0), "
         "pct.m FROM pr LEFT JOIN objs ON objs.project_id = pr.id LEFT JOIN pct ON pct.g = pr.id "
         "ORDER BY pr.name";
   auto out = query_all(c, st, [](row_reader& r) {
@@ -426,10 +416,10 @@ std::vector<project_summary> select_projects(connection& c, const dashboard_scop
   });
 
   sql_builder counts;
-  counts << "SELECT r.project_id, r.status, count(*) FROM airlock_requests r WHERE 1 = 1";
-  restrict_to(counts, s, "r.project_id");
-  within(counts, w, "r.created_at");
-  counts << " GROUP BY r.project_id, r.status";
+  counts << "SELECT f.project_id, f.status, count(*) FROM request_facts f WHERE 1 = 1";
+  restrict_to(counts, s, "f.project_id");
+  within_us(counts, w, "f.created_us");
+  counts << " GROUP BY f.project_id, f.status";
   std::unordered_map<uuid, std::size_t> index;
   for (std::size_t i = 0; i < out.size(); ++i) index.emplace(out[i].project_id, i);
   const auto rows = query_all(c, counts, [](row_reader& r) {

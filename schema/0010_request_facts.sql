@@ -10,6 +10,10 @@
 -- holds one row per status change (a request.* audit event whose payload
 -- names the state entered, `to`): the state, when it was entered and when
 -- the request's next change left it (NULL while it is the current state).
+-- review_facts holds, for every human review, what checker performance
+-- aggregates: reviewer, decision, whether the agent approved that round, and
+-- when the review and its round began (the request's k-th submission event
+-- opens round k).
 --
 -- Both are derived data, written only by the triggers below in the
 -- transaction of the change they follow, whoever writes it (the library or
@@ -56,6 +60,25 @@ CREATE TABLE request_stays (
   PRIMARY KEY (request_id, entered_us, event_seq)
 );
 
+CREATE TABLE review_facts (
+  review_id                {uuid} NOT NULL PRIMARY KEY REFERENCES reviews (id),
+  request_id               {uuid} NOT NULL,
+  project_id               {uuid} NOT NULL,
+  reviewer_id              {uuid} NOT NULL,
+  round                    BIGINT NOT NULL,
+  decision                 TEXT NOT NULL,
+  accepted_agent_findings  {bool} NOT NULL,
+  created_us               BIGINT NOT NULL,
+  -- The round's start: the request's round-th submission event (NULL until
+  -- that event is recorded).
+  round_started_us         BIGINT,
+  -- The agent approved this round: the only rounds where accepting its
+  -- findings is allowed.
+  agent_approved           {bool} NOT NULL
+);
+CREATE INDEX ix_review_facts_created ON review_facts (created_us);
+CREATE INDEX ix_review_facts_request ON review_facts (request_id, round);
+
 -- The backfill: the same facts from the rows already there.
 INSERT INTO request_facts (request_id, project_id, direction, status, review_round, created_us,
                            submitted_us, first_submitted_us, first_human_review_us, decided_us,
@@ -70,6 +93,22 @@ SELECT r.id, r.project_id, r.direction, r.status, r.review_round, {us:r.created_
        (SELECT count(*) FROM output_objects o WHERE o.request_id = r.id),
        (SELECT count(*) FROM output_objects o WHERE o.request_id = r.id AND o.state = 'APPROVED')
 FROM airlock_requests r;
+
+INSERT INTO review_facts (review_id, request_id, project_id, reviewer_id, round, decision,
+                          accepted_agent_findings, created_us, round_started_us, agent_approved)
+SELECT v.id, v.request_id, r.project_id, v.reviewer_id, v.round, v.decision,
+       v.accepted_agent_findings, {us:v.created_at},
+       (SELECT x.at_us FROM (SELECT {us:a.occurred_at} AS at_us,
+                                    row_number() OVER (ORDER BY a.occurred_at, a.seq) AS k
+                             FROM audit_events a
+                             WHERE a.request_id = v.request_id
+                               AND a.event_type IN ('request.submitted', 'request.resubmitted')) x
+         WHERE x.k = v.round),
+       EXISTS (SELECT 1 FROM reviews ag
+                WHERE ag.request_id = v.request_id AND ag.round = v.round
+                  AND ag.reviewer_type = 'agent' AND ag.decision = 'approved')
+FROM reviews v JOIN airlock_requests r ON r.id = v.request_id
+WHERE v.reviewer_type = 'human';
 
 INSERT INTO request_stays (request_id, entered_us, event_seq, state, left_us)
 SELECT e.request_id, e.at_us, e.seq, e.state,
@@ -137,6 +176,48 @@ BEGIN
      SET first_human_review_us = min(coalesce(first_human_review_us, {us:NEW.created_at}),
                                      {us:NEW.created_at})
    WHERE request_id = NEW.request_id;
+  INSERT INTO review_facts (review_id, request_id, project_id, reviewer_id, round, decision,
+                            accepted_agent_findings, created_us, round_started_us,
+                            agent_approved)
+  VALUES (NEW.id, NEW.request_id,
+          (SELECT project_id FROM airlock_requests WHERE id = NEW.request_id),
+          NEW.reviewer_id, NEW.round, NEW.decision, NEW.accepted_agent_findings,
+          {us:NEW.created_at},
+          (SELECT x.at_us FROM (SELECT {us:a.occurred_at} AS at_us,
+                                       row_number() OVER (ORDER BY a.occurred_at, a.seq) AS k
+                                FROM audit_events a
+                                WHERE a.request_id = NEW.request_id
+                                  AND a.event_type IN ('request.submitted',
+                                                       'request.resubmitted')) x
+            WHERE x.k = NEW.round),
+          EXISTS (SELECT 1 FROM reviews ag
+                   WHERE ag.request_id = NEW.request_id AND ag.round = NEW.round
+                     AND ag.reviewer_type = 'agent' AND ag.decision = 'approved'));
+END;
+
+CREATE TRIGGER review_facts_on_agent_approval AFTER INSERT ON reviews
+WHEN NEW.reviewer_type = 'agent' AND NEW.decision = 'approved'
+BEGIN
+  UPDATE review_facts SET agent_approved = 1
+   WHERE request_id = NEW.request_id AND round = NEW.round;
+END;
+
+-- A submission recorded after reviews of its round (or before an earlier
+-- one) renumbers the rounds' starts: each is read again.
+CREATE TRIGGER review_facts_on_round_start AFTER INSERT ON audit_events
+WHEN NEW.request_id IS NOT NULL
+  AND NEW.event_type IN ('request.submitted', 'request.resubmitted')
+BEGIN
+  UPDATE review_facts
+     SET round_started_us = (
+       SELECT x.at_us FROM (SELECT {us:a.occurred_at} AS at_us,
+                                   row_number() OVER (ORDER BY a.occurred_at, a.seq) AS k
+                            FROM audit_events a
+                            WHERE a.request_id = NEW.request_id
+                              AND a.event_type IN ('request.submitted',
+                                                   'request.resubmitted')) x
+        WHERE x.k = review_facts.round)
+   WHERE request_id = NEW.request_id;
 END;
 
 CREATE TRIGGER request_facts_on_object AFTER INSERT ON output_objects
@@ -159,6 +240,8 @@ CREATE TRIGGER request_facts_no_delete BEFORE DELETE ON request_facts
 BEGIN SELECT RAISE(ABORT, 'trevor: request_facts rows are never deleted'); END;
 CREATE TRIGGER request_stays_no_delete BEFORE DELETE ON request_stays
 BEGIN SELECT RAISE(ABORT, 'trevor: request_stays rows are never deleted'); END;
+CREATE TRIGGER review_facts_no_delete BEFORE DELETE ON review_facts
+BEGIN SELECT RAISE(ABORT, 'trevor: review_facts rows are never deleted'); END;
 
 -- @engine: postgresql
 
@@ -226,17 +309,63 @@ CREATE TRIGGER request_stays_on_change AFTER INSERT ON audit_events
                      AND NEW.event_type < 'request/' AND (NEW.payload ->> 'to') IS NOT NULL)
   EXECUTE FUNCTION trevor_request_stays_change();
 
+-- The round-th submission event of a request: when its round began.
+CREATE FUNCTION trevor_round_started_us(request {uuid}, round BIGINT) RETURNS BIGINT
+LANGUAGE sql STABLE SET search_path FROM CURRENT AS $$
+  SELECT x.at_us FROM (SELECT {us:a.occurred_at} AS at_us,
+                              row_number() OVER (ORDER BY a.occurred_at, a.seq) AS k
+                       FROM audit_events a
+                       WHERE a.request_id = request
+                         AND a.event_type IN ('request.submitted', 'request.resubmitted')) x
+   WHERE x.k = round
+$$;
+
 CREATE FUNCTION trevor_request_facts_review() RETURNS trigger LANGUAGE plpgsql
 SECURITY DEFINER SET search_path FROM CURRENT AS $$
 BEGIN
   UPDATE request_facts
      SET first_human_review_us = LEAST(first_human_review_us, {us:NEW.created_at})
    WHERE request_id = NEW.request_id;
+  INSERT INTO review_facts (review_id, request_id, project_id, reviewer_id, round, decision,
+                            accepted_agent_findings, created_us, round_started_us,
+                            agent_approved)
+  VALUES (NEW.id, NEW.request_id,
+          (SELECT project_id FROM airlock_requests WHERE id = NEW.request_id),
+          NEW.reviewer_id, NEW.round, NEW.decision, NEW.accepted_agent_findings,
+          {us:NEW.created_at}, trevor_round_started_us(NEW.request_id, NEW.round),
+          EXISTS (SELECT 1 FROM reviews ag
+                   WHERE ag.request_id = NEW.request_id AND ag.round = NEW.round
+                     AND ag.reviewer_type = 'agent' AND ag.decision = 'approved'));
   RETURN NULL;
 END $$;
 CREATE TRIGGER request_facts_on_review AFTER INSERT ON reviews
   FOR EACH ROW WHEN (NEW.reviewer_type = 'human')
   EXECUTE FUNCTION trevor_request_facts_review();
+
+CREATE FUNCTION trevor_review_facts_agent_approval() RETURNS trigger LANGUAGE plpgsql
+SECURITY DEFINER SET search_path FROM CURRENT AS $$
+BEGIN
+  UPDATE review_facts SET agent_approved = TRUE
+   WHERE request_id = NEW.request_id AND round = NEW.round;
+  RETURN NULL;
+END $$;
+CREATE TRIGGER review_facts_on_agent_approval AFTER INSERT ON reviews
+  FOR EACH ROW WHEN (NEW.reviewer_type = 'agent' AND NEW.decision = 'approved')
+  EXECUTE FUNCTION trevor_review_facts_agent_approval();
+
+-- A submission recorded after reviews of its round (or before an earlier
+-- one) renumbers the rounds' starts: each is read again.
+CREATE FUNCTION trevor_review_facts_round_start() RETURNS trigger LANGUAGE plpgsql
+SECURITY DEFINER SET search_path FROM CURRENT AS $$
+BEGIN
+  UPDATE review_facts SET round_started_us = trevor_round_started_us(NEW.request_id, round)
+   WHERE request_id = NEW.request_id;
+  RETURN NULL;
+END $$;
+CREATE TRIGGER review_facts_on_round_start AFTER INSERT ON audit_events
+  FOR EACH ROW WHEN (NEW.request_id IS NOT NULL
+                     AND NEW.event_type IN ('request.submitted', 'request.resubmitted'))
+  EXECUTE FUNCTION trevor_review_facts_round_start();
 
 CREATE FUNCTION trevor_request_facts_object() RETURNS trigger LANGUAGE plpgsql
 SECURITY DEFINER SET search_path FROM CURRENT AS $$
@@ -267,3 +396,7 @@ CREATE TRIGGER request_stays_no_delete BEFORE DELETE ON request_stays
   FOR EACH ROW EXECUTE FUNCTION trevor_refuse('request_stays rows are never deleted');
 CREATE TRIGGER request_stays_no_truncate BEFORE TRUNCATE ON request_stays
   FOR EACH STATEMENT EXECUTE FUNCTION trevor_refuse('request_stays rows are never deleted');
+CREATE TRIGGER review_facts_no_delete BEFORE DELETE ON review_facts
+  FOR EACH ROW EXECUTE FUNCTION trevor_refuse('review_facts rows are never deleted');
+CREATE TRIGGER review_facts_no_truncate BEFORE TRUNCATE ON review_facts
+  FOR EACH STATEMENT EXECUTE FUNCTION trevor_refuse('review_facts rows are never deleted');

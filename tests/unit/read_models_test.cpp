@@ -699,6 +699,8 @@ TEST_CASE(
   // 31 events, of which review.created and request.stuck change no status.
   CHECK(d.count("SELECT count(*) FROM request_stays") == 29);
   CHECK(d.count("SELECT count(*) FROM request_stays WHERE left_us IS NULL") == 8);
+  CHECK(d.count("SELECT count(*) FROM review_facts") == 10);  // the human reviews
+  CHECK(d.count("SELECT count(*) FROM review_facts WHERE agent_approved") == 3);
 
   // A request whose status changes are inserted in a shuffled order, some in
   // the same microsecond (their seq orders them): after every insert the
@@ -742,6 +744,33 @@ TEST_CASE(
       "INSERT INTO reviews (id, request_id, round, reviewer_type, reviewer_id, decision, "
       "created_at) VALUES ('{}', '{}', 1, 'human', '{}', 'approved', '{}')",
       id_of(6, 99).str(), f.q[5].str(), f.carl.str(), at(52)));
+  // A review of round 2 before its round's submission is recorded, the
+  // agent's approval of that round after it, and a submission earlier than
+  // every other (which renumbers the rounds' starts).
+  const auto review_q9 = [&](unsigned k, const char* type, const char* who, double hours) {
+    d.exec(fmt::format(
+        "INSERT INTO reviews (id, request_id, round, reviewer_type, reviewer_id, decision, "
+        "created_at) VALUES ('{}', '{}', 2, '{}', {}, 'approved', '{}')",
+        id_of(6, k).str(), q9.str(), type, who, at(hours)));
+  };
+  const auto submission_q9 = [&](const char* type, double hours) {
+    d.exec(fmt::format(
+        "INSERT INTO audit_events (id, occurred_at, actor, event_type, request_id, project_id, "
+        "payload) VALUES ('{}', '{}', 'system', '{}', '{}', '{}', '{{}}')",
+        id_of(7, ++n).str(), at(hours), type, q9.str(), f.p1.str()));
+    CHECK(test::facts_disagreeing_with_trail(d) == 0);
+  };
+  review_q9(100, "human", fmt::format("'{}'", f.carl.str()).c_str(), 308);
+  CHECK(d.count(fmt::format("SELECT count(*) FROM review_facts WHERE request_id = '{}' AND "
+                            "round_started_us IS NULL",
+                            q9.str())) == 1);
+  submission_q9("request.resubmitted", 306);
+  review_q9(101, "agent", "NULL", 309);
+  CHECK(test::facts_disagreeing_with_trail(d) == 0);
+  submission_q9("request.submitted", 299);
+  CHECK(d.count(fmt::format("SELECT count(*) FROM review_facts WHERE request_id = '{}' AND "
+                            "agent_approved AND round_started_us IS NOT NULL",
+                            q9.str())) == 1);
   d.exec(fmt::format(
       "INSERT INTO output_objects (id, request_id, logical_object_id, version, filename, "
       "output_type, storage_key, state, uploaded_by) VALUES ('{}', '{}', '{}', 1, 'n.csv', "
@@ -796,6 +825,9 @@ TEST_CASE("migration 0010 derives the facts of the rows already there from the t
   CHECK(m == triggered.metrics(fk.as_admin(), whole_window()));
   CHECK(backfilled.projects(f.as_admin(), whole_window()) ==
         triggered.projects(fk.as_admin(), whole_window()));
+  CHECK(backfilled.checkers(f.as_admin(), whole_window()) ==
+        triggered.checkers(fk.as_admin(), whole_window()));
+  CHECK(d.count("SELECT count(*) FROM review_facts") == 10);
 }
 
 // ------------------------------------------------------------------- parity

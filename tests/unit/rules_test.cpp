@@ -118,18 +118,24 @@ TEST_CASE("workflow records are never deleted and reviews never change") {
                   uuid::v7().str(), g.request));
   refused(f, "DELETE FROM request_facts", "request_facts rows are never deleted");
   refused(f, "DELETE FROM request_stays", "request_stays rows are never deleted");
+  refused(f, "DELETE FROM review_facts", "review_facts rows are never deleted");
   refused(f, fmt::format("UPDATE reviews SET decision = 'rejected' WHERE id = '{}'", g.review),
           "reviews are immutable");
   refused(f, "UPDATE reviews SET summary = 'edited'", "reviews are immutable");
   if (f.db().kind() == engine::postgresql) {
     refused(f, "TRUNCATE airlock_requests CASCADE", "never truncated");
-    refused(f, "TRUNCATE reviews", "never truncated");
+    // review_facts (migration 0010) references reviews: a plain TRUNCATE
+    // stops at the foreign key; with CASCADE the triggers refuse.
+    refused(f, "TRUNCATE reviews", "truncate");
+    refused(f, "TRUNCATE reviews CASCADE", "never truncated");
     refused(f, "TRUNCATE request_facts", "request_facts rows are never deleted");
     refused(f, "TRUNCATE request_stays", "request_stays rows are never deleted");
+    refused(f, "TRUNCATE review_facts", "review_facts rows are never deleted");
   }
   CHECK(f.count("SELECT count(*) FROM airlock_requests") == 1);
   CHECK(f.count("SELECT count(*) FROM request_facts") == 1);
   CHECK(f.count("SELECT count(*) FROM request_stays") == 1);
+  CHECK(f.count("SELECT count(*) FROM review_facts") == 1);
   CHECK(f.count("SELECT count(*) FROM reviews WHERE decision = 'approved' AND summary = ''") == 1);
 }
 
@@ -577,6 +583,7 @@ TEST_CASE("the application role cannot update, delete or truncate audit rows" *
                     "review_round, created_us) VALUES ('{}', '{}', 'egress', 'DRAFT', 1, 0)",
                     g.request, g.project),
         std::string("UPDATE request_stays SET left_us = 0"),
+        std::string("UPDATE review_facts SET decision = 'rejected'"),
         fmt::format("INSERT INTO request_stays (request_id, entered_us, event_seq, state) "
                     "VALUES ('{}', 0, 0, 'DRAFT')",
                     g.request)}) {

@@ -149,11 +149,26 @@ long long facts_disagreeing_with_trail(fresh_database& f) {
       e);
   const std::string kept_stays =
       "SELECT request_id, entered_us, event_seq, state, left_us FROM request_stays";
+  const std::string derived_reviews = detail::expand_sql(
+      "SELECT v.id, v.request_id, r.project_id, v.reviewer_id, v.round, v.decision, "
+      "v.accepted_agent_findings, {us:v.created_at}, st.at_us, CASE WHEN ag.id IS NULL THEN "
+      "{false} ELSE {true} END FROM reviews v JOIN airlock_requests r ON r.id = v.request_id "
+      "LEFT JOIN (SELECT request_id, {us:occurred_at} AS at_us, row_number() OVER (PARTITION BY "
+      "request_id ORDER BY occurred_at, seq) AS k FROM audit_events WHERE event_type IN "
+      "('request.submitted', 'request.resubmitted')) st ON st.request_id = v.request_id "
+      "AND st.k = v.round LEFT JOIN reviews ag ON ag.request_id = v.request_id "
+      "AND ag.round = v.round AND ag.reviewer_type = 'agent' AND ag.decision = 'approved' "
+      "WHERE v.reviewer_type = 'human'",
+      e);
+  const std::string kept_reviews =
+      "SELECT review_id, request_id, project_id, reviewer_id, round, decision, "
+      "accepted_agent_findings, created_us, round_started_us, agent_approved FROM review_facts";
   const auto differ = [&](const std::string& a, const std::string& b) {
     return f.count("SELECT count(*) FROM (" + a + " EXCEPT " + b + ") d");
   };
   return differ(derived_facts, kept_facts) + differ(kept_facts, derived_facts) +
-         differ(derived_stays, kept_stays) + differ(kept_stays, derived_stays);
+         differ(derived_stays, kept_stays) + differ(kept_stays, derived_stays) +
+         differ(derived_reviews, kept_reviews) + differ(kept_reviews, derived_reviews);
 }
 
 std::string fresh_database::text(const std::string& sql) {

@@ -63,7 +63,7 @@ class fresh_database {
   std::unique_ptr<database> db_;
 };
 
-/// Rows of request_facts and request_stays (migration 0010, kept by
+/// Rows of request_facts, request_stays and review_facts (migration 0010, kept by
 /// triggers) that differ from the same facts derived afresh from the base
 /// tables and the audit trail, counted both ways; 0 when they agree.
 long long facts_disagreeing_with_trail(fresh_database& f);

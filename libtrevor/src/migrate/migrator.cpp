@@ -330,7 +330,7 @@ void grant_application_role(database& db, std::string_view role) {
         c.sql << fmt::format("REVOKE INSERT ON {}.schema_migrations FROM {}", s, r);
         // The dashboard's derived facts are written by the database's own
         // triggers (as the schema owner), never by the application.
-        for (auto t : {"request_facts", "request_stays"})
+        for (auto t : {"request_facts", "request_stays", "review_facts"})
           c.sql << fmt::format("REVOKE INSERT ON {}.{} FROM {}", s, t, r);
         for (auto t : updatable) c.sql << fmt::format("GRANT UPDATE ON {}.{} TO {}", s, t, r);
         c.sql << fmt::format("GRANT DELETE ON {}.project_memberships TO {}", s, r);

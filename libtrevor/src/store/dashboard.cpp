@@ -91,19 +91,8 @@ void restrict_to(sql_builder& st, const dashboard_scope& s, std::string_view col
   }
 }
 
-/// " AND <column> >= since AND <column> < until" for the bounds given.
-void within(sql_builder& st, const window_query& w, std::string_view column) {
-  if (w.since) {
-    st << " AND " << column << " >= ";
-    st.text(w.since->str());
-  }
-  if (w.until) {
-    st << " AND " << column << " < ";
-    st.text(w.until->str());
-  }
-}
-
-/// within() for a column of integer microseconds.
+/// " AND <column> >= since AND <column> < until" for the bounds given, on a
+/// column of integer microseconds.
 void within_us(sql_builder& st, const window_query& w, std::string_view column) {
   if (w.since) {
     st << " AND " << column << " >= ";
@@ -322,42 +311,31 @@ std::vector<stuck_request> select_stuck(connection& c, const dashboard_scope& s,
 std::vector<checker_performance> select_checkers(connection& c, const dashboard_scope& s,
                                                  const window_query& w) {
   sql_builder st;
-  st << "WITH rv AS (SELECT v.request_id, v.round, v.reviewer_id, v.decision, "
-        "v.accepted_agent_findings, v.created_at, r.review_round AS current_round, "
-        "r.submitted_at AS latest_at FROM reviews v JOIN airlock_requests r ON r.id = v.request_id "
-        "WHERE v.reviewer_type = 'human'";
+  // review_facts (migration 0010): one row per human review, with its
+  // round's start (the request's k-th submission event opens round k) and
+  // whether the agent approved that round, kept by the database's triggers.
+  st << "WITH rv AS (SELECT f.reviewer_id, f.decision, f.accepted_agent_findings AS accepted, "
+        "f.agent_approved, f.created_us - f.round_started_us AS turnaround FROM review_facts f";
   // Independent review: a senior checker's figures leave out the reviews of
   // rounds still open, which would give away a colleague's pending verdict.
   if (s.hide_open_rounds)
-    st << " AND NOT (v.round = r.review_round AND r.status IN ('SUBMITTED', 'AGENT_REVIEW', "
-          "'HUMAN_REVIEW'))";
-  within(st, w, "v.created_at");
-  restrict_to(st, s, "r.project_id");
-  st << "), "
-        // Round k starts with the request's k-th submission (request.submitted
-        // opens round 1, each request.resubmitted the next). The current
-        // round's start is the request's submitted_at; only reviews of
-        // earlier rounds need the audit trail.
-        "starts AS (SELECT a.request_id, a.occurred_at, row_number() OVER "
-        "(PARTITION BY a.request_id ORDER BY a.occurred_at, a.seq) AS round FROM audit_events a "
-        "WHERE a.event_type IN ('request.submitted', 'request.resubmitted') "
-        "AND a.request_id IN (SELECT request_id FROM rv WHERE round < current_round)), "
-        "samples AS (SELECT reviewer_id AS g, {us:created_at} - {us:latest_at} AS v FROM rv "
-        "WHERE round = current_round "
-        "UNION ALL SELECT rv.reviewer_id, {us:rv.created_at} - {us:s.occurred_at} FROM rv "
-        "JOIN starts s ON s.request_id = rv.request_id AND s.round = rv.round "
-        "WHERE rv.round < rv.current_round), "
+    st << " JOIN request_facts q ON q.request_id = f.request_id WHERE NOT (f.round = "
+          "q.review_round AND q.status IN ('SUBMITTED', 'AGENT_REVIEW', 'HUMAN_REVIEW'))";
+  else
+    st << " WHERE 1 = 1";
+  within_us(st, w, "f.created_us");
+  restrict_to(st, s, "f.project_id");
+  st << "), samples AS (SELECT reviewer_id AS g, turnaround AS v FROM rv "
+        "WHERE turnaround IS NOT NULL), "
      << ranked << ", pct AS (SELECT g, " << pctl_x10<"5">
      << " AS m FROM ranked GROUP BY g), "
-        "agg AS (SELECT rv.reviewer_id, count(*) AS reviews, "
-        "sum(CASE WHEN rv.decision = 'approved' THEN 1 ELSE 0 END) AS approved, "
-        "sum(CASE WHEN rv.decision = 'changes_requested' THEN 1 ELSE 0 END) AS changes, "
-        "sum(CASE WHEN rv.decision = 'rejected' THEN 1 ELSE 0 END) AS rejected, "
-        "sum(CASE WHEN ag.request_id IS NULL THEN 0 ELSE 1 END) AS agent_rounds, "
-        "sum(CASE WHEN ag.request_id IS NOT NULL AND rv.accepted_agent_findings THEN 1 ELSE 0 END) "
-        "AS accepted FROM rv LEFT JOIN reviews ag ON ag.request_id = rv.request_id "
-        "AND ag.round = rv.round AND ag.reviewer_type = 'agent' AND ag.decision = 'approved' "
-        "GROUP BY rv.reviewer_id) "
+        "agg AS (SELECT reviewer_id, count(*) AS reviews, "
+        "sum(CASE WHEN decision = 'approved' THEN 1 ELSE 0 END) AS approved, "
+        "sum(CASE WHEN decision = 'changes_requested' THEN 1 ELSE 0 END) AS changes, "
+        "sum(CASE WHEN decision = 'rejected' THEN 1 ELSE 0 END) AS rejected, "
+        "sum(CASE WHEN agent_approved THEN 1 ELSE 0 END) AS agent_rounds, "
+        "sum(CASE WHEN agent_approved AND accepted THEN 1 ELSE 0 END) AS accepted "
+        "FROM rv GROUP BY reviewer_id) "
         "SELECT agg.reviewer_id, "
      << person_name<"u">
      << ", agg.reviews, agg.approved, agg.changes, agg.rejected, pct.m, agg.agent_rounds, "

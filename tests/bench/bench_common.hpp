@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -152,6 +153,8 @@ inline void exec_pg(const std::string& conninfo, const std::string& sql) {
 /// Two freshly migrated databases on the engine of `url`: one for libtrevor,
 /// one for the raw driver. PostgreSQL: two scratch schemas on that server,
 /// dropped by the destructor; SQLite: two files in a new temporary directory.
+/// With TREVOR_BENCH_KEEP set, both are kept (and named on stderr) for a look
+/// at the data the benchmark made.
 class scratch {
  public:
   explicit scratch(const std::string& url) {
@@ -182,6 +185,10 @@ class scratch {
     }
   }
   ~scratch() {
+    if (std::getenv("TREVOR_BENCH_KEEP")) {
+      std::fprintf(stderr, "kept: %s and %s\n", lib_url.c_str(), raw_url.c_str());
+      return;
+    }
     try {
       if (pg_)
         exec_pg(conninfo_, fmt::format("SET client_min_messages = warning; DROP SCHEMA {} CASCADE; "

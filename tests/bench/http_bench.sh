@@ -19,15 +19,9 @@ runs=${3:-3}
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 tools="$build/tests/bench/http_tools"
 trevord="$build/trevord/trevord"
-work=$(mktemp -d /tmp/trevor-http-bench.XXXXXX)
-state="$work/pg"
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  "$here/../tools/pg-throwaway.sh" stop "$state" >/dev/null 2>&1 || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
+# shellcheck source=lib.sh
+. "$here/lib.sh"
+bench_scratch trevor-http-bench
 
 rate() { wrk -t2 -c32 -d"${secs}s" "$@" | awk '/Requests\/sec/ {printf "%.0f", $2}'; }
 # "MEDIAN RUN1 RUN2 …": RUNS runs of rate with these arguments.

@@ -35,14 +35,9 @@ command -v wrk >/dev/null || skip "wrk is not installed"
   2>/dev/null || skip "the peer's Python packages are not installed"
 
 trevord="$build/trevord/trevord"
-work=$(mktemp -d /tmp/trevor-peer-bench.XXXXXX)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-  rm -rf "$work"
-}
-trap cleanup EXIT
+# shellcheck source=lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+bench_scratch trevor-peer-bench
 
 wait_health() {
   local i

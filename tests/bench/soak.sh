@@ -26,15 +26,9 @@ trevord="$build/trevord/trevord"
 command -v wrk >/dev/null || { echo "soak: wrk is not installed" >&2; exit 1; }
 out=${SOAK_OUT:-$(mktemp -d /tmp/trevor-soak.XXXXXX)}
 mkdir -p "$out"
-work=$(mktemp -d /tmp/trevor-soak-work.XXXXXX)
-state="$work/pg"
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  "$here/../tools/pg-throwaway.sh" stop "$state" >/dev/null 2>&1 || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
+# shellcheck source=lib.sh
+. "$here/lib.sh"
+bench_scratch trevor-soak-work
 
 secs=$((minutes * 60))
 rss_kb() { awk '$1 == "VmRSS:" {print $2}' "/proc/$1/status"; }

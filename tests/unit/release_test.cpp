@@ -639,12 +639,7 @@ TEST_CASE("ingress: a delivery is announced to the project's researchers and its
   w.flow.reviews.record(w.c2, r.id, test::decide(review_decision::approved));
   w.flow.releases.deliver(w.admin, r.id);
 
-  auto delivered_to = [&](const actor& who) {
-    const auto notes = w.box.list(who, 100).items;
-    return std::count_if(notes.begin(), notes.end(), [&](const notification& n) {
-      return n.event_type == "request.delivered" && n.request_id == r.id;
-    });
-  };
+  auto delivered_to = [&](const actor& who) { return w.notified(who, "request.delivered", r.id); };
   CHECK(delivered_to(w.r1) == 1);
   CHECK(delivered_to(w.r2) == 1);
   CHECK(delivered_to(w.admin) == 1);
@@ -1048,12 +1043,7 @@ TEST_CASE("revoke: a released egress package is refused at once, kept, audited a
   CHECK(payload.at("reason") == "a small cell was found after release");
   CHECK(payload.at("release_id") == json::value(rec.id.str()));
   // The owner and the round's checkers are told, nobody else.
-  auto told = [&](const actor& who) {
-    const auto items = w.box.list(who, 100).items;
-    return std::count_if(items.begin(), items.end(), [&](const notification& n) {
-      return n.event_type == "request.revoked" && n.request_id == r.id;
-    });
-  };
+  auto told = [&](const actor& who) { return w.notified(who, "request.revoked", r.id); };
   CHECK(told(w.r1) == 1);
   CHECK(told(w.c1) == 1);
   CHECK(told(w.c2) == 1);

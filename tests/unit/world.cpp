@@ -1,5 +1,6 @@
 #include "world.hpp"
 
+#include <algorithm>
 #include <filesystem>
 #include <memory>
 
@@ -91,6 +92,13 @@ long long world::rows(const std::string& table) {
 
 std::size_t world::blob_files() {
   return files_under(blobs.root());
+}
+
+long long world::notified(const actor& who, const std::string& event_type, const uuid& request_id) {
+  const auto items = box.list(who, 100).items;
+  return std::count_if(items.begin(), items.end(), [&](const notification& n) {
+    return n.event_type == event_type && n.request_id == request_id;
+  });
 }
 
 boost::json::object payload_of(const audit_event& e) {

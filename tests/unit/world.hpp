@@ -53,6 +53,8 @@ struct world {
   long long rows(const std::string& table);
   /// Files in the blob store (excluding directories).
   std::size_t blob_files();
+  /// Notifications of `event_type` about `request_id` in `who`'s inbox.
+  long long notified(const actor& who, const std::string& event_type, const uuid& request_id);
 };
 
 /// An audit event's payload, parsed (PostgreSQL's jsonb reorders keys).

@@ -18,6 +18,7 @@ std::string_view replacement(std::string_view name, engine e) {
   if (name == "true") return pg ? "TRUE" : "1";
   if (name == "false") return pg ? "FALSE" : "0";
   if (name == "now") return pg ? "now()" : sqlite_now;
+  if (name == "without_rowid") return pg ? " " : " WITHOUT ROWID";
   return {};
 }
 

@@ -7,6 +7,8 @@
 //   {uuid} {ts} {json} {bool}   column types
 //   {true} {false}              boolean literals
 //   {now}                       the database's current time (UTC, microsecond text on SQLite)
+//   {without_rowid}             after CREATE TABLE (...): SQLite keeps the rows in the
+//                               primary key's B-tree (no rowid, no second index)
 //   {t:expr}                    read a timestamp expression as RFC 3339 text (…​.ffffffZ)
 //   {list:expr}                 aggregate: the values of expr joined with ',' (NULL if none)
 //   {lock:table}                row lock of a SELECT (FOR UPDATE OF table); nothing on

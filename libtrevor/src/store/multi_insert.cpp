@@ -6,74 +6,10 @@
 
 namespace trevor::detail {
 
-std::string multi_row_insert(std::string_view head, std::string_view row, std::size_t rows,
-                             engine e) {
-  std::string sql(head);
-  sql += " VALUES ";
-  std::size_t n = 0;
-  for (std::size_t i = 0; i < rows; ++i) {
-    if (i) sql += ", ";
-    for (char c : row) {
-      if (c == '$')
-        sql += fmt::format(":v{}", n++);  // distinct names: SQLite merges equal ones
-      else
-        sql.push_back(c);
-    }
-  }
-  return expand_sql(sql, e);
-}
-
 namespace {
 
-struct prepared_insert final : cached_statement {
-  std::vector<nullable_text> params;
-  soci::statement st;
-  prepared_insert(connection& c, const std::string& sql, std::size_t count)
-      : params(count), st(c.sql) {
-    static const std::string positional;
-    st.alloc();
-    for (auto& p : params) st.exchange(soci::use(p.value, p.ind, positional));
-    st.prepare(sql);
-    st.define_and_bind();
-  }
-};
-
-}  // namespace
-
-void execute_multi_insert(connection& c, const char* head, const char* row, std::size_t rows,
-                          std::vector<nullable_text>& values) {
-  if (rows == 0) return;
-  if (rows > max_prepared_insert_rows) {
-    bound_statement st(c, multi_row_insert(head, row, rows, c.kind()));
-    for (auto& v : values) st.bind(v);
-    return;  // executes as st goes
-  }
-  auto& p = c.cached_for<prepared_insert>(
-      head,
-      [&] {
-        return std::make_unique<prepared_insert>(c, multi_row_insert(head, row, rows, c.kind()),
-                                                 values.size());
-      },
-      rows);
-  for (std::size_t i = 0; i < values.size(); ++i) {
-    p.params[i].value.swap(values[i].value);
-    p.params[i].ind = values[i].ind;
-  }
-  try {
-    p.st.execute(true);
-  } catch (...) {
-    c.forget_cached<prepared_insert>(head, rows);
-    throw;
-  }
-}
-
-}  // namespace trevor::detail
-
-namespace trevor::detail {
-
-namespace {
-
-/// `text` with each '$' replaced by the next :vN (counted by `n`).
+/// `text` with each '$' replaced by the next :vN (counted by `n`): distinct
+/// names, because SQLite merges equal ones.
 void append_numbered(std::string& sql, std::string_view text, std::size_t& n) {
   for (char ch : text) {
     if (ch == '$')
@@ -83,12 +19,11 @@ void append_numbered(std::string& sql, std::string_view text, std::size_t& n) {
   }
 }
 
-/// A statement prepared once per connection with text parameters, run for
-/// the number of rows it changed (SQLite's conditional writes).
-struct prepared_write final : cached_statement {
+/// A statement prepared once per connection with text parameters.
+struct prepared_text final : cached_statement {
   std::vector<nullable_text> params;
   soci::statement st;
-  prepared_write(connection& c, const std::string& sql, std::size_t count)
+  prepared_text(connection& c, const std::string& sql, std::size_t count)
       : params(count), st(c.sql) {
     static const std::string positional;
     st.alloc();
@@ -98,7 +33,54 @@ struct prepared_write final : cached_statement {
   }
 };
 
+/// Runs the statement cached on `c` under (key, variant) — prepared from
+/// make_sql() the first time — with `values` (moved into its parameters),
+/// and returns the number of rows it changed. A statement that fails is
+/// dropped from the cache.
+template <class MakeSql>
+long long run_prepared(connection& c, const char* key, std::size_t variant, MakeSql&& make_sql,
+                       std::vector<nullable_text>& values) {
+  auto& p = c.cached_for<prepared_text>(
+      key, [&] { return std::make_unique<prepared_text>(c, make_sql(), values.size()); }, variant);
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    p.params[i].value.swap(values[i].value);
+    p.params[i].ind = values[i].ind;
+  }
+  try {
+    p.st.execute(true);
+    return p.st.get_affected_rows();
+  } catch (...) {
+    c.forget_cached<prepared_text>(key, variant);
+    throw;
+  }
+}
+
 }  // namespace
+
+std::string multi_row_insert(std::string_view head, std::string_view row, std::size_t rows,
+                             engine e) {
+  std::string sql(head);
+  sql += " VALUES ";
+  std::size_t n = 0;
+  for (std::size_t i = 0; i < rows; ++i) {
+    if (i) sql += ", ";
+    append_numbered(sql, row, n);
+  }
+  return expand_sql(sql, e);
+}
+
+void execute_multi_insert(connection& c, const char* head, const char* row, std::size_t rows,
+                          std::vector<nullable_text>& values) {
+  if (rows == 0) return;
+  if (rows > max_prepared_insert_rows) {
+    bound_statement st(c, multi_row_insert(head, row, rows, c.kind()));
+    for (auto& v : values) st.bind(v);
+    return;  // executes as st goes
+  }
+  // Keyed by the head and the row count (never 0), which no update's key uses.
+  run_prepared(
+      c, head, rows, [&] { return multi_row_insert(head, row, rows, c.kind()); }, values);
+}
 
 void write_chain::insert(const char* head, const char* row, std::size_t rows,
                          std::vector<nullable_text> values) {
@@ -122,24 +104,15 @@ std::optional<timestamp> write_chain::run(connection& c) {
       if (s.k == kind::insert) {
         execute_multi_insert(c, s.head, s.row, s.rows, s.values);
       } else if (s.k == kind::update) {
-        auto& p = c.cached_for<prepared_write>(s.head, [&] {
-          std::string sql;
-          std::size_t n = 0;
-          append_numbered(sql, s.head, n);
-          return std::make_unique<prepared_write>(c, expand_sql(sql, c.kind()), n);
-        });
-        for (std::size_t i = 0; i < s.values.size(); ++i) {
-          p.params[i].value.swap(s.values[i].value);
-          p.params[i].ind = s.values[i].ind;
-        }
-        long long changed = 0;
-        try {
-          p.st.execute(true);
-          changed = p.st.get_affected_rows();
-        } catch (...) {
-          c.forget_cached<prepared_write>(s.head);
-          throw;
-        }
+        const long long changed = run_prepared(
+            c, s.head, 0,
+            [&] {
+              std::string sql;
+              std::size_t n = 0;
+              append_numbered(sql, s.head, n);
+              return expand_sql(sql, c.kind());
+            },
+            s.values);
         if (changed != s.expect) throw error(errc::conflict, s.what);
       }
     }

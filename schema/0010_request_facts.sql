@@ -21,16 +21,16 @@
 -- event inserted between two earlier ones splits the stay it falls in. The
 -- audit trail stays the record; tests/unit/read_models_test.cpp checks these
 -- tables against it. Rows are never deleted, as requests and events are not.
--- On SQLite the three tables are WITHOUT ROWID: a request's stays sit
--- together in the primary key's B-tree, and each write touches one B-tree
--- fewer.
+-- On SQLite the three tables are WITHOUT ROWID: request_facts rows are
+-- stored in creation order, a request's stays together, and each write
+-- touches one B-tree fewer.
 -- On PostgreSQL the trigger functions run as the schema owner and the
 -- application role may only read these tables (trevord db grant-app-role).
 
 -- @engine: all
 
 CREATE TABLE request_facts (
-  request_id             {uuid} NOT NULL PRIMARY KEY REFERENCES airlock_requests (id),
+  request_id             {uuid} NOT NULL UNIQUE REFERENCES airlock_requests (id),
   project_id             {uuid} NOT NULL,
   direction              TEXT NOT NULL,
   status                 TEXT NOT NULL,
@@ -47,11 +47,12 @@ CREATE TABLE request_facts (
   decided_us             BIGINT,
   -- Every version uploaded to the request, and those APPROVED.
   objects                BIGINT NOT NULL DEFAULT 0,
-  objects_approved       BIGINT NOT NULL DEFAULT 0
+  objects_approved       BIGINT NOT NULL DEFAULT 0,
+  -- Ordered by creation: the metrics read a window of requests created in
+  -- [since, until), the project summaries every row, both in this order
+  -- (on SQLite the rows themselves are kept in it).
+  PRIMARY KEY (created_us, request_id)
 ){without_rowid};
--- The metrics' window (requests created in [since, until)), whole or by project.
-CREATE INDEX ix_request_facts_created ON request_facts (created_us);
-CREATE INDEX ix_request_facts_project ON request_facts (project_id, created_us);
 
 CREATE TABLE request_stays (
   request_id  {uuid} NOT NULL REFERENCES airlock_requests (id),
@@ -64,7 +65,7 @@ CREATE TABLE request_stays (
 ){without_rowid};
 
 CREATE TABLE review_facts (
-  review_id                {uuid} NOT NULL PRIMARY KEY REFERENCES reviews (id),
+  review_id                {uuid} NOT NULL UNIQUE REFERENCES reviews (id),
   request_id               {uuid} NOT NULL,
   project_id               {uuid} NOT NULL,
   reviewer_id              {uuid} NOT NULL,
@@ -77,9 +78,10 @@ CREATE TABLE review_facts (
   round_started_us         BIGINT,
   -- The agent approved this round: the only rounds where accepting its
   -- findings is allowed.
-  agent_approved           {bool} NOT NULL
+  agent_approved           {bool} NOT NULL,
+  -- Ordered by the review's time: checker performance reads a window of it.
+  PRIMARY KEY (created_us, review_id)
 ){without_rowid};
-CREATE INDEX ix_review_facts_created ON review_facts (created_us);
 CREATE INDEX ix_review_facts_request ON review_facts (request_id, round);
 
 -- The backfill: the same facts from the rows already there.
@@ -192,13 +194,11 @@ BEGIN
           (SELECT project_id FROM airlock_requests WHERE id = NEW.request_id),
           NEW.reviewer_id, NEW.round, NEW.decision, NEW.accepted_agent_findings,
           {us:NEW.created_at},
-          (SELECT x.at_us FROM (SELECT {us:a.occurred_at} AS at_us,
-                                       row_number() OVER (ORDER BY a.occurred_at, a.seq) AS k
-                                FROM audit_events a
-                                WHERE a.request_id = NEW.request_id
-                                  AND a.event_type IN ('request.submitted',
-                                                       'request.resubmitted')) x
-            WHERE x.k = NEW.round),
+          -- The round-th submission: the request's events in order, by index.
+          (SELECT {us:a.occurred_at} FROM audit_events a
+            WHERE a.request_id = NEW.request_id
+              AND a.event_type IN ('request.submitted', 'request.resubmitted')
+            ORDER BY a.occurred_at, a.seq LIMIT 1 OFFSET NEW.round - 1),
           EXISTS (SELECT 1 FROM reviews ag
                    WHERE ag.request_id = NEW.request_id AND ag.round = NEW.round
                      AND ag.reviewer_type = 'agent' AND ag.decision = 'approved'));
@@ -329,12 +329,10 @@ CREATE TRIGGER request_stays_on_change AFTER INSERT ON audit_events
 -- The round-th submission event of a request: when its round began.
 CREATE FUNCTION trevor_round_started_us(request {uuid}, round BIGINT) RETURNS BIGINT
 LANGUAGE sql STABLE SET search_path FROM CURRENT AS $$
-  SELECT x.at_us FROM (SELECT {us:a.occurred_at} AS at_us,
-                              row_number() OVER (ORDER BY a.occurred_at, a.seq) AS k
-                       FROM audit_events a
-                       WHERE a.request_id = request
-                         AND a.event_type IN ('request.submitted', 'request.resubmitted')) x
-   WHERE x.k = round
+  SELECT {us:a.occurred_at} FROM audit_events a
+   WHERE a.request_id = request
+     AND a.event_type IN ('request.submitted', 'request.resubmitted')
+   ORDER BY a.occurred_at, a.seq LIMIT 1 OFFSET round - 1
 $$;
 
 CREATE FUNCTION trevor_request_facts_review() RETURNS trigger LANGUAGE plpgsql

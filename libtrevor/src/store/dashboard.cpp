@@ -33,11 +33,12 @@ constexpr auto person_name =
     "CASE WHEN trim(" + U + ".given_name || ' ' || " + U + ".family_name) = '' THEN " + U +
     ".username ELSE trim(" + U + ".given_name || ' ' || " + U + ".family_name) END";
 
-// The pipeline metrics and project summaries read request_facts and
-// request_stays (migration 0010): one narrow row per request, and one per
-// status change, kept by the database's triggers in the transaction of each
-// change, with every time as integer microseconds. Nothing here converts
-// text to time or reads the audit trail's JSON.
+// The pipeline metrics, project summaries and checker performance read
+// request_facts, request_stays and review_facts (migration 0010): one narrow
+// row per request, per status change and per human review, kept by the
+// database's triggers in the transaction of each change, with every time as
+// integer microseconds. Nothing here converts text to time or reads the
+// audit trail's JSON.
 //
 // The first submission of facts row `F`: its request.submitted event
 // (DRAFT -> SUBMITTED happens once; resubmissions are request.resubmitted).

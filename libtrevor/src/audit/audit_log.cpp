@@ -13,9 +13,10 @@ audit_event audit_log::append(const audit_event_input& event) {
   detail::validate_audit_event(event);
   const uuid id = ids_ ? ids_->next() : uuid::v7();
   // One INSERT is atomic on its own: no BEGIN/COMMIT round trips.
-  return detail::run_statement(db_.impl(), "audit append", [&](detail::connection& c) {
-    return detail::insert_audit_event(c, event, id);
-  });
+  return detail::run_statement(
+      db_.impl(), "audit append",
+      [&](detail::connection& c) { return detail::insert_audit_event(c, event, id); },
+      detail::statement_kind::write);
 }
 
 std::vector<audit_event> audit_log::append_many(std::span<const audit_event_input> events) {

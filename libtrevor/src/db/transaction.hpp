@@ -128,18 +128,47 @@ auto run_transaction(database_impl& db, transaction::mode m, std::string_view co
   }
 }
 
+/// What a statement run by run_statement() does: a read may be run again on
+/// a re-opened connection; a write may not (lost mid-statement, it may have
+/// committed).
+enum class statement_kind { read, write };
+
 /// Runs `fn(connection&)` on a pooled connection without an explicit
 /// transaction (one statement, autocommit), translating errors.
+///
+/// A read whose connection is found lost (a server restart kills every
+/// pooled session, and only those used during the outage were marked for a
+/// check) is run once more on the re-opened connection, as run_transaction()
+/// does before COMMIT; a write is not.
 template <class F>
-auto run_statement(database_impl& db, std::string_view context, F&& fn)
+auto run_statement(database_impl& db, std::string_view context, F&& fn,
+                   statement_kind kind = statement_kind::read)
     -> std::invoke_result_t<F&, connection&> {
+  std::optional<lease> reopened;
+  bool retried_lost = false;
   for (int attempt = 1;; ++attempt) {
-    auto l = db.acquire();
+    lease l = reopened ? std::move(*reopened) : db.acquire();
+    reopened.reset();
     try {
       return fn(*l);
     } catch (...) {
       error e = translate_current_exception(context);
-      if (e.code() == errc::unavailable) l->mark_suspect();
+      if (e.code() == errc::unavailable) {
+        l->mark_suspect();
+        if (kind == statement_kind::read && !retried_lost) {
+          retried_lost = true;
+          bool fresh = false;
+          try {
+            fresh = l->revive_if_suspect();
+          } catch (const error&) {
+            throw e;  // the server is still away: the original failure
+          }
+          if (fresh) {
+            reopened.emplace(std::move(l));
+            continue;
+          }
+        }
+      }
       if (e.retryable() && attempt < max_transaction_attempts) continue;
       throw e;
     }

@@ -176,10 +176,7 @@ TEST_CASE("a connection the server dropped is replaced on next use" *
         soci::into(done);
     REQUIRE(done == 1);
   }
-  // The operation that meets the dead connection fails as unavailable...
-  const auto e = thrown_by([&] { f.db().ping(); });
-  CHECK(e.code() == errc::unavailable);
-  // ...and the next one gets a fresh connection.
+  // The read that meets the dead connection re-opens it and runs again there.
   CHECK_NOTHROW(f.db().ping());
   auto l = f.db().impl().acquire();
   int new_pid = 0;
@@ -230,6 +227,36 @@ TEST_CASE("a transaction that meets a dropped connection runs once more on a fre
   CHECK(new_pid != pid);
   // Applied exactly once: the first attempt died with its session.
   CHECK(f.count("SELECT count(*) FROM lost_and_found") == 1);
+}
+
+TEST_CASE("a one-statement read that meets a dropped connection runs once more; a write does not" *
+          doctest::skip(!trevor::test::on_postgres())) {
+  fresh_database f(false, 1);
+  f.exec("CREATE TABLE lost_writes (x INTEGER)");
+  auto db = database::open(f.url(), {.pool_size = 1, .validate_idle_after = std::chrono::hours(1)});
+  const auto pid_of = [](detail::connection& c) {
+    int p = 0;
+    c.sql << "SELECT pg_backend_pid()", soci::into(p);
+    return p;
+  };
+  const int pid = detail::run_statement(db.impl(), "test", pid_of);
+  terminate_backends({pid});
+  const int new_pid = detail::run_statement(db.impl(), "test", pid_of);
+  CHECK(new_pid != pid);
+
+  // A lone write may have committed before its connection was lost: the
+  // caller is told, and nothing is run twice.
+  terminate_backends({new_pid});
+  const auto e = thrown_by([&] {
+    detail::run_statement(
+        db.impl(), "test",
+        [](detail::connection& c) { c.sql << "INSERT INTO lost_writes (x) VALUES (1)"; },
+        detail::statement_kind::write);
+  });
+  CHECK(e.code() == errc::unavailable);
+  CHECK(f.count("SELECT count(*) FROM lost_writes") == 0);
+  // The connection was marked: the next operation gets a fresh one.
+  CHECK(detail::run_statement(db.impl(), "test", pid_of) != new_pid);
 }
 
 TEST_CASE("a PostgreSQL connection idle past validate_idle_after is checked before it is lent" *

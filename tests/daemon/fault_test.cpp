@@ -21,6 +21,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <mutex>
 #include <random>
 #include <sstream>
@@ -478,14 +479,22 @@ TEST_CASE(
     MESSAGE("a PostgreSQL server of its own to stop: PostgreSQL runs only");
     return;
   }
-  // A server of this test's own (ports from 56432, away from the suite's), so that stopping it
-  // disturbs no other test running at the same time.
+  // A server of this test's own (ports from 26432, away from the suite's and below the kernel's
+  // ephemeral range, where the load's own outgoing connections could take its port while it is
+  // paused), so that stopping it disturbs no other test running at the same time.
   trevor::test::temp_dir state;
   const std::string tool = TREVOR_TOOLS_DIR "/pg-throwaway.sh";
   const auto run = [&](const std::string& what) {
-    return std::system(fmt::format("PG_PORT_FROM=56432 '{}' {} '{}' >'{}/{}.log' 2>&1", tool, what,
-                                   state.path(), state.path(), what)
-                           .c_str());
+    const auto log = fmt::format("{}/{}.log", state.path(), what);
+    const int rc = std::system(
+        fmt::format("PG_PORT_FROM=26432 '{}' {} '{}' >'{}' 2>&1", tool, what, state.path(), log)
+            .c_str());
+    if (rc != 0) {
+      std::ifstream in(log);
+      MESSAGE(fmt::format("pg-throwaway.sh {} exited with {}:\n{}", what, rc,
+                          std::string(std::istreambuf_iterator<char>(in), {})));
+    }
+    return rc;
   };
   REQUIRE(run("start") == 0);
   struct stop_server {

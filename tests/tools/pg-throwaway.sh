@@ -50,19 +50,31 @@ case "$cmd" in
     encoded='p%40ss%3Aw%2Frd%25%21'
     printf '%s\n' "$password" > "$data/pwfile"
     [ "$(id -u)" = 0 ] && chown postgres: "$data/pwfile"
-    port=""
-    from=${PG_PORT_FROM:-55432}
-    for p in $(seq "$from" $((from + 200))); do
-      if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then port=$p; break; fi
-    done
-    [ -n "$port" ] || { echo "pg-throwaway: no free port in $from-$((from + 200))" >&2; exit 1; }
     as_pg "$pgbin/initdb" -D "$data/data" -U postgres --pwfile="$data/pwfile" \
       --auth-local=trust --auth-host=scram-sha-256 -E UTF8 --locale=C.UTF-8 >"$data/initdb.log" 2>&1 ||
       { cat "$data/initdb.log" >&2; exit 1; }
     fsync=${PG_FSYNC:-off}
-    as_pg "$pgbin/pg_ctl" -D "$data/data" -l "$data/server.log" -w -t 60 \
-      -o "-c listen_addresses=127.0.0.1 -p $port -c unix_socket_directories=$data -c fsync=$fsync -c full_page_writes=$fsync -c max_connections=200" \
-      start >/dev/null || { cat "$data/server.log" >&2; exit 1; }
+    # The first port nothing answers on; if the server still cannot listen
+    # there (another process took it between the probe and the bind), the next.
+    from=${PG_PORT_FROM:-55432}
+    port=""
+    attempts=0
+    for p in $(seq "$from" $((from + 200))); do
+      if (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then continue; fi
+      attempts=$((attempts + 1))
+      rm -f "$data/server.log"
+      if as_pg "$pgbin/pg_ctl" -D "$data/data" -l "$data/server.log" -w -t 60 \
+        -o "-c listen_addresses=127.0.0.1 -p $p -c unix_socket_directories=$data -c fsync=$fsync -c full_page_writes=$fsync -c max_connections=200" \
+        start >"$data/pg_ctl.log" 2>&1; then
+        port=$p
+        break
+      fi
+      echo "pg-throwaway: the server did not start on port $p:" >&2
+      cat "$data/pg_ctl.log" "$data/server.log" >&2 || true
+      grep -q "could not bind\|could not create any TCP/IP sockets\|Address already in use" "$data/server.log" 2>/dev/null || exit 1
+      [ "$attempts" -lt 5 ] || exit 1
+    done
+    [ -n "$port" ] || { echo "pg-throwaway: no free port in $from-$((from + 200))" >&2; exit 1; }
     echo "$port" > "$data/port"
     echo "$fsync" > "$data/fsync"
     url="postgresql://postgres:${encoded}@127.0.0.1:${port}/postgres"

@@ -243,23 +243,34 @@ inline void assign_param(nullable_text& slot, bind_nullable<std::string> v) {
   slot.ind = v.ind;
 }
 
+/// Runs `text` as a statement prepared once per connection (cached_for()),
+/// calling on_row for each result row; a failed execution drops it.
+template <class OnRow, class... Args>
+void for_each_cached_row(connection& c, const char* text, OnRow&& on_row, Args&&... args) {
+  using P = prepared_rows<param_storage_t<Args>...>;
+  auto& p = c.cached_for<P>(text, [&] { return std::make_unique<P>(c, text); });
+  std::apply([&](auto&... slot) { (assign_param(slot, std::forward<Args>(args)), ...); }, p.params);
+  try {
+    if (p.st.execute(true)) {
+      do on_row(static_cast<const soci::row&>(p.row));
+      while (p.st.fetch());
+    }
+  } catch (...) {
+    c.forget_cached<P>(text);
+    throw;
+  }
+}
+
 /// Runs statement `s` with `args` and calls on_row for each result row.
+///
+/// On SQLite a one-time statement is prepared once per connection too: the
+/// leak that keeps INSERTs one-time is the PostgreSQL backend's, and
+/// sqlite3_prepare of a write compiles its table's triggers and foreign
+/// keys every time (most of a request creation's own cost).
 template <run_mode M, class OnRow, class... Args>
 void for_each_row(connection& c, statement<M> s, OnRow&& on_row, Args&&... args) {
-  if constexpr (M == run_mode::prepared) {
-    using P = prepared_rows<param_storage_t<Args>...>;
-    auto& p = c.cached_for<P>(s.text, [&] { return std::make_unique<P>(c, s.text); });
-    std::apply([&](auto&... slot) { (assign_param(slot, std::forward<Args>(args)), ...); },
-               p.params);
-    try {
-      if (p.st.execute(true)) {
-        do on_row(static_cast<const soci::row&>(p.row));
-        while (p.st.fetch());
-      }
-    } catch (...) {
-      c.forget_cached<P>(s.text);
-      throw;
-    }
+  if (M == run_mode::prepared || c.kind() == engine::sqlite) {
+    for_each_cached_row(c, s.text, std::forward<OnRow>(on_row), std::forward<Args>(args)...);
   } else {
     soci::rowset<soci::row> rows =
         ((c.sql.prepare << expanded(s.text, c.kind())), ..., use_one(args));
@@ -281,7 +292,7 @@ void for_each_row(connection& c, const sql_builder& s, OnRow&& on_row) {
 template <run_mode M, class Read, class... Args>
 std::optional<read_result_t<Read>> query_one(connection& c, statement<M> s, Read&& read,
                                              Args&&... args) {
-  if constexpr (M == run_mode::prepared) {
+  if (M == run_mode::prepared || c.kind() == engine::sqlite) {
     std::optional<read_result_t<Read>> out;
     for_each_row(
         c, s,

@@ -695,6 +695,20 @@ TEST_CASE("/metrics: counts by route and status, latency histogram, pool and req
       text.find("trevord_http_request_duration_seconds_bucket{method=\"POST\",route=\"/requests\","
                 "status=\"201\",le=\"+Inf\"} 1") != std::string::npos);
   CHECK(text.find("trevord_db_pool_connections 4") != std::string::npos);
+  // Every write so far on SQLite went through the group commit (mostly as
+  // groups of one here); PostgreSQL has none.
+  const auto counter = [&](std::string_view name) {
+    const auto at = text.find(fmt::format("\n{} ", name));
+    REQUIRE(at != std::string::npos);
+    return std::stoll(text.substr(at + name.size() + 2));
+  };
+  if (trevor::test::on_postgres()) {
+    CHECK(counter("trevord_db_group_commits_total") == 0);
+    CHECK(counter("trevord_db_grouped_writes_total") == 0);
+  } else {
+    CHECK(counter("trevord_db_group_commits_total") > 0);
+    CHECK(counter("trevord_db_grouped_writes_total") >= counter("trevord_db_group_commits_total"));
+  }
   CHECK(text.find(R"(trevor_airlock_requests{status="DRAFT"} 1)") != std::string::npos);
   CHECK(text.find(R"(trevor_airlock_requests{status="APPROVED"} 0)") != std::string::npos);
 }

@@ -1,7 +1,10 @@
 // The connection pool and engine set-up.
 #include <doctest/doctest.h>
 
+#include <algorithm>
+#include <atomic>
 #include <filesystem>
+#include <functional>
 #include <thread>
 
 #include <fmt/format.h>
@@ -81,6 +84,170 @@ TEST_CASE("a SQLite file runs in WAL mode with foreign keys on, and concurrent w
   long long n = 0;
   l->sql << "SELECT count(*) FROM projects", soci::into(n);
   CHECK(n == 100);
+}
+
+namespace {
+/// Inserts a project named `name` with id `id` in a write transaction: the
+/// shape of every write in the library.
+void insert_project(database& db, const std::string& id, const std::string& name,
+                    const std::function<void(detail::connection&)>& after = {}) {
+  detail::run_transaction(db.impl(), detail::transaction::mode::write, "test insert",
+                          [&](detail::connection& c) {
+                            c.sql << "INSERT INTO projects (id, name) VALUES (:id, :name)",
+                                soci::use(id), soci::use(name);
+                            if (after) after(c);
+                          });
+}
+
+long long count_projects(database& db) {
+  auto l = db.impl().acquire();
+  long long n = 0;
+  l->sql << "SELECT count(*) FROM projects", soci::into(n);
+  return n;
+}
+
+/// Runs `writers` (each a write transaction) so that they all meet in ONE
+/// group: a first writer becomes the leader and waits for the writer's turn,
+/// which the test holds until every one of `writers` has queued behind it.
+/// Returns each writer's error message ("" when it committed).
+std::vector<std::string> run_in_one_group(database& db,
+                                          const std::vector<std::function<void()>>& writers) {
+  auto* group = db.impl().group();
+  REQUIRE(group != nullptr);
+  std::unique_lock turn(*detail::sqlite_writer(db.impl()));
+  std::thread first([&] { insert_project(db, uuid::v7().str(), "first"); });
+  while (!group->leading()) std::this_thread::yield();
+  std::vector<std::string> errors(writers.size());
+  std::vector<std::thread> threads;
+  for (std::size_t i = 0; i < writers.size(); ++i)
+    threads.emplace_back([&, i] {
+      try {
+        writers[i]();
+      } catch (const std::exception& e) {
+        errors[i] = e.what();
+      }
+    });
+  while (group->queued() < writers.size()) std::this_thread::yield();
+  turn.unlock();
+  first.join();
+  for (auto& t : threads) t.join();
+  return errors;
+}
+}  // namespace
+
+TEST_CASE("SQLite group commit: writers that queue behind a transaction commit together") {
+  temp_dir dir;
+  auto db = database::open("sqlite:///" + (dir.path / "g.db").string(), {.pool_size = 4});
+  migrator(db).up();
+  const auto before = db.impl().group()->stats();
+
+  // Eight writers, each reading what the ones before it wrote: the group runs
+  // them in arrival order, each seeing the others' rows as if committed.
+  std::vector<long long> seen(8, -1);
+  std::vector<std::function<void()>> writers;
+  for (std::size_t i = 0; i < seen.size(); ++i)
+    writers.emplace_back([&, i] {
+      insert_project(db, uuid::v7().str(), fmt::format("w{}", i), [&, i](detail::connection& c) {
+        c.sql << "SELECT count(*) FROM projects WHERE name LIKE 'w%'", soci::into(seen[i]);
+      });
+    });
+  const auto errors = run_in_one_group(db, writers);
+  for (const auto& e : errors) CHECK(e.empty());
+  const auto after = db.impl().group()->stats();
+  CHECK(after.largest == 8);                 // one group held all eight
+  CHECK(after.groups - before.groups == 2);  // the first writer's, then theirs
+  CHECK(after.members - before.members == 9);
+  std::sort(seen.begin(), seen.end());
+  for (std::size_t i = 0; i < seen.size(); ++i) CHECK(seen[i] == static_cast<long long>(i + 1));
+  CHECK(count_projects(db) == 9);
+
+  // Many writers from many threads, without holding anything: all commit, once.
+  std::vector<std::thread> threads;
+  std::atomic<int> failures{0};
+  for (int t = 0; t < 8; ++t)
+    threads.emplace_back([&] {
+      for (int i = 0; i < 50; ++i) try {
+          const auto id = uuid::v7().str();
+          insert_project(db, id, "load-" + id);
+        } catch (const std::exception& e) {
+          ++failures;
+          MESSAGE(std::string(e.what()));
+        }
+    });
+  for (auto& t : threads) t.join();
+  CHECK(failures == 0);
+  CHECK(count_projects(db) == 9 + 400);
+
+  // Turned off: every write is a transaction of its own.
+  auto alone = database::open("sqlite:///" + (dir.path / "g.db").string(),
+                              {.pool_size = 2, .sqlite_group_commit = false});
+  CHECK(alone.impl().group() == nullptr);
+  insert_project(alone, uuid::v7().str(), "alone");
+  CHECK(count_projects(alone) == 410);
+  // No group for PostgreSQL-like single-writer cases either: in-memory SQLite.
+  auto memory = database::open("sqlite:///:memory:");
+  CHECK(memory.impl().group() == nullptr);
+}
+
+TEST_CASE("SQLite group commit: a writer that fails is rolled back alone; the others commit") {
+  temp_dir dir;
+  auto db = database::open("sqlite:///" + (dir.path / "g.db").string(), {.pool_size = 4});
+  migrator(db).up();
+  const std::string taken = uuid::v7().str();
+  insert_project(db, taken, "taken");
+
+  std::vector<std::function<void()>> writers;
+  writers.emplace_back([&] { insert_project(db, uuid::v7().str(), "ok-1"); });
+  // Writes, then refuses: its row must not survive.
+  writers.emplace_back([&] {
+    insert_project(db, uuid::v7().str(), "refused", [](detail::connection&) {
+      throw error(errc::conflict, "refused after writing");
+    });
+  });
+  writers.emplace_back([&] { insert_project(db, uuid::v7().str(), "ok-2"); });
+  // A constraint the database enforces (the primary key).
+  writers.emplace_back([&] { insert_project(db, taken, "duplicate"); });
+  writers.emplace_back([&] { insert_project(db, uuid::v7().str(), "ok-3"); });
+  const auto errors = run_in_one_group(db, writers);
+  CHECK(db.impl().group()->stats().largest == 5);
+  CHECK(errors[0].empty());
+  CHECK(errors[1].find("refused after writing") != std::string::npos);
+  CHECK(errors[2].empty());
+  CHECK(errors[3].find("test insert") != std::string::npos);
+  CHECK(errors[4].empty());
+
+  auto l = db.impl().acquire();
+  soci::rowset<std::string> rows = (l->sql.prepare << "SELECT name FROM projects ORDER BY name");
+  const std::vector<std::string> names(rows.begin(), rows.end());
+  CHECK(names == std::vector<std::string>{"first", "ok-1", "ok-2", "ok-3", "taken"});
+}
+
+TEST_CASE(
+    "SQLite group commit: a writer that ends the whole transaction sends the others to "
+    "commit on their own, each once") {
+  temp_dir dir;
+  auto db = database::open("sqlite:///" + (dir.path / "g.db").string(), {.pool_size = 4});
+  migrator(db).up();
+  std::vector<std::function<void()>> writers;
+  writers.emplace_back([&] { insert_project(db, uuid::v7().str(), "before"); });
+  // What SQLite does by itself on a full disk or an I/O error: the whole
+  // transaction is rolled back, the group's earlier members' work with it.
+  writers.emplace_back([&] {
+    insert_project(db, uuid::v7().str(), "breaker", [](detail::connection& c) {
+      c.exec_script("ROLLBACK");
+      throw error(errc::conflict, "the transaction ended");
+    });
+  });
+  writers.emplace_back([&] { insert_project(db, uuid::v7().str(), "after"); });
+  const auto errors = run_in_one_group(db, writers);
+  CHECK(db.impl().group()->stats().largest == 3);
+  CHECK(errors[0].empty());
+  CHECK(errors[1].find("the transaction ended") != std::string::npos);
+  CHECK(errors[2].empty());
+  auto l = db.impl().acquire();
+  soci::rowset<std::string> rows = (l->sql.prepare << "SELECT name FROM projects ORDER BY name");
+  const std::vector<std::string> names(rows.begin(), rows.end());
+  CHECK(names == std::vector<std::string>{"after", "before", "first"});
 }
 
 TEST_CASE("a second process's view: a file database opened twice sees one schema") {

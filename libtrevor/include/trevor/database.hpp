@@ -17,6 +17,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <string_view>
 
@@ -40,6 +41,12 @@ struct database_options {
   /// query) before it is lent, and re-opened if the server dropped it (a
   /// restart, an idle timeout). Zero checks every time.
   std::chrono::milliseconds validate_idle_after{10'000};
+  /// SQLite on a file: write transactions that arrive while another is
+  /// running are committed together, each in its own savepoint, in one
+  /// transaction (one lock, one WAL append); a failing one is rolled back
+  /// alone, and none is acknowledged before the commit that holds it. Off:
+  /// each write is a transaction of its own.
+  bool sqlite_group_commit = true;
 };
 
 class TREVOR_EXPORT database {
@@ -55,6 +62,15 @@ class TREVOR_EXPORT database {
   std::size_t pool_size() const noexcept;
   /// Connections currently leased out.
   std::size_t in_use() const noexcept;
+
+  /// SQLite group commit (database_options::sqlite_group_commit) so far:
+  /// the transactions committed for groups and the writes they held; zeros
+  /// when writes run one by one (PostgreSQL, in-memory SQLite, turned off).
+  struct group_commit_counts {
+    std::uint64_t commits = 0;
+    std::uint64_t writes = 0;
+  };
+  group_commit_counts group_commits() const;
 
   /// Runs a trivial query on a pooled connection. Throws unavailable on failure.
   void ping() const;

@@ -1,5 +1,7 @@
 #include "db/connection.hpp"
 
+#include "db/commit_group.hpp"
+
 #include <map>
 #include <memory>
 #include <mutex>
@@ -104,6 +106,15 @@ void connection::reconnect() {
   configure();
 }
 
+bool connection::in_transaction() {
+  if (kind_ == engine::sqlite) {
+    auto* be = static_cast<soci::sqlite3_session_backend*>(sql.get_backend());
+    return sqlite_api::sqlite3_get_autocommit(be->conn_) == 0;
+  }
+  auto* be = static_cast<soci::postgresql_session_backend*>(sql.get_backend());
+  return be && PQtransactionStatus(be->conn_) != PQTRANS_IDLE;
+}
+
 bool connection::alive() {
   if (kind_ == engine::sqlite) return true;
   auto* be = static_cast<soci::postgresql_session_backend*>(sql.get_backend());
@@ -164,7 +175,11 @@ database_impl::database_impl(database_url url, const database_options& options)
     all_.push_back(std::make_unique<connection>(url_, options_));
     idle_.push_back(all_.back().get());
   }
+  if (options_.sqlite_group_commit && sqlite_writer(*this) != nullptr)
+    group_ = std::make_unique<commit_group>();
 }
+
+database_impl::~database_impl() = default;
 
 lease database_impl::acquire() {
   std::unique_lock lock(mutex_);
@@ -232,6 +247,13 @@ std::size_t database::pool_size() const noexcept {
 }
 std::size_t database::in_use() const noexcept {
   return impl_->in_use();
+}
+
+database::group_commit_counts database::group_commits() const {
+  const auto* g = impl_->group();
+  if (!g) return {};
+  const auto s = g->stats();
+  return {s.groups, s.members};
 }
 
 void database::ping() const {

@@ -63,6 +63,10 @@ class connection {
     by_key_.erase({key, variant, std::type_index(typeid(T))});
   }
 
+  /// Whether a transaction is open on the connection (SQLite may end one by
+  /// itself after some errors: a full disk, an I/O error).
+  bool in_transaction();
+
   /// Re-opens the session after a lost connection and re-applies the
   /// per-connection settings. Drops cached statements.
   void reconnect();
@@ -96,6 +100,7 @@ class connection {
 };
 
 class database_impl;
+class commit_group;
 
 class lease {
  public:
@@ -117,6 +122,7 @@ class lease {
 class database_impl {
  public:
   database_impl(database_url url, const database_options& options);
+  ~database_impl();
 
   /// Borrows a connection, waiting at most options.acquire_timeout.
   /// Throws error(unavailable) on time-out or when a lost connection cannot be
@@ -128,6 +134,9 @@ class database_impl {
   const database_options& options() const noexcept { return options_; }
   std::size_t size() const noexcept { return all_.size(); }
   std::size_t in_use() const;
+  /// The group commit of this database's SQLite write transactions; nullptr
+  /// when they run one by one (PostgreSQL, in-memory SQLite, or turned off).
+  commit_group* group() const noexcept { return group_.get(); }
 
  private:
   friend class lease;
@@ -135,6 +144,7 @@ class database_impl {
 
   database_url url_;
   database_options options_;
+  std::unique_ptr<commit_group> group_;
   std::vector<std::unique_ptr<connection>> all_;
   std::vector<connection*> idle_;
   mutable std::mutex mutex_;

@@ -6,6 +6,7 @@
 #include <type_traits>
 #include <utility>
 
+#include "db/commit_group.hpp"
 #include "db/connection.hpp"
 #include "db/errors.hpp"
 
@@ -74,9 +75,37 @@ inline constexpr int max_transaction_attempts = 5;
 /// on it: the server rolled the lost one back, so nothing is applied twice.
 /// A connection lost during COMMIT is never retried — whether it committed is
 /// unknown — and the caller gets `unavailable`.
+///
+/// On an SQLite file a write transaction joins the database's commit group
+/// (db/commit_group.hpp): committed together with the writes that arrived
+/// while another ran; when the group cannot run it, it runs as below.
 template <class F>
 auto run_transaction(database_impl& db, transaction::mode m, std::string_view context, F&& fn)
     -> std::invoke_result_t<F&, connection&> {
+  using result_type = std::invoke_result_t<F&, connection&>;
+  if (auto* group = m == transaction::mode::write ? db.group() : nullptr) {
+    using stored = std::conditional_t<std::is_void_v<result_type>, bool, result_type>;
+    std::optional<stored> result;
+    group_member member;
+    member.context = context;
+    member.body = [&](connection& c) {
+      if constexpr (std::is_void_v<result_type>) {
+        fn(c);
+        result.emplace(true);
+      } else {
+        result.emplace(fn(c));
+      }
+    };
+    group->run(db, member);
+    if (member.result == group_member::outcome::failed) throw std::move(*member.failure);
+    if (member.result == group_member::outcome::committed) {
+      if constexpr (std::is_void_v<result_type>)
+        return;
+      else
+        return std::move(*result);
+    }
+    // outcome::alone: on its own, below.
+  }
   std::optional<lease> reopened;
   bool retried_lost = false;
   for (int attempt = 1;; ++attempt) {

@@ -71,13 +71,21 @@ std::string metrics::render(const gauges& g) const {
       "# HELP trevord_db_pool_connections_in_use Pool connections leased out.\n"
       "# TYPE trevord_db_pool_connections_in_use gauge\n"
       "trevord_db_pool_connections_in_use {}\n"
+      "# HELP trevord_db_group_commits_total SQLite: transactions committed for groups of "
+      "concurrent writes.\n"
+      "# TYPE trevord_db_group_commits_total counter\n"
+      "trevord_db_group_commits_total {}\n"
+      "# HELP trevord_db_grouped_writes_total SQLite: write transactions those groups held.\n"
+      "# TYPE trevord_db_grouped_writes_total counter\n"
+      "trevord_db_grouped_writes_total {}\n"
       "# HELP trevord_http_requests_in_flight Requests being processed.\n"
       "# TYPE trevord_http_requests_in_flight gauge\n"
       "trevord_http_requests_in_flight {}\n"
       "# HELP trevord_draining 1 while the daemon drains (SIGTERM).\n"
       "# TYPE trevord_draining gauge\n"
       "trevord_draining {}\n",
-      g.pool_size, g.pool_in_use, g.in_flight, g.draining ? 1 : 0);
+      g.pool_size, g.pool_in_use, g.group_commits, g.grouped_writes, g.in_flight,
+      g.draining ? 1 : 0);
   out +=
       "# HELP trevor_airlock_requests Airlock requests in the database, by status.\n"
       "# TYPE trevor_airlock_requests gauge\n";

@@ -32,6 +32,8 @@ class metrics {
   struct gauges {
     std::size_t pool_size = 0;
     std::size_t pool_in_use = 0;
+    std::uint64_t group_commits = 0;
+    std::uint64_t grouped_writes = 0;
     int in_flight = 0;
     bool draining = false;
     std::vector<std::pair<std::string, std::int64_t>> requests_by_status;

@@ -22,6 +22,9 @@ reply metrics_text(api& a, call&) {
   g.draining = a.status.draining.load();
   g.pool_size = a.db.pool_size();
   g.pool_in_use = a.db.in_use();
+  const auto groups = a.db.group_commits();
+  g.group_commits = groups.commits;
+  g.grouped_writes = groups.writes;
   for (const auto& [status, n] : a.workflow.requests.count_by_status())
     g.requests_by_status.emplace_back(trevor::to_string(status), n);
   agent_gauges(a, g);

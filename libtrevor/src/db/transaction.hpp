@@ -61,6 +61,27 @@ class transaction {
 /// busy_timeout as before.
 std::timed_mutex* sqlite_writer(const database_impl& db);
 
+/// The lost-connection rule of run_transaction() and run_statement(): after
+/// `e` on `l`'s connection, an `unavailable` marks it for a check; the first
+/// time, when the work `may_rerun` (nothing of it can have been applied),
+/// the connection is re-opened and moved into `reopened`: true means run the
+/// work again on it. Throws `e` when the server is still away.
+inline bool rerun_on_reopened(const error& e, lease& l, bool may_rerun, bool& retried_lost,
+                              std::optional<lease>& reopened) {
+  if (e.code() != errc::unavailable) return false;
+  l->mark_suspect();
+  if (!may_rerun || retried_lost) return false;
+  retried_lost = true;
+  bool fresh = false;
+  try {
+    fresh = l->revive_if_suspect();
+  } catch (const error&) {
+    throw e;  // the server is still away: the original failure
+  }
+  if (fresh) reopened.emplace(std::move(l));
+  return fresh;
+}
+
 /// How many times a transaction that failed with a retryable engine error
 /// (serialization failure, deadlock, SQLite busy) is run again in full.
 inline constexpr int max_transaction_attempts = 5;
@@ -135,22 +156,7 @@ auto run_transaction(database_impl& db, transaction::mode m, std::string_view co
       }
     } catch (...) {
       error e = translate_current_exception(context);
-      if (e.code() == errc::unavailable) {
-        l->mark_suspect();
-        if (!committing && !retried_lost) {
-          retried_lost = true;
-          bool fresh = false;
-          try {
-            fresh = l->revive_if_suspect();
-          } catch (const error&) {
-            throw e;  // the server is still away: the original failure
-          }
-          if (fresh) {
-            reopened.emplace(std::move(l));
-            continue;
-          }
-        }
-      }
+      if (rerun_on_reopened(e, l, !committing, retried_lost, reopened)) continue;
       if (e.retryable() && attempt < max_transaction_attempts) continue;
       throw e;
     }
@@ -182,22 +188,7 @@ auto run_statement(database_impl& db, std::string_view context, F&& fn,
       return fn(*l);
     } catch (...) {
       error e = translate_current_exception(context);
-      if (e.code() == errc::unavailable) {
-        l->mark_suspect();
-        if (kind == statement_kind::read && !retried_lost) {
-          retried_lost = true;
-          bool fresh = false;
-          try {
-            fresh = l->revive_if_suspect();
-          } catch (const error&) {
-            throw e;  // the server is still away: the original failure
-          }
-          if (fresh) {
-            reopened.emplace(std::move(l));
-            continue;
-          }
-        }
-      }
+      if (rerun_on_reopened(e, l, kind == statement_kind::read, retried_lost, reopened)) continue;
       if (e.retryable() && attempt < max_transaction_attempts) continue;
       throw e;
     }

@@ -2,7 +2,9 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
+#include <chrono>
 #include <filesystem>
 #include <functional>
 #include <thread>
@@ -111,12 +113,19 @@ long long count_projects(database& db) {
 /// which the test holds until every one of `writers` has queued behind it.
 /// Returns each writer's error message ("" when it committed).
 std::vector<std::string> run_in_one_group(database& db,
-                                          const std::vector<std::function<void()>>& writers) {
+                                          const std::vector<std::function<void()>>& writers,
+                                          const std::string& first_name = "first") {
   auto* group = db.impl().group();
   REQUIRE(group != nullptr);
+  const auto until = [](const auto& done) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    while (!done() && std::chrono::steady_clock::now() < deadline)
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    return done();
+  };
   std::unique_lock turn(*detail::sqlite_writer(db.impl()));
-  std::thread first([&] { insert_project(db, uuid::v7().str(), "first"); });
-  while (!group->leading()) std::this_thread::yield();
+  std::thread first([&] { insert_project(db, uuid::v7().str(), first_name); });
+  const bool leader_waits = until([&] { return group->leading(); });
   std::vector<std::string> errors(writers.size());
   std::vector<std::thread> threads;
   for (std::size_t i = 0; i < writers.size(); ++i)
@@ -127,10 +136,12 @@ std::vector<std::string> run_in_one_group(database& db,
         errors[i] = e.what();
       }
     });
-  while (group->queued() < writers.size()) std::this_thread::yield();
+  const bool all_queued = until([&] { return group->queued() == writers.size(); });
   turn.unlock();
   first.join();
   for (auto& t : threads) t.join();
+  CHECK(leader_waits);
+  CHECK(all_queued);
   return errors;
 }
 }  // namespace
@@ -196,20 +207,35 @@ TEST_CASE("SQLite group commit: a writer that fails is rolled back alone; the ot
   const std::string taken = uuid::v7().str();
   insert_project(db, taken, "taken");
 
+  // How many times each body ran: once each, in the one group — a failure
+  // does not send the others to run again.
+  std::array<std::atomic<int>, 5> runs{};
+  const auto counted = [&](std::size_t i, std::function<void(detail::connection&)> then = {}) {
+    return [&, i, then](detail::connection& c) {
+      ++runs[i];
+      if (then) then(c);
+    };
+  };
   std::vector<std::function<void()>> writers;
-  writers.emplace_back([&] { insert_project(db, uuid::v7().str(), "ok-1"); });
+  writers.emplace_back([&] { insert_project(db, uuid::v7().str(), "ok-1", counted(0)); });
   // Writes, then refuses: its row must not survive.
   writers.emplace_back([&] {
-    insert_project(db, uuid::v7().str(), "refused", [](detail::connection&) {
-      throw error(errc::conflict, "refused after writing");
-    });
+    insert_project(db, uuid::v7().str(), "refused", counted(1, [](detail::connection&) {
+                     throw error(errc::conflict, "refused after writing");
+                   }));
   });
-  writers.emplace_back([&] { insert_project(db, uuid::v7().str(), "ok-2"); });
-  // A constraint the database enforces (the primary key).
-  writers.emplace_back([&] { insert_project(db, taken, "duplicate"); });
-  writers.emplace_back([&] { insert_project(db, uuid::v7().str(), "ok-3"); });
+  writers.emplace_back([&] { insert_project(db, uuid::v7().str(), "ok-2", counted(2)); });
+  // A constraint the database enforces (the primary key): fails in the
+  // INSERT, before its body's rest runs.
+  writers.emplace_back([&] { insert_project(db, taken, "duplicate", counted(3)); });
+  writers.emplace_back([&] { insert_project(db, uuid::v7().str(), "ok-3", counted(4)); });
   const auto errors = run_in_one_group(db, writers);
-  CHECK(db.impl().group()->stats().largest == 5);
+  CHECK(db.impl().group()->stats().largest == 3);  // the three that committed
+  CHECK(runs[0] == 1);
+  CHECK(runs[1] == 1);
+  CHECK(runs[2] == 1);
+  CHECK(runs[3] == 0);
+  CHECK(runs[4] == 1);
   CHECK(errors[0].empty());
   CHECK(errors[1].find("refused after writing") != std::string::npos);
   CHECK(errors[2].empty());
@@ -240,14 +266,61 @@ TEST_CASE(
   });
   writers.emplace_back([&] { insert_project(db, uuid::v7().str(), "after"); });
   const auto errors = run_in_one_group(db, writers);
-  CHECK(db.impl().group()->stats().largest == 3);
+  CHECK(db.impl().group()->stats().largest == 1);  // no group of several committed
   CHECK(errors[0].empty());
   CHECK(errors[1].find("the transaction ended") != std::string::npos);
   CHECK(errors[2].empty());
+  {
+    auto l = db.impl().acquire();
+    soci::rowset<std::string> rows = (l->sql.prepare << "SELECT name FROM projects ORDER BY name");
+    const std::vector<std::string> names(rows.begin(), rows.end());
+    CHECK(names == std::vector<std::string>{"after", "before", "first"});
+  }
+
+  // A member that failed because of an earlier member's write, in a group
+  // that then broke: that write is gone, so its failure is not the answer —
+  // it runs again on its own. Here the earlier member refuses when run a
+  // second time, so the only row with the contested id is the second's.
+  const std::string contested = uuid::v7().str();
+  std::atomic<int> first_runs{0};
+  writers.clear();
+  writers.emplace_back([&] {
+    insert_project(db, contested, "claimed-first", [&](detail::connection&) {
+      if (++first_runs > 1) throw error(errc::conflict, "changed its mind");
+    });
+  });
+  writers.emplace_back([&] { insert_project(db, contested, "claimed-second"); });
+  writers.emplace_back([&] {
+    insert_project(db, uuid::v7().str(), "breaker-2", [](detail::connection& c) {
+      c.exec_script("ROLLBACK");
+      throw error(errc::conflict, "the transaction ended");
+    });
+  });
+  const auto again = run_in_one_group(db, writers, "first-2");
+  CHECK(first_runs == 2);
+  CHECK(again[0].find("changed its mind") != std::string::npos);
+  CHECK(again[1].empty());
   auto l = db.impl().acquire();
-  soci::rowset<std::string> rows = (l->sql.prepare << "SELECT name FROM projects ORDER BY name");
-  const std::vector<std::string> names(rows.begin(), rows.end());
-  CHECK(names == std::vector<std::string>{"after", "before", "first"});
+  std::string name;
+  l->sql << "SELECT name FROM projects WHERE id = :id", soci::use(contested), soci::into(name);
+  CHECK(name == "claimed-second");
+}
+
+TEST_CASE("SQLite group commit: a write transaction inside another's body is refused, not hung") {
+  temp_dir dir;
+  auto db = database::open("sqlite:///" + (dir.path / "g.db").string(), {.pool_size = 4});
+  migrator(db).up();
+  std::string inner_error;
+  insert_project(db, uuid::v7().str(), "outer", [&](detail::connection&) {
+    try {
+      insert_project(db, uuid::v7().str(), "inner");
+    } catch (const error& e) {
+      CHECK(e.code() == errc::internal);
+      inner_error = e.what();
+    }
+  });
+  CHECK(inner_error.find("inside another") != std::string::npos);
+  CHECK(count_projects(db) == 1);
 }
 
 TEST_CASE("a second process's view: a file database opened twice sees one schema") {

@@ -15,10 +15,16 @@
 // with their writes visible, as if they had committed just before. A member
 // whose body fails is rolled back to its savepoint and fails alone; the others
 // go on. A member is acknowledged only after the COMMIT that holds it.
-// Whatever breaks the group itself (BEGIN or COMMIT fails, a statement ends
-// the whole transaction, no connection) sends every member not yet failed
+// Whatever breaks the group before its COMMIT (BEGIN fails, a statement ends
+// the whole transaction, no connection, a busy COMMIT) sends every member —
+// a failed one too, whose failure may have come from writes now undone —
 // back to run on its own (run_transaction()'s usual path, with its retries),
-// so a group never turns one writer's problem into another's error.
+// so a group never turns one writer's problem into another's error. A COMMIT
+// that fails otherwise may have reached the disk: like run_transaction(),
+// nothing is run again, and every member gets the COMMIT's error.
+//
+// A transaction body must not start a write transaction of its own (it
+// would wait for its own group): that throws `internal`.
 //
 // A group of one runs exactly as a transaction of its own: no savepoint.
 
@@ -65,11 +71,11 @@ class commit_group {
   /// that queued after it, too).
   void run(database_impl& db, group_member& m);
 
-  /// What the groups did so far (for tests and metrics).
+  /// What the groups committed so far (for tests and metrics).
   struct statistics {
-    std::uint64_t groups = 0;   // transactions run for groups
-    std::uint64_t members = 0;  // write transactions they ran
-    std::size_t largest = 0;    // members in the largest group
+    std::uint64_t groups = 0;   // transactions committed for groups
+    std::uint64_t members = 0;  // write transactions they held
+    std::size_t largest = 0;    // members committed by the largest group
   };
   statistics stats() const;
   /// Writers queued and not yet taken by a leader.

@@ -314,11 +314,20 @@ TEST_CASE(
   w.draft("Sealed");
   REQUIRE(eventually([&] { return d.get("/audit/checkpoint", world::r1).status == 200; }));
   const auto note = d.get("/audit/checkpoint", world::r1).body;
-  std::ifstream in(file);
-  std::stringstream copy;
-  copy << in.rdbuf();
-  CHECK(copy.str().find(note) != std::string::npos);
-  auto metrics = d.get("/metrics", "").body;
+  // The sealer appends the checkpoint to the file and counts it after its
+  // transaction committed, so a reader may see the stored one first.
+  const auto file_text = [&] {
+    std::ifstream in(file);
+    std::stringstream copy;
+    copy << in.rdbuf();
+    return copy.str();
+  };
+  CHECK(eventually([&] { return file_text().find(note) != std::string::npos; }));
+  std::string metrics;
+  CHECK(eventually([&] {
+    metrics = d.get("/metrics", "").body;
+    return metrics.find("trevord_audit_checkpoints_signed_total 0\n") == std::string::npos;
+  }));
   CHECK(metrics.find("trevord_audit_checkpoints_signed_total ") != std::string::npos);
   CHECK(metrics.find("trevord_audit_checkpoints_signed_total 0\n") == std::string::npos);
   CHECK(metrics.find("trevord_audit_seal_failures_total 0\n") != std::string::npos);

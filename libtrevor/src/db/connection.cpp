@@ -80,12 +80,6 @@ void connection::configure() {
         sql << "PRAGMA journal_mode = WAL", soci::into(mode);
       }
       sql << "PRAGMA synchronous = NORMAL";
-      // Statement journals (what undoes one statement, or one savepoint of
-      // a group commit, inside a transaction) and temporary b-trees in
-      // memory: SQLite otherwise spills a journal past 64 KiB to a file
-      // in /var/tmp that it creates, writes page by page and unlinks — more
-      // writes than the WAL itself under concurrent requests.
-      sql << "PRAGMA temp_store = MEMORY";
     } else {
       sql << "SET TIME ZONE 'UTC'";
       // NOTICEs ("relation already exists, skipping") are not errors; keep stderr clean.

@@ -47,7 +47,7 @@ std::vector<outcome> run_batch(database_impl& db, const std::vector<group_member
   // takes them in (run_transaction()).
   std::optional<lease> l;
   std::unique_lock<std::timed_mutex> turn;
-  // The group's savepoint journals in memory (SQLite decides where at BEGIN):
+  // A group's savepoint journals in memory (SQLite decides where at BEGIN):
   // past 64 KiB SQLite would spill them to a file in /var/tmp that it
   // creates, writes page by page and unlinks — with several members, more
   // writes than the WAL itself. Only for the group's transaction: reads
@@ -71,8 +71,10 @@ std::vector<outcome> run_batch(database_impl& db, const std::vector<group_member
       turn = std::unique_lock(*writer, std::defer_lock);
       (void)turn.try_lock_for(db.options().sqlite_busy_timeout);
     }
-    (*l)->exec_script("PRAGMA temp_store = MEMORY");
-    in_memory.c = &**l;
+    if (batch.size() > 1) {  // a group of one runs as a transaction of its own
+      (*l)->exec_script("PRAGMA temp_store = MEMORY");
+      in_memory.c = &**l;
+    }
     (*l)->exec_script("BEGIN IMMEDIATE");
   } catch (...) {
     // Busy (another process writes), no connection: each on its own, with

@@ -101,6 +101,21 @@ void insert_project(database& db, const std::string& id, const std::string& name
                           });
 }
 
+/// A migrated SQLite file database in `dir` with a pool of four: one that
+/// group-commits.
+database open_group_db(const temp_dir& dir) {
+  auto db = database::open("sqlite:///" + (dir.path / "g.db").string(), {.pool_size = 4});
+  migrator(db).up();
+  return db;
+}
+
+/// Every project's name, in order.
+std::vector<std::string> project_names(database& db) {
+  auto l = db.impl().acquire();
+  soci::rowset<std::string> rows = (l->sql.prepare << "SELECT name FROM projects ORDER BY name");
+  return {rows.begin(), rows.end()};
+}
+
 long long count_projects(database& db) {
   auto l = db.impl().acquire();
   long long n = 0;
@@ -153,8 +168,7 @@ std::vector<std::string> run_in_one_group(database& db,
 
 TEST_CASE("SQLite group commit: writers that queue behind a transaction commit together") {
   temp_dir dir;
-  auto db = database::open("sqlite:///" + (dir.path / "g.db").string(), {.pool_size = 4});
-  migrator(db).up();
+  auto db = open_group_db(dir);
   const auto before = db.impl().group()->stats();
 
   // Eight writers, each reading what the ones before it wrote: the group runs
@@ -207,8 +221,7 @@ TEST_CASE("SQLite group commit: writers that queue behind a transaction commit t
 
 TEST_CASE("SQLite group commit: a writer that fails is rolled back alone; the others commit") {
   temp_dir dir;
-  auto db = database::open("sqlite:///" + (dir.path / "g.db").string(), {.pool_size = 4});
-  migrator(db).up();
+  auto db = open_group_db(dir);
   const std::string taken = uuid::v7().str();
   insert_project(db, taken, "taken");
 
@@ -247,18 +260,14 @@ TEST_CASE("SQLite group commit: a writer that fails is rolled back alone; the ot
   CHECK(errors[3].find("test insert") != std::string::npos);
   CHECK(errors[4].empty());
 
-  auto l = db.impl().acquire();
-  soci::rowset<std::string> rows = (l->sql.prepare << "SELECT name FROM projects ORDER BY name");
-  const std::vector<std::string> names(rows.begin(), rows.end());
-  CHECK(names == std::vector<std::string>{"first", "ok-1", "ok-2", "ok-3", "taken"});
+  CHECK(project_names(db) == std::vector<std::string>{"first", "ok-1", "ok-2", "ok-3", "taken"});
 }
 
 TEST_CASE(
     "SQLite group commit: a writer that ends the whole transaction sends the others to "
     "commit on their own, each once") {
   temp_dir dir;
-  auto db = database::open("sqlite:///" + (dir.path / "g.db").string(), {.pool_size = 4});
-  migrator(db).up();
+  auto db = open_group_db(dir);
   std::vector<std::function<void()>> writers;
   writers.emplace_back([&] { insert_project(db, uuid::v7().str(), "before"); });
   // What SQLite does by itself on a full disk or an I/O error: the whole
@@ -275,12 +284,7 @@ TEST_CASE(
   CHECK(errors[0].empty());
   CHECK(errors[1].find("the transaction ended") != std::string::npos);
   CHECK(errors[2].empty());
-  {
-    auto l = db.impl().acquire();
-    soci::rowset<std::string> rows = (l->sql.prepare << "SELECT name FROM projects ORDER BY name");
-    const std::vector<std::string> names(rows.begin(), rows.end());
-    CHECK(names == std::vector<std::string>{"after", "before", "first"});
-  }
+  CHECK(project_names(db) == std::vector<std::string>{"after", "before", "first"});
 
   // A member that failed because of an earlier member's write, in a group
   // that then broke: that write is gone, so its failure is not the answer —
@@ -315,8 +319,7 @@ TEST_CASE(
 
 TEST_CASE("SQLite group commit: a write transaction inside another's body is refused, not hung") {
   temp_dir dir;
-  auto db = database::open("sqlite:///" + (dir.path / "g.db").string(), {.pool_size = 4});
-  migrator(db).up();
+  auto db = open_group_db(dir);
   std::string inner_error;
   insert_project(db, uuid::v7().str(), "outer", [&](detail::connection&) {
     try {

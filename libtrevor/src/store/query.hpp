@@ -8,7 +8,8 @@
 //  * A statement is `one_time(text)` or `prepared(text)` (prepared once per
 //    connection and re-executed). Both are consteval and accept only texts
 //    of static storage duration: the text's address keys the connection's
-//    statement cache and the per-thread cache of expanded texts.
+//    statement cache and the per-thread cache of expanded texts. On SQLite a
+//    one-time statement is cached like a prepared one (for_each_row()).
 //  * Every helper takes (connection, statement, reader, args...):
 //    query_one, query_all; execute and query_count take no reader.
 //  * A reader reads a row column after column through a row_reader
